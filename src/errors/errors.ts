@@ -1,0 +1,58 @@
+/**
+ * Typed errors. They cross process boundaries (BullMQ jobs), so match on `name`/`code`, not `instanceof`.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { retryable: false, exitCode: 2 },
+  ARGUMENT_INVALID: { retryable: false, exitCode: 2 },
+  SIGNING_KEY_UNAVAILABLE: { retryable: false, exitCode: 1 },
+  SOURCE_ACCESS_DENIED: { retryable: false, exitCode: 1 },
+  SOURCE_UNAVAILABLE: { retryable: true, exitCode: 1 },
+  BUNDLE_INVALID: { retryable: false, exitCode: 1 },
+  STORAGE_REFUSED: { retryable: false, exitCode: 1 },
+  INTERNAL: { retryable: false, exitCode: 1 },
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KeyproofError extends Error {
+  override readonly name = "KeyproofError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  /** What the user can do about it. */
+  readonly remediation: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; remediation?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.remediation = options.remediation;
+  }
+}
+
+export function isKeyproofError(error: unknown): error is KeyproofError {
+  return error instanceof Error && error.name === "KeyproofError" && "code" in error;
+}
+
+/** One problem in a config file, located for `file:line field: message` output. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  field: string;
+  message: string;
+}
+
+export class ConfigError extends KeyproofError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super("CONFIG_INVALID", problems.map(formatConfigProblem).join("\n"));
+    this.problems = problems;
+  }
+}
+
+export function formatConfigProblem(problem: ConfigProblem): string {
+  return `${problem.file}:${problem.line} ${problem.field}: ${problem.message}`;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

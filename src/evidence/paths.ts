@@ -1,0 +1,52 @@
+/**
+ * Where each artifact lives inside a bundle. Checks use these to point findings at their evidence,
+ * the bundle writer uses them to place files: one definition, so pointers never dangle.
+ */
+
+export const MANIFEST_FILE = "manifest.json";
+export const SIGNATURE_FILE = "manifest.sig.json";
+export const FINDINGS_FILE = "findings.json";
+export const INVENTORY_FILE = "inventory.json";
+export const GAPS_FILE = "gaps.json";
+export const SUMMARY_FILE = "summary.json";
+
+/** A path segment safe on every filesystem and in tar: ARNs, URLs and mounts become readable slugs. */
+export function slugify(value: string): string {
+  const slug = value
+    .replace(/^https?:\/\//, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[._]+|_+$/g, "");
+  return slug.length > 0 ? slug.slice(0, 120) : "_";
+}
+
+export function sourceDirectory(source: string): string {
+  return `sources/${slugify(source)}`;
+}
+
+export function locationDirectory(source: string, location: string): string {
+  return `${sourceDirectory(source)}/${slugify(location)}`;
+}
+
+export function keyDirectory(source: string, location: string, keyId: string): string {
+  return `${locationDirectory(source, location)}/keys/${slugify(keyId)}`;
+}
+
+export function keyConfigurationPath(source: string, location: string, keyId: string): string {
+  return `${keyDirectory(source, location, keyId)}/configuration.json`;
+}
+
+export function keyAccessPolicyPath(source: string, location: string, keyId: string): string {
+  return `${keyDirectory(source, location, keyId)}/access-policy.json`;
+}
+
+export function loggingStatusPath(source: string, location: string): string {
+  return `${locationDirectory(source, location)}/logging.json`;
+}
+
+export function usageExtractPath(source: string, location: string, format: "ndjson" | "csv"): string {
+  return `${locationDirectory(source, location)}/usage-events.${format}`;
+}
+
+export function usageSummaryPath(source: string, location: string): string {
+  return `${locationDirectory(source, location)}/usage-summary.json`;
+}

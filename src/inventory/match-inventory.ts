@@ -1,0 +1,48 @@
+import type { InventoryEntry } from "../config/config.schema.ts";
+import type { KeyRecord } from "../model/key.ts";
+
+export interface InventoryMatch {
+  /** Inventory entry per key (by `source` + `keyId`), for keys that the inventory names. */
+  entryByKey: Map<string, InventoryEntry>;
+  /** Keys named by more than one entry: an ambiguity the owner check reports. */
+  duplicateEntries: Map<string, InventoryEntry[]>;
+  /** Entries that name no key found in their source. */
+  unmatchedEntries: InventoryEntry[];
+}
+
+export function keyReference(key: Pick<KeyRecord, "source" | "keyId">): string {
+  return `${key.source}\u0000${key.keyId}`;
+}
+
+/** The names a user may write in `match`: key id, ARN/URI, each alias, and each alias ARN. */
+export function namesOf(key: KeyRecord): Set<string> {
+  const names = new Set<string>([key.keyId, key.arn, ...key.aliases]);
+  if (key.sourceType === "aws-kms") {
+    // arn:aws:kms:<region>:<account>:key/<id> → the alias ARN is the same prefix with alias/<name>.
+    const prefix = key.arn.replace(/key\/[^/]+$/, "");
+    for (const alias of key.aliases) names.add(`${prefix}${alias}`);
+  }
+  return names;
+}
+
+/** Pure: which inventory entry documents which key. Matching is exact; case matters as in the sources. */
+export function matchInventory(entries: readonly InventoryEntry[], keys: readonly KeyRecord[]): InventoryMatch {
+  const entryByKey = new Map<string, InventoryEntry>();
+  const duplicateEntries = new Map<string, InventoryEntry[]>();
+  const matchedEntries = new Set<InventoryEntry>();
+  for (const key of keys) {
+    const names = namesOf(key);
+    const hits = entries.filter((entry) => entry.source === key.source && names.has(entry.match));
+    const first = hits[0];
+    if (first === undefined) continue;
+    const reference = keyReference(key);
+    entryByKey.set(reference, first);
+    if (hits.length > 1) duplicateEntries.set(reference, hits);
+    for (const hit of hits) matchedEntries.add(hit);
+  }
+  return {
+    entryByKey,
+    duplicateEntries,
+    unmatchedEntries: entries.filter((entry) => !matchedEntries.has(entry)),
+  };
+}

@@ -1,0 +1,58 @@
+import type { KeyRecord, SourceType, CollectionError } from "./key.ts";
+import type { LoggingStatus } from "./logging.ts";
+import type { UsageSummary } from "./usage.ts";
+import type { InventoryEntry } from "../config/config.schema.ts";
+
+export interface DateRange {
+  /** Inclusive UTC start, ISO-8601 instant (00:00:00.000Z of the first day). */
+  from: string;
+  /** Exclusive UTC end, ISO-8601 instant (00:00:00.000Z of the day after the last day). */
+  toExclusive: string;
+  /** The inclusive last day as the user gave it, `YYYY-MM-DD`. */
+  to: string;
+  /** Label such as `2026-Q3`, `2026-09`, `2026`, or `2026-07-01..2026-09-30`. */
+  label: string;
+}
+
+/** A location (region, vault) or a whole source that could not be collected. */
+export interface SourceGap {
+  source: string;
+  location?: string;
+  error: CollectionError;
+}
+
+export interface LocationSnapshot {
+  source: string;
+  location: string;
+  keys: KeyRecord[];
+  logging: LoggingStatus;
+  gaps: SourceGap[];
+}
+
+export interface SourceSnapshot {
+  source: string;
+  type: SourceType;
+  /** AWS account id, Azure subscription, Vault cluster name: who the evidence is about. */
+  account?: string;
+  locations: LocationSnapshot[];
+  usage: UsageSummary[];
+  gaps: SourceGap[];
+}
+
+/** The policy thresholds checks judge against, from the config with defaults applied. */
+export interface JudgementPolicy {
+  maxRotationDays: number;
+  logRetentionDays: number;
+  approvedKeySpecs: string[];
+}
+
+/** Everything a check may look at. Pure data: checks never call out. */
+export interface Snapshot {
+  runId: string;
+  organization: string;
+  range: DateRange;
+  capturedAt: string;
+  policy: JudgementPolicy;
+  inventory: InventoryEntry[];
+  sources: SourceSnapshot[];
+}

@@ -1,0 +1,47 @@
+/** One key-usage or key-administration event, normalized from CloudTrail, Azure AuditEvent or a Vault audit line. */
+export interface UsageEvent {
+  /** UTC ISO-8601 */
+  time: string;
+  source: string;
+  location: string;
+  /** Key id as the model knows it, when the event names a key. */
+  keyId?: string;
+  /** The identifier the event carried (ARN, URI, path), unnormalized. */
+  keyReference?: string;
+  /** `Decrypt`, `Encrypt`, `CreateGrant`, `transit/decrypt`... */
+  action: string;
+  principal: string;
+  sourceAddress?: string;
+  userAgent?: string;
+  outcome: "success" | "failure";
+  errorCode?: string;
+  eventId: string;
+  /** Where the record came from: S3 object key, LookupEvents, audit file line. */
+  origin: string;
+}
+
+/** A part of the usage log that could not be read. Recorded in the bundle, never skipped silently. */
+export interface UsageGap {
+  source: string;
+  location: string;
+  /** The object, page or file line that failed. */
+  object: string;
+  code: string;
+  message: string;
+}
+
+export type UsageItem = { kind: "event"; event: UsageEvent } | { kind: "gap"; gap: UsageGap };
+
+/** Streaming summary of one location's usage log, kept in memory instead of the events themselves. */
+export interface UsageSummary {
+  source: string;
+  location: string;
+  /** How events were obtained: `cloudtrail-s3`, `cloudtrail-lookup-events`, `log-analytics`, `vault-audit-file`, or `none`. */
+  method: string;
+  eventCount: number;
+  byKey: Record<string, number>;
+  byAction: Record<string, number>;
+  firstEventAt?: string;
+  lastEventAt?: string;
+  gaps: UsageGap[];
+}
