@@ -1,0 +1,31 @@
+/**
+ * The signing port. Two transports implement it: a local Ed25519 key and an AWS KMS asymmetric key.
+ * The signature record carries everything verification needs (algorithm, key id, public key), so a
+ * bundle verifies offline with no access to the signer.
+ */
+
+export const SIGNATURE_ALGORITHMS = ["Ed25519", "ECDSA_SHA_256", "RSASSA_PSS_SHA_256"] as const;
+export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+
+/** Contents of `manifest.sig.json`. */
+export interface SignatureRecord {
+  /** Format version of this record. */
+  version: 1;
+  algorithm: SignatureAlgorithm;
+  /** `local:<sha256 of SPKI DER>` for local keys, the KMS key ARN for KMS keys. */
+  keyId: string;
+  /** SubjectPublicKeyInfo, PEM. */
+  publicKey: string;
+  /** SHA-256 hex of the signed bytes (the canonical manifest). */
+  signedDigest: string;
+  /** Base64 signature (DER for ECDSA, as KMS returns it). */
+  signature: string;
+  /** UTC ISO-8601 */
+  signedAt: string;
+}
+
+export interface Signer {
+  /** Human description for summaries: `local Ed25519 key ./keyproof-signing.pem`, `AWS KMS alias/x`. */
+  readonly description: string;
+  sign(message: Uint8Array): Promise<SignatureRecord>;
+}
