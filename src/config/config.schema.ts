@@ -17,7 +17,18 @@ export const AwsKmsSourceSchema = z.strictObject({
   regions: z
     .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name"))
     .min(1, "list at least one region"),
+  /** One endpoint for every AWS service of this source (emulators, VPC endpoints). */
   endpoint: EndpointSchema.optional(),
+  /** Per-service overrides, winning over `endpoint`. */
+  endpoints: z
+    .strictObject({
+      kms: EndpointSchema.optional(),
+      cloudtrail: EndpointSchema.optional(),
+      s3: EndpointSchema.optional(),
+      iam: EndpointSchema.optional(),
+      sts: EndpointSchema.optional(),
+    })
+    .optional(),
   roleArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")

@@ -74,7 +74,8 @@ export interface AccessGrant {
   actions: string[];
   /** Raw condition block; undefined or empty means unconditional. */
   conditions?: Record<string, unknown>;
-  via: "key-policy" | "grant" | "rbac-role" | "access-policy" | "acl-policy";
+  /** key-policy/grant/identity-policy: AWS; rbac-role/access-policy: Azure; acl-policy: Vault. */
+  via: "key-policy" | "grant" | "identity-policy" | "rbac-role" | "access-policy" | "acl-policy";
   /** Statement id, grant id, role assignment id, policy name: the pointer an auditor follows. */
   reference: string;
 }
