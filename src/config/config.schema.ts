@@ -5,11 +5,11 @@ import { z } from "zod";
  * never silently turns a setting off. Credentials never appear here: AWS uses its provider chain.
  */
 
-const SourceIdSchema = z
+export const SourceIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (it names bundle folders)");
 
-const EndpointSchema = z.url({ message: "must be a URL such as http://127.0.0.1:5000" });
+export const EndpointSchema = z.url({ message: "must be a URL such as http://127.0.0.1:5000" });
 
 export const AwsKmsSourceSchema = z.strictObject({
   id: SourceIdSchema,
