@@ -27,5 +27,7 @@ export interface SignatureRecord {
 export interface Signer {
   /** Human description for summaries: `local Ed25519 key ./keyproof-signing.pem`, `AWS KMS alias/x`. */
   readonly description: string;
+  /** Known before signing, because the manifest (the signed bytes) names its signer. */
+  readonly keyId: string;
   sign(message: Uint8Array): Promise<SignatureRecord>;
 }

@@ -1,0 +1,51 @@
+import { loadConfig } from "../../config/load-config.ts";
+import { KeyproofError } from "../../errors/errors.ts";
+import { runInline, type RunProgress } from "../../jobs/run-inline.ts";
+import { formatRunSummary } from "../../jobs/run-summary.ts";
+import type { DateRange } from "../../model/snapshot.ts";
+import { parsePeriod, parseRange } from "../../time/date-range.ts";
+import type { CliIo, RunCliOptions } from "../main.ts";
+import { EXIT_CODES } from "../exit-codes.ts";
+
+/** `--period` xor `--from` + `--to`. Wrong combinations are argument errors (exit 2). */
+export function resolveRange(options: Pick<RunCliOptions, "period" | "from" | "to">): DateRange {
+  if (options.period !== undefined) {
+    if (options.from !== undefined || options.to !== undefined) {
+      throw new KeyproofError("ARGUMENT_INVALID", "give either --period or --from/--to, not both");
+    }
+    return parsePeriod(options.period);
+  }
+  if (options.from !== undefined && options.to !== undefined) return parseRange(options.from, options.to);
+  if (options.from !== undefined || options.to !== undefined) {
+    throw new KeyproofError("ARGUMENT_INVALID", "--from and --to go together (inclusive UTC dates)");
+  }
+  throw new KeyproofError("ARGUMENT_INVALID", "give the range: --period 2026-Q3 (or 2026-09, 2026) or --from <date> --to <date>");
+}
+
+export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<number> {
+  // Arguments and config are checked before anything is contacted: exit 2 must mean "nothing happened".
+  const range = resolveRange(options);
+  const loaded = await loadConfig(options.config);
+  const result = await runInline({
+    loaded,
+    range,
+    outDirectory: options.out,
+    ...(options.runId === undefined ? {} : { runId: options.runId }),
+    ...(io.isTty ? { onProgress: progressPrinter(io) } : {}),
+  });
+  if (io.isTty) io.stderr("\r\x1b[K");
+  if (options.json === true) {
+    io.stdout(`${JSON.stringify({ bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`);
+  } else {
+    io.stdout(formatRunSummary(result.summary, result.bundle));
+  }
+  return EXIT_CODES.OK;
+}
+
+/** One rewritten status line on a TTY; nothing when output is piped (CI logs stay clean). */
+function progressPrinter(io: CliIo): (progress: RunProgress) => void {
+  return (progress) => {
+    const counter = progress.total > 1 ? ` ${progress.done}/${progress.total}` : "";
+    io.stderr(`\r\x1b[K${progress.step}${counter} ${progress.target}`);
+  };
+}

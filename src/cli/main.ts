@@ -1,0 +1,112 @@
+import { Command, CommanderError, Option } from "commander";
+import { EXIT_CODES } from "./exit-codes.ts";
+import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
+import { runValidateCommand } from "./commands/validate.command.ts";
+import { runRunCommand } from "./commands/run.command.ts";
+import { runVerifyCommand } from "./commands/verify.command.ts";
+import { runKeygenCommand } from "./commands/keygen.command.ts";
+import { KEYPROOF_VERSION } from "../version.ts";
+
+/** Output sinks, injectable so tests can run commands in-process. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** Parses argv and runs one command. Returns the exit code instead of exiting, so it can be tested. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  let exitCode: number = EXIT_CODES.OK;
+  const program = new Command()
+    .name("keyproof")
+    .description("SOC 2 CC6 encryption-key-management evidence: collect, judge, render, seal.")
+    .version(KEYPROOF_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  program
+    .command("validate")
+    .description("check a keyproof.yaml; exit 0 when valid, 2 with every problem as file:line field: message")
+    .requiredOption("-c, --config <file>", "path to keyproof.yaml")
+    .action(async (options: { config: string }) => {
+      exitCode = await runValidateCommand(options, io);
+    });
+
+  program
+    .command("run")
+    .description("collect, judge and seal one evidence bundle for a period")
+    .requiredOption("-c, --config <file>", "path to keyproof.yaml")
+    .addOption(new Option("--period <period>", "a quarter (2026-Q3), month (2026-09) or year (2026)").conflicts(["from", "to"]))
+    .option("--from <date>", "first day of the range, inclusive, UTC (YYYY-MM-DD)")
+    .option("--to <date>", "last day of the range, inclusive, UTC (YYYY-MM-DD)")
+    .option("-o, --out <dir>", "directory that receives the bundle", "evidence")
+    .option("--run-id <id>", "use this run id instead of a generated one")
+    .option("--json", "print the result as JSON instead of the summary")
+    .action(async (options: RunCliOptions) => {
+      exitCode = await runRunCommand(options, io);
+    });
+
+  program
+    .command("verify")
+    .description("verify a bundle directory or .tar.gz: digests, no missing or extra files, signature")
+    .argument("<bundle>", "bundle directory or archive")
+    .option("--json", "print the result as JSON")
+    .option("--expect-key <keyId>", "also require the bundle to be signed by this key id")
+    .action(async (bundle: string, options: { json?: boolean; expectKey?: string }) => {
+      exitCode = await runVerifyCommand(bundle, options, io);
+    });
+
+  program
+    .command("keygen")
+    .description("write a new Ed25519 signing key (PKCS#8 PEM, mode 0600)")
+    .option("-o, --out <file>", "where to write the key", "keyproof-signing.pem")
+    .option("--force", "overwrite an existing file")
+    .action(async (options: { out: string; force?: boolean }) => {
+      exitCode = await runKeygenCommand(options, io);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+export interface RunCliOptions {
+  config: string;
+  period?: string;
+  from?: string;
+  to?: string;
+  out: string;
+  runId?: string;
+  json?: boolean;
+}
+
+/** One place that maps errors to exit codes: bad input 2, everything else 1. Never prints a stack. */
+export function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Help and version are not errors.
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT_CODES.OK;
+    if (error.code === "commander.help") return EXIT_CODES.OK;
+    return EXIT_CODES.BAD_INPUT;
+  }
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) io.stderr(`${formatConfigProblem(problem)}\n`);
+    return EXIT_CODES.BAD_INPUT;
+  }
+  if (isKeyproofError(error)) {
+    io.stderr(`keyproof: ${error.message}\n`);
+    if (error.remediation) io.stderr(`  fix: ${error.remediation}\n`);
+    return ERROR_CODES[error.code].exitCode;
+  }
+  io.stderr(`keyproof: fatal: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT_CODES.FATAL;
+}

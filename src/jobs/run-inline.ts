@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import type { LoadedConfig } from "../config/load-config.ts";
+import { BundleWriter, type SealedBundle } from "../evidence/bundle-writer.ts";
+import type { ExportContext } from "../evidence/key-exports.ts";
+import type { DateRange } from "../model/snapshot.ts";
+import { createProvider, type ProviderOptions } from "../providers/create-provider.ts";
+import type { KeyProvider } from "../providers/key-provider.ts";
+import { createSigner } from "../signing/create-signer.ts";
+import { KEYPROOF_VERSION } from "../version.ts";
+import { collectLocationStep } from "./steps/collect-location.step.ts";
+import { extractUsageStep } from "./steps/extract-usage.step.ts";
+import { judgeStep, type PlannedSource } from "./steps/judge.step.ts";
+import type { RunSummary } from "./run-summary.ts";
+import { WorkStore } from "./work-store.ts";
+
+export interface RunProgress {
+  step: "collect" | "usage" | "judge" | "render" | "seal";
+  target: string;
+  done: number;
+  total: number;
+}
+
+export interface RunRequest {
+  loaded: LoadedConfig;
+  range: DateRange;
+  outDirectory: string;
+  runId?: string;
+  /** Defaults to now; injectable for reproducible tests. */
+  capturedAt?: Date;
+  onProgress?: (progress: RunProgress) => void;
+  providerOptions?: ProviderOptions;
+}
+
+export interface RunResult {
+  runId: string;
+  bundle: SealedBundle;
+  summary: RunSummary;
+}
+
+/** `kp-20261128T163000Z-3f9a1c`: sortable by time, unique across machines. */
+export function generateRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return `kp-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Runs the whole pipeline in this process: collect every location, extract usage, judge, seal.
+ * The queued service runs the same steps as BullMQ jobs; this is the path for `keyproof run --inline`
+ * and for CI pipelines without Redis.
+ */
+export async function runInline(request: RunRequest): Promise<RunResult> {
+  const { config, directory: configDirectory } = request.loaded;
+  const now = request.capturedAt ?? new Date();
+  const capturedAt = now.toISOString();
+  const runId = request.runId ?? generateRunId(now);
+  const bundleDirectory = path.resolve(request.outDirectory, runId);
+  const work = new WorkStore(path.resolve(request.outDirectory, ".work", runId));
+  // Fail fast on the signing key before any collection: a run that cannot be sealed is wasted API quota.
+  const signer = await createSigner(config.signing, configDirectory);
+  const writer = await BundleWriter.open(bundleDirectory);
+  const context: ExportContext = { runId, organization: config.organization, capturedAt, range: request.range };
+
+  const providers: KeyProvider[] = config.sources.map((source) => createProvider(source, request.providerOptions ?? {}));
+  const planned: PlannedSource[] = providers.map((provider) => ({
+    id: provider.sourceId,
+    type: provider.type,
+    locations: provider.listLocations(),
+  }));
+  const targets = providers.flatMap((provider) => provider.listLocations().map((location) => ({ provider, location })));
+  const report = request.onProgress ?? (() => undefined);
+
+  let done = 0;
+  for (const { provider, location } of targets) {
+    report({ step: "collect", target: `${provider.sourceId}/${location}`, done, total: targets.length });
+    await collectLocationStep({ provider, location, context, writer, work });
+    done += 1;
+  }
+  report({ step: "collect", target: "all", done, total: targets.length });
+
+  done = 0;
+  for (const { provider, location } of targets) {
+    report({ step: "usage", target: `${provider.sourceId}/${location}`, done, total: targets.length });
+    await extractUsageStep({ provider, location, range: request.range, generatedAt: capturedAt, writer, work });
+    done += 1;
+  }
+  report({ step: "usage", target: "all", done, total: targets.length });
+
+  report({ step: "judge", target: "all", done: 0, total: 1 });
+  const judged = await judgeStep({ runId, config, range: request.range, capturedAt, sources: planned, writer, work });
+
+  report({ step: "seal", target: bundleDirectory, done: 0, total: 1 });
+  const bundle = await writer.seal({
+    manifestFields: {
+      runId,
+      organization: config.organization,
+      period: { label: request.range.label, from: request.range.from, to: request.range.to, toExclusive: request.range.toExclusive },
+      capturedAt,
+      keyproofVersion: KEYPROOF_VERSION,
+      sources: judged.snapshot.sources.map((source) => ({
+        id: source.source,
+        type: source.type,
+        ...(source.account === undefined ? {} : { account: source.account }),
+        locations: planned.find((item) => item.id === source.source)?.locations ?? [],
+      })),
+    },
+    signer,
+  });
+  report({ step: "seal", target: bundleDirectory, done: 1, total: 1 });
+  return { runId, bundle, summary: judged.summary };
+}

@@ -1,0 +1,35 @@
+import type { BundleWriter } from "../../evidence/bundle-writer.ts";
+import { writeUsageExtract } from "../../evidence/usage-extract.writer.ts";
+import { slugify, usageSummaryPath } from "../../evidence/paths.ts";
+import type { KeyProvider } from "../../providers/key-provider.ts";
+import type { DateRange } from "../../model/snapshot.ts";
+import type { UsageSummary } from "../../model/usage.ts";
+import type { WorkStore } from "../work-store.ts";
+
+export function usageWorkName(source: string, location: string): string {
+  return `usage/${slugify(source)}--${slugify(location)}`;
+}
+
+/** Streams one location's usage log for the range into the bundle's NDJSON + CSV extract. */
+export async function extractUsageStep(input: {
+  provider: KeyProvider;
+  location: string;
+  range: DateRange;
+  generatedAt: string;
+  writer: BundleWriter;
+  work: WorkStore;
+}): Promise<UsageSummary> {
+  const { provider, location, range, writer, work } = input;
+  const stream = provider.streamUsage(location, range);
+  const summary = await writeUsageExtract(writer, stream.items, {
+    source: provider.sourceId,
+    sourceType: provider.type,
+    location,
+    method: stream.method,
+    range,
+    generatedAt: input.generatedAt,
+  });
+  await writer.writeJson(usageSummaryPath(provider.sourceId, location), summary, { overwrite: true });
+  await work.put(usageWorkName(provider.sourceId, location), summary);
+  return summary;
+}

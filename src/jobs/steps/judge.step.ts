@@ -1,0 +1,159 @@
+import type { Config } from "../../config/config.schema.ts";
+import type { BundleWriter } from "../../evidence/bundle-writer.ts";
+import { FINDINGS_FILE, GAPS_FILE, INVENTORY_FILE, SUMMARY_FILE } from "../../evidence/paths.ts";
+import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
+import type { Finding } from "../../model/finding.ts";
+import type { SourceType } from "../../model/key.ts";
+import type { DateRange, Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
+import type { UsageSummary } from "../../model/usage.ts";
+import { runChecks } from "../../checks/run-checks.ts";
+import { summarizeRun, type RunSummary } from "../run-summary.ts";
+import type { WorkStore } from "../work-store.ts";
+import { locationWorkName, type CollectedLocation } from "./collect-location.step.ts";
+import { usageWorkName } from "./extract-usage.step.ts";
+
+export interface PlannedSource {
+  id: string;
+  type: SourceType;
+  locations: string[];
+}
+
+/** Pure: the snapshot checks judge, assembled from the collected locations and usage summaries. */
+export function assembleSnapshot(input: {
+  runId: string;
+  config: Config;
+  range: DateRange;
+  capturedAt: string;
+  sources: PlannedSource[];
+  locations: Map<string, CollectedLocation>;
+  usage: Map<string, UsageSummary>;
+}): Snapshot {
+  const sources: SourceSnapshot[] = input.sources.map((planned) => {
+    const collected = planned.locations.flatMap((location) => {
+      const item = input.locations.get(locationWorkName(planned.id, location));
+      return item === undefined ? [] : [item];
+    });
+    const account = collected.find((item) => item.account !== undefined)?.account;
+    const missing = planned.locations.filter((location) => !input.locations.has(locationWorkName(planned.id, location)));
+    const source: SourceSnapshot = {
+      source: planned.id,
+      type: planned.type,
+      locations: collected.map((item) => item.snapshot),
+      usage: planned.locations.flatMap((location) => {
+        const summary = input.usage.get(usageWorkName(planned.id, location));
+        return summary === undefined ? [] : [summary];
+      }),
+      // A location whose collection never reported is a gap too: the population must stay complete.
+      gaps: missing.map((location) => ({
+        source: planned.id,
+        location,
+        error: { call: "collect", code: "NotCollected", message: "collection of this location did not complete", retryable: true },
+      })),
+    };
+    if (account !== undefined) source.account = account;
+    return source;
+  });
+  return {
+    runId: input.runId,
+    organization: input.config.organization,
+    range: input.range,
+    capturedAt: input.capturedAt,
+    policy: input.config.policy,
+    inventory: input.config.keys,
+    sources,
+  };
+}
+
+export async function loadCollectedState(
+  work: WorkStore,
+  sources: PlannedSource[],
+): Promise<{ locations: Map<string, CollectedLocation>; usage: Map<string, UsageSummary> }> {
+  const locations = new Map<string, CollectedLocation>();
+  const usage = new Map<string, UsageSummary>();
+  for (const source of sources) {
+    for (const location of source.locations) {
+      const collected = await work.get<CollectedLocation>(locationWorkName(source.id, location));
+      if (collected !== undefined) locations.set(locationWorkName(source.id, location), collected);
+      const summary = await work.get<UsageSummary>(usageWorkName(source.id, location));
+      if (summary !== undefined) usage.set(usageWorkName(source.id, location), summary);
+    }
+  }
+  return { locations, usage };
+}
+
+/** Every gap of the run in one place: failed locations, failed calls on keys, unreadable log objects. */
+export function collectGaps(snapshot: Snapshot): Array<Record<string, unknown>> {
+  const gaps: Array<Record<string, unknown>> = [];
+  for (const source of snapshot.sources) {
+    for (const gap of source.gaps) gaps.push({ kind: "source", ...gap });
+    for (const location of source.locations) {
+      for (const gap of location.gaps) gaps.push({ kind: "location", ...gap });
+      for (const error of location.logging.errors) {
+        gaps.push({ kind: "logging", source: source.source, location: location.location, error });
+      }
+      for (const key of location.keys) {
+        const failures = [
+          ...(key.rotation.ok ? [] : [key.rotation.error]),
+          ...(key.access.ok ? [] : [key.access.error]),
+          ...key.errors,
+        ];
+        for (const error of failures) gaps.push({ kind: "key", source: key.source, location: key.location, keyId: key.keyId, error });
+      }
+    }
+    for (const summary of source.usage) {
+      for (const gap of summary.gaps) gaps.push({ kind: "usage", ...gap });
+    }
+  }
+  return gaps;
+}
+
+/** The declared inventory with the keys each entry matched, and the keys no entry documents. */
+export function buildInventoryExport(snapshot: Snapshot): Record<string, unknown> {
+  const keys = snapshot.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
+  const match = matchInventory(snapshot.inventory, keys);
+  return {
+    runId: snapshot.runId,
+    organization: snapshot.organization,
+    capturedAt: snapshot.capturedAt,
+    entries: snapshot.inventory.map((entry, index) => ({
+      index,
+      ...entry,
+      matchedKeys: keys
+        .filter((key) => match.entryByKey.get(keyReference(key)) === entry)
+        .map((key) => ({ source: key.source, location: key.location, keyId: key.keyId, arn: key.arn, aliases: key.aliases })),
+    })),
+    undocumentedKeys: keys
+      .filter((key) => !match.entryByKey.has(keyReference(key)))
+      .map((key) => ({ source: key.source, location: key.location, keyId: key.keyId, arn: key.arn, aliases: key.aliases, manager: key.manager })),
+  };
+}
+
+export interface JudgeResult {
+  snapshot: Snapshot;
+  findings: Finding[];
+  summary: RunSummary;
+}
+
+/** Runs every check on the assembled snapshot and writes findings, inventory, gaps and the run summary. */
+export async function judgeStep(input: {
+  runId: string;
+  config: Config;
+  range: DateRange;
+  capturedAt: string;
+  sources: PlannedSource[];
+  writer: BundleWriter;
+  work: WorkStore;
+}): Promise<JudgeResult> {
+  const state = await loadCollectedState(input.work, input.sources);
+  const snapshot = assembleSnapshot({ ...input, ...state });
+  const findings = runChecks(snapshot);
+  const gaps = collectGaps(snapshot);
+  const summary = summarizeRun(snapshot, findings, gaps.length);
+  await input.writer.writeJson(FINDINGS_FILE, findings, { overwrite: true });
+  await input.writer.writeJson(INVENTORY_FILE, buildInventoryExport(snapshot), { overwrite: true });
+  await input.writer.writeJson(GAPS_FILE, gaps, { overwrite: true });
+  await input.writer.writeJson(SUMMARY_FILE, summary, { overwrite: true });
+  await input.work.put("snapshot", snapshot);
+  await input.work.put("findings", findings);
+  return { snapshot, findings, summary };
+}
