@@ -1,0 +1,274 @@
+import type { Writable } from "node:stream";
+import { describeError } from "../errors/errors.ts";
+import type { SourceType } from "../model/key.ts";
+import type { DateRange } from "../model/snapshot.ts";
+import type { UsageEvent, UsageGap, UsageItem, UsageSummary } from "../model/usage.ts";
+import type { BundleWriter } from "./bundle-writer.ts";
+import { usageExtractPath } from "./paths.ts";
+
+/**
+ * Streams one location's key-usage events into two bundle files at once: NDJSON (one UsageEvent per line,
+ * for tools) and CSV (for an auditor's spreadsheet). Memory stays flat in the number of events: only the
+ * counters of the summary grow, with the number of distinct keys and actions.
+ */
+
+export interface UsageExtractTarget {
+  source: string;
+  sourceType: SourceType;
+  location: string;
+  /** `cloudtrail-s3`, `cloudtrail-lookup-events`, `log-analytics`, `vault-audit-file`, `none`. */
+  method: string;
+  range: DateRange;
+  /** UTC ISO-8601 written in the CSV preamble; defaults to now. */
+  generatedAt?: string;
+}
+
+export const USAGE_CSV_COLUMNS = [
+  "time",
+  "key_id",
+  "key_reference",
+  "action",
+  "principal",
+  "source_address",
+  "outcome",
+  "error_code",
+  "event_id",
+  "origin",
+] as const;
+
+/** Key under which events that name no key are counted in `byKey`. */
+export const NO_KEY = "(no key)";
+
+/**
+ * One CSV cell, RFC 4180 quoted. A cell a spreadsheet would run as a formula (OWASP "CSV injection":
+ * leading = + - @, tab or carriage return) gets a leading apostrophe; the NDJSON file keeps the raw value.
+ */
+export function csvCell(value: string | undefined): string {
+  if (value === undefined) return "";
+  const guarded = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(guarded) ? `"${guarded.replaceAll('"', '""')}"` : guarded;
+}
+
+export function csvRow(event: UsageEvent): string {
+  return (
+    [
+      event.time,
+      event.keyId,
+      event.keyReference,
+      event.action,
+      event.principal,
+      event.sourceAddress,
+      event.outcome,
+      event.errorCode,
+      event.eventId,
+      event.origin,
+    ]
+      .map(csvCell)
+      .join(",") + "\r\n"
+  );
+}
+
+/**
+ * A `# ...` preamble line, left unquoted so CSV readers with a comment prefix (pandas `comment="#"`) skip it.
+ * Line breaks are flattened and double quotes replaced, so no value can open a quoted field that swallows
+ * the header row.
+ */
+function commentLine(text: string): string {
+  return `# ${text.replace(/[\r\n]+/g, " ").replaceAll('"', "'")}\r\n`;
+}
+
+export function csvPreamble(target: UsageExtractTarget, generatedAt: string): string {
+  return [
+    commentLine("keyproof key-usage extract"),
+    commentLine(`source: ${target.source} (${target.sourceType})`),
+    commentLine(`location: ${target.location}`),
+    commentLine(`range: ${target.range.from.slice(0, 10)} .. ${target.range.to} (UTC, inclusive)`),
+    commentLine(`method: ${target.method}`),
+    commentLine(`generated: ${generatedAt}`),
+    USAGE_CSV_COLUMNS.join(",") + "\r\n",
+  ].join("");
+}
+
+/**
+ * Batches small writes into ~64 KiB chunks and waits for 'drain' when the stream asks for it. A permanent
+ * 'error' listener keeps a failed write (full disk) from crashing the process as an unhandled event; the
+ * error is rethrown at the next write, flush or end instead.
+ */
+class BufferedSink {
+  readonly #stream: Writable;
+  #chunks: string[] = [];
+  #size = 0;
+  #failure: Error | undefined;
+  static readonly FLUSH_AT = 64 * 1024;
+
+  constructor(stream: Writable) {
+    this.#stream = stream;
+    stream.on("error", (error: Error) => {
+      this.#failure ??= error;
+    });
+  }
+
+  async write(text: string): Promise<void> {
+    this.#chunks.push(text);
+    this.#size += text.length;
+    if (this.#size >= BufferedSink.FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.#throwIfFailed();
+    if (this.#size === 0) return;
+    const data = this.#chunks.join("");
+    this.#chunks = [];
+    this.#size = 0;
+    if (!this.#stream.write(data)) await this.#waitFor("drain");
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    const finished = this.#waitFor("finish");
+    this.#stream.end();
+    await finished;
+  }
+
+  /** Abandons the file after a failure; the bundle writer then refuses to seal a half-written extract. */
+  destroy(): void {
+    this.#stream.destroy();
+  }
+
+  #waitFor(event: "drain" | "finish"): Promise<void> {
+    return new Promise((resolveWait, rejectWait) => {
+      const onEvent = (): void => {
+        this.#stream.off("error", onError);
+        this.#stream.off("close", onClose);
+        resolveWait();
+      };
+      const onError = (error: Error): void => {
+        this.#stream.off(event, onEvent);
+        this.#stream.off("close", onClose);
+        rejectWait(error);
+      };
+      // A stream destroyed without an error never emits drain/finish: do not wait forever.
+      const onClose = (): void => {
+        this.#stream.off(event, onEvent);
+        this.#stream.off("error", onError);
+        rejectWait(this.#failure ?? new Error(`stream closed before '${event}'`));
+      };
+      this.#stream.once(event, onEvent);
+      this.#stream.once("error", onError);
+      this.#stream.once("close", onClose);
+    });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+function isoOrUndefined(time: string): number | undefined {
+  const value = Date.parse(time);
+  return Number.isNaN(value) ? undefined : value;
+}
+
+function sortedRecord(counts: Map<string, number>): Record<string, number> {
+  const record: Record<string, number> = {};
+  for (const key of [...counts.keys()].sort()) record[key] = counts.get(key) ?? 0;
+  return record;
+}
+
+function failureCode(error: unknown): string {
+  if (typeof error === "object" && error !== null) {
+    if ("code" in error && typeof error.code === "string") return error.code;
+    if ("name" in error && typeof error.name === "string") return error.name;
+  }
+  return "Error";
+}
+
+/**
+ * Writes `usage-events.ndjson` and `usage-events.csv` for one location and returns its summary.
+ *
+ * Gap items are not written to the event files; they go to `summary.gaps`. If the event source itself
+ * throws part-way, the files keep what was read and the failure becomes a gap too, so the bundle states
+ * exactly how far the extract goes instead of losing it. Write failures (disk) are thrown.
+ */
+export async function writeUsageExtract(
+  writer: BundleWriter,
+  items: AsyncIterable<UsageItem> | Iterable<UsageItem>,
+  target: UsageExtractTarget,
+): Promise<UsageSummary> {
+  const generatedAt = target.generatedAt ?? new Date().toISOString();
+  const ndjson = new BufferedSink(
+    await writer.openStream(usageExtractPath(target.source, target.location, "ndjson")),
+  );
+  const csv = new BufferedSink(
+    await writer.openStream(usageExtractPath(target.source, target.location, "csv")),
+  );
+
+  const byKey = new Map<string, number>();
+  const byAction = new Map<string, number>();
+  const gaps: UsageGap[] = [];
+  let eventCount = 0;
+  let first: number | undefined;
+  let last: number | undefined;
+
+  const iterator = (
+    Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]()
+  ) as AsyncIterator<UsageItem> | Iterator<UsageItem>;
+  try {
+    await csv.write(csvPreamble(target, generatedAt));
+
+    for (;;) {
+      let next: IteratorResult<UsageItem>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        gaps.push({
+          source: target.source,
+          location: target.location,
+          object: "usage event stream",
+          code: failureCode(error),
+          message: `reading stopped after ${eventCount} events: ${describeError(error)}`,
+        });
+        break;
+      }
+      if (next.done === true) break;
+      const item = next.value;
+      if (item.kind === "gap") {
+        gaps.push(item.gap);
+        continue;
+      }
+      const event = item.event;
+      eventCount++;
+      const key = event.keyId ?? event.keyReference ?? NO_KEY;
+      byKey.set(key, (byKey.get(key) ?? 0) + 1);
+      byAction.set(event.action, (byAction.get(event.action) ?? 0) + 1);
+      const time = isoOrUndefined(event.time);
+      if (time !== undefined) {
+        if (first === undefined || time < first) first = time;
+        if (last === undefined || time > last) last = time;
+      }
+      await ndjson.write(`${JSON.stringify(event)}\n`);
+      await csv.write(csvRow(event));
+    }
+
+    await ndjson.end();
+    await csv.end();
+  } catch (error) {
+    ndjson.destroy();
+    csv.destroy();
+    // Let the producer release what it holds (S3 streams, file handles); its own failure must not mask ours.
+    await Promise.resolve(iterator.return?.()).catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    source: target.source,
+    location: target.location,
+    method: target.method,
+    eventCount,
+    byKey: sortedRecord(byKey),
+    byAction: sortedRecord(byAction),
+    ...(first === undefined ? {} : { firstEventAt: new Date(first).toISOString() }),
+    ...(last === undefined ? {} : { lastEventAt: new Date(last).toISOString() }),
+    gaps,
+  };
+}

@@ -1,0 +1,416 @@
+import type { Stats } from "node:fs";
+import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { extract as extractTar } from "tar";
+import { KeyproofError, describeError } from "../errors/errors.ts";
+import type { SignatureAlgorithm } from "../signing/signer.ts";
+import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
+import { bundlePathProblem } from "./bundle-path.ts";
+import { hashFile, readBundleTree } from "./bundle-tree.ts";
+import { ManifestSchema, canonicalManifestBytes, sameBytes } from "./manifest.ts";
+import type { Manifest } from "./manifest.ts";
+import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
+
+/**
+ * `keyproof verify`: checks a bundle directory or its `.tar.gz` offline. Every problem is named (which file
+ * is missing, extra or altered; why the signature or the manifest is rejected) because the person running
+ * this is usually an auditor deciding whether to trust the evidence.
+ */
+
+export interface VerifyOptions {
+  /** Reject a signature by any other key id (`local:<sha256>` or a KMS key ARN). */
+  expectedKeyId?: string;
+  /** Reject a signature by any other public key (SPKI PEM). The strongest pin for KMS keys, whose ARN is only a name. */
+  expectedPublicKey?: string;
+}
+
+export interface AlteredFile {
+  path: string;
+  /** SHA-256 hex from the manifest. */
+  expected: string;
+  /** SHA-256 hex of the file found, or what was found instead of a regular file. */
+  actual: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** The directory or archive that was checked, as an absolute path. */
+  bundle: string;
+  runId?: string;
+  capturedAt?: string;
+  periodLabel?: string;
+  signer?: { description: string; keyId: string };
+  /** Present for archives only. */
+  archive?: { ok: boolean; reason?: string; rejectedEntries: string[] };
+  files: { checked: number; missing: string[]; extra: string[]; altered: AlteredFile[] };
+  signature: {
+    ok: boolean;
+    reason?: string;
+    algorithm?: SignatureAlgorithm;
+    keyId?: string;
+    signedAt?: string;
+  };
+  manifest: { ok: boolean; reason?: string };
+}
+
+type Check = { ok: true } | { ok: false; reason: string };
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined;
+}
+
+/** Reads a regular file at the bundle root; links are refused so a bundle cannot point outside itself. */
+async function readRootFile(
+  directory: string,
+  name: string,
+): Promise<{ ok: true; bytes: Buffer } | { ok: false; reason: string }> {
+  const path = join(directory, name);
+  try {
+    const stats = await lstat(path);
+    if (!stats.isFile()) return { ok: false, reason: `${name} is not a regular file` };
+    return { ok: true, bytes: await readFile(path) };
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return { ok: false, reason: `${name} is missing` };
+    return { ok: false, reason: `${name} cannot be read: ${describeError(error)}` };
+  }
+}
+
+function firstIssue(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return "invalid";
+  return issue.path.length === 0 ? issue.message : `${issue.path.map(String).join(".")}: ${issue.message}`;
+}
+
+function parseManifest(bytes: Buffer): { manifest?: Manifest; check: Check } {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    return { check: { ok: false, reason: `${MANIFEST_FILE} is not valid JSON: ${describeError(error)}` } };
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      check: {
+        ok: false,
+        reason: `${MANIFEST_FILE} is not a keyproof manifest (${firstIssue(parsed.error)})`,
+      },
+    };
+  }
+  // The signature covers the bytes on disk; a manifest that is not canonical was edited by hand or by a
+  // tool, even if its signature happens to match.
+  if (!sameBytes(canonicalManifestBytes(parsed.data), bytes)) {
+    return {
+      manifest: parsed.data,
+      check: {
+        ok: false,
+        reason: `${MANIFEST_FILE} is not in canonical form (RFC 8785): it was rewritten after sealing`,
+      },
+    };
+  }
+  return { manifest: parsed.data, check: { ok: true } };
+}
+
+async function checkSignature(
+  directory: string,
+  manifestBytes: Buffer | undefined,
+  manifest: Manifest | undefined,
+  options: VerifyOptions,
+): Promise<VerifyResult["signature"]> {
+  const file = await readRootFile(directory, SIGNATURE_FILE);
+  if (!file.ok) return { ok: false, reason: file.reason };
+  let json: unknown;
+  try {
+    json = JSON.parse(file.bytes.toString("utf8"));
+  } catch (error) {
+    return { ok: false, reason: `${SIGNATURE_FILE} is not valid JSON: ${describeError(error)}` };
+  }
+  const parsed = parseSignatureRecord(json);
+  if (!parsed.ok) return { ok: false, reason: `${SIGNATURE_FILE} is ${parsed.reason}` };
+  const record = parsed.record;
+  const about = { algorithm: record.algorithm, keyId: record.keyId, signedAt: record.signedAt };
+
+  if (manifestBytes === undefined)
+    return { ok: false, reason: `nothing to check it against: ${MANIFEST_FILE} is missing`, ...about };
+
+  const check = verifySignatureRecord(record, manifestBytes);
+  if (!check.ok) return { ok: false, reason: check.reason, ...about };
+
+  if (manifest !== undefined && manifest.signer.keyId !== record.keyId) {
+    return {
+      ok: false,
+      reason: `the manifest names signer key ${manifest.signer.keyId}, but ${SIGNATURE_FILE} is by key ${record.keyId}`,
+      ...about,
+    };
+  }
+  if (options.expectedKeyId !== undefined && options.expectedKeyId !== record.keyId) {
+    return {
+      ok: false,
+      reason: `signed by key ${record.keyId}, expected key ${options.expectedKeyId}`,
+      ...about,
+    };
+  }
+  if (
+    options.expectedPublicKey !== undefined &&
+    !samePublicKey(options.expectedPublicKey, record.publicKey)
+  ) {
+    return {
+      ok: false,
+      reason: `signed by a public key other than the expected one (key id ${record.keyId})`,
+      ...about,
+    };
+  }
+  return { ok: true, ...about };
+}
+
+async function checkFiles(directory: string, manifest: Manifest | undefined): Promise<VerifyResult["files"]> {
+  const tree = await readBundleTree(directory);
+  const present = new Set(tree.files.filter((path) => path !== MANIFEST_FILE && path !== SIGNATURE_FILE));
+  const special = new Map(tree.others.map((other) => [other.path, other.kind]));
+  const result: VerifyResult["files"] = { checked: 0, missing: [], extra: [], altered: [] };
+  if (manifest === undefined) return result;
+
+  const listed = new Set<string>();
+  for (const entry of manifest.files) {
+    listed.add(entry.path);
+    result.checked++;
+    const kind = special.get(entry.path);
+    if (kind !== undefined) {
+      result.altered.push({
+        path: entry.path,
+        expected: entry.sha256,
+        actual: `(${kind}, not a regular file)`,
+      });
+      continue;
+    }
+    if (!present.has(entry.path)) {
+      result.missing.push(entry.path);
+      continue;
+    }
+    const actual = await hashFile(join(directory, entry.path));
+    if (actual.sha256 !== entry.sha256 || actual.bytes !== entry.bytes) {
+      result.altered.push({ path: entry.path, expected: entry.sha256, actual: actual.sha256 });
+    }
+  }
+  for (const path of present) if (!listed.has(path)) result.extra.push(path);
+  for (const path of special.keys()) {
+    // A link in place of manifest.json or manifest.sig.json is already reported by those checks.
+    if (!listed.has(path) && path !== MANIFEST_FILE && path !== SIGNATURE_FILE) result.extra.push(path);
+  }
+  result.extra.sort();
+  return result;
+}
+
+async function verifyDirectory(
+  directory: string,
+  options: VerifyOptions,
+): Promise<Omit<VerifyResult, "bundle">> {
+  const manifestFile = await readRootFile(directory, MANIFEST_FILE);
+  let manifest: Manifest | undefined;
+  let manifestCheck: Check;
+  if (manifestFile.ok) {
+    const parsed = parseManifest(manifestFile.bytes);
+    manifest = parsed.manifest;
+    manifestCheck = parsed.check;
+  } else {
+    manifestCheck = { ok: false, reason: manifestFile.reason };
+  }
+
+  const signature = await checkSignature(
+    directory,
+    manifestFile.ok ? manifestFile.bytes : undefined,
+    manifest,
+    options,
+  );
+  const files = await checkFiles(directory, manifest);
+  const filesOk = files.missing.length === 0 && files.extra.length === 0 && files.altered.length === 0;
+
+  return {
+    ok: manifestCheck.ok && signature.ok && filesOk,
+    ...(manifest === undefined
+      ? {}
+      : {
+          runId: manifest.runId,
+          capturedAt: manifest.capturedAt,
+          periodLabel: manifest.period.label,
+          signer: manifest.signer,
+        }),
+    files,
+    signature,
+    manifest: manifestCheck.ok ? { ok: true } : { ok: false, reason: manifestCheck.reason },
+  };
+}
+
+/** Entry path as tar reports it, without a leading `./` or a trailing `/`. */
+function normalizeEntryPath(path: string): string {
+  return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+}
+
+/**
+ * Extracts into `into`, refusing anything a bundle never contains: links, devices, absolute or `..` paths,
+ * the same file twice. Refused entries are not written and are reported; the archive then fails.
+ */
+async function extractArchive(archive: string, into: string): Promise<{ rejected: string[] }> {
+  const rejected: string[] = [];
+  const seen = new Set<string>();
+  await extractTar({
+    file: archive,
+    cwd: into,
+    strict: true,
+    preserveOwner: false,
+    filter: (path, entry) => {
+      const type = "type" in entry ? entry.type : "Unknown";
+      const normalized = normalizeEntryPath(path);
+      if (type !== "File" && type !== "OldFile" && type !== "Directory") {
+        rejected.push(`${path} (${type}: only files and directories are allowed)`);
+        return false;
+      }
+      if (normalized === "" || normalized === ".") return type === "Directory";
+      const problem = bundlePathProblem(normalized);
+      if (problem !== undefined) {
+        rejected.push(`${path} (${problem})`);
+        return false;
+      }
+      if (seen.has(normalized)) {
+        rejected.push(`${path} (appears twice in the archive)`);
+        return false;
+      }
+      seen.add(normalized);
+      return true;
+    },
+  });
+  return { rejected };
+}
+
+/** The bundle root inside an extracted archive: its single top-level folder, or the top level itself. */
+async function findBundleRoot(extracted: string): Promise<string | undefined> {
+  const top = await readdir(extracted, { withFileTypes: true });
+  if (top.some((entry) => entry.name === MANIFEST_FILE)) return extracted;
+  const only = top[0];
+  if (top.length === 1 && only !== undefined && only.isDirectory()) return join(extracted, only.name);
+  return undefined;
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, "r");
+  try {
+    const header = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(header, 0, 2, 0);
+    return bytesRead === 2 && header[0] === 0x1f && header[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadableArchive(bundle: string, reason: string, rejectedEntries: string[]): VerifyResult {
+  return {
+    ok: false,
+    bundle,
+    archive: { ok: false, reason, rejectedEntries },
+    files: { checked: 0, missing: [], extra: [], altered: [] },
+    signature: { ok: false, reason: "not checked: the archive could not be read" },
+    manifest: { ok: false, reason: "not checked: the archive could not be read" },
+  };
+}
+
+/**
+ * Verifies a bundle directory or a `.tar.gz` made by `BundleWriter.seal`. Never throws for a bad bundle:
+ * it returns a result naming every problem. Throws ARGUMENT_INVALID only when the target does not exist or
+ * is neither a directory nor a gzip archive.
+ */
+export async function verifyBundle(target: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const bundle = resolve(target);
+  let stats: Stats;
+  try {
+    stats = await lstat(bundle);
+  } catch (error) {
+    throw new KeyproofError("ARGUMENT_INVALID", `no bundle at ${bundle}`, { cause: error });
+  }
+  if (stats.isDirectory()) return { bundle, ...(await verifyDirectory(bundle, options)) };
+  if (!stats.isFile() || !(await isGzip(bundle))) {
+    throw new KeyproofError(
+      "ARGUMENT_INVALID",
+      `${bundle} is neither a bundle directory nor a .tar.gz archive`,
+    );
+  }
+
+  const extracted = await mkdtemp(join(tmpdir(), "keyproof-verify-"));
+  try {
+    let rejected: string[];
+    try {
+      ({ rejected } = await extractArchive(bundle, extracted));
+    } catch (error) {
+      return unreadableArchive(bundle, `the archive is damaged or not a tar.gz: ${describeError(error)}`, []);
+    }
+    const root = await findBundleRoot(extracted);
+    if (root === undefined) {
+      return unreadableArchive(
+        bundle,
+        `the archive holds no bundle (expected one folder containing ${MANIFEST_FILE})`,
+        rejected,
+      );
+    }
+    const result = await verifyDirectory(root, options);
+    const archiveOk = rejected.length === 0;
+    return {
+      ...result,
+      ok: result.ok && archiveOk,
+      bundle,
+      archive: archiveOk
+        ? { ok: true, rejectedEntries: [] }
+        : { ok: false, reason: `${rejected.length} archive entries were refused`, rejectedEntries: rejected },
+    };
+  } finally {
+    await rm(extracted, { recursive: true, force: true });
+  }
+}
+
+function shortId(keyId: string): string {
+  return keyId.startsWith("local:") && keyId.length > 22 ? `${keyId.slice(0, 22)}…` : keyId;
+}
+
+/** Plain text for a terminal or a ticket: verdict first, then every problem on its own line. */
+export function formatVerifyResult(result: VerifyResult): string {
+  const lines: string[] = [];
+  lines.push(`${result.ok ? "VERIFIED" : "FAILED"}  ${result.bundle}`);
+  if (result.runId !== undefined) {
+    lines.push(
+      `  run ${result.runId}, period ${result.periodLabel ?? "?"}, captured ${result.capturedAt ?? "?"}`,
+    );
+  }
+  if (result.archive !== undefined) {
+    lines.push(`  archive: ${result.archive.ok ? "ok" : `FAILED: ${result.archive.reason ?? "unreadable"}`}`);
+    for (const entry of result.archive.rejectedEntries) lines.push(`    refused entry: ${entry}`);
+  }
+  lines.push(`  manifest: ${result.manifest.ok ? "ok" : `FAILED: ${result.manifest.reason ?? "invalid"}`}`);
+  const signature = result.signature;
+  const by =
+    signature.keyId === undefined ? "" : ` (${signature.algorithm ?? "?"}, key ${shortId(signature.keyId)})`;
+  lines.push(
+    `  signature: ${signature.ok ? `ok${by}, signed ${signature.signedAt ?? "?"}` : `FAILED${by}: ${signature.reason ?? "invalid"}`}`,
+  );
+  if (signature.ok && signature.keyId !== undefined) lines.push(`    full key id: ${signature.keyId}`);
+  if (result.signer !== undefined) lines.push(`    signer: ${result.signer.description}`);
+
+  const files = result.files;
+  const problems = files.missing.length + files.extra.length + files.altered.length;
+  lines.push(
+    `  files: ${files.checked} checked, ${files.missing.length} missing, ${files.extra.length} extra, ${files.altered.length} altered`,
+  );
+  for (const path of files.missing) lines.push(`    missing: ${path}`);
+  for (const path of files.extra) lines.push(`    extra (not in manifest): ${path}`);
+  for (const altered of files.altered) {
+    lines.push(`    altered: ${altered.path} (manifest sha256 ${altered.expected}, found ${altered.actual})`);
+  }
+  if (result.ok) {
+    lines.push(
+      "  Trust: the signature proves integrity; compare the key id with the one your organization published.",
+    );
+  } else if (problems === 0 && result.manifest.ok && signature.ok) {
+    lines.push("  The archive itself was refused; its contents were not trusted.");
+  }
+  return `${lines.join("\n")}\n`;
+}
