@@ -1,15 +1,14 @@
 import { z } from "zod";
+import { EndpointSchema, SourceIdSchema } from "./common.schema.ts";
+import { AzureKeyVaultSourceSchema } from "../providers/azure-key-vault/azure-key-vault.config.ts";
+import { HashicorpVaultSourceSchema } from "../providers/hashicorp-vault/hashicorp-vault.config.ts";
 
 /**
  * The schema of the user's `keyproof.yaml`. Unknown fields are errors everywhere (`strict`), so a typo
  * never silently turns a setting off. Credentials never appear here: AWS uses its provider chain.
  */
 
-export const SourceIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (it names bundle folders)");
-
-export const EndpointSchema = z.url({ message: "must be a URL such as http://127.0.0.1:5000" });
+export { SourceIdSchema, EndpointSchema } from "./common.schema.ts";
 
 export const AwsKmsSourceSchema = z.strictObject({
   id: SourceIdSchema,
@@ -44,7 +43,11 @@ export const AwsKmsSourceSchema = z.strictObject({
     .optional(),
 });
 
-export const SourceSchema = z.discriminatedUnion("type", [AwsKmsSourceSchema]);
+export const SourceSchema = z.discriminatedUnion("type", [
+  AwsKmsSourceSchema,
+  AzureKeyVaultSourceSchema,
+  HashicorpVaultSourceSchema,
+]);
 
 export const KEY_USAGES = ["data-at-rest", "data-in-transit", "application"] as const;
 
@@ -73,10 +76,107 @@ export const PolicySchema = z.strictObject({
   approvedKeySpecs: z.array(z.string().min(1)).min(1).default(DEFAULT_APPROVED_KEY_SPECS),
 });
 
-export const SigningSchema = z.strictObject({
+const AwsRegionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name");
+
+export interface LocalSigningConfig {
   /** Ed25519 PKCS#8 PEM, relative to the config file. `keyproof keygen` writes one. */
-  localKeyFile: z.string().min(1),
+  localKeyFile: string;
+}
+
+export interface KmsSigningConfig {
+  /** Key id, key ARN, alias (`alias/keyproof-signing`) or alias ARN of an asymmetric SIGN_VERIFY key. */
+  kmsKeyId: string;
+  /** Defaults to the region of an ARN, then to AWS_REGION / the profile. */
+  region?: string;
+  endpoint?: string;
+}
+
+/**
+ * Exactly one signer: a local Ed25519 key file or an AWS KMS key. Written as one object with a refinement
+ * (not a zod union) so a mistake is reported as one plain sentence at the right field.
+ */
+export const SigningSchema = z
+  .strictObject({
+    /** Ed25519 PKCS#8 PEM, relative to the config file. `keyproof keygen` writes one. */
+    localKeyFile: z.string().min(1).optional(),
+    kmsKeyId: z.string().min(1).optional(),
+    region: AwsRegionSchema.optional(),
+    endpoint: EndpointSchema.optional(),
+  })
+  .superRefine((signing, context) => {
+    if (signing.localKeyFile !== undefined && signing.kmsKeyId !== undefined) {
+      context.addIssue({ code: "custom", path: ["kmsKeyId"], message: "set either localKeyFile or kmsKeyId, not both" });
+    } else if (signing.localKeyFile === undefined && signing.kmsKeyId === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: [],
+        message: "set localKeyFile (a key from `keyproof keygen`) or kmsKeyId (an AWS KMS signing key)",
+      });
+    }
+    if (signing.kmsKeyId === undefined) {
+      for (const field of ["region", "endpoint"] as const) {
+        if (signing[field] !== undefined) {
+          context.addIssue({ code: "custom", path: [field], message: `${field} applies to kmsKeyId only` });
+        }
+      }
+    }
+  })
+  .transform((signing): SigningConfig => {
+    if (signing.kmsKeyId === undefined) return { localKeyFile: signing.localKeyFile ?? "" };
+    return {
+      kmsKeyId: signing.kmsKeyId,
+      ...(signing.region === undefined ? {} : { region: signing.region }),
+      ...(signing.endpoint === undefined ? {} : { endpoint: signing.endpoint }),
+    };
+  });
+export type SigningConfig = LocalSigningConfig | KmsSigningConfig;
+
+/** S3 bucket naming rules (3-63 lowercase letters, digits, dots, dashes; starts and ends alphanumeric). */
+const BucketNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "is not an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)");
+
+export const S3StorageSchema = z.strictObject({
+  /** Must have Object Lock enabled (and therefore versioning); keyproof refuses any other bucket. */
+  bucket: BucketNameSchema,
+  /** Key prefix, `""` or ending in `/`. Bundles go to `<prefix><scope>/<stored-at>-<runId>.tar.gz`. */
+  prefix: z
+    .string()
+    .regex(/^$|^[^/].*\/$/, "must be empty or end with / (and not start with /)")
+    .default("keyproof/"),
+  region: AwsRegionSchema,
+  endpoint: EndpointSchema.optional(),
+  /**
+   * Applied explicitly to every bundle version (ObjectLockMode + RetainUntilDate). COMPLIANCE only: it is the
+   * mode nobody, root included, can shorten or lift. 2555 days = 7 years.
+   */
+  retention: z
+    .strictObject({
+      mode: z.literal("COMPLIANCE"),
+      days: z.number().int().min(1).max(36_500),
+    })
+    .default({ mode: "COMPLIANCE", days: 2555 }),
+  /** SSE-KMS key for the stored objects; S3's default encryption applies when unset. */
+  kmsKeyId: z.string().min(1).optional(),
 });
+
+export const StorageSchema = z
+  .strictObject({
+    /**
+     * Names the hash chain: each bundle links to the previous one stored under the same scope. Defaults to
+     * `<organization slug>/<sorted source ids joined by +>`, so a changed source set starts a new chain.
+     */
+    scope: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/, "must be letters, digits, dots, dashes, underscores or + (max 100)")
+      .optional(),
+    s3: S3StorageSchema.optional(),
+    /** A directory (relative to the config file) that keeps a copy of every bundle, chained like S3. */
+    local: z.string().min(1).optional(),
+  })
+  .refine((storage) => storage.s3 !== undefined || storage.local !== undefined, {
+    message: "set s3, local or both",
+  });
 
 export const ConfigSchema = z
   .strictObject({
@@ -89,6 +189,8 @@ export const ConfigSchema = z
       approvedKeySpecs: DEFAULT_APPROVED_KEY_SPECS,
     }),
     signing: SigningSchema,
+    /** Where sealed bundles are kept besides the run's output directory. */
+    storage: StorageSchema.optional(),
   })
   .superRefine((config, context) => {
     const seen = new Map<string, number>();
@@ -119,4 +221,6 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type AwsKmsSourceConfig = z.infer<typeof AwsKmsSourceSchema>;
 export type InventoryEntry = z.infer<typeof InventoryEntrySchema>;
+export type StorageConfig = z.infer<typeof StorageSchema>;
+export type S3StorageConfig = z.infer<typeof S3StorageSchema>;
 export type KeyUsage = (typeof KEY_USAGES)[number];

@@ -1,22 +1,29 @@
 import type { SourceConfig } from "../config/config.schema.ts";
 import type { Clock, KeyProvider } from "./key-provider.ts";
 import { createAwsKmsProvider } from "./aws-kms/aws-kms.provider.ts";
+import { createHashicorpVaultProvider } from "./hashicorp-vault/hashicorp-vault.provider.ts";
 
 export interface ProviderOptions {
   clock?: Clock;
+  /** Directory of the config file: relative paths in a source (token file, audit log) resolve beside it. */
+  baseDirectory?: string;
 }
 
 /**
- * The one place a source config becomes a provider. A `Record` over source types would make the compiler
- * catch a missing provider; with a discriminated union a `switch` with `never` does the same.
+ * The one place a source config becomes a provider. The `never` in the default branch makes the compiler
+ * refuse a source type without a provider.
  */
 export function createProvider(source: SourceConfig, options: ProviderOptions = {}): KeyProvider {
   switch (source.type) {
     case "aws-kms":
-      return createAwsKmsProvider(source, options);
+      return createAwsKmsProvider(source, options.clock === undefined ? {} : { clock: options.clock });
+    case "hashicorp-vault":
+      return createHashicorpVaultProvider(source, options);
+    case "azure-key-vault":
+      throw new Error("azure-key-vault provider not wired yet");
     default: {
-      const unknownType: never = source.type;
-      throw new Error(`no provider for source type ${String(unknownType)}`);
+      const unknownType: never = source;
+      throw new Error(`no provider for source ${JSON.stringify(unknownType)}`);
     }
   }
 }
