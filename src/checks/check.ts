@@ -43,10 +43,16 @@ export interface FindingDraft {
   severity?: Severity;
 }
 
-/** Builds a finding; passing, not-applicable and errored verdicts carry `info` unless told otherwise. */
+/**
+ * Builds a finding. Fail, warn and error carry the check's severity (an unjudged critical check is still
+ * critical to look at); pass and not-applicable carry `info` unless told otherwise.
+ */
 export function makeFinding(metadata: CheckMetadata, draft: FindingDraft): Finding {
   const severity =
-    draft.severity ?? (draft.status === "fail" || draft.status === "warn" ? metadata.severity : "info");
+    draft.severity ??
+    (draft.status === "fail" || draft.status === "warn" || draft.status === "error"
+      ? metadata.severity
+      : "info");
   const finding: Finding = {
     checkId: metadata.id,
     status: draft.status,

@@ -104,9 +104,9 @@ describe("vault-key-exportable", () => {
     const odd = vaultKey("odd", { exportable: "yes" });
     const findings = check.run(makeSnapshot({ keys: [unread, missing, odd] }));
     expect(findings.map((finding) => [finding.status, finding.severity])).toEqual([
-      ["error", "info"],
-      ["error", "info"],
-      ["error", "info"],
+      ["error", "high"],
+      ["error", "high"],
+      ["error", "high"],
     ]);
     expect(findings[0]?.message).toBe(
       "export settings unknown: vault:GET transit/keys/secret failed (PermissionDenied): permission denied",

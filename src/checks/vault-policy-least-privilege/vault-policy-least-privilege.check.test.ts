@@ -148,7 +148,7 @@ describe("vault-policy-least-privilege", () => {
     );
     expect(findings[0]).toMatchObject({
       status: "error",
-      severity: "info",
+      severity: "high",
       message:
         "policies reaching the key unknown: vault:GET sys/policies/acl/app failed (PermissionDenied): permission denied",
     });

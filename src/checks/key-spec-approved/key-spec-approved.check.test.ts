@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import {
+  makeCollectionError,
+  makeGap,
+  makeKey,
+  makeKeys,
+  makeSnapshot,
+} from "../../../test/factories/index.ts";
+import { check } from "./key-spec-approved.check.ts";
+
+describe("key-spec-approved", () => {
+  it("has nothing to judge in an empty snapshot", () => {
+    expect(check.run(makeSnapshot())).toEqual([]);
+  });
+
+  it("passes approved specs", () => {
+    const keys = [makeKey({ keySpec: "SYMMETRIC_DEFAULT" }), makeKey({ keySpec: "RSA_3072" })];
+    const findings = check.run(makeSnapshot({ keys }));
+    expect(findings.map((finding) => [finding.status, finding.message])).toEqual([
+      ["pass", "key spec SYMMETRIC_DEFAULT is approved"],
+      ["pass", "key spec RSA_3072 is approved"],
+    ]);
+  });
+
+  it("fails (medium) a spec outside the policy list", () => {
+    const key = makeKey({ keySpec: "ECC_SECG_P256K1" });
+    const findings = check.run(
+      makeSnapshot({ keys: [key], policy: { approvedKeySpecs: ["SYMMETRIC_DEFAULT"] } }),
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({
+        status: "fail",
+        severity: "medium",
+        keyId: key.keyId,
+        message: "key spec ECC_SECG_P256K1 is not in the approved list (SYMMETRIC_DEFAULT)",
+        evidence: [`sources/aws-prod/eu-west-1/keys/${key.keyId}/configuration.json`],
+      }),
+    ]);
+  });
+
+  it("is not applicable to provider-managed keys", () => {
+    const findings = check.run(makeSnapshot({ keys: [makeKey({ manager: "provider", keySpec: "WEIRD" })] }));
+    expect(findings[0]?.status).toBe("not-applicable");
+  });
+
+  it("gives every key exactly one finding", () => {
+    const keys = [
+      ...makeKeys(5),
+      ...makeKeys(3, { keySpec: "HMAC_224" }),
+      ...makeKeys(2, { source: "aws-dr" }),
+    ];
+    const findings = check.run(makeSnapshot({ keys }));
+    expect(findings.map((finding) => finding.keyId).sort()).toEqual(keys.map((key) => key.keyId).sort());
+    expect(findings.filter((finding) => finding.status === "fail")).toHaveLength(3);
+  });
+
+  it("reports a key whose spec could not be read, and a gap, as errors", () => {
+    const key = makeKey({
+      keySpec: "",
+      errors: [
+        makeCollectionError({ call: "kms:DescribeKey", code: "AccessDeniedException", message: "denied" }),
+      ],
+    });
+    const findings = check.run(makeSnapshot({ keys: [key], gaps: [makeGap()] }));
+    expect(findings.map((finding) => finding.status)).toEqual(["error", "error"]);
+    expect(findings[0]?.message).toBe(
+      "key spec not reported: kms:DescribeKey failed (AccessDeniedException): denied",
+    );
+  });
+});

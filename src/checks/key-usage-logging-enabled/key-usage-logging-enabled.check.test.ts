@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import {
+  makeCollectionError,
+  makeGap,
+  makeKey,
+  makeLoggingStatus,
+  makeSink,
+  makeSnapshot,
+  makeSourceGap,
+} from "../../../test/factories/index.ts";
+import { check } from "./key-usage-logging-enabled.check.ts";
+
+const logging = (location: string, overrides: Parameters<typeof makeLoggingStatus>[0] = {}) =>
+  makeLoggingStatus({ location, ...overrides });
+
+describe("key-usage-logging-enabled", () => {
+  it("has nothing to judge in an empty snapshot", () => {
+    expect(check.run(makeSnapshot())).toEqual([]);
+  });
+
+  it("passes a location with an active covering sink, as a source-level finding without keyId", () => {
+    const findings = check.run(makeSnapshot({ keys: [makeKey()] }));
+    expect(findings).toEqual([
+      {
+        checkId: "key-usage-logging-enabled",
+        status: "pass",
+        severity: "info",
+        source: "aws-prod",
+        location: "eu-west-1",
+        resource: "aws-prod/eu-west-1",
+        message: "key events are logged by cloudtrail-trail org-trail",
+        evidence: ["sources/aws-prod/eu-west-1/logging.json"],
+      },
+    ]);
+  });
+
+  it("fails (high) a location without any sink, or with sinks that exclude key events", () => {
+    const findings = check.run(
+      makeSnapshot({
+        logging: [
+          logging("eu-west-1", { sinks: [] }),
+          logging("us-east-1", {
+            sinks: [
+              makeSink({
+                name: "data-trail",
+                coversKeyEvents: false,
+                coverageReason: "excludes kms.amazonaws.com",
+              }),
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(
+      findings.map((finding) => [finding.location, finding.status, finding.severity, finding.message]),
+    ).toEqual([
+      ["eu-west-1", "fail", "high", "no log sink is configured"],
+      ["us-east-1", "fail", "high", "no sink records key events (data-trail: excludes kms.amazonaws.com)"],
+    ]);
+  });
+
+  it("fails a covering sink that is not logging", () => {
+    const [finding] = check.run(
+      makeSnapshot({ logging: [logging("eu-west-1", { sinks: [makeSink({ active: false })] })] }),
+    );
+    expect(finding).toMatchObject({
+      status: "fail",
+      message: "cloudtrail-trail org-trail would record key events but is not logging",
+    });
+  });
+
+  it("errors when the configuration could not be read and nothing read covers key events", () => {
+    const error = makeCollectionError({
+      call: "cloudtrail:DescribeTrails",
+      code: "AccessDeniedException",
+      message: "denied",
+    });
+    const findings = check.run(
+      makeSnapshot({
+        logging: [
+          logging("eu-west-1", { sinks: [], errors: [error] }),
+          logging("eu-west-2", { sinks: [makeSink()], errors: [error] }),
+        ],
+      }),
+    );
+    expect(findings.map((finding) => finding.status)).toEqual(["error", "pass"]);
+    expect(findings[0]?.message).toContain(
+      "cloudtrail:DescribeTrails failed (AccessDeniedException): denied",
+    );
+  });
+
+  it("gives every location, and every location lost to a gap, exactly one finding", () => {
+    const findings = check.run(
+      makeSnapshot({
+        keys: [
+          makeKey({ location: "eu-west-1" }),
+          makeKey({ location: "eu-central-1" }),
+          makeKey({ source: "aws-dr", location: "us-east-2" }),
+        ],
+        logging: [logging("ap-south-1", { sinks: [] })],
+        gaps: [makeGap({ location: "sa-east-1" })],
+      }),
+    );
+    expect(findings.map((finding) => `${finding.source}/${finding.location}:${finding.status}`)).toEqual([
+      "aws-prod/eu-west-1:pass",
+      "aws-prod/eu-central-1:pass",
+      "aws-prod/ap-south-1:fail",
+      "aws-prod/sa-east-1:error",
+      "aws-dr/us-east-2:pass",
+    ]);
+    expect(findings.every((finding) => finding.keyId === undefined)).toBe(true);
+  });
+
+  it("errors for a source that could not be collected at all", () => {
+    const findings = check.run(makeSnapshot({ gaps: [makeSourceGap({ source: "aws-dr" })] }));
+    expect(findings).toEqual([
+      expect.objectContaining({
+        status: "error",
+        source: "aws-dr",
+        resource: "source aws-dr",
+        evidence: ["gaps.json"],
+        message: expect.stringContaining(
+          "key-event logging of source aws-dr could not be judged: kms:ListKeys failed",
+        ),
+      }),
+    ]);
+    expect(findings[0]).not.toHaveProperty("location");
+  });
+});

@@ -1,0 +1,64 @@
+import type { Check } from "../check.ts";
+import { makeFinding } from "../check.ts";
+import { parseCheckMetadata } from "../check-metadata.schema.ts";
+import {
+  describeCollectionError,
+  judgedLocations,
+  locationFindingBase,
+  loggingEvidence,
+  missingLocationFinding,
+  summarizeList,
+} from "../eligibility.ts";
+import type { Finding } from "../../model/finding.ts";
+import type { LocationSnapshot } from "../../model/snapshot.ts";
+import rawMetadata from "./key-usage-logging-enabled.metadata.json" with { type: "json" };
+
+const metadata = parseCheckMetadata(rawMetadata);
+
+export function judgeLocationLogging(location: LocationSnapshot): Finding {
+  const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
+  const { sinks, errors } = location.logging;
+  const covering = sinks.filter((sink) => sink.coversKeyEvents);
+  const active = covering.filter((sink) => sink.active);
+  const unread =
+    errors.length > 0 ? `; could not read: ${errors.map(describeCollectionError).join("; ")}` : "";
+  if (active.length > 0) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "pass",
+      message: `key events are logged by ${active.map((sink) => `${sink.kind} ${sink.name}`).join(", ")}`,
+    });
+  }
+  if (covering.length > 0) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "fail",
+      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "is" : "are"} not logging${unread}`,
+    });
+  }
+  if (errors.length > 0) {
+    // A sink the collector could not read may be the one that covers key events: unknown, not absent.
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      message: `logging configuration incomplete, no covering sink among those read: ${errors.map(describeCollectionError).join("; ")}`,
+    });
+  }
+  const others =
+    sinks.length === 0
+      ? "no log sink is configured"
+      : `no sink records key events (${summarizeList(sinks.map((sink) => `${sink.name}: ${sink.coverageReason}`))})`;
+  return makeFinding(metadata, { ...base, status: "fail", message: others });
+}
+
+/** Each location needs at least one active sink that records key usage and administration events. */
+export const check: Check = {
+  metadata,
+  run(snapshot) {
+    return judgedLocations(snapshot, metadata.sourceTypes).map((judged) =>
+      judged.kind === "missing"
+        ? missingLocationFinding(metadata, judged.gap, "key-event logging")
+        : judgeLocationLogging(judged.location),
+    );
+  },
+};

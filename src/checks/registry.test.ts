@@ -1,0 +1,186 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  accountRootGrant,
+  inventoryEntryFor,
+  makeAccess,
+  makeCollectionError,
+  makeGap,
+  makeGrant,
+  makeInventoryEntry,
+  makeKey,
+  makeLoggingStatus,
+  makeRotation,
+  makeSink,
+  makeSnapshot,
+  makeSourceGap,
+  makeUsageGap,
+  makeUsageSummary,
+  notCollected,
+} from "../../test/factories/index.ts";
+import type { Check } from "./check.ts";
+import { CheckMetadataSchema } from "./check-metadata.schema.ts";
+import { CHECK_IDS, findCheck, isCheckId, registry } from "./registry.ts";
+import { FINDING_STATUSES, SEVERITIES } from "../model/finding.ts";
+
+const checksDirectory = fileURLToPath(new URL(".", import.meta.url));
+const folders = readdirSync(checksDirectory, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+const ids = registry.map((check) => check.metadata.id);
+
+describe("check registry", () => {
+  it("registers every check folder exactly once, and nothing else", () => {
+    expect([...ids].sort()).toEqual(folders);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("keeps the public id list equal to the registry, in order", () => {
+    expect(ids).toEqual([...CHECK_IDS]);
+    expect(isCheckId("key-rotation-enabled")).toBe(true);
+    expect(isCheckId("no-such-check")).toBe(false);
+    expect(findCheck("key-state-active")?.metadata.id).toBe("key-state-active");
+    expect(findCheck("no-such-check")).toBeUndefined();
+  });
+
+  describe.each(folders)("%s", (folder) => {
+    const file = (suffix: string) => join(checksDirectory, folder, `${folder}${suffix}`);
+
+    it("has <id>.check.ts, <id>.metadata.json and <id>.check.test.ts", () => {
+      expect(existsSync(file(".check.ts"))).toBe(true);
+      expect(existsSync(file(".metadata.json"))).toBe(true);
+      expect(existsSync(file(".check.test.ts"))).toBe(true);
+    });
+
+    it("holds valid metadata whose id is the folder name", () => {
+      const parsed = CheckMetadataSchema.safeParse(JSON.parse(readFileSync(file(".metadata.json"), "utf8")));
+      expect(parsed.error?.issues ?? []).toEqual([]);
+      expect(parsed.data?.id).toBe(folder);
+    });
+
+    it("exports `check` as registered, carrying the metadata from its JSON file", async () => {
+      const module = (await import(`./${folder}/${folder}.check.ts`)) as { check: Check };
+      expect(registry).toContain(module.check);
+      expect(module.check.metadata).toEqual(JSON.parse(readFileSync(file(".metadata.json"), "utf8")));
+    });
+  });
+});
+
+/** A snapshot that exercises every branch family at once: used to check invariants shared by all checks. */
+function busySnapshot() {
+  const documented = makeKey({ aliases: ["alias/payments"] });
+  return makeSnapshot({
+    keys: [
+      documented,
+      makeKey({ rotation: makeRotation({ enabled: false, periodDays: 800 }) }),
+      makeKey({
+        keySpec: "RSA_1024",
+        access: makeAccess([makeGrant({ principal: "*", principalKind: "wildcard" })]),
+      }),
+      makeKey({ manager: "provider", aliases: ["alias/aws/s3"] }),
+      makeKey({ state: "pending-deletion", deletionDate: "2026-10-08T00:00:00.000Z" }),
+      makeKey({
+        location: "us-east-1",
+        rotation: notCollected("kms:GetKeyRotationStatus"),
+        access: notCollected("kms:GetKeyPolicy"),
+        errors: [makeCollectionError({ call: "kms:ListAliases" })],
+      }),
+      makeKey({
+        source: "aws-dr",
+        location: "eu-west-2",
+        access: makeAccess([
+          accountRootGrant(),
+          makeGrant({
+            principal: "arn:aws:iam::111122223333:user/alice",
+            principalKind: "human-user",
+            actions: ["kms:*"],
+          }),
+        ]),
+      }),
+      makeKey({
+        source: "azure-prod",
+        sourceType: "azure-key-vault",
+        location: "https://kv-prod.vault.azure.net",
+        keySpec: "RSA_2048",
+        access: notCollected("arm:roleAssignments.listForScope"),
+      }),
+      makeKey({
+        source: "vault-prod",
+        sourceType: "hashicorp-vault",
+        location: "transit",
+        keyId: "transit/payments",
+        keySpec: "aes256-gcm96",
+        access: notCollected("vault:GET sys/policies/acl"),
+      }),
+    ],
+    logging: [
+      makeLoggingStatus({
+        location: "us-east-1",
+        sinks: [makeSink({ active: false, retention: { kind: "days", days: 30 } })],
+      }),
+      makeLoggingStatus({
+        source: "aws-dr",
+        location: "eu-west-2",
+        sinks: [],
+        errors: [makeCollectionError()],
+      }),
+    ],
+    usage: [
+      makeUsageSummary(),
+      makeUsageSummary({
+        location: "us-east-1",
+        eventCount: 0,
+        gaps: [makeUsageGap({ location: "us-east-1" })],
+      }),
+    ],
+    gaps: [makeGap({ location: "sa-east-1" }), makeSourceGap({ source: "aws-gone" })],
+    inventory: [inventoryEntryFor(documented), makeInventoryEntry({ match: "alias/retired" })],
+  });
+}
+
+describe.each(registry.map((check) => [check.metadata.id, check] as const))(
+  "%s on a busy snapshot",
+  (id, check) => {
+    const snapshot = busySnapshot();
+    const findings = check.run(snapshot);
+
+    it("labels every finding with its own id and a valid status and severity", () => {
+      expect(findings.length).toBeGreaterThan(0);
+      for (const finding of findings) {
+        expect(finding.checkId).toBe(id);
+        expect(FINDING_STATUSES).toContain(finding.status);
+        expect(SEVERITIES).toContain(finding.severity);
+      }
+    });
+
+    it("says what was judged, why, and where the evidence is", () => {
+      for (const finding of findings) {
+        expect(finding.source).not.toBe("");
+        expect(finding.resource).not.toBe("");
+        expect(finding.message).not.toBe("");
+        expect(finding.evidence.length).toBeGreaterThan(0);
+        for (const path of finding.evidence)
+          expect(path).toMatch(/^(sources\/[^\s]+|inventory\.json|gaps\.json)$/);
+      }
+    });
+
+    it("never leaves an optional field set to undefined (exactOptionalPropertyTypes, stable JSON)", () => {
+      for (const finding of findings) {
+        for (const value of Object.values(finding)) expect(value).not.toBeUndefined();
+      }
+    });
+
+    it("reports the failed collections it depends on as errors", () => {
+      expect(findings.some((finding) => finding.status === "error")).toBe(true);
+    });
+
+    it("is pure: the same snapshot gives the same findings and is left untouched", () => {
+      const before = structuredClone(snapshot);
+      expect(check.run(snapshot)).toEqual(findings);
+      expect(snapshot).toEqual(before);
+    });
+  },
+);

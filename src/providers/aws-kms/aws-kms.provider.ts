@@ -1,0 +1,164 @@
+import { GetAccountAuthorizationDetailsCommand } from "@aws-sdk/client-iam";
+import type { GetAccountAuthorizationDetailsCommandOutput } from "@aws-sdk/client-iam";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
+import type { Collected } from "../../model/key.ts";
+import type { DateRange, LocationSnapshot } from "../../model/snapshot.ts";
+import type { UsageItem } from "../../model/usage.ts";
+import type { Clock, KeyProvider } from "../key-provider.ts";
+import { systemClock } from "../key-provider.ts";
+import type { AwsClientFactory, AwsCredentials } from "./aws-clients.ts";
+import { createAwsClientFactory } from "./aws-clients.ts";
+import { capture } from "./capture.ts";
+import { streamLookupEventsUsage } from "./cloudtrail-lookup-events.usage.ts";
+import { streamCloudTrailS3Usage } from "./cloudtrail-s3.usage.ts";
+import { collectLoggingStatus } from "./cloudtrail-status.collector.ts";
+import type { AuthorizationDetails, IdentityKmsStatement } from "./identity-policy.normalizer.ts";
+import { collectIdentityKmsStatements } from "./identity-policy.normalizer.ts";
+import { accountOfArn } from "./key-policy.normalizer.ts";
+import { collectLocationKeys } from "./kms-key.collector.ts";
+import type { TokenBucket } from "./token-bucket.ts";
+import { createTokenBucket } from "./token-bucket.ts";
+
+/**
+ * The AWS KMS adapter behind the `KeyProvider` port: KMS keys per region, CloudTrail logging status, and
+ * KMS usage from the trail's S3 log files (or LookupEvents when no bucket is configured). Adapter only:
+ * it records what AWS says and never judges it.
+ */
+
+export interface AwsKmsProviderOptions {
+  /** Stamps `capturedAt` and bounds the LookupEvents 90-day window; default the system clock. */
+  clock?: Clock;
+  /** Base credentials instead of the SDK's provider chain (tests: static emulator credentials). */
+  credentials?: AwsCredentials;
+  /** LookupEvents requests per second per region; AWS allows 2. */
+  lookupEventsPerSecond?: number;
+}
+
+export interface AwsKmsProvider extends KeyProvider {
+  /** Closes the SDK clients' sockets; the provider must not be used afterwards. */
+  close(): void;
+}
+
+/** The three AWS IAM filters that hold identities, plus both kinds of managed policy they may attach. */
+const AUTHORIZATION_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"] as const;
+
+export function createAwsKmsProvider(
+  config: AwsKmsSourceConfig,
+  options: AwsKmsProviderOptions = {},
+): AwsKmsProvider {
+  const clock = options.clock ?? systemClock;
+  const clients: AwsClientFactory = createAwsClientFactory(
+    config,
+    options.credentials === undefined ? {} : { credentials: options.credentials },
+  );
+  const buckets = new Map<string, TokenBucket>();
+  let accountPromise: Promise<Collected<string>> | undefined;
+  let identityPromise: Promise<Collected<IdentityKmsStatement[]>> | undefined;
+
+  function account(): Promise<Collected<string>> {
+    accountPromise ??= capture("sts:GetCallerIdentity", clock, async () => {
+      const identity = await clients.sts().send(new GetCallerIdentityCommand({}));
+      // moto omits Account for assumed-role callers; the caller ARN names the account too.
+      const accountId =
+        identity.Account ?? (identity.Arn === undefined ? undefined : accountOfArn(identity.Arn));
+      if (accountId === undefined) throw new Error("GetCallerIdentity returned neither Account nor Arn");
+      return accountId;
+    });
+    return accountPromise;
+  }
+
+  /** Read once per source: IAM is global, and every key whose policy enables IAM shares the answer. */
+  function identityStatements(): Promise<Collected<IdentityKmsStatement[]>> {
+    identityPromise ??= capture("iam:GetAccountAuthorizationDetails", clock, async () => {
+      const details: AuthorizationDetails = { users: [], roles: [], groups: [], policies: [] };
+      let marker: string | undefined;
+      do {
+        const page: GetAccountAuthorizationDetailsCommandOutput = await clients.iam().send(
+          new GetAccountAuthorizationDetailsCommand({
+            Filter: [...AUTHORIZATION_FILTERS],
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+        );
+        details.users.push(...(page.UserDetailList ?? []));
+        details.roles.push(...(page.RoleDetailList ?? []));
+        details.groups.push(...(page.GroupDetailList ?? []));
+        details.policies.push(...(page.Policies ?? []));
+        marker = page.IsTruncated === true ? page.Marker : undefined;
+      } while (marker !== undefined);
+      return collectIdentityKmsStatements(details);
+    });
+    return identityPromise;
+  }
+
+  function lookupBucket(region: string): TokenBucket {
+    let bucket = buckets.get(region);
+    if (bucket === undefined) {
+      bucket = createTokenBucket({ ratePerSecond: options.lookupEventsPerSecond ?? 2 });
+      buckets.set(region, bucket);
+    }
+    return bucket;
+  }
+
+  return {
+    sourceId: config.id,
+    type: "aws-kms",
+    listLocations: () => [...config.regions],
+
+    async describeAccount() {
+      const result = await account();
+      return result.ok ? result.value : undefined;
+    },
+
+    async collectLocation(location: string): Promise<LocationSnapshot> {
+      const [keys, logging] = await Promise.all([
+        collectLocationKeys({
+          sourceId: config.id,
+          location,
+          kms: clients.kms(location),
+          clock,
+          identityStatements,
+        }),
+        collectLoggingStatus({
+          sourceId: config.id,
+          location,
+          clock,
+          cloudTrail: (region) => clients.cloudTrail(region),
+          s3: (region) => clients.s3(region),
+        }),
+      ]);
+      return { source: config.id, location, keys: keys.keys, logging, gaps: keys.gaps };
+    },
+
+    streamUsage(location: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {
+      const trailBucket = config.cloudtrail;
+      if (trailBucket !== undefined) {
+        return {
+          method: "cloudtrail-s3",
+          items: streamCloudTrailS3Usage({
+            sourceId: config.id,
+            location,
+            range,
+            s3: clients.s3(trailBucket.region ?? config.regions[0] ?? location),
+            bucket: trailBucket.bucket,
+            prefix: trailBucket.prefix,
+            account,
+          }),
+        };
+      }
+      return {
+        method: "cloudtrail-lookup-events",
+        items: streamLookupEventsUsage({
+          sourceId: config.id,
+          location,
+          range,
+          client: clients.cloudTrailWithoutRetries(location),
+          bucket: lookupBucket(location),
+          clock,
+        }),
+      };
+    },
+
+    close: () => clients.destroy(),
+  };
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { dayFolder, normalizePrefix } from "./cloudtrail-s3.usage.ts";
+
+describe("normalizePrefix", () => {
+  it.each([
+    ["", ""],
+    ["audit", "audit/"],
+    ["audit/", "audit/"],
+    ["org/audit", "org/audit/"],
+  ])("%j → %j", (prefix, expected) => {
+    expect(normalizePrefix(prefix)).toBe(expected);
+  });
+});
+
+describe("dayFolder", () => {
+  it("builds CloudTrail's delivery folder for a region and UTC day", () => {
+    expect(dayFolder("", "111122223333", "us-east-1", "2026-07-01")).toBe(
+      "AWSLogs/111122223333/CloudTrail/us-east-1/2026/07/01/",
+    );
+    expect(dayFolder("audit", "111122223333", "eu-west-1", "2026-12-31")).toBe(
+      "audit/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/12/31/",
+    );
+  });
+});

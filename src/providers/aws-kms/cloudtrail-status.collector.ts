@@ -1,0 +1,185 @@
+import {
+  DescribeTrailsCommand,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+} from "@aws-sdk/client-cloudtrail";
+import type { CloudTrailClient, Trail } from "@aws-sdk/client-cloudtrail";
+import { GetBucketLifecycleConfigurationCommand } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { CollectionError } from "../../model/key.ts";
+import type { LoggingSink, LoggingStatus, Retention } from "../../model/logging.ts";
+import type { Clock } from "../key-provider.ts";
+import { capture } from "./capture.ts";
+import { evaluateKmsCoverage, retentionFromLifecycle } from "./cloudtrail-coverage.ts";
+import { accountOfArn } from "./key-policy.normalizer.ts";
+import { toIsoInstant, toRawValue } from "./raw-value.ts";
+
+/**
+ * Which CloudTrail trails record this region's KMS events, whether they are logging, and how long their
+ * bucket keeps the files. Facts only; the logging checks judge them.
+ */
+
+export interface LoggingCollectionContext {
+  sourceId: string;
+  location: string;
+  clock: Clock;
+  cloudTrail: (region: string) => CloudTrailClient;
+  s3: (region: string) => S3Client;
+}
+
+/**
+ * A trail records a region's events when it is multi-region or lives there. DescribeTrails with
+ * includeShadowTrails returns other regions' multi-region trails too; moto returns every trail of the
+ * account whatever the filters, so applicability is decided here, never trusted to the call.
+ */
+export function trailAppliesToRegion(trail: Trail, region: string): boolean {
+  return trail.IsMultiRegionTrail === true || trail.HomeRegion === region;
+}
+
+/** Where a trail writes this region's log files: `<prefix>/AWSLogs/<account>/CloudTrail/<region>/`. */
+export function trailLogPrefix(trail: Trail, region: string): string {
+  const prefix =
+    trail.S3KeyPrefix === undefined || trail.S3KeyPrefix === ""
+      ? ""
+      : `${trail.S3KeyPrefix.replace(/\/+$/, "")}/`;
+  const account = trail.TrailARN === undefined ? undefined : accountOfArn(trail.TrailARN);
+  return `${prefix}AWSLogs/${account ?? "<account>"}/CloudTrail/${region}/`;
+}
+
+export async function collectLoggingStatus(context: LoggingCollectionContext): Promise<LoggingStatus> {
+  const { clock, location } = context;
+  const errors: CollectionError[] = [];
+  const described = await capture("cloudtrail:DescribeTrails", clock, () =>
+    context.cloudTrail(location).send(new DescribeTrailsCommand({ includeShadowTrails: true })),
+  );
+  if (!described.ok) {
+    return {
+      source: context.sourceId,
+      location,
+      capturedAt: described.capturedAt,
+      sinks: [],
+      errors: [described.error],
+    };
+  }
+  const trails = new Map<string, Trail>();
+  for (const trail of described.value.trailList ?? []) {
+    if (!trailAppliesToRegion(trail, location)) continue;
+    const identity = trail.TrailARN ?? trail.Name;
+    if (identity !== undefined && !trails.has(identity)) trails.set(identity, trail);
+  }
+  const sinks = await Promise.all(
+    [...trails.values()].map((trail) => collectTrailSink(context, trail, errors)),
+  );
+  sinks.sort((left, right) => left.reference.localeCompare(right.reference));
+  return { source: context.sourceId, location, capturedAt: clock().toISOString(), sinks, errors };
+}
+
+async function collectTrailSink(
+  context: LoggingCollectionContext,
+  trail: Trail,
+  errors: CollectionError[],
+): Promise<LoggingSink> {
+  const { clock, location } = context;
+  const name = trail.Name ?? trail.TrailARN ?? "(unnamed trail)";
+  const reference = trail.TrailARN ?? name;
+  // Shadow trails answer status and selectors reliably only in their home region (moto: not elsewhere).
+  const homeRegion = trail.HomeRegion ?? location;
+  const client = context.cloudTrail(homeRegion);
+  const [status, selectors, lifecycle] = await Promise.all([
+    capture("cloudtrail:GetTrailStatus", clock, () =>
+      client.send(new GetTrailStatusCommand({ Name: reference })),
+    ),
+    capture("cloudtrail:GetEventSelectors", clock, () =>
+      client.send(new GetEventSelectorsCommand({ TrailName: reference })),
+    ),
+    trail.S3BucketName === undefined
+      ? Promise.resolve(undefined)
+      : readBucketRetention(context, trail.S3BucketName, homeRegion, trailLogPrefix(trail, location)),
+  ]);
+
+  if (!status.ok) errors.push(status.error);
+  if (!selectors.ok) errors.push(selectors.error);
+  let retention: Retention;
+  if (lifecycle === undefined) retention = { kind: "unknown", reason: "the trail names no S3 bucket" };
+  else {
+    retention = lifecycle.retention;
+    if (lifecycle.error !== undefined) errors.push(lifecycle.error);
+  }
+
+  const coverage = selectors.ok
+    ? evaluateKmsCoverage(selectors.value.EventSelectors ?? [], selectors.value.AdvancedEventSelectors ?? [])
+    : {
+        coversKeyEvents: false,
+        reason: `event selectors could not be read: ${selectors.error.call} failed (${selectors.error.code}): ${selectors.error.message}`,
+      };
+
+  const detail: Record<string, unknown> = {
+    homeRegion,
+    multiRegion: trail.IsMultiRegionTrail === true,
+    organizationTrail: trail.IsOrganizationTrail === true,
+    logFileValidationEnabled: trail.LogFileValidationEnabled === true,
+    includeGlobalServiceEvents: trail.IncludeGlobalServiceEvents === true,
+    logPrefix: trail.S3BucketName === undefined ? undefined : trailLogPrefix(trail, location),
+    trail: toRawValue(trail),
+  };
+  if (status.ok) {
+    detail.status = toRawValue(status.value);
+    const latestDelivery = toIsoInstant(status.value.LatestDeliveryTime);
+    if (latestDelivery !== undefined) detail.latestDeliveryTime = latestDelivery;
+    if (status.value.LatestDeliveryError) detail.latestDeliveryError = status.value.LatestDeliveryError;
+  } else {
+    detail.statusUnavailable = `${status.error.call} failed (${status.error.code}): ${status.error.message}`;
+  }
+  if (selectors.ok) {
+    detail.eventSelectors = toRawValue(selectors.value.EventSelectors ?? []);
+    detail.advancedEventSelectors = toRawValue(selectors.value.AdvancedEventSelectors ?? []);
+  }
+  if (lifecycle?.rules !== undefined) detail.lifecycleRules = toRawValue(lifecycle.rules);
+
+  const sink: LoggingSink = {
+    kind: "cloudtrail-trail",
+    name,
+    reference,
+    // Unknown status counts as not active; the failed call is in `errors`.
+    active: status.ok && status.value.IsLogging === true,
+    coversKeyEvents: coverage.coversKeyEvents,
+    coverageReason: coverage.reason,
+    retention,
+    detail: Object.fromEntries(Object.entries(detail).filter(([, value]) => value !== undefined)),
+  };
+  if (trail.S3BucketName !== undefined) {
+    const prefix = trail.S3KeyPrefix === undefined ? "" : trail.S3KeyPrefix.replace(/\/+$/, "");
+    sink.destination = `s3://${trail.S3BucketName}/${prefix}`;
+  }
+  return sink;
+}
+
+interface BucketRetention {
+  retention: Retention;
+  rules?: unknown[];
+  error?: CollectionError;
+}
+
+async function readBucketRetention(
+  context: LoggingCollectionContext,
+  bucket: string,
+  region: string,
+  logPrefix: string,
+): Promise<BucketRetention> {
+  const lifecycle = await capture("s3:GetBucketLifecycleConfiguration", context.clock, () =>
+    context.s3(region).send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })),
+  );
+  if (lifecycle.ok) {
+    const rules = lifecycle.value.Rules ?? [];
+    return { retention: retentionFromLifecycle(rules, logPrefix), rules };
+  }
+  // No lifecycle configuration at all: nothing ever expires the log files.
+  if (lifecycle.error.code === "NoSuchLifecycleConfiguration") return { retention: { kind: "unlimited" } };
+  return {
+    retention: {
+      kind: "unknown",
+      reason: `${lifecycle.error.call} on ${bucket} failed (${lifecycle.error.code}): ${lifecycle.error.message}`,
+    },
+    error: lifecycle.error,
+  };
+}

@@ -1,0 +1,189 @@
+import type { InventoryEntry } from "../../src/config/config.schema.ts";
+import { DEFAULT_APPROVED_KEY_SPECS } from "../../src/config/config.schema.ts";
+import type { KeyRecord, SourceType } from "../../src/model/key.ts";
+import type { LoggingStatus } from "../../src/model/logging.ts";
+import type {
+  JudgementPolicy,
+  LocationSnapshot,
+  Snapshot,
+  SourceGap,
+  SourceSnapshot,
+} from "../../src/model/snapshot.ts";
+import type { UsageSummary } from "../../src/model/usage.ts";
+import { parsePeriod } from "../../src/time/date-range.ts";
+import { CAPTURED_AT, makeCollectionError } from "./collected.factory.ts";
+import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
+import { makeLoggingStatus } from "./logging.factory.ts";
+import { makeUsageSummary } from "./usage.factory.ts";
+
+export function makePolicy(overrides: Partial<JudgementPolicy> = {}): JudgementPolicy {
+  return {
+    maxRotationDays: 365,
+    logRetentionDays: 365,
+    approvedKeySpecs: [...DEFAULT_APPROVED_KEY_SPECS],
+    ...overrides,
+  };
+}
+
+export function makeInventoryEntry(overrides: Partial<InventoryEntry> = {}): InventoryEntry {
+  return {
+    source: DEFAULT_SOURCE,
+    match: "alias/payments",
+    owner: "jane.doe@example.com",
+    usage: "data-at-rest",
+    systems: ["payments-db"],
+    ...overrides,
+  };
+}
+
+/** An inventory entry that names `key` by its key id (and lives in the key's source). */
+export function inventoryEntryFor(
+  key: Pick<KeyRecord, "source" | "keyId">,
+  overrides: Partial<InventoryEntry> = {},
+): InventoryEntry {
+  return makeInventoryEntry({ source: key.source, match: key.keyId, ...overrides });
+}
+
+export function makeGap(overrides: Partial<SourceGap> = {}): SourceGap {
+  return {
+    source: DEFAULT_SOURCE,
+    location: "us-east-1",
+    error: makeCollectionError({
+      call: "kms:ListKeys",
+      code: "UnrecognizedClientException",
+      message: "The security token included in the request is invalid",
+    }),
+    ...overrides,
+  };
+}
+
+/** A whole source that could not be collected (no location): bad credentials, an unreachable endpoint. */
+export function makeSourceGap(overrides: Partial<Omit<SourceGap, "location">> = {}): SourceGap {
+  const gap = makeGap(overrides);
+  delete gap.location;
+  return gap;
+}
+
+export function makeLocation(overrides: Partial<LocationSnapshot> = {}): LocationSnapshot {
+  const source = overrides.source ?? DEFAULT_SOURCE;
+  const location = overrides.location ?? DEFAULT_LOCATION;
+  return {
+    source,
+    location,
+    keys: [],
+    logging: makeLoggingStatus({ source, location }),
+    gaps: [],
+    ...overrides,
+  };
+}
+
+export function makeSource(overrides: Partial<SourceSnapshot> = {}): SourceSnapshot {
+  const source: SourceSnapshot = {
+    source: overrides.source ?? DEFAULT_SOURCE,
+    type: overrides.type ?? "aws-kms",
+    locations: [],
+    usage: [],
+    gaps: [],
+    ...overrides,
+  };
+  if (!("account" in overrides) && source.type === "aws-kms") source.account = DEFAULT_ACCOUNT;
+  return source;
+}
+
+export interface SnapshotOptions extends Partial<Omit<Snapshot, "policy">> {
+  policy?: Partial<JudgementPolicy>;
+  /** Grouped into sources and locations by `key.source` / `key.location`. */
+  keys?: KeyRecord[];
+  /** Replaces the default logging of the location it names, creating the location if needed. */
+  logging?: LoggingStatus[];
+  /** When given, the only usage summaries (`[]` for none); otherwise one default summary per location. */
+  usage?: UsageSummary[];
+  /** Attached to the location snapshot it names if one exists, otherwise to the source. */
+  gaps?: SourceGap[];
+  /** Source id → account; map a source to `undefined` to model an unknown account. Default: 111122223333 for AWS. */
+  accounts?: Record<string, string | undefined>;
+}
+
+/**
+ * A whole snapshot for 2026-Q3. Give `keys` (and optionally `logging`, `usage`, `gaps`) and the
+ * sources and locations are built around them with healthy defaults; or give `sources` verbatim.
+ * `makeSnapshot()` is the empty snapshot: nothing to judge.
+ */
+export function makeSnapshot(options: SnapshotOptions = {}): Snapshot {
+  const { policy, keys, logging, usage, gaps, accounts, sources, ...rest } = options;
+  if (sources !== undefined && (keys ?? logging ?? usage ?? gaps ?? accounts) !== undefined) {
+    throw new Error(
+      "makeSnapshot: give either `sources` or `keys`/`logging`/`usage`/`gaps`/`accounts`, not both",
+    );
+  }
+  return {
+    runId: "run-test-0001",
+    organization: "Example Corp",
+    range: parsePeriod("2026-Q3"),
+    capturedAt: CAPTURED_AT,
+    inventory: [],
+    sources:
+      sources ??
+      buildSources({
+        keys: keys ?? [],
+        logging: logging ?? [],
+        usage,
+        gaps: gaps ?? [],
+        accounts: accounts ?? {},
+      }),
+    ...rest,
+    policy: makePolicy(policy),
+  };
+}
+
+function buildSources(parts: {
+  keys: KeyRecord[];
+  logging: LoggingStatus[];
+  usage: UsageSummary[] | undefined;
+  gaps: SourceGap[];
+  accounts: Record<string, string | undefined>;
+}): SourceSnapshot[] {
+  const sources = new Map<string, SourceSnapshot>();
+  const sourceOf = (id: string, type: SourceType = "aws-kms"): SourceSnapshot => {
+    let source = sources.get(id);
+    if (source === undefined) {
+      source = makeSource({ source: id, type });
+      if (id in parts.accounts) {
+        const account = parts.accounts[id];
+        if (account === undefined) delete source.account;
+        else source.account = account;
+      }
+      sources.set(id, source);
+    }
+    return source;
+  };
+  const locationOf = (id: string, location: string, type?: SourceType): LocationSnapshot => {
+    const source = sourceOf(id, type);
+    let snapshot = source.locations.find((candidate) => candidate.location === location);
+    if (snapshot === undefined) {
+      snapshot = makeLocation({ source: id, location });
+      source.locations.push(snapshot);
+    }
+    return snapshot;
+  };
+
+  for (const key of parts.keys) locationOf(key.source, key.location, key.sourceType).keys.push(key);
+  for (const status of parts.logging) locationOf(status.source, status.location).logging = status;
+  for (const source of sources.values()) {
+    source.usage =
+      parts.usage === undefined
+        ? source.locations.map((location) =>
+            makeUsageSummary({ source: source.source, location: location.location }),
+          )
+        : parts.usage.filter((summary) => summary.source === source.source);
+  }
+  for (const summary of parts.usage ?? []) {
+    if (!sources.has(summary.source)) sourceOf(summary.source).usage.push(summary);
+  }
+  for (const gap of parts.gaps) {
+    const source = sourceOf(gap.source);
+    const location = source.locations.find((candidate) => candidate.location === gap.location);
+    (location ?? source).gaps.push(gap);
+  }
+  return [...sources.values()];
+}

@@ -1,0 +1,29 @@
+import type { UsageGap, UsageSummary } from "../../src/model/usage.ts";
+import { DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
+
+export function makeUsageGap(overrides: Partial<UsageGap> = {}): UsageGap {
+  return {
+    source: DEFAULT_SOURCE,
+    location: DEFAULT_LOCATION,
+    object: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/08/14/broken.json.gz",
+    code: "CorruptObject",
+    message: "unexpected end of gzip stream",
+    ...overrides,
+  };
+}
+
+/** Forty-two CloudTrail events from S3 in the range, no gaps. */
+export function makeUsageSummary(overrides: Partial<UsageSummary> = {}): UsageSummary {
+  return {
+    source: DEFAULT_SOURCE,
+    location: DEFAULT_LOCATION,
+    method: "cloudtrail-s3",
+    eventCount: 42,
+    byKey: {},
+    byAction: { Decrypt: 30, GenerateDataKey: 12 },
+    firstEventAt: "2026-07-01T00:03:00.000Z",
+    lastEventAt: "2026-09-30T23:58:00.000Z",
+    gaps: [],
+    ...overrides,
+  };
+}
