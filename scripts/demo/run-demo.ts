@@ -10,10 +10,13 @@ import { main } from "../../src/cli/main.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { previousQuarter } from "../../src/time/previous-quarter.ts";
 import { seedAwsDemoEstate } from "./seed-aws-estate.ts";
+import { seedVaultDemoEstate } from "./seed-vault-estate.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const demoDirectory = path.join(root, ".keyproof", "demo");
 const awsEndpoint = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
+const vaultAddress = process.env.KEYPROOF_TEST_VAULT_ADDR;
+const vaultToken = process.env.KEYPROOF_TEST_VAULT_TOKEN;
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
@@ -30,15 +33,42 @@ async function runDemo(): Promise<number> {
   // The AWS SDK reads credentials from its provider chain; the emulator accepts any.
   process.env.AWS_ACCESS_KEY_ID ??= "demo";
   process.env.AWS_SECRET_ACCESS_KEY ??= "demo";
-  const aws = await seedAwsDemoEstate({ endpoint: awsEndpoint, suffix, quarter });
+  // A fresh emulator account per demo run (the seed assumes a role in it): each run shows exactly the
+  // seeded estate, however many demos ran before on the same emulator.
+  const account = String(100_000_000_000 + (Date.now() % 900_000_000_000)).padStart(12, "0");
+  const aws = await seedAwsDemoEstate({
+    endpoint: awsEndpoint,
+    suffix,
+    quarter,
+    roleArn: `arn:aws:iam::${account}:role/keyproof-audit`,
+  });
+  const sources: unknown[] = [aws.source];
+  const inventory: unknown[] = [...aws.inventory];
+
+  if (vaultAddress !== undefined && vaultToken !== undefined) {
+    process.stdout.write(`Seeding the demo estate into the Vault (OpenBao) server at ${vaultAddress}...\n`);
+    const vault = await seedVaultDemoEstate({
+      address: vaultAddress,
+      token: vaultToken,
+      auditLogFile: path.join(demoDirectory, `vault-audit-${suffix}.log`),
+      range: quarter,
+    });
+    for (const warning of vault.warnings) process.stdout.write(`  note: ${warning}\n`);
+    // The provider reads its token from the environment, never from the config file.
+    process.env.VAULT_TOKEN = vaultToken;
+    sources.push(vault.source);
+    inventory.push(...vault.inventory);
+  } else {
+    process.stdout.write("No Vault server configured (KEYPROOF_TEST_VAULT_ADDR): the demo covers AWS only.\n");
+  }
 
   const signingKey = path.join(demoDirectory, "keyproof-signing.pem");
   if (!(await exists(signingKey))) await generateSigningKey(signingKey);
 
   const config = {
     organization: "Acme Corp (demo)",
-    sources: [aws.source],
-    keys: [...aws.inventory],
+    sources,
+    keys: inventory,
     policy: { maxRotationDays: 365, logRetentionDays: 365 },
     signing: { localKeyFile: "./keyproof-signing.pem" },
   };
