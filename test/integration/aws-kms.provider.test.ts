@@ -368,7 +368,7 @@ describe("AWS KMS provider: access", () => {
         principalKind: "human-user",
         principalAccount: ACCOUNT,
         effect: "allow",
-        actions: ["Decrypt", "GenerateDataKey"],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
         via: "grant",
         reference: grantId,
       },
@@ -378,7 +378,7 @@ describe("AWS KMS provider: access", () => {
       {
         principal: `arn:aws:iam::${ACCOUNT}:role/backup-runner`,
         principalKind: "role",
-        actions: ["Encrypt", "GenerateDataKey", "Decrypt"],
+        actions: ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
         conditions: { EncryptionContextSubset: { purpose: "nightly-backup" } },
       },
     ]);

@@ -172,7 +172,11 @@ export interface KmsGrantEntry {
   Constraints?: object | undefined;
 }
 
-/** Grants always allow; `Constraints` (encryption-context subset/equals) are their only condition. */
+/**
+ * Grants always allow; `Constraints` (encryption-context subset/equals) are their only condition.
+ * Grant operations are bare names (`Decrypt`); they get the `kms:` prefix key policies use, so a check
+ * matches one action vocabulary whichever mechanism grants it.
+ */
 export function normalizeKmsGrants(grants: readonly KmsGrantEntry[]): AccessGrant[] {
   return grants.map((grant, index) => {
     const principal = grant.GranteePrincipal ?? "unknown";
@@ -183,7 +187,7 @@ export function normalizeKmsGrants(grants: readonly KmsGrantEntry[]): AccessGran
     return grantOf(
       { principal, classified: classifyAwsPrincipal(principal) },
       "allow",
-      [...(grant.Operations ?? [])],
+      (grant.Operations ?? []).map((operation) => (operation.startsWith("kms:") ? operation : `kms:${operation}`)),
       constraints,
       "grant",
       grant.GrantId ?? `Grants[${index}]`,
