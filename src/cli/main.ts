@@ -43,7 +43,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .command("run")
     .description("collect, judge and seal one evidence bundle for a period")
     .requiredOption("-c, --config <file>", "path to keyproof.yaml")
-    .addOption(new Option("--period <period>", "a quarter (2026-Q3), month (2026-09) or year (2026)").conflicts(["from", "to"]))
+    .addOption(
+      new Option("--period <period>", "a quarter (2026-Q3), month (2026-09) or year (2026)").conflicts([
+        "from",
+        "to",
+      ]),
+    )
     .option("--from <date>", "first day of the range, inclusive, UTC (YYYY-MM-DD)")
     .option("--to <date>", "last day of the range, inclusive, UTC (YYYY-MM-DD)")
     .option("-o, --out <dir>", "directory that receives the bundle", "evidence")

@@ -26,7 +26,11 @@ export interface ExportContext {
   range: DateRange;
 }
 
-function header(kind: ExportHeader["kind"], context: ExportContext, key: Pick<KeyRecord, "source" | "sourceType" | "location">): ExportHeader {
+function header(
+  kind: ExportHeader["kind"],
+  context: ExportContext,
+  key: Pick<KeyRecord, "source" | "sourceType" | "location">,
+): ExportHeader {
   return {
     kind,
     runId: context.runId,
@@ -73,7 +77,11 @@ export function buildLoggingExport(
   context: ExportContext,
 ): Record<string, unknown> {
   return {
-    ...header("logging-configuration", context, { source: logging.source, sourceType: sourceType as KeyRecord["sourceType"], location: logging.location }),
+    ...header("logging-configuration", context, {
+      source: logging.source,
+      sourceType: sourceType as KeyRecord["sourceType"],
+      location: logging.location,
+    }),
     capturedAtCall: logging.capturedAt,
     sinks: logging.sinks,
     errors: logging.errors,

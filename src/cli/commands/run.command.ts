@@ -19,7 +19,10 @@ export function resolveRange(options: Pick<RunCliOptions, "period" | "from" | "t
   if (options.from !== undefined || options.to !== undefined) {
     throw new KeyproofError("ARGUMENT_INVALID", "--from and --to go together (inclusive UTC dates)");
   }
-  throw new KeyproofError("ARGUMENT_INVALID", "give the range: --period 2026-Q3 (or 2026-09, 2026) or --from <date> --to <date>");
+  throw new KeyproofError(
+    "ARGUMENT_INVALID",
+    "give the range: --period 2026-Q3 (or 2026-09, 2026) or --from <date> --to <date>",
+  );
 }
 
 export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<number> {
@@ -35,7 +38,9 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   });
   if (io.isTty) io.stderr("\r\x1b[K");
   if (options.json === true) {
-    io.stdout(`${JSON.stringify({ bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`,
+    );
   } else {
     io.stdout(formatRunSummary(result.summary, result.bundle));
   }

@@ -1,0 +1,45 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { runWorkerProcess } from "../../../workers/bootstrap.ts";
+import { QUEUE_NAMES } from "../../jobs/queue/job-names.ts";
+import type { CliIo } from "../main.ts";
+
+/**
+ * `keyproof worker [--queues collect,render,...] [--concurrency N]`: a long-running worker process.
+ * Redis comes from --redis-url or REDIS_URL; the worker needs no config file (each run's plan is in Redis).
+ */
+export function registerWorkerCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
+  program
+    .command("worker")
+    .description("process queued jobs until SIGTERM (in-flight jobs finish first)")
+    .option("--queues <list>", `comma-separated queues: ${QUEUE_NAMES.join(", ")} (default all)`)
+    .addOption(
+      new Option("--concurrency <n>", "jobs at once per queue in this process").argParser(positiveInteger),
+    )
+    .option("--redis-url <url>", "Redis URL (default env REDIS_URL)")
+    .option("--prefix <prefix>", "queue key prefix (default env KEYPROOF_QUEUE_PREFIX or keyproof)")
+    .action(
+      async (options: { queues?: string; concurrency?: number; redisUrl?: string; prefix?: string }) => {
+        io.stderr(`keyproof worker: queues ${options.queues ?? "all"}\n`);
+        setExitCode(
+          await runWorkerProcess({
+            queues: options.queues === undefined ? [...QUEUE_NAMES] : options.queues.split(","),
+            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+            ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+            ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+          }),
+        );
+      },
+    );
+}
+
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  // InvalidArgumentError makes commander report the option and exit 2 (bad input), not 1.
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return parsed;
+}
