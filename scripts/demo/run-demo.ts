@@ -11,6 +11,7 @@ import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { previousQuarter } from "../../src/time/previous-quarter.ts";
 import { seedAwsDemoEstate } from "./seed-aws-estate.ts";
 import { seedVaultDemoEstate } from "./seed-vault-estate.ts";
+import { seedAzureDemoEstate, type SeededAzureDemoEstate } from "./seed-azure-estate.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const demoDirectory = path.join(root, ".keyproof", "demo");
@@ -62,6 +63,21 @@ async function runDemo(): Promise<number> {
     process.stdout.write("No Vault server configured (KEYPROOF_TEST_VAULT_ADDR): the demo covers AWS only.\n");
   }
 
+  // Azure: Lowkey Vault when the services script could start it, otherwise the local fakes of the Key Vault
+  // data plane; Resource Manager and Log Analytics are always local fakes (no emulator exists). They run in
+  // this process, so the run below must too.
+  process.stdout.write("Seeding the Azure Key Vault demo estate (local Azure fakes)...\n");
+  const azure: SeededAzureDemoEstate = await seedAzureDemoEstate({
+    ...(process.env.KEYPROOF_TEST_LOWKEY_URL === undefined ? {} : { lowkeyUrl: process.env.KEYPROOF_TEST_LOWKEY_URL }),
+    ...(process.env.KEYPROOF_TEST_LOWKEY_CA === undefined ? {} : { ca: process.env.KEYPROOF_TEST_LOWKEY_CA }),
+    suffix,
+    range: quarter,
+    caFile: path.join(demoDirectory, "azure-trust.pem"),
+  });
+  for (const warning of azure.warnings) process.stdout.write(`  note: ${warning}\n`);
+  sources.push(azure.source);
+  inventory.push(...azure.inventory);
+
   const signingKey = path.join(demoDirectory, "keyproof-signing.pem");
   if (!(await exists(signingKey))) await generateSigningKey(signingKey);
 
@@ -79,11 +95,15 @@ async function runDemo(): Promise<number> {
   const outDirectory = path.join(demoDirectory, "evidence");
   const runId = `demo-${suffix}`;
   const runCode = await main(["node", "keyproof", "run", "--config", configFile, "--period", quarter.label, "--out", outDirectory, "--run-id", runId]);
-  if (runCode !== 0) return runCode;
+  if (runCode !== 0) {
+    await azure.fakes.stop();
+    return runCode;
+  }
 
   const bundle = path.join(outDirectory, runId);
   process.stdout.write(`\nVerifying ${bundle}.tar.gz ...\n`);
   const verifyCode = await main(["node", "keyproof", "verify", `${bundle}.tar.gz`]);
+  await azure.fakes.stop();
   process.stdout.write(
     `\nEvidence files:\n  ${bundle}/findings.json\n  ${bundle}/inventory.json\n  ${bundle}/sources/  (per-key configuration and access-policy exports, logging status, usage extracts)\n  ${bundle}/manifest.json + manifest.sig.json\n`,
   );

@@ -61,13 +61,32 @@ export const InventoryEntrySchema = z.strictObject({
   notes: z.string().optional(),
 });
 
+/**
+ * Approved algorithms per the procedure ("e.g. AES-256, RSA-2048"), in each source's own vocabulary:
+ * AWS KMS key specs, Azure Key Vault normalized specs, HashiCorp Vault transit key types.
+ */
 export const DEFAULT_APPROVED_KEY_SPECS = [
+  // AWS KMS
   "SYMMETRIC_DEFAULT",
   "RSA_2048",
   "RSA_3072",
   "RSA_4096",
   "ECC_NIST_P256",
   "ECC_NIST_P384",
+  // Azure Key Vault (RSA_* shared with AWS above)
+  "EC_P256",
+  "EC_P384",
+  "EC_P521",
+  "OCT_256",
+  // HashiCorp Vault transit
+  "aes256-gcm96",
+  "chacha20-poly1305",
+  "rsa-2048",
+  "rsa-3072",
+  "rsa-4096",
+  "ecdsa-p256",
+  "ecdsa-p384",
+  "ed25519",
 ];
 
 export const PolicySchema = z.strictObject({

@@ -1,6 +1,7 @@
 import type { SourceConfig } from "../config/config.schema.ts";
 import type { Clock, KeyProvider } from "./key-provider.ts";
 import { createAwsKmsProvider } from "./aws-kms/aws-kms.provider.ts";
+import { createAzureKeyVaultProvider } from "./azure-key-vault/azure-key-vault.provider.ts";
 import { createHashicorpVaultProvider } from "./hashicorp-vault/hashicorp-vault.provider.ts";
 
 export interface ProviderOptions {
@@ -20,7 +21,7 @@ export function createProvider(source: SourceConfig, options: ProviderOptions = 
     case "hashicorp-vault":
       return createHashicorpVaultProvider(source, options);
     case "azure-key-vault":
-      throw new Error("azure-key-vault provider not wired yet");
+      return createAzureKeyVaultProvider(source, options);
     default: {
       const unknownType: never = source;
       throw new Error(`no provider for source ${JSON.stringify(unknownType)}`);

@@ -67,7 +67,11 @@ export const AzureKeyVaultSourceSchema = z
     source.vaults.forEach((vault, index) => {
       const normalized = normalizeVaultUrl(vault);
       if (seen.has(normalized)) {
-        context.addIssue({ code: "custom", path: ["vaults", index], message: `duplicate vault ${normalized}` });
+        context.addIssue({
+          code: "custom",
+          path: ["vaults", index],
+          message: `duplicate vault ${normalized}`,
+        });
       }
       seen.add(normalized);
     });

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): starts the local services, type-checks, lints, runs every
+# vitest suite, and ends with one plain line `tests: N passed, M failed[, K skipped]`.
+# Exit status is non-zero when the type check, the lint or any test failed, or when no test ran.
+#
+# Services stay up afterwards, so a second run starts fast; KEYPROOF_STOP_SERVICES=1 stops the
+# ones this run's services.sh started. Extra arguments go to `vitest run` (e.g. a file filter).
+set -euo pipefail
+
+LOG_PREFIX="test"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$KEYPROOF_ROOT"
+
+RESULTS="$KEYPROOF_STATE_DIR/test-results.json"
+
+if [[ "${KEYPROOF_STOP_SERVICES:-0}" == 1 ]]; then
+  trap 'bash "$KEYPROOF_ROOT/scripts/services.sh" stop || true' EXIT
+fi
+
+bash scripts/services.sh start
+load_services_env
+
+failures=()
+
+log "type check: tsc -p tsconfig.json --noEmit"
+if ! npx --no-install tsc -p tsconfig.json --noEmit; then
+  failures+=("type check")
+fi
+
+log "lint: eslint ."
+if ! npx --no-install eslint .; then
+  failures+=("lint")
+fi
+
+log "tests: vitest run"
+rm -f "$RESULTS"
+vitest_status=0
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" "$@" || vitest_status=$?
+
+# Counts come from vitest's JSON report, not from its console output, so the closing line is exact.
+counts="$(node -e '
+  const fs = require("node:fs");
+  const file = process.argv[1];
+  if (!fs.existsSync(file)) { console.log("0 0 0 0"); process.exit(0); }
+  const r = JSON.parse(fs.readFileSync(file, "utf8"));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // A file that fails to import reports no test at all; count those separately.
+  const unloaded = (r.testResults ?? []).filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  console.log([r.numPassedTests ?? 0, r.numFailedTests ?? 0, skipped, unloaded].join(" "));
+' "$RESULTS")"
+read -r passed failed skipped unloaded_files <<<"$counts"
+
+if ((vitest_status != 0)); then
+  failures+=("vitest (exit $vitest_status)")
+  ((unloaded_files == 0)) || log "$unloaded_files test file(s) failed before running any test (see the vitest output above)"
+fi
+if ((passed + failed == 0)); then
+  failures+=("no test ran")
+fi
+((${#failures[@]} == 0)) || log "failed: $(
+  IFS=,
+  echo "${failures[*]}"
+)"
+
+# Stop before the closing line so that it stays the last line printed.
+if [[ "${KEYPROOF_STOP_SERVICES:-0}" == 1 ]]; then
+  trap - EXIT
+  bash scripts/services.sh stop || true
+fi
+
+summary="tests: $passed passed, $failed failed"
+((skipped == 0)) || summary+=", $skipped skipped"
+printf '%s\n' "$summary"
+((${#failures[@]} == 0))

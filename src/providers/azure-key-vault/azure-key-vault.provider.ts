@@ -1,0 +1,714 @@
+import type { KeyClient, KeyProperties, KeyVaultKey } from "@azure/keyvault-keys";
+import type { Vault } from "@azure/arm-keyvault";
+import type { RoleAssignment } from "@azure/arm-authorization";
+import type { FullOperationResponse } from "@azure/core-client";
+import type { AccessPolicy, Collected, CollectionError, KeyRecord, RotationStatus } from "../../model/key.ts";
+import type { LoggingSink, LoggingStatus } from "../../model/logging.ts";
+import type { DateRange, LocationSnapshot } from "../../model/snapshot.ts";
+import type { UsageItem } from "../../model/usage.ts";
+import type { Clock, KeyProvider } from "../key-provider.ts";
+import { systemClock } from "../key-provider.ts";
+import type { AzureKeyVaultSourceConfig } from "./azure-key-vault.config.ts";
+import { normalizeVaultUrl } from "./azure-key-vault.config.ts";
+import type { AzureClientOptions, AzureClients } from "./azure-clients.ts";
+import { createAzureClients } from "./azure-clients.ts";
+import { missingFact, toCollectionError } from "./azure-error.ts";
+import type { AccessPolicyFact, RoleAssignmentFact, VaultAuthorizationFacts } from "./access-grants.ts";
+import { grantsForKey, keyScopeOf, scopeCovers } from "./access-grants.ts";
+import type { DiagnosticSettingResource } from "./diagnostic-settings.ts";
+import { toLoggingSink } from "./diagnostic-settings.ts";
+import { normalizeAzureKeySpec } from "./key-spec.ts";
+import type { RoleDefinitionSummary } from "./role-definitions.ts";
+import { BUILT_IN_KEY_VAULT_ROLES, roleDefinitionGuid } from "./role-definitions.ts";
+import type { AzureRotationPolicy, KeyVersionInfo } from "./rotation-policy.ts";
+import { isEmptyRotationPolicy, toRotationStatus } from "./rotation-policy.ts";
+import type { UsageRow, UsageTable } from "./usage-query.ts";
+import { USAGE_TABLES, buildUsageQuery, toUsageEvent, usageWindows } from "./usage-query.ts";
+
+/**
+ * Azure Key Vault behind the `KeyProvider` port. Per vault (the location is the vault URL): every key from the
+ * data plane with its versions and rotation policy; from Azure Resource Manager the vault's properties (RBAC
+ * or access-policy mode, soft delete, purge protection), its role assignments and its diagnostic settings;
+ * usage events from Log Analytics. Facts only: checks judge them. A failed call is carried where its fact
+ * would have been (`Collected` with `ok: false`, a key error, a gap), never dropped.
+ */
+
+export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
+  clock?: Clock;
+  /** Rows per Log Analytics page (default 5,000; the service caps a result at 500,000 rows / 64 MB). */
+  usagePageSize?: number;
+  /** Hours per Log Analytics time window (default 24). */
+  usageWindowHours?: number;
+  /** Keys read in parallel per vault (default 4): Key Vault throttles at 4,000 calls per 10 s per vault. */
+  keyConcurrency?: number;
+  /** Prebuilt clients (tests of error paths); by default built from the config. */
+  clients?: AzureClients;
+}
+
+/** Vault properties the checks need, carried on each key's raw `arm:Vaults.get` and in the logging detail. */
+export interface VaultPropertiesFact {
+  resourceId: string;
+  name: string;
+  resourceGroup: string;
+  vaultUri?: string;
+  sku?: string;
+  rbacAuthorization: boolean;
+  softDeleteEnabled: boolean;
+  softDeleteRetentionInDays?: number;
+  /** ARM omits the property when it was never enabled; absent means off. */
+  purgeProtectionEnabled: boolean;
+  publicNetworkAccess?: string;
+}
+
+interface VaultArmFacts {
+  properties: Collected<VaultPropertiesFact>;
+  rawVault: Collected<unknown>;
+  authorization: Collected<VaultAuthorizationFacts>;
+  roles: Map<string, RoleDefinitionSummary>;
+  roleErrors: CollectionError[];
+  diagnosticSettings: Collected<DiagnosticSettingResource[]>;
+}
+
+interface VaultLocator {
+  resourceId: string;
+  name: string;
+  resourceGroup: string;
+}
+
+const KEY_VAULT_ARM_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
+
+/** Runs `work` over `items` with at most `limit` in flight, keeping input order. */
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function lane(): Promise<void> {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index] as T);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** Dates to ISO strings and `undefined` dropped: raw values are plain JSON for the bundle and job queues. */
+function toRawValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64url");
+  if (Array.isArray(value)) return value.map(toRawValue);
+  if (typeof value === "object" && value !== null) {
+    const plain: Record<string, unknown> = {};
+    for (const [name, entry] of Object.entries(value)) {
+      if (entry === undefined) continue;
+      plain[name] = toRawValue(entry);
+    }
+    return plain;
+  }
+  return value;
+}
+
+function iso(date: Date | undefined): string | undefined {
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+export function createAzureKeyVaultProvider(
+  config: AzureKeyVaultSourceConfig,
+  options: AzureKeyVaultProviderOptions = {},
+): KeyProvider {
+  const clock = options.clock ?? systemClock;
+  const clients = options.clients ?? createAzureClients(config, options);
+  const pageSize = options.usagePageSize ?? 5000;
+  const windowHours = options.usageWindowHours ?? 24;
+  const keyConcurrency = options.keyConcurrency ?? 4;
+  const locations = config.vaults.map(normalizeVaultUrl);
+  const now = (): string => clock().toISOString();
+
+  function ok<T>(value: T, call: string): Collected<T> {
+    return { ok: true, value, call, capturedAt: now() };
+  }
+  function failed<T>(error: CollectionError): Collected<T> {
+    return { ok: false, error, capturedAt: now() };
+  }
+
+  // One subscription listing serves every vault of the source; a failure is shared, not retried per vault.
+  let vaultIndex: Promise<Collected<Map<string, VaultLocator>>> | undefined;
+  function listVaults(): Promise<Collected<Map<string, VaultLocator>>> {
+    vaultIndex ??= (async () => {
+      const call = "arm:Vaults.listBySubscription";
+      try {
+        const index = new Map<string, VaultLocator>();
+        for await (const vault of clients.vaults.vaults.listBySubscription()) {
+          const uri = vault.properties?.vaultUri;
+          const match = vault.id === undefined ? null : KEY_VAULT_ARM_ID.exec(vault.id);
+          if (uri === undefined || match === null) continue;
+          index.set(normalizeVaultUrl(uri), {
+            resourceId: vault.id as string,
+            resourceGroup: match[2] as string,
+            name: match[3] as string,
+          });
+        }
+        return ok(index, call);
+      } catch (error) {
+        return failed(toCollectionError(call, error));
+      }
+    })();
+    return vaultIndex;
+  }
+
+  async function locateVault(location: string): Promise<Collected<VaultLocator>> {
+    const index = await listVaults();
+    if (!index.ok) return index;
+    const found = index.value.get(location);
+    if (found === undefined) {
+      return failed(
+        missingFact(
+          "arm:Vaults.listBySubscription",
+          "VaultNotFoundInSubscription",
+          `no vault with vaultUri ${location} in subscription ${config.subscriptionId}`,
+        ),
+      );
+    }
+    return ok(found, "arm:Vaults.listBySubscription");
+  }
+
+  const armFacts = new Map<string, Promise<VaultArmFacts>>();
+  function collectArmFacts(location: string): Promise<VaultArmFacts> {
+    let pending = armFacts.get(location);
+    if (pending === undefined) {
+      pending = readArmFacts(location);
+      armFacts.set(location, pending);
+    }
+    return pending;
+  }
+
+  async function readArmFacts(location: string): Promise<VaultArmFacts> {
+    const located = await locateVault(location);
+    if (!located.ok) {
+      return {
+        properties: located,
+        rawVault: located,
+        authorization: located,
+        roles: new Map(),
+        roleErrors: [],
+        diagnosticSettings: located,
+      };
+    }
+    const locator = located.value;
+    const [vault, assignments, diagnosticSettings] = await Promise.all([
+      readVault(locator),
+      readRoleAssignments(locator),
+      readDiagnosticSettings(locator),
+    ]);
+    const properties: Collected<VaultPropertiesFact> = vault.ok
+      ? ok(toVaultProperties(locator, vault.value), vault.call)
+      : vault;
+    const { roles, errors: roleErrors } = assignments.ok
+      ? await resolveRoles(locator, assignments.value)
+      : { roles: new Map<string, RoleDefinitionSummary>(), errors: [] };
+    let authorization: Collected<VaultAuthorizationFacts>;
+    if (!vault.ok) authorization = vault;
+    else if (!assignments.ok) authorization = assignments;
+    else {
+      authorization = ok(
+        {
+          vaultResourceId: locator.resourceId,
+          rbacAuthorization: vault.value.properties.enableRbacAuthorization === true,
+          accessPolicies: (vault.value.properties.accessPolicies ?? []).map((entry): AccessPolicyFact => ({
+            objectId: entry.objectId,
+            ...(entry.tenantId === undefined ? {} : { tenantId: entry.tenantId }),
+            ...(entry.applicationId === undefined || entry.applicationId === null
+              ? {}
+              : { applicationId: entry.applicationId }),
+            keyPermissions: entry.permissions.keys ?? [],
+          })),
+          roleAssignments: assignments.value,
+        },
+        "arm:Vaults.get+RoleAssignments.listForScope",
+      );
+    }
+    return {
+      properties,
+      rawVault: vault.ok ? ok(toRawValue(vault.value), vault.call) : vault,
+      authorization,
+      roles,
+      roleErrors,
+      diagnosticSettings,
+    };
+  }
+
+  async function readVault(locator: VaultLocator): Promise<Collected<Vault>> {
+    const call = "arm:Vaults.get";
+    try {
+      return ok(await clients.vaults.vaults.get(locator.resourceGroup, locator.name), call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  function toVaultProperties(locator: VaultLocator, vault: Vault): VaultPropertiesFact {
+    const properties = vault.properties;
+    const fact: VaultPropertiesFact = {
+      resourceId: locator.resourceId,
+      name: locator.name,
+      resourceGroup: locator.resourceGroup,
+      rbacAuthorization: properties.enableRbacAuthorization === true,
+      // Soft delete is on by default and cannot be switched off once on; only an explicit false means off.
+      softDeleteEnabled: properties.enableSoftDelete !== false,
+      purgeProtectionEnabled: properties.enablePurgeProtection === true,
+    };
+    if (properties.vaultUri !== undefined) fact.vaultUri = properties.vaultUri;
+    if (properties.sku?.name !== undefined) fact.sku = properties.sku.name;
+    if (properties.softDeleteRetentionInDays !== undefined)
+      fact.softDeleteRetentionInDays = properties.softDeleteRetentionInDays;
+    if (properties.publicNetworkAccess !== undefined)
+      fact.publicNetworkAccess = properties.publicNetworkAccess;
+    return fact;
+  }
+
+  /**
+   * Without a filter, listForScope returns the assignments at, above (inherited from resource group,
+   * subscription, management groups) and below (key scopes) the vault: one call covers every key.
+   */
+  async function readRoleAssignments(locator: VaultLocator): Promise<Collected<RoleAssignmentFact[]>> {
+    const call = "arm:RoleAssignments.listForScope";
+    try {
+      const facts: RoleAssignmentFact[] = [];
+      // AutoRest joins `/{scope}` to the host: pass the scope without its leading slash.
+      const scope = locator.resourceId.replace(/^\/+/, "");
+      for await (const assignment of clients.authorization.roleAssignments.listForScope(scope)) {
+        const fact = toRoleAssignmentFact(assignment);
+        if (fact !== undefined) facts.push(fact);
+      }
+      return ok(facts, call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  function toRoleAssignmentFact(assignment: RoleAssignment): RoleAssignmentFact | undefined {
+    if (assignment.principalId === undefined || assignment.roleDefinitionId === undefined) return undefined;
+    const fact: RoleAssignmentFact = {
+      id: assignment.id ?? assignment.name ?? "(unknown)",
+      name: assignment.name ?? "(unknown)",
+      scope: assignment.scope ?? "/",
+      roleDefinitionId: assignment.roleDefinitionId,
+      principalId: assignment.principalId,
+    };
+    if (assignment.principalType !== undefined) fact.principalType = assignment.principalType;
+    if (assignment.condition !== undefined && assignment.condition !== null)
+      fact.condition = assignment.condition;
+    if (assignment.conditionVersion !== undefined && assignment.conditionVersion !== null)
+      fact.conditionVersion = assignment.conditionVersion;
+    return fact;
+  }
+
+  /** Built-ins come from the table; a custom role is read once per vault from ARM. */
+  async function resolveRoles(
+    locator: VaultLocator,
+    assignments: readonly RoleAssignmentFact[],
+  ): Promise<{ roles: Map<string, RoleDefinitionSummary>; errors: CollectionError[] }> {
+    const roles = new Map<string, RoleDefinitionSummary>();
+    const errors: CollectionError[] = [];
+    const unknown = new Set<string>();
+    for (const assignment of assignments) {
+      const guid = roleDefinitionGuid(assignment.roleDefinitionId);
+      const known = BUILT_IN_KEY_VAULT_ROLES[guid];
+      if (known !== undefined) roles.set(guid, known);
+      else unknown.add(guid);
+    }
+    const scope = locator.resourceId.replace(/^\/+/, "");
+    for (const guid of unknown) {
+      const call = "arm:RoleDefinitions.get";
+      try {
+        const definition = await clients.authorization.roleDefinitions.get(scope, guid);
+        const permissions = definition.permissions ?? [];
+        roles.set(guid, {
+          id: guid,
+          roleName: definition.roleName ?? guid,
+          builtIn: definition.roleType === "BuiltInRole",
+          dataActions: permissions.flatMap((permission) => permission.dataActions ?? []),
+          notDataActions: permissions.flatMap((permission) => permission.notDataActions ?? []),
+        });
+      } catch (error) {
+        errors.push({
+          ...toCollectionError(call, error),
+          message: `role ${guid}: ${toCollectionError(call, error).message}`,
+        });
+      }
+    }
+    return { roles, errors };
+  }
+
+  async function readDiagnosticSettings(
+    locator: VaultLocator,
+  ): Promise<Collected<DiagnosticSettingResource[]>> {
+    const call = "arm:DiagnosticSettings.list";
+    try {
+      let raw: unknown;
+      await clients.monitor.diagnosticSettings.list(locator.resourceId.replace(/^\/+/, ""), {
+        // The typed result flattens `properties` and drops `categoryGroup` (unknown to the 2017 model):
+        // read the body as ARM sent it.
+        onResponse: (response: FullOperationResponse) => {
+          raw =
+            response.bodyAsText === undefined || response.bodyAsText === null
+              ? undefined
+              : (JSON.parse(response.bodyAsText) as unknown);
+        },
+      });
+      const value = (raw as { value?: unknown } | undefined)?.value;
+      return ok(Array.isArray(value) ? (value as DiagnosticSettingResource[]) : [], call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  async function collectLogging(location: string, facts: VaultArmFacts): Promise<LoggingStatus> {
+    const sinks: LoggingSink[] = [];
+    const errors: CollectionError[] = [];
+    if (facts.diagnosticSettings.ok) {
+      for (const setting of facts.diagnosticSettings.value) {
+        const sink = toLoggingSink(setting);
+        // Vault protection settings travel with the logging status too, so a location with no key still shows them.
+        if (facts.properties.ok) sink.detail["vault"] = facts.properties.value;
+        sinks.push(sink);
+      }
+    } else {
+      errors.push(facts.diagnosticSettings.error);
+    }
+    return { source: config.id, location, capturedAt: now(), sinks, errors };
+  }
+
+  async function readKeyVersions(client: KeyClient, name: string): Promise<Collected<KeyProperties[]>> {
+    const call = "keyvault:listPropertiesOfKeyVersions";
+    try {
+      const versions: KeyProperties[] = [];
+      for await (const version of client.listPropertiesOfKeyVersions(name)) versions.push(version);
+      return ok(versions, call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  async function readRotationPolicy(
+    client: KeyClient,
+    name: string,
+  ): Promise<Collected<AzureRotationPolicy | undefined>> {
+    const call = "keyvault:getKeyRotationPolicy";
+    try {
+      const policy = await client.getKeyRotationPolicy(name);
+      const value: AzureRotationPolicy = {};
+      if (policy.id !== undefined) value.id = policy.id;
+      if (policy.expiresIn !== undefined) value.expiresIn = policy.expiresIn;
+      if (policy.createdOn !== undefined) value.createdOn = policy.createdOn;
+      if (policy.updatedOn !== undefined) value.updatedOn = policy.updatedOn;
+      if (policy.lifetimeActions !== undefined) {
+        value.lifetimeActions = policy.lifetimeActions.map((action) => ({
+          action: String(action.action),
+          ...(action.timeAfterCreate === undefined ? {} : { timeAfterCreate: action.timeAfterCreate }),
+          ...(action.timeBeforeExpiry === undefined ? {} : { timeBeforeExpiry: action.timeBeforeExpiry }),
+        }));
+      }
+      // Lowkey Vault answers 200 with an empty body for a key that never had a policy: that is "no policy".
+      return ok(isEmptyRotationPolicy(value) ? undefined : value, call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  async function readKey(client: KeyClient, name: string): Promise<Collected<KeyVaultKey>> {
+    const call = "keyvault:getKey";
+    try {
+      return ok(await client.getKey(name), call);
+    } catch (error) {
+      return failed(toCollectionError(call, error));
+    }
+  }
+
+  async function collectKey(
+    client: KeyClient,
+    location: string,
+    listed: KeyProperties,
+    facts: VaultArmFacts,
+  ): Promise<KeyRecord> {
+    const name = listed.name;
+    const [key, versions, policy] = await Promise.all([
+      readKey(client, name),
+      readKeyVersions(client, name),
+      readRotationPolicy(client, name),
+    ]);
+    const properties = key.ok ? key.value.properties : listed;
+    const jwk = key.ok ? key.value.key : undefined;
+    const rawKeyType = key.ok ? String(key.value.keyType ?? jwk?.kty ?? "unknown") : "unknown";
+    const spec = key.ok
+      ? normalizeAzureKeySpec({
+          keyType: rawKeyType,
+          ...(jwk?.n === undefined ? {} : { modulus: jwk.n }),
+          ...(jwk?.crv === undefined ? {} : { curve: jwk.crv }),
+        })
+      : undefined;
+    const errors: CollectionError[] = [...facts.roleErrors];
+    if (!key.ok) errors.push(key.error);
+
+    let rotation: Collected<RotationStatus>;
+    if (!policy.ok) rotation = policy;
+    else if (!versions.ok) rotation = versions;
+    else {
+      const versionInfo: KeyVersionInfo[] = versions.value.map((version) => {
+        const info: KeyVersionInfo = { version: version.version ?? "" };
+        const created = iso(version.createdOn);
+        if (created !== undefined) info.createdOn = created;
+        return info;
+      });
+      rotation = ok(toRotationStatus(policy.value, versionInfo), "keyvault:getKeyRotationPolicy");
+    }
+
+    let access: Collected<AccessPolicy>;
+    if (!facts.authorization.ok) access = facts.authorization;
+    else {
+      const authorization = facts.authorization.value;
+      const keyScope = keyScopeOf(authorization.vaultResourceId, name);
+      const { grants, unresolvedRoles } = grantsForKey(authorization, name, facts.roles);
+      for (const guid of unresolvedRoles) {
+        if (!errors.some((error) => error.message.includes(guid))) {
+          errors.push(
+            missingFact(
+              "arm:RoleDefinitions.get",
+              "RoleDefinitionUnresolved",
+              `role ${guid} could not be resolved`,
+            ),
+          );
+        }
+      }
+      access = ok(
+        {
+          documents: [
+            {
+              name: "authorization-mode",
+              document: {
+                enableRbacAuthorization: authorization.rbacAuthorization,
+                effective: authorization.rbacAuthorization ? "role assignments" : "access policies",
+              },
+            },
+            { name: "vault-access-policies", document: authorization.accessPolicies },
+            {
+              name: "role-assignments",
+              document: authorization.roleAssignments
+                .filter((assignment) => scopeCovers(assignment.scope, keyScope))
+                .map((assignment) => ({
+                  ...assignment,
+                  roleName:
+                    facts.roles.get(roleDefinitionGuid(assignment.roleDefinitionId))?.roleName ?? null,
+                })),
+            },
+          ],
+          grants,
+        },
+        facts.authorization.call,
+      );
+    }
+
+    const raw: Record<string, Collected<unknown>> = {
+      "keyvault:getKey": key.ok
+        ? ok(
+            toRawValue({
+              ...key.value,
+              key: { ...key.value.key, n: undefined, e: undefined, x: undefined, y: undefined },
+            }),
+            key.call,
+          )
+        : key,
+      "keyvault:listPropertiesOfKeyVersions": versions.ok
+        ? ok(toRawValue(versions.value), versions.call)
+        : versions,
+      "keyvault:getKeyRotationPolicy": policy.ok ? ok(toRawValue(policy.value ?? null), policy.call) : policy,
+      "arm:Vaults.get": facts.rawVault,
+      "arm:vaultProperties": facts.properties,
+    };
+
+    const keyId = `${location}/keys/${name}`;
+    const record: KeyRecord = {
+      source: config.id,
+      sourceType: "azure-key-vault",
+      location,
+      keyId,
+      arn: listed.id ?? keyId,
+      aliases: [name],
+      keySpec: spec?.keySpec ?? "UNKNOWN",
+      rawKeyType,
+      origin: "platform",
+      // Keys backing certificates are managed by Key Vault (`managed: true`); their owner is the certificate.
+      manager: properties.managed === true ? "provider" : "customer",
+      state: properties.enabled === false ? "disabled" : "enabled",
+      tags: { ...(properties.tags ?? {}) },
+      rotation,
+      access,
+      raw,
+      errors,
+    };
+    if (spec !== undefined) record.hsmBacked = spec.hsmBacked;
+    const operations = key.ok ? key.value.keyOperations : undefined;
+    if (operations !== undefined && operations.length > 0) record.keyUsage = [...operations].sort().join(",");
+    const created = iso(properties.createdOn);
+    if (created !== undefined) record.createdAt = created;
+    const expires = iso(properties.expiresOn);
+    if (expires !== undefined) record.expiresAt = expires;
+    return record;
+  }
+
+  return {
+    sourceId: config.id,
+    type: "azure-key-vault",
+    listLocations: () => [...locations],
+    describeAccount: async () => config.subscriptionId,
+
+    async collectLocation(location) {
+      const facts = await collectArmFacts(location);
+      const logging = await collectLogging(location, facts);
+      const client = clients.keyClient(location);
+      const listCall = "keyvault:listPropertiesOfKeys";
+      let listed: KeyProperties[];
+      try {
+        listed = [];
+        for await (const properties of client.listPropertiesOfKeys()) listed.push(properties);
+      } catch (error) {
+        const snapshot: LocationSnapshot = {
+          source: config.id,
+          location,
+          keys: [],
+          logging,
+          gaps: [{ source: config.id, location, error: toCollectionError(listCall, error) }],
+        };
+        return snapshot;
+      }
+      const keys = await mapLimit(listed, keyConcurrency, (properties) =>
+        collectKey(client, location, properties, facts),
+      );
+      return { source: config.id, location, keys, logging, gaps: [] };
+    },
+
+    streamUsage(location: string, range: DateRange) {
+      const workspaceId = config.logAnalyticsWorkspaceId;
+      if (workspaceId === undefined) {
+        return {
+          method: "none",
+          items: (async function* (): AsyncGenerator<UsageItem> {
+            yield {
+              kind: "gap",
+              gap: {
+                source: config.id,
+                location,
+                object: "logAnalyticsWorkspaceId",
+                code: "UsageSourceNotConfigured",
+                message:
+                  "no Log Analytics workspace is configured for this source: Key Vault AuditEvent records were not read",
+              },
+            };
+          })(),
+        };
+      }
+      return { method: "log-analytics", items: streamLogAnalytics(location, range, workspaceId) };
+    },
+  };
+
+  async function* streamLogAnalytics(
+    location: string,
+    range: DateRange,
+    workspaceId: string,
+  ): AsyncGenerator<UsageItem> {
+    const located = await locateVault(location);
+    if (!located.ok) {
+      yield {
+        kind: "gap",
+        gap: {
+          source: config.id,
+          location,
+          object: "vault resource id",
+          code: located.error.code,
+          message: `cannot scope the audit query to the vault: ${located.error.message}`,
+        },
+      };
+      return;
+    }
+    for (const table of USAGE_TABLES) {
+      for (const window of usageWindows(range.from, range.toExclusive, windowHours)) {
+        yield* streamWindow(
+          location,
+          workspaceId,
+          located.value.resourceId,
+          table,
+          window.startTime,
+          window.endTime,
+        );
+      }
+    }
+  }
+
+  async function* streamWindow(
+    location: string,
+    workspaceId: string,
+    vaultResourceId: string,
+    table: UsageTable,
+    startTime: Date,
+    endTime: Date,
+  ): AsyncGenerator<UsageItem> {
+    const context = { source: config.id, location, workspaceId, table };
+    for (let offset = 0; ; offset += pageSize) {
+      const object = `${table} ${startTime.toISOString()}/${endTime.toISOString()} rows ${offset + 1}-${offset + pageSize}`;
+      let rows: UsageRow[];
+      let partialError: string | undefined;
+      try {
+        const query = buildUsageQuery({ table, vaultResourceId, offset, pageSize });
+        const result = await clients.logs.queryWorkspace(workspaceId, query, { startTime, endTime });
+        const tables = result.status === "Success" ? result.tables : result.partialTables;
+        if (result.status !== "Success") {
+          partialError = `${result.partialError.code ?? "PartialError"}: ${result.partialError.message}`;
+        }
+        const first = tables[0];
+        rows = (first?.rows ?? []).map((cells) => {
+          const row: UsageRow = {};
+          first?.columnDescriptors.forEach((column, index) => {
+            if (column.name !== undefined) row[column.name] = cells[index];
+          });
+          return row;
+        });
+      } catch (error) {
+        const failure = toCollectionError("loganalytics:queryWorkspace", error);
+        yield {
+          kind: "gap",
+          gap: { source: config.id, location, object, code: failure.code, message: failure.message },
+        };
+        return;
+      }
+      for (const row of rows) {
+        const event = toUsageEvent(row, context);
+        if (event === undefined) {
+          yield {
+            kind: "gap",
+            gap: {
+              source: config.id,
+              location,
+              object,
+              code: "UnreadableRecord",
+              message: `a ${table} row has no TimeGenerated: ${JSON.stringify(row).slice(0, 300)}`,
+            },
+          };
+        } else yield { kind: "event", event };
+      }
+      if (partialError !== undefined) {
+        // The service returned what it could; the rest of the window is unknown, so say so and move on.
+        yield {
+          kind: "gap",
+          gap: { source: config.id, location, object, code: "PartialError", message: partialError },
+        };
+        return;
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+}

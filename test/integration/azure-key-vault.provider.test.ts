@@ -1,0 +1,745 @@
+/**
+ * The Azure Key Vault provider end to end: keys created through the real KeyClient on the data plane
+ * (Lowkey Vault when available, else the data-plane FAKE; see test/support/lowkey.ts), vault properties,
+ * role assignments and diagnostic settings from the ARM FAKE, audit rows from the Log Analytics FAKE, all
+ * read through the real Azure SDK clients. Only the credential is a test double (a static token).
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "node:https";
+import { rootCertificates } from "node:tls";
+import type { TokenCredential } from "@azure/core-auth";
+import { KeyClient } from "@azure/keyvault-keys";
+import type { KeyRotationPolicyAction } from "@azure/keyvault-keys";
+import type { KeyRecord } from "../../src/model/key.ts";
+import type { LocationSnapshot } from "../../src/model/snapshot.ts";
+import type { UsageEvent, UsageGap } from "../../src/model/usage.ts";
+import { AzureKeyVaultSourceSchema } from "../../src/providers/azure-key-vault/azure-key-vault.config.ts";
+import type { AzureKeyVaultSourceConfig } from "../../src/providers/azure-key-vault/azure-key-vault.config.ts";
+import { createAzureKeyVaultProvider } from "../../src/providers/azure-key-vault/azure-key-vault.provider.ts";
+import { parseRange } from "../../src/time/date-range.ts";
+import { startKeyVaultDataPlane } from "../support/lowkey.ts";
+import type { KeyVaultDataPlane } from "../support/lowkey.ts";
+import { startAzureResourceManagerFake } from "../fakes/azure-resource-manager.fake.ts";
+import type { AzureResourceManagerFake } from "../fakes/azure-resource-manager.fake.ts";
+import { startLogAnalyticsFake } from "../fakes/log-analytics.fake.ts";
+import { makeSnapshot, makeSource } from "../factories/index.ts";
+import { AZURE_DEMO_SUBSCRIPTION, seedAzureDemoEstate } from "../../scripts/demo/seed-azure-estate.ts";
+import { check as purgeProtection } from "../../src/checks/azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
+import { check as accessTooBroad } from "../../src/checks/azure-access-too-broad/azure-access-too-broad.check.ts";
+import type { LogAnalyticsFake } from "../fakes/log-analytics.fake.ts";
+
+const credential: TokenCredential = {
+  getToken: async () => ({ token: "static-test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+const ROLE = {
+  cryptoOfficer: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+  serviceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+  reader: "21090545-7ca7-4776-b22c-e363652d74d2",
+  owner: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+};
+
+const suffix = randomUUID().slice(0, 8);
+const subscriptionId = randomUUID();
+const workspaceId = randomUUID();
+const humanUser = randomUUID();
+const paymentsApp = randomUUID();
+const analystsGroup = randomUUID();
+const legacyAdmin = randomUUID();
+const legacyService = randomUUID();
+const decryptOnlyRole = randomUUID();
+const names = {
+  payments: `payments-${suffix}`,
+  signing: `signing-${suffix}`,
+  wrapping: `wrapping-${suffix}`,
+  legacy: `legacy-${suffix}`,
+  archive: `archive-${suffix}`,
+};
+
+let dataPlane: KeyVaultDataPlane;
+let arm: AzureResourceManagerFake;
+let logs: LogAnalyticsFake;
+let rbacVault: string;
+let policyVault: string;
+let rbacVaultId: string;
+let policyVaultId: string;
+let closedPort: number;
+
+function sourceConfig(
+  vaults: string[],
+  overrides: Partial<AzureKeyVaultSourceConfig> = {},
+): AzureKeyVaultSourceConfig {
+  return AzureKeyVaultSourceSchema.parse({
+    id: "azure-test",
+    type: "azure-key-vault",
+    subscriptionId,
+    vaults,
+    logAnalyticsWorkspaceId: workspaceId,
+    endpoints: { resourceManager: arm.url, logAnalytics: logs.url },
+    ...overrides,
+  });
+}
+
+function provider(vaults: string[], overrides: Partial<AzureKeyVaultSourceConfig> = {}) {
+  return createAzureKeyVaultProvider(sourceConfig(vaults, overrides), {
+    credential,
+    trustedCertificates: [dataPlane.ca, arm.ca],
+    maxRetries: 0,
+    usagePageSize: 2,
+    usageWindowHours: 24 * 7,
+    clock: () => new Date("2026-11-01T00:00:00.000Z"),
+  });
+}
+
+function keyNamed(snapshot: LocationSnapshot, name: string): KeyRecord {
+  const key = snapshot.keys.find((candidate) => candidate.aliases.includes(name));
+  if (key === undefined)
+    throw new Error(`key ${name} not collected; got ${snapshot.keys.map((k) => k.aliases[0]).join(", ")}`);
+  return key;
+}
+
+beforeAll(async () => {
+  dataPlane = await startKeyVaultDataPlane();
+  arm = await startAzureResourceManagerFake();
+  logs = await startLogAnalyticsFake();
+  [rbacVault, policyVault] = dataPlane.vaultUrls;
+  // Port 1 (tcpmux) is privileged and never served here: connecting is refused at once, and no other test's
+  // server can take it between this line and the request, as a "free" port could be.
+  closedPort = 1;
+  if (dataPlane.fake !== undefined)
+    dataPlane.fake.configureVault(policyVault, { unsetRotationPolicy: "empty-body" });
+
+  const agent = new Agent({ ca: [...rootCertificates, dataPlane.ca] });
+  const clientOptions = { agent, serviceVersion: "7.6", disableChallengeResourceVerification: true };
+  const rbac = new KeyClient(rbacVault, credential, clientOptions);
+  const legacy = new KeyClient(policyVault, credential, clientOptions);
+  await rbac.createRsaKey(names.payments, { keySize: 2048, tags: { owner: "payments-team" } });
+  await rbac.updateKeyRotationPolicy(names.payments, {
+    expiresIn: "P2Y",
+    lifetimeActions: [{ action: "Rotate", timeAfterCreate: "P90D" }],
+  });
+  await rbac.rotateKey(names.payments);
+  await rbac.createEcKey(names.signing, { curve: "P-256" });
+  await rbac.createOctKey(names.wrapping, { hsm: true, keySize: 256 });
+  // RSA 1024 is refused by Key Vault (and by the emulators), so the unapproved key is a secp256k1 one.
+  await legacy.createEcKey(names.legacy, { curve: "P-256K", enabled: false });
+  // Lowkey requires an expiry on the key before a time-before-expiry trigger is accepted.
+  await legacy.createRsaKey(names.archive, {
+    keySize: 3072,
+    hsm: true,
+    expiresOn: new Date(Date.now() + 400 * 86_400_000),
+  });
+  await legacy.updateKeyRotationPolicy(names.archive, {
+    expiresIn: "P400D",
+    // ARM and Bicep write the action in lower case (the SDK's type only knows "Rotate"); Lowkey may insist on
+    // the data-plane casing, so lower case is sent to the fake only.
+    lifetimeActions: [
+      {
+        action: (dataPlane.fake === undefined ? "Rotate" : "rotate") as KeyRotationPolicyAction,
+        timeBeforeExpiry: "P30D",
+      },
+    ],
+  });
+
+  rbacVaultId = arm.addVault({
+    subscriptionId,
+    resourceGroup: "rg-payments",
+    name: "kv-payments",
+    vaultUri: rbacVault,
+    enableRbacAuthorization: true,
+    enablePurgeProtection: true,
+    // Stale: ignored by the data plane in RBAC mode, so it must not become a grant.
+    accessPolicies: [{ objectId: legacyAdmin, keys: ["all"] }],
+  });
+  policyVaultId = arm.addVault({
+    subscriptionId,
+    resourceGroup: "rg-legacy",
+    name: "kv-legacy",
+    vaultUri: policyVault,
+    accessPolicies: [
+      { objectId: legacyAdmin, keys: ["all"] },
+      { objectId: legacyService, keys: ["Get", "WrapKey", "UnwrapKey"] },
+    ],
+  });
+  arm.addVault({
+    subscriptionId,
+    resourceGroup: "rg-payments",
+    name: "kv-unreachable",
+    vaultUri: `https://127.0.0.1:${closedPort}`,
+    enableRbacAuthorization: true,
+  });
+  arm.addRoleAssignment({
+    scope: rbacVaultId,
+    principalId: humanUser,
+    principalType: "User",
+    roleDefinitionGuid: ROLE.cryptoOfficer,
+  });
+  arm.addRoleAssignment({
+    scope: `${rbacVaultId}/keys/${names.payments}`,
+    principalId: paymentsApp,
+    principalType: "ServicePrincipal",
+    roleDefinitionGuid: ROLE.serviceEncryptionUser,
+  });
+  arm.addRoleAssignment({
+    scope: `/subscriptions/${subscriptionId}/resourceGroups/rg-payments`,
+    principalId: analystsGroup,
+    principalType: "Group",
+    roleDefinitionGuid: ROLE.reader,
+  });
+  arm.addRoleAssignment({
+    scope: `/subscriptions/${subscriptionId}`,
+    principalId: humanUser,
+    principalType: "User",
+    roleDefinitionGuid: ROLE.owner,
+  });
+  arm.addRoleDefinition({
+    guid: decryptOnlyRole,
+    roleName: "Payments Decrypt Only",
+    dataActions: ["Microsoft.KeyVault/vaults/keys/decrypt/action"],
+  });
+  arm.addRoleAssignment({
+    scope: rbacVaultId,
+    principalId: paymentsApp,
+    principalType: "ServicePrincipal",
+    roleDefinitionGuid: decryptOnlyRole,
+  });
+  // Another subscription's assignment must never leak in.
+  arm.addRoleAssignment({
+    scope: `/subscriptions/${randomUUID()}`,
+    principalId: randomUUID(),
+    principalType: "User",
+    roleDefinitionGuid: ROLE.cryptoOfficer,
+  });
+  // Tells us the legacy admin is a person (access policies do not say).
+  arm.addRoleAssignment({
+    scope: policyVaultId,
+    principalId: legacyAdmin,
+    principalType: "User",
+    roleDefinitionGuid: ROLE.reader,
+  });
+
+  const workspaceArmId = `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sec`;
+  arm.setDiagnosticSettings(rbacVaultId, [
+    { name: "kv-to-law", workspaceId: workspaceArmId, logs: [{ category: "AuditEvent", enabled: true }] },
+    {
+      name: "all-to-storage",
+      storageAccountId: `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.Storage/storageAccounts/kvlogs`,
+      logs: [{ categoryGroup: "allLogs", enabled: true, retentionDays: 30 }],
+    },
+  ]);
+  arm.setDiagnosticSettings(policyVaultId, [
+    {
+      name: "policy-only",
+      workspaceId: workspaceArmId,
+      logs: [
+        { category: "AzurePolicyEvaluationDetails", enabled: true },
+        { categoryGroup: "allLogs", enabled: false },
+      ],
+    },
+  ]);
+
+  const upper = rbacVaultId.toUpperCase();
+  logs.addRows(workspaceId, "AzureDiagnostics", [
+    {
+      TimeGenerated: "2026-10-03T10:00:00.000Z",
+      _ItemId: "row-1",
+      _ResourceId: upper,
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "KeyDecrypt",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+      CallerIPAddress: "10.0.0.4",
+      identity_claim_upn_s: "jane@example.com",
+      identity_claim_oid_g: humanUser,
+      id_s: `${rbacVault}/keys/${names.payments}/0123`,
+      clientInfo_s: "azsdk-js-keyvault-keys/4.10.2",
+    },
+    {
+      TimeGenerated: "2026-10-03T10:00:00.000Z",
+      _ItemId: "row-2",
+      _ResourceId: upper,
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "KeyGet",
+      ResultSignature: "Forbidden",
+      httpStatusCode_d: 403,
+      CallerIPAddress: "10.0.0.9",
+      identity_claim_appid_g: paymentsApp,
+      id_s: `${rbacVault}/keys/${names.signing}`,
+    },
+    {
+      TimeGenerated: "2026-10-20T08:30:00.000Z",
+      _ItemId: "row-3",
+      _ResourceId: upper,
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "KeyList",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+      identity_claim_oid_g: paymentsApp,
+      requestUri_s: `${rbacVault}/keys?api-version=7.6`,
+    },
+    {
+      TimeGenerated: "2026-10-25T00:00:00.000Z",
+      _ItemId: "row-4",
+      _ResourceId: upper,
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "SecretGet",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+    },
+    {
+      TimeGenerated: "2026-11-02T00:00:00.000Z",
+      _ItemId: "row-5",
+      _ResourceId: upper,
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "KeyDecrypt",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+    },
+    {
+      TimeGenerated: "2026-10-04T00:00:00.000Z",
+      _ItemId: "row-6",
+      _ResourceId: policyVaultId.toUpperCase(),
+      ResourceProvider: "MICROSOFT.KEYVAULT",
+      Category: "AuditEvent",
+      OperationName: "KeyDecrypt",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+    },
+  ]);
+  logs.addRows(workspaceId, "AZKVAuditLogs", [
+    {
+      TimeGenerated: "2026-10-05T12:00:00.000Z",
+      _ItemId: "dedicated-1",
+      _ResourceId: upper,
+      OperationName: "KeyUnwrap",
+      ResultSignature: "OK",
+      HttpStatusCode: 200,
+      CallerIpAddress: "10.1.0.7",
+      Identity: { claim: { oid: paymentsApp, appid: paymentsApp } },
+      Id: `${rbacVault}/keys/${names.payments}/0123`,
+    },
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([dataPlane?.stop(), arm?.close(), logs?.close()]);
+});
+
+describe("Azure Key Vault provider", () => {
+  it("collects every key of an RBAC vault with spec, rotation, access and the vault's logging", async () => {
+    const snapshot = await provider([rbacVault]).collectLocation(rbacVault);
+    expect(snapshot.gaps).toEqual([]);
+    expect(snapshot.location).toBe(rbacVault);
+    const ours = snapshot.keys.filter((key) => key.aliases[0]?.endsWith(suffix));
+    expect(ours.map((key) => key.aliases[0]).sort()).toEqual(
+      [names.payments, names.signing, names.wrapping].sort(),
+    );
+
+    const payments = keyNamed(snapshot, names.payments);
+    expect(payments).toMatchObject({
+      source: "azure-test",
+      sourceType: "azure-key-vault",
+      keyId: `${rbacVault}/keys/${names.payments}`,
+      keySpec: "RSA_2048",
+      rawKeyType: "RSA",
+      hsmBacked: false,
+      state: "enabled",
+      manager: "customer",
+      tags: { owner: "payments-team" },
+      errors: [],
+    });
+    expect(payments.arn).toBe(`${rbacVault}/keys/${names.payments}`);
+    expect(payments.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    if (!payments.rotation.ok) throw new Error(JSON.stringify(payments.rotation.error));
+    expect(payments.rotation.value).toMatchObject({ enabled: true, periodDays: 90 });
+    expect(payments.rotation.value.history).toHaveLength(1);
+    expect(payments.rotation.value.detail).toMatchObject({
+      policy: "set",
+      expiryTime: "P2Y",
+      expiryDays: 730,
+      versionCount: 2,
+    });
+
+    const signing = keyNamed(snapshot, names.signing);
+    expect(signing).toMatchObject({ keySpec: "EC_P256", hsmBacked: false });
+    if (!signing.rotation.ok) throw new Error("rotation not collected");
+    expect(signing.rotation.value.enabled).toBe(false);
+    expect(signing.rotation.value.periodDays).toBeUndefined();
+
+    const wrapping = keyNamed(snapshot, names.wrapping);
+    expect(wrapping).toMatchObject({ rawKeyType: "oct-HSM", hsmBacked: true });
+    // Key Vault never returns the size of an oct key (the material stays in the HSM).
+    expect(wrapping.keySpec).toMatch(/^OCT_/);
+
+    if (!payments.access.ok) throw new Error(JSON.stringify(payments.access.error));
+    const grants = payments.access.value.grants;
+    expect(grants.every((grant) => grant.via === "rbac-role")).toBe(true);
+    const officer = grants.find((grant) => grant.principal === humanUser);
+    expect(officer).toMatchObject({ principalKind: "human-user", effect: "allow" });
+    expect(officer?.reference).toMatch(/^Key Vault Crypto Officer \(\/subscriptions\/.*roleAssignments\//);
+    expect(officer?.actions).toContain("Microsoft.KeyVault/vaults/keys/decrypt/action");
+    expect(officer?.actions).toContain("Microsoft.KeyVault/vaults/keys/purge/action");
+    const appGrants = grants.filter((grant) => grant.principal === paymentsApp);
+    expect(appGrants.map((grant) => grant.reference.split(" (")[0]).sort()).toEqual([
+      "Key Vault Crypto Service Encryption User",
+      "Payments Decrypt Only",
+    ]);
+    expect(appGrants.every((grant) => grant.principalKind === "service-principal")).toBe(true);
+    expect(grants.find((grant) => grant.principal === analystsGroup)).toMatchObject({
+      principalKind: "group",
+    });
+    // The stale access policy and the subscription Owner (no key data actions) grant nothing on the key.
+    expect(grants.some((grant) => grant.principal === legacyAdmin)).toBe(false);
+    expect(grants.filter((grant) => grant.principal === humanUser)).toHaveLength(1);
+    // The key-scoped assignment reaches only its key.
+    if (!signing.access.ok) throw new Error("access not collected");
+    expect(
+      signing.access.value.grants.some((grant) =>
+        grant.reference.startsWith("Key Vault Crypto Service Encryption User"),
+      ),
+    ).toBe(false);
+
+    expect(payments.raw["arm:vaultProperties"]).toMatchObject({
+      ok: true,
+      value: {
+        name: "kv-payments",
+        resourceGroup: "rg-payments",
+        rbacAuthorization: true,
+        purgeProtectionEnabled: true,
+        softDeleteEnabled: true,
+      },
+    });
+
+    expect(snapshot.logging.errors).toEqual([]);
+    const sinks = Object.fromEntries(snapshot.logging.sinks.map((sink) => [sink.name, sink]));
+    expect(sinks["kv-to-law"]).toMatchObject({
+      kind: "azure-diagnostic-setting",
+      active: true,
+      coversKeyEvents: true,
+      retention: { kind: "unknown" },
+    });
+    expect(sinks["kv-to-law"]?.destination).toContain("Microsoft.OperationalInsights/workspaces/law-sec");
+    // `allLogs` is a category group the 2017 api-version cannot express: it must still count.
+    expect(sinks["all-to-storage"]).toMatchObject({
+      coversKeyEvents: true,
+      coverageReason: "enabled: category group allLogs",
+    });
+  });
+
+  it("collects an access-policy vault: policies become grants, purge protection off, no audit category", async () => {
+    const snapshot = await provider([policyVault]).collectLocation(policyVault);
+    expect(snapshot.gaps).toEqual([]);
+    const legacy = keyNamed(snapshot, names.legacy);
+    expect(legacy).toMatchObject({ keySpec: "EC_P256K", state: "disabled", hsmBacked: false });
+    // Lowkey (and the fake in Lowkey mode) answers an empty body for a key without policy: that is "no policy".
+    if (!legacy.rotation.ok) throw new Error(JSON.stringify(legacy.rotation.error));
+    expect(legacy.rotation.value.enabled).toBe(false);
+    expect(legacy.rotation.value.detail).toMatchObject({ policy: "none" });
+
+    const archive = keyNamed(snapshot, names.archive);
+    expect(archive).toMatchObject({ keySpec: "RSA_3072", hsmBacked: true, rawKeyType: "RSA-HSM" });
+    if (!archive.rotation.ok) throw new Error("rotation not collected");
+    // Rotate 30 days before a 400-day expiry, lower-case action as ARM writes it.
+    expect(archive.rotation.value).toMatchObject({ enabled: true, periodDays: 370 });
+
+    if (!archive.access.ok) throw new Error(JSON.stringify(archive.access.error));
+    const grants = archive.access.value.grants;
+    expect(grants).toHaveLength(2);
+    expect(grants[0]).toMatchObject({
+      principal: legacyAdmin,
+      principalKind: "human-user",
+      actions: ["all"],
+      via: "access-policy",
+    });
+    expect(grants[1]).toMatchObject({
+      principal: legacyService,
+      principalKind: "unknown",
+      actions: ["get", "wrapkey", "unwrapkey"],
+    });
+    expect(archive.raw["arm:vaultProperties"]).toMatchObject({
+      ok: true,
+      value: { rbacAuthorization: false, purgeProtectionEnabled: false },
+    });
+    const rawVault = archive.raw["arm:Vaults.get"];
+    expect(
+      rawVault?.ok && (rawVault.value as { properties: Record<string, unknown> }).properties,
+    ).not.toHaveProperty("enablePurgeProtection");
+
+    expect(snapshot.logging.sinks).toHaveLength(1);
+    expect(snapshot.logging.sinks[0]).toMatchObject({
+      name: "policy-only",
+      active: true,
+      coversKeyEvents: false,
+      coverageReason: "AuditEvent is not enabled (enabled: category AzurePolicyEvaluationDetails)",
+    });
+  });
+
+  it("records an unreachable vault as a gap with its cause while the other vault is complete", async () => {
+    const unreachable = `https://127.0.0.1:${closedPort}`;
+    const azure = provider([rbacVault, unreachable]);
+    expect(azure.listLocations()).toEqual([rbacVault, unreachable]);
+    const [good, bad] = await Promise.all([
+      azure.collectLocation(rbacVault),
+      azure.collectLocation(unreachable),
+    ]);
+    expect(good.gaps).toEqual([]);
+    expect(good.keys.filter((key) => key.aliases[0]?.endsWith(suffix))).toHaveLength(3);
+    expect(bad.keys).toEqual([]);
+    expect(bad.gaps).toHaveLength(1);
+    expect(bad.gaps[0]).toMatchObject({
+      source: "azure-test",
+      location: unreachable,
+      error: { call: "keyvault:listPropertiesOfKeys", code: "ECONNREFUSED", retryable: true },
+    });
+    // ARM still answered for that vault: its logging status is there, with no sinks.
+    expect(bad.logging).toMatchObject({ location: unreachable, sinks: [], errors: [] });
+  });
+
+  it("keeps keys but records ARM failures on access and logging, naming the call", async () => {
+    arm.failRoute(/roleAssignments$/i, {
+      status: 403,
+      body: {
+        error: {
+          code: "AuthorizationFailed",
+          message:
+            "The client does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read'",
+        },
+      },
+    });
+    arm.failRoute(/diagnosticSettings$/i, {
+      status: 429,
+      headers: { "retry-after": "0" },
+      body: { error: { code: "TooManyRequests", message: "throttled" } },
+    });
+    try {
+      const snapshot = await provider([rbacVault]).collectLocation(rbacVault);
+      expect(snapshot.gaps).toEqual([]);
+      const payments = keyNamed(snapshot, names.payments);
+      expect(payments.rotation.ok).toBe(true);
+      expect(payments.access).toMatchObject({
+        ok: false,
+        error: { call: "arm:RoleAssignments.listForScope", code: "AuthorizationFailed", retryable: false },
+      });
+      expect(snapshot.logging.errors).toEqual([
+        expect.objectContaining({
+          call: "arm:DiagnosticSettings.list",
+          code: "TooManyRequests",
+          retryable: true,
+        }),
+      ]);
+    } finally {
+      arm.clearFailures();
+    }
+  });
+
+  it("names a vault missing from the subscription on every ARM-derived fact", async () => {
+    const stray = `https://localhost:${closedPort}`;
+    const snapshot = await provider([stray]).collectLocation(stray);
+    expect(snapshot.gaps[0]?.error.code).toBe("ECONNREFUSED");
+    expect(snapshot.logging.errors).toEqual([
+      expect.objectContaining({ code: "VaultNotFoundInSubscription" }),
+    ]);
+  });
+
+  it("reports a firewalled vault (403 ForbiddenByFirewall) as a gap, not as an empty vault", async () => {
+    const fake = dataPlane.fake;
+    if (fake === undefined) {
+      // Lowkey cannot emulate a firewall; the unreachable-vault test covers the gap path there.
+      expect(dataPlane.kind).not.toBe("fake");
+      return;
+    }
+    fake.failVault(policyVault, {
+      status: 403,
+      body: {
+        error: {
+          code: "Forbidden",
+          message: "Client address is not authorized",
+          innererror: { code: "ForbiddenByFirewall" },
+        },
+      },
+    });
+    try {
+      const snapshot = await provider([policyVault]).collectLocation(policyVault);
+      expect(snapshot.keys).toEqual([]);
+      expect(snapshot.gaps[0]?.error).toMatchObject({
+        call: "keyvault:listPropertiesOfKeys",
+        code: "ForbiddenByFirewall",
+      });
+    } finally {
+      fake.failVault(policyVault, undefined);
+    }
+  });
+
+  it("streams the range's key events from both audit tables, paged, scoped to the vault", async () => {
+    const range = parseRange("2026-10-01", "2026-10-31");
+    const usage = provider([rbacVault]).streamUsage(rbacVault, range);
+    expect(usage.method).toBe("log-analytics");
+    const events: UsageEvent[] = [];
+    const gaps: UsageGap[] = [];
+    for await (const item of usage.items) {
+      if (item.kind === "event") events.push(item.event);
+      else gaps.push(item.gap);
+    }
+    expect(gaps).toEqual([]);
+    expect(events.map((event) => event.eventId)).toEqual(["row-1", "row-2", "row-3", "dedicated-1"]);
+    expect(events[0]).toEqual({
+      time: "2026-10-03T10:00:00.000Z",
+      source: "azure-test",
+      location: rbacVault,
+      keyId: `${rbacVault}/keys/${names.payments}`,
+      keyReference: `${rbacVault}/keys/${names.payments}/0123`,
+      action: "KeyDecrypt",
+      principal: "jane@example.com",
+      sourceAddress: "10.0.0.4",
+      userAgent: "azsdk-js-keyvault-keys/4.10.2",
+      outcome: "success",
+      eventId: "row-1",
+      origin: `log-analytics:${workspaceId}/AzureDiagnostics`,
+    });
+    expect(events[1]).toMatchObject({
+      action: "KeyGet",
+      outcome: "failure",
+      errorCode: "Forbidden",
+      principal: paymentsApp,
+    });
+    expect(events[2]).not.toHaveProperty("keyId");
+    expect(events[3]).toMatchObject({
+      action: "KeyUnwrap",
+      principal: paymentsApp,
+      keyId: `${rbacVault}/keys/${names.payments}`,
+      origin: `log-analytics:${workspaceId}/AZKVAuditLogs`,
+    });
+    // Paged: page size 2 means the first window's three AzureDiagnostics rows took two queries.
+    expect(logs.queries.some((query) => /where Row > 2\b/.test(query))).toBe(true);
+  });
+
+  it("turns a failed or partial query into gaps and goes on with the next window", async () => {
+    logs.failQueries(
+      /AzureDiagnostics/,
+      { status: 400, body: { error: { code: "BadArgumentError", message: "query failed" } } },
+      1,
+    );
+    logs.partialQueries(/AZKVAuditLogs/, "query exceeded the result size limit");
+    try {
+      const items = [];
+      for await (const item of provider([rbacVault]).streamUsage(
+        rbacVault,
+        parseRange("2026-10-01", "2026-10-31"),
+      ).items)
+        items.push(item);
+      const gaps = items.flatMap((item) => (item.kind === "gap" ? [item.gap] : []));
+      const events = items.flatMap((item) => (item.kind === "event" ? [item.event.eventId] : []));
+      expect(gaps[0]).toMatchObject({
+        code: "BadArgumentError",
+        object: expect.stringMatching(
+          /^AzureDiagnostics 2026-10-01T00:00:00.000Z\/2026-10-08T00:00:00.000Z rows 1-2$/,
+        ),
+      });
+      // The first window failed; row-3 is in a later window and still arrives.
+      expect(events).toEqual(["row-3", "dedicated-1"]);
+      expect(gaps.filter((gap) => gap.code === "PartialError").length).toBeGreaterThan(0);
+    } finally {
+      logs.clearFailures();
+    }
+  });
+
+  it("records a gap instead of events when no workspace is configured", async () => {
+    const config = sourceConfig([rbacVault]);
+    delete config.logAnalyticsWorkspaceId;
+    const usage = createAzureKeyVaultProvider(config, {
+      credential,
+      trustedCertificates: [dataPlane.ca, arm.ca],
+    }).streamUsage(rbacVault, parseRange("2026-10-01", "2026-10-31"));
+    expect(usage.method).toBe("none");
+    const items = [];
+    for await (const item of usage.items) items.push(item);
+    expect(items).toEqual([
+      {
+        kind: "gap",
+        gap: expect.objectContaining({ code: "UsageSourceNotConfigured", location: rbacVault }),
+      },
+    ]);
+  });
+});
+
+describe("the Azure demo estate", () => {
+  it("is collected through DefaultAzureCredential (fake managed identity) and tlsCaFile, and judged by the Azure checks", async () => {
+    const saved = { endpoint: process.env["IDENTITY_ENDPOINT"], header: process.env["IDENTITY_HEADER"] };
+    const seeded = await seedAzureDemoEstate({
+      ...(dataPlane.kind === "fake" ? {} : { lowkeyUrl: dataPlane.vaultUrls[0], ca: dataPlane.ca }),
+      suffix: `t${suffix}`,
+      range: parseRange("2026-10-01", "2026-10-31"),
+      caFile: path.join(mkdtempSync(path.join(tmpdir(), "keyproof-azure-demo-")), "trust.pem"),
+    });
+    try {
+      // No injected credential or certificates: what the CLI does with the seeded config.
+      const azure = createAzureKeyVaultProvider(seeded.source, { maxRetries: 0 });
+      const locations = await Promise.all(
+        azure.listLocations().map((location) => azure.collectLocation(location)),
+      );
+      expect(seeded.fakes.identity.issuedFor).toEqual(
+        expect.arrayContaining(["https://management.azure.com", "https://vault.azure.net"]),
+      );
+      const ours = (snapshot: LocationSnapshot) =>
+        snapshot.keys.filter((key) => key.aliases[0]?.endsWith(`t${suffix}`));
+      expect(locations.map((snapshot) => [snapshot.gaps.length, ours(snapshot).length])).toEqual([
+        [0, 4],
+        [0, 2],
+      ]);
+      const snapshot = makeSnapshot({
+        sources: [
+          makeSource({
+            source: seeded.source.id,
+            type: "azure-key-vault",
+            account: AZURE_DEMO_SUBSCRIPTION,
+            locations: locations.map((location) => ({ ...location, keys: ours(location) })),
+          }),
+        ],
+      });
+      expect(purgeProtection.run(snapshot).map((finding) => finding.status)).toEqual(["pass", "fail"]);
+      const access = Object.fromEntries(
+        accessTooBroad
+          .run(snapshot)
+          .map((finding) => [
+            finding.resource.split("/keys/")[1]?.replace(`-t${suffix}`, ""),
+            finding.status,
+          ]),
+      );
+      expect(access).toEqual({
+        "payments-db": "pass",
+        "customer-pii": "pass",
+        "jwt-signing": "pass",
+        "session-wrap": "pass",
+        "legacy-backup": "fail",
+        "archive-rsa": "fail",
+      });
+
+      const events = [];
+      for await (const item of azure.streamUsage(
+        seeded.vaults.payments,
+        parseRange("2026-10-01", "2026-10-31"),
+      ).items) {
+        if (item.kind === "event") events.push(item.event);
+      }
+      expect(
+        events.filter((event) => event.action === "KeyUnwrap" || event.action === "KeyWrap"),
+      ).toHaveLength(31);
+      expect(events.some((event) => event.principal === "jane.doe@acme.example")).toBe(true);
+    } finally {
+      await seeded.fakes.stop();
+      if (saved.endpoint === undefined) delete process.env["IDENTITY_ENDPOINT"];
+      else process.env["IDENTITY_ENDPOINT"] = saved.endpoint;
+      if (saved.header === undefined) delete process.env["IDENTITY_HEADER"];
+      else process.env["IDENTITY_HEADER"] = saved.header;
+    }
+  });
+});
