@@ -44,6 +44,8 @@ export interface JudgementPolicy {
   maxRotationDays: number;
   logRetentionDays: number;
   approvedKeySpecs: string[];
+  /** Sources whose keys must be HSM-backed (Azure `requireHsm: true`): software keys are not approved there. */
+  hsmRequiredSources: string[];
 }
 
 /** Everything a check may look at. Pure data: checks never call out. */

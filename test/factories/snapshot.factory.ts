@@ -21,6 +21,7 @@ export function makePolicy(overrides: Partial<JudgementPolicy> = {}): JudgementP
     maxRotationDays: 365,
     logRetentionDays: 365,
     approvedKeySpecs: [...DEFAULT_APPROVED_KEY_SPECS],
+    hsmRequiredSources: [],
     ...overrides,
   };
 }

@@ -67,4 +67,31 @@ describe("key-spec-approved", () => {
       "key spec not reported: kms:DescribeKey failed (AccessDeniedException): denied",
     );
   });
+
+  it("fails a software key in a source that requires HSM-backed keys, and passes the HSM key", () => {
+    const software = makeKey({
+      keyId: "https://acme.vault.azure.net/keys/soft",
+      source: "azure-prod",
+      sourceType: "azure-key-vault",
+      keySpec: "RSA_2048",
+      rawKeyType: "RSA",
+      hsmBacked: false,
+    });
+    const hsm = makeKey({
+      keyId: "https://acme.vault.azure.net/keys/hard",
+      source: "azure-prod",
+      sourceType: "azure-key-vault",
+      keySpec: "RSA_2048",
+      rawKeyType: "RSA-HSM",
+      hsmBacked: true,
+    });
+    const findings = check.run(
+      makeSnapshot({ keys: [software, hsm], policy: { hsmRequiredSources: ["azure-prod"] } }),
+    );
+    expect(findings.map((finding) => [finding.keyId, finding.status])).toEqual([
+      [software.keyId, "fail"],
+      [hsm.keyId, "pass"],
+    ]);
+    expect(findings[0]?.message).toContain("requires HSM-backed keys");
+  });
 });

@@ -13,11 +13,15 @@ import rawMetadata from "./key-spec-approved.metadata.json" with { type: "json" 
 
 const metadata = parseCheckMetadata(rawMetadata);
 
-/** The key's spec must be one of `policy.approvedKeySpecs` (exact match, as the source names it). */
+/**
+ * The key's spec must be one of `policy.approvedKeySpecs` (exact match, as the source names it), and in a
+ * source that requires HSM-backed keys (Azure `requireHsm`), the key must be HSM-backed.
+ */
 export const check: Check = {
   metadata,
   run(snapshot) {
     const approved = new Set(snapshot.policy.approvedKeySpecs);
+    const hsmRequired = new Set(snapshot.policy.hsmRequiredSources);
     const keyFindings = keysOf(snapshot, metadata.sourceTypes).map((key) => {
       const base = { ...keyFindingBase(key), evidence: configurationEvidence(key) };
       const managed = customerManaged(key);
@@ -30,6 +34,13 @@ export const check: Check = {
           ...base,
           status: "error",
           message: `key spec not reported${causes.length > 0 ? `: ${causes.join("; ")}` : " by the source"}`,
+        });
+      }
+      if (hsmRequired.has(key.source) && key.hsmBacked !== true) {
+        return makeFinding(metadata, {
+          ...base,
+          status: "fail",
+          message: `key ${key.keySpec} (${key.rawKeyType}) is software-protected; source ${key.source} requires HSM-backed keys`,
         });
       }
       if (approved.has(key.keySpec)) {
