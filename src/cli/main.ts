@@ -3,7 +3,7 @@ import { EXIT_CODES } from "./exit-codes.ts";
 import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
 import { runValidateCommand } from "./commands/validate.command.ts";
 import { runRunCommand } from "./commands/run.command.ts";
-import { runVerifyCommand } from "./commands/verify.command.ts";
+import { runVerifyCommand, type VerifyCliOptions } from "./commands/verify.command.ts";
 import { runKeygenCommand } from "./commands/keygen.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
 
@@ -54,17 +54,35 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("-o, --out <dir>", "directory that receives the bundle", "evidence")
     .option("--run-id <id>", "use this run id instead of a generated one")
     .option("--json", "print the result as JSON instead of the summary")
+    .option("--no-render", "skip screenshots and PDF reports (no Chromium needed); JSON evidence only")
     .action(async (options: RunCliOptions) => {
       exitCode = await runRunCommand(options, io);
     });
 
   program
     .command("verify")
-    .description("verify a bundle directory or .tar.gz: digests, no missing or extra files, signature")
-    .argument("<bundle>", "bundle directory or archive")
+    .description(
+      "verify a bundle (directory, .tar.gz or s3://bucket/key[?versionId=]): digests, no missing or extra files, signature, chain link, S3 retention",
+    )
+    .argument("[bundle]", "bundle directory, archive or s3:// URL")
     .option("--json", "print the result as JSON")
-    .option("--expect-key <keyId>", "also require the bundle to be signed by this key id")
-    .action(async (bundle: string, options: { json?: boolean; expectKey?: string }) => {
+    .option(
+      "--expect-key <keyId>",
+      "also require the bundle to be signed by this key id (local:<sha256> or KMS key ARN)",
+    )
+    .option("--expect-public-key <file>", "also require this signer public key (SPKI PEM file)")
+    .option(
+      "-c, --config <file>",
+      "require the signer configured in this keyproof.yaml; default S3 region/endpoint",
+    )
+    .option("--previous <bundle>", "also check that the bundle links to this previous bundle")
+    .option(
+      "--chain <location>",
+      "verify every bundle under a directory or s3://bucket/prefix/scope/ and their links",
+    )
+    .option("--region <region>", "AWS region for s3:// targets")
+    .option("--endpoint <url>", "S3 endpoint for s3:// targets (emulators, VPC endpoints)")
+    .action(async (bundle: string | undefined, options: VerifyCliOptions) => {
       exitCode = await runVerifyCommand(bundle, options, io);
     });
 
@@ -93,6 +111,8 @@ export interface RunCliOptions {
   out: string;
   runId?: string;
   json?: boolean;
+  /** commander's `--no-render` sets this to false. */
+  render: boolean;
 }
 
 /** One place that maps errors to exit codes: bad input 2, everything else 1. Never prints a stack. */

@@ -171,7 +171,9 @@ export const S3StorageSchema = z.strictObject({
    */
   retention: z
     .strictObject({
-      mode: z.literal("COMPLIANCE"),
+      mode: z.literal("COMPLIANCE", {
+        message: "must be COMPLIANCE: GOVERNANCE retention can be lifted by an administrator",
+      }),
       days: z.number().int().min(1).max(36_500),
     })
     .default({ mode: "COMPLIANCE", days: 2555 }),

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   SOURCE_UNAVAILABLE: { retryable: true, exitCode: 1 },
   BUNDLE_INVALID: { retryable: false, exitCode: 1 },
   STORAGE_REFUSED: { retryable: false, exitCode: 1 },
+  /** A render timed out or the browser crashed twice: worth a retry on a fresh browser. */
+  RENDER_FAILED: { retryable: true, exitCode: 1 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -205,6 +205,8 @@ export async function writeUsageExtract(
 
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
+  const byPrincipal = new Map<string, number>();
+  const byDay = new Map<string, number>();
   const gaps: UsageGap[] = [];
   let eventCount = 0;
   let first: number | undefined;
@@ -241,6 +243,9 @@ export async function writeUsageExtract(
       const key = event.keyId ?? event.keyReference ?? NO_KEY;
       byKey.set(key, (byKey.get(key) ?? 0) + 1);
       byAction.set(event.action, (byAction.get(event.action) ?? 0) + 1);
+      byPrincipal.set(event.principal, (byPrincipal.get(event.principal) ?? 0) + 1);
+      const day = event.time.slice(0, 10);
+      byDay.set(day, (byDay.get(day) ?? 0) + 1);
       const time = isoOrUndefined(event.time);
       if (time !== undefined) {
         if (first === undefined || time < first) first = time;
@@ -267,6 +272,8 @@ export async function writeUsageExtract(
     eventCount,
     byKey: sortedRecord(byKey),
     byAction: sortedRecord(byAction),
+    byPrincipal: sortedRecord(byPrincipal),
+    byDay: sortedRecord(byDay),
     ...(first === undefined ? {} : { firstEventAt: new Date(first).toISOString() }),
     ...(last === undefined ? {} : { lastEventAt: new Date(last).toISOString() }),
     gaps,

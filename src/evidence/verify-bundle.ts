@@ -8,7 +8,7 @@ import type { SignatureAlgorithm } from "../signing/signer.ts";
 import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
 import { bundlePathProblem } from "./bundle-path.ts";
 import { hashFile, readBundleTree } from "./bundle-tree.ts";
-import { ManifestSchema, canonicalManifestBytes, sameBytes } from "./manifest.ts";
+import { ManifestSchema, canonicalManifestBytes, sameBytes, sha256Hex } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
 
@@ -33,11 +33,45 @@ export interface AlteredFile {
   actual: string;
 }
 
+/** For bundles read from S3: what the store says about the object version now. */
+export interface StorageCheck {
+  ok: boolean;
+  reason?: string;
+  /** `s3://bucket/key?versionId=…` of the version that was downloaded and checked. */
+  location: string;
+  versionId?: string;
+  lockMode?: string;
+  retainUntil?: string;
+  /** The retain-until date keyproof asked for at upload (object metadata); retention may only grow past it. */
+  recordedRetainUntil?: string;
+  legalHold?: string;
+  /** As S3 reports it (base64; `-<parts>` for multipart uploads). */
+  checksumSha256?: string;
+  /** SHA-256 hex of the bytes downloaded. */
+  archiveSha256?: string;
+}
+
+/** `--previous`: does this bundle link to the given one? */
+export interface ChainLinkCheck {
+  ok: boolean;
+  reason?: string;
+  /** The previous bundle as given (path or s3:// URL). */
+  previous: string;
+  /** manifestSha256 this bundle records for its previous bundle. */
+  recorded?: string;
+  /** manifestSha256 of the bundle given as previous. */
+  actual?: string;
+}
+
 export interface VerifyResult {
   ok: boolean;
-  /** The directory or archive that was checked, as an absolute path. */
+  /** The directory or archive that was checked, as an absolute path (or the s3:// URL it came from). */
   bundle: string;
   runId?: string;
+  /** SHA-256 hex of manifest.json as found: what the next bundle in the chain must record. */
+  manifestSha256?: string;
+  /** The chain link the manifest records. */
+  previousBundle?: { manifestSha256: string; location: string };
   capturedAt?: string;
   periodLabel?: string;
   signer?: { description: string; keyId: string };
@@ -52,6 +86,21 @@ export interface VerifyResult {
     signedAt?: string;
   };
   manifest: { ok: boolean; reason?: string };
+  storage?: StorageCheck;
+  chain?: ChainLinkCheck;
+}
+
+/** Adds a storage or chain check to a result; the verdict then requires it too. */
+export function withChecks(
+  result: VerifyResult,
+  checks: { storage?: StorageCheck; chain?: ChainLinkCheck },
+): VerifyResult {
+  const combined: VerifyResult = { ...result, ...checks };
+  const ok =
+    result.ok &&
+    (combined.storage === undefined || combined.storage.ok) &&
+    (combined.chain === undefined || combined.chain.ok);
+  return { ...combined, ok };
 }
 
 type Check = { ok: true } | { ok: false; reason: string };
@@ -234,6 +283,8 @@ async function verifyDirectory(
       ? {}
       : {
           runId: manifest.runId,
+          ...(manifestFile.ok ? { manifestSha256: sha256Hex(manifestFile.bytes) } : {}),
+          ...(manifest.previousBundle === undefined ? {} : { previousBundle: manifest.previousBundle }),
           capturedAt: manifest.capturedAt,
           periodLabel: manifest.period.label,
           signer: manifest.signer,
@@ -305,7 +356,12 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-function unreadableArchive(bundle: string, reason: string, rejectedEntries: string[]): VerifyResult {
+/** The result for an archive that could not be opened at all: nothing inside it is trusted. */
+export function unreadableArchiveResult(
+  bundle: string,
+  reason: string,
+  rejectedEntries: string[] = [],
+): VerifyResult {
   return {
     ok: false,
     bundle,
@@ -343,11 +399,15 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
     try {
       ({ rejected } = await extractArchive(bundle, extracted));
     } catch (error) {
-      return unreadableArchive(bundle, `the archive is damaged or not a tar.gz: ${describeError(error)}`, []);
+      return unreadableArchiveResult(
+        bundle,
+        `the archive is damaged or not a tar.gz: ${describeError(error)}`,
+        [],
+      );
     }
     const root = await findBundleRoot(extracted);
     if (root === undefined) {
-      return unreadableArchive(
+      return unreadableArchiveResult(
         bundle,
         `the archive holds no bundle (expected one folder containing ${MANIFEST_FILE})`,
         rejected,
@@ -405,11 +465,32 @@ export function formatVerifyResult(result: VerifyResult): string {
   for (const altered of files.altered) {
     lines.push(`    altered: ${altered.path} (manifest sha256 ${altered.expected}, found ${altered.actual})`);
   }
+  if (result.previousBundle !== undefined) {
+    lines.push(
+      `  chain: links to manifest sha256 ${result.previousBundle.manifestSha256} at ${result.previousBundle.location}`,
+    );
+  } else if (result.manifest.ok) {
+    lines.push("  chain: first bundle of its chain (no previous bundle recorded)");
+  }
+  if (result.chain !== undefined) {
+    lines.push(
+      `  previous: ${result.chain.ok ? `ok, ${result.chain.previous} is the bundle this one links to` : `FAILED: ${result.chain.reason ?? "broken link"}`}`,
+    );
+  }
+  const storage = result.storage;
+  if (storage !== undefined) {
+    lines.push(
+      `  storage: ${storage.ok ? "ok" : `FAILED: ${storage.reason ?? "not retained"}`} (${storage.location})`,
+    );
+    lines.push(
+      `    lock ${storage.lockMode ?? "none"} until ${storage.retainUntil ?? "-"}${storage.recordedRetainUntil === undefined ? "" : ` (asked at upload: ${storage.recordedRetainUntil})`}, checksum ${storage.checksumSha256 ?? "-"}`,
+    );
+  }
   if (result.ok) {
     lines.push(
       "  Trust: the signature proves integrity; compare the key id with the one your organization published.",
     );
-  } else if (problems === 0 && result.manifest.ok && signature.ok) {
+  } else if (problems === 0 && result.manifest.ok && signature.ok && result.archive?.ok === false) {
     lines.push("  The archive itself was refused; its contents were not trusted.");
   }
   return `${lines.join("\n")}\n`;

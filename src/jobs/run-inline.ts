@@ -7,15 +7,24 @@ import type { DateRange } from "../model/snapshot.ts";
 import { createProvider, type ProviderOptions } from "../providers/create-provider.ts";
 import type { KeyProvider } from "../providers/key-provider.ts";
 import { createSigner } from "../signing/create-signer.ts";
-import { KEYPROOF_VERSION } from "../version.ts";
+import { chainScope } from "../storage/chain-scope.ts";
+import { createBundleStores } from "../storage/create-store.ts";
+import {
+  prepareBundleStorage,
+  storeSealedBundle,
+  type StorageRecord,
+} from "../storage/store-sealed-bundle.ts";
 import { collectLocationStep } from "./steps/collect-location.step.ts";
 import { extractUsageStep } from "./steps/extract-usage.step.ts";
 import { judgeStep, type PlannedSource } from "./steps/judge.step.ts";
+import { sealStep } from "./steps/seal.step.ts";
+import { renderStep } from "./steps/render.step.ts";
+import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
 import { WorkStore } from "./work-store.ts";
 
 export interface RunProgress {
-  step: "collect" | "usage" | "judge" | "render" | "seal";
+  step: "collect" | "usage" | "judge" | "render" | "seal" | "store";
   target: string;
   done: number;
   total: number;
@@ -30,17 +39,27 @@ export interface RunRequest {
   capturedAt?: Date;
   onProgress?: (progress: RunProgress) => void;
   providerOptions?: ProviderOptions;
+  /**
+   * Render screenshots and PDF reports (default true). Off for pipelines without Chromium; the bundle then
+   * holds the JSON evidence only, and says so in summary.json.
+   */
+  render?: boolean;
 }
 
 export interface RunResult {
   runId: string;
   bundle: SealedBundle;
   summary: RunSummary;
+  /** Where the sealed bundle was stored (also in `<bundle>.storage.json`); absent without `storage:`. */
+  storage?: StorageRecord;
 }
 
 /** `kp-20261128T163000Z-3f9a1c`: sortable by time, unique across machines. */
 export function generateRunId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
   return `kp-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
@@ -58,16 +77,26 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
   const work = new WorkStore(path.resolve(request.outDirectory, ".work", runId));
   // Fail fast on the signing key before any collection: a run that cannot be sealed is wasted API quota.
   const signer = await createSigner(config.signing, configDirectory);
+  const stores = createBundleStores(config.storage, configDirectory);
   const writer = await BundleWriter.open(bundleDirectory);
-  const context: ExportContext = { runId, organization: config.organization, capturedAt, range: request.range };
+  const context: ExportContext = {
+    runId,
+    organization: config.organization,
+    capturedAt,
+    range: request.range,
+  };
 
-  const providers: KeyProvider[] = config.sources.map((source) => createProvider(source, request.providerOptions ?? {}));
+  const providers: KeyProvider[] = config.sources.map((source) =>
+    createProvider(source, { baseDirectory: configDirectory, ...request.providerOptions }),
+  );
   const planned: PlannedSource[] = providers.map((provider) => ({
     id: provider.sourceId,
     type: provider.type,
     locations: provider.listLocations(),
   }));
-  const targets = providers.flatMap((provider) => provider.listLocations().map((location) => ({ provider, location })));
+  const targets = providers.flatMap((provider) =>
+    provider.listLocations().map((location) => ({ provider, location })),
+  );
   const report = request.onProgress ?? (() => undefined);
 
   let done = 0;
@@ -81,31 +110,68 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
   done = 0;
   for (const { provider, location } of targets) {
     report({ step: "usage", target: `${provider.sourceId}/${location}`, done, total: targets.length });
-    await extractUsageStep({ provider, location, range: request.range, generatedAt: capturedAt, writer, work });
+    await extractUsageStep({
+      provider,
+      location,
+      range: request.range,
+      generatedAt: capturedAt,
+      writer,
+      work,
+    });
     done += 1;
   }
   report({ step: "usage", target: "all", done, total: targets.length });
 
   report({ step: "judge", target: "all", done: 0, total: 1 });
-  const judged = await judgeStep({ runId, config, range: request.range, capturedAt, sources: planned, writer, work });
+  const judged = await judgeStep({
+    runId,
+    config,
+    range: request.range,
+    capturedAt,
+    sources: planned,
+    writer,
+    work,
+  });
 
+  if (request.render !== false) {
+    report({ step: "render", target: "screenshots and reports", done: 0, total: 1 });
+    // One browser for the run, closed even when rendering fails (a leaked Chromium outlives the CLI).
+    const pool = new BrowserPool();
+    try {
+      await renderStep({
+        snapshot: judged.snapshot,
+        findings: judged.findings,
+        bundleDirectory,
+        signerDescription: signer.description,
+        pool,
+        generatedAt: now,
+      });
+    } finally {
+      await pool.close();
+    }
+    report({ step: "render", target: "screenshots and reports", done: 1, total: 1 });
+  }
+
+  // Stores are checked and the chain looked up before sealing: the manifest records the previous bundle.
+  const storage = stores.length === 0 ? undefined : await prepareBundleStorage(stores, chainScope(config));
   report({ step: "seal", target: bundleDirectory, done: 0, total: 1 });
-  const bundle = await writer.seal({
-    manifestFields: {
-      runId,
-      organization: config.organization,
-      period: { label: request.range.label, from: request.range.from, to: request.range.to, toExclusive: request.range.toExclusive },
-      capturedAt,
-      keyproofVersion: KEYPROOF_VERSION,
-      sources: judged.snapshot.sources.map((source) => ({
-        id: source.source,
-        type: source.type,
-        ...(source.account === undefined ? {} : { account: source.account }),
-        locations: planned.find((item) => item.id === source.source)?.locations ?? [],
-      })),
-    },
+  const bundle = await sealStep({
+    runId,
+    config,
+    range: request.range,
+    capturedAt,
+    sources: planned,
+    snapshot: judged.snapshot,
+    writer,
     signer,
+    ...(storage?.previousBundle === undefined ? {} : { previousBundle: storage.previousBundle }),
   });
   report({ step: "seal", target: bundleDirectory, done: 1, total: 1 });
-  return { runId, bundle, summary: judged.summary };
+  if (storage === undefined) return { runId, bundle, summary: judged.summary };
+
+  // Throws STORAGE_REFUSED (naming the sealed archive, which stays on disk) when a store refused or failed.
+  report({ step: "store", target: stores.map((store) => store.description).join(", "), done: 0, total: 1 });
+  const stored = await storeSealedBundle({ prepared: storage, bundle });
+  report({ step: "store", target: stored.objectName, done: 1, total: 1 });
+  return { runId, bundle, summary: judged.summary, storage: stored };
 }

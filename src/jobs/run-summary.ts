@@ -1,4 +1,10 @@
-import { FINDING_STATUSES, SEVERITIES, type Finding, type FindingStatus, type Severity } from "../model/finding.ts";
+import {
+  FINDING_STATUSES,
+  SEVERITIES,
+  type Finding,
+  type FindingStatus,
+  type Severity,
+} from "../model/finding.ts";
 import type { Snapshot } from "../model/snapshot.ts";
 
 export interface RunSummary {
@@ -24,8 +30,14 @@ export interface RunSummary {
 
 /** Pure: the numbers behind the one-screen summary and `summary.json`. */
 export function summarizeRun(snapshot: Snapshot, findings: Finding[], gapCount: number): RunSummary {
-  const byStatus = Object.fromEntries(FINDING_STATUSES.map((status) => [status, 0])) as Record<FindingStatus, number>;
-  const openBySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<Severity, number>;
+  const byStatus = Object.fromEntries(FINDING_STATUSES.map((status) => [status, 0])) as Record<
+    FindingStatus,
+    number
+  >;
+  const openBySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<
+    Severity,
+    number
+  >;
   for (const finding of findings) {
     byStatus[finding.status] += 1;
     if (finding.status === "fail" || finding.status === "warn") openBySeverity[finding.severity] += 1;
@@ -59,11 +71,16 @@ export function summarizeRun(snapshot: Snapshot, findings: Finding[], gapCount: 
 }
 
 /** The one-screen text summary printed by `keyproof run`. */
-export function formatRunSummary(summary: RunSummary, bundle: { directory: string; archive: string }): string {
+export function formatRunSummary(
+  summary: RunSummary,
+  bundle: { directory: string; archive: string },
+): string {
   const lines: string[] = [];
   lines.push(`Bundle:  ${bundle.directory}`);
   lines.push(`Archive: ${bundle.archive}`);
-  lines.push(`Run ${summary.runId}  period ${summary.period.label} (${summary.period.from} .. ${summary.period.to} UTC)`);
+  lines.push(
+    `Run ${summary.runId}  period ${summary.period.label} (${summary.period.from} .. ${summary.period.to} UTC)`,
+  );
   lines.push("");
   lines.push("Keys per source:");
   for (const source of summary.sources) {
@@ -71,7 +88,9 @@ export function formatRunSummary(summary: RunSummary, bundle: { directory: strin
     lines.push(`  ${source.id} (${source.type}${account}): ${source.keys} keys`);
     for (const location of source.locations) {
       const gaps = location.gaps > 0 ? `, ${location.gaps} gap(s)` : "";
-      lines.push(`    ${location.location}: ${location.keys} keys, ${location.usageEvents} usage events${gaps}`);
+      lines.push(
+        `    ${location.location}: ${location.keys} keys, ${location.usageEvents} usage events${gaps}`,
+      );
     }
     if (source.gaps > 0) lines.push(`    ${source.gaps} location(s) not collected`);
   }

@@ -30,7 +30,10 @@ export class WorkStore {
   async list(prefix: string): Promise<string[]> {
     try {
       const entries = await readdir(path.join(this.directory, prefix));
-      return entries.filter((entry) => entry.endsWith(".json")).map((entry) => `${prefix}/${entry.slice(0, -5)}`).sort();
+      return entries
+        .filter((entry) => entry.endsWith(".json"))
+        .map((entry) => `${prefix}/${entry.slice(0, -5)}`)
+        .sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;

@@ -41,6 +41,10 @@ export interface UsageSummary {
   eventCount: number;
   byKey: Record<string, number>;
   byAction: Record<string, number>;
+  /** Events per principal (ARN, object id, Vault display name). Grows with distinct principals, not events. */
+  byPrincipal: Record<string, number>;
+  /** Events per UTC day, `YYYY-MM-DD`: the usage report's daily chart. */
+  byDay: Record<string, number>;
   firstEventAt?: string;
   lastEventAt?: string;
   gaps: UsageGap[];

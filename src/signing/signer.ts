@@ -7,6 +7,15 @@
 export const SIGNATURE_ALGORITHMS = ["Ed25519", "ECDSA_SHA_256", "RSASSA_PSS_SHA_256"] as const;
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
+/**
+ * What the signer was handed. `RAW`: the canonical manifest bytes themselves. `DIGEST`: their SHA-256, for
+ * AWS KMS, whose Sign API takes at most 4096 bytes of RAW message. For ECDSA_SHA_256 and
+ * RSASSA_PSS_SHA_256 both produce the same kind of signature (the algorithm signs the SHA-256 of the
+ * message either way), so a verifier checks both against the manifest bytes; the field says what happened.
+ */
+export const SIGNED_MESSAGE_TYPES = ["RAW", "DIGEST"] as const;
+export type SignedMessageType = (typeof SIGNED_MESSAGE_TYPES)[number];
+
 /** Contents of `manifest.sig.json`. */
 export interface SignatureRecord {
   /** Format version of this record. */
@@ -18,6 +27,8 @@ export interface SignatureRecord {
   publicKey: string;
   /** SHA-256 hex of the signed bytes (the canonical manifest). */
   signedDigest: string;
+  /** Absent means `RAW` (records written before the field existed, and local Ed25519 keys). */
+  messageType?: SignedMessageType;
   /** Base64 signature (DER for ECDSA, as KMS returns it). */
   signature: string;
   /** UTC ISO-8601 */

@@ -1,7 +1,7 @@
 import { constants, createHash, createPublicKey, verify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { z } from "zod";
-import { SIGNATURE_ALGORITHMS } from "./signer.ts";
+import { SIGNATURE_ALGORITHMS, SIGNED_MESSAGE_TYPES } from "./signer.ts";
 import type { SignatureAlgorithm, SignatureRecord } from "./signer.ts";
 import { localKeyId } from "./local-ed25519.signer.ts";
 
@@ -17,6 +17,7 @@ export const SignatureRecordSchema = z.strictObject({
   keyId: z.string().min(1),
   publicKey: z.string().min(1),
   signedDigest: z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase SHA-256 hex digest"),
+  messageType: z.enum(SIGNED_MESSAGE_TYPES).exactOptional(),
   signature: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64"),
   signedAt: z.string(),
 });
@@ -108,6 +109,11 @@ export function verifySignatureRecord(record: SignatureRecord, bytes: Uint8Array
   const mismatch = keyMismatch(algorithm, key);
   if (mismatch !== undefined) return fail(`algorithm ${algorithm} does not fit the key: ${mismatch}`);
 
+  // PureEdDSA has no pre-hashed form: an Ed25519 record claiming DIGEST was not made by keyproof.
+  if (record.messageType === "DIGEST" && algorithm === "Ed25519") {
+    return fail("an Ed25519 signature cannot be over a digest (messageType DIGEST)");
+  }
+
   if (keyId.startsWith("local:") && localKeyId(key) !== keyId) {
     return fail(`key id ${keyId} is not the hash of the embedded public key (${localKeyId(key)})`);
   }
@@ -119,6 +125,8 @@ export function verifySignatureRecord(record: SignatureRecord, bytes: Uint8Array
     );
   }
 
+  // messageType DIGEST needs no other check: KMS signs a given SHA-256 digest exactly as it signs the
+  // SHA-256 it computes itself for RAW, so the signature verifies against the manifest bytes either way.
   let valid: boolean;
   try {
     valid = verifyWithAlgorithm(algorithm, key, bytes, Buffer.from(record.signature, "base64"));

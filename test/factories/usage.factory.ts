@@ -21,6 +21,8 @@ export function makeUsageSummary(overrides: Partial<UsageSummary> = {}): UsageSu
     eventCount: 42,
     byKey: {},
     byAction: { Decrypt: 30, GenerateDataKey: 12 },
+    byPrincipal: { "arn:aws:iam::111122223333:role/app": 42 },
+    byDay: { "2026-07-01": 20, "2026-09-30": 22 },
     firstEventAt: "2026-07-01T00:03:00.000Z",
     lastEventAt: "2026-09-30T23:58:00.000Z",
     gaps: [],

@@ -235,6 +235,17 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
     expect(findingOn("key-state-active", "archive-2019")).toMatchObject({ status: "warn" });
   });
 
+  it("renders the dated screenshots and the PDF reports into the sealed bundle", async () => {
+    const manifest = await readJson<{ files: Array<{ path: string }> }>(path.join(bundle, "manifest.json"));
+    const paths = manifest.files.map((file) => file.path);
+    for (const report of ["findings-report", "key-inventory", "key-management-procedure", "usage-summary", "evidence-index"]) {
+      expect(paths).toContain(`reports/${report}.pdf`);
+    }
+    const keyScreenshots = paths.filter((file) => file.startsWith("screenshots/") && file.endsWith("/key-configuration.png"));
+    expect(keyScreenshots).toHaveLength(14);
+    expect(paths.filter((file) => file.endsWith("/logging-configuration.png"))).toHaveLength(2);
+  });
+
   it("every finding points at evidence that is in the bundle", async () => {
     const manifest = await readJson<{ files: Array<{ path: string }> }>(path.join(bundle, "manifest.json"));
     const paths = new Set(manifest.files.map((file) => file.path));
@@ -305,6 +316,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
       path.join(workDirectory, "out"),
       "--run-id",
       "run-strict",
+      "--no-render",
     );
     expect(run.code).toBe(0);
     const strict = await readJson<Finding[]>(path.join(workDirectory, "out/run-strict/findings.json"));
@@ -348,6 +360,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
         path.join(workDirectory, "out"),
         "--run-id",
         "run-stopped",
+        "--no-render",
       );
       expect(run.code).toBe(0);
       const stopped = await readJson<Finding[]>(path.join(workDirectory, "out/run-stopped/findings.json"));
@@ -381,6 +394,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
         path.join(workDirectory, "out"),
         "--run-id",
         "run-denied",
+        "--no-render",
       );
       expect(run.code).toBe(0);
       const denied = await readJson<Finding[]>(path.join(workDirectory, "out/run-denied/findings.json"));

@@ -6,6 +6,7 @@ import type { DateRange } from "../../model/snapshot.ts";
 import { parsePeriod, parseRange } from "../../time/date-range.ts";
 import type { CliIo, RunCliOptions } from "../main.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
+import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
 
 /** `--period` xor `--from` + `--to`. Wrong combinations are argument errors (exit 2). */
 export function resolveRange(options: Pick<RunCliOptions, "period" | "from" | "to">): DateRange {
@@ -34,15 +35,17 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
     range,
     outDirectory: options.out,
     ...(options.runId === undefined ? {} : { runId: options.runId }),
+    render: options.render,
     ...(io.isTty ? { onProgress: progressPrinter(io) } : {}),
   });
   if (io.isTty) io.stderr("\r\x1b[K");
   if (options.json === true) {
     io.stdout(
-      `${JSON.stringify({ bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`,
+      `${JSON.stringify({ storage: result.storage, bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`,
     );
   } else {
     io.stdout(formatRunSummary(result.summary, result.bundle));
+    if (result.storage !== undefined) io.stdout(formatStorage(result.storage));
   }
   return EXIT_CODES.OK;
 }
@@ -53,4 +56,23 @@ function progressPrinter(io: CliIo): (progress: RunProgress) => void {
     const counter = progress.total > 1 ? ` ${progress.done}/${progress.total}` : "";
     io.stderr(`\r\x1b[K${progress.step}${counter} ${progress.target}`);
   };
+}
+
+/** Where the sealed archive went, as read back from each store (version, retention). */
+function formatStorage(record: StorageRecord): string {
+  const lines = ["", `Stored (chain scope ${record.scope}):`];
+  for (const outcome of record.stores) {
+    if (!outcome.stored) {
+      lines.push(`  ${outcome.store}: NOT stored: ${outcome.reason}`);
+      continue;
+    }
+    const version = outcome.versionId === undefined ? "" : ` version ${outcome.versionId}`;
+    const retention =
+      outcome.retention === undefined
+        ? ""
+        : `, ${outcome.retention.mode} until ${outcome.retention.retainUntil}`;
+    lines.push(`  ${outcome.location}${version}${retention}`);
+  }
+  if (record.previousBundle !== undefined) lines.push(`  chained to ${record.previousBundle.location}`);
+  return `${lines.join("\n")}\n`;
 }

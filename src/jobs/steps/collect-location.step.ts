@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import { describeError } from "../../errors/errors.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import {
@@ -6,7 +8,8 @@ import {
   buildLoggingExport,
   type ExportContext,
 } from "../../evidence/key-exports.ts";
-import { keyAccessPolicyPath, keyConfigurationPath, loggingStatusPath, slugify } from "../../evidence/paths.ts";
+import { keyAccessPolicyPath, keyConfigurationPath, keyDirectory, loggingStatusPath, slugify } from "../../evidence/paths.ts";
+import type { KeyRecord } from "../../model/key.ts";
 import type { KeyProvider } from "../../providers/key-provider.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
 import type { WorkStore } from "../work-store.ts";
@@ -31,6 +34,8 @@ export async function collectLocationStep(input: {
   context: ExportContext;
   writer: BundleWriter;
   work: WorkStore;
+  /** Restricts the run to some keys (an auditor's scoped request); the others are not exported or judged. */
+  selectKeys?: (key: KeyRecord) => boolean;
 }): Promise<CollectedLocation> {
   const { provider, location, context, writer, work } = input;
   let account: string | undefined;
@@ -54,6 +59,14 @@ export async function collectLocationStep(input: {
     };
   }
 
+  if (input.selectKeys !== undefined) snapshot = { ...snapshot, keys: snapshot.keys.filter(input.selectKeys) };
+
+  // A re-run of this step (retried or restarted job) must not leave the exports of a key that has gone
+  // since the previous attempt: the location's key folder is this step's alone, so it starts empty.
+  await rm(path.join(writer.directory, path.posix.dirname(keyDirectory(provider.sourceId, location, "_"))), {
+    recursive: true,
+    force: true,
+  });
   for (const key of snapshot.keys) {
     await writer.writeJson(keyConfigurationPath(key.source, key.location, key.keyId), buildKeyConfigurationExport(key, context), {
       overwrite: true,

@@ -34,7 +34,9 @@ export function assembleSnapshot(input: {
       return item === undefined ? [] : [item];
     });
     const account = collected.find((item) => item.account !== undefined)?.account;
-    const missing = planned.locations.filter((location) => !input.locations.has(locationWorkName(planned.id, location)));
+    const missing = planned.locations.filter(
+      (location) => !input.locations.has(locationWorkName(planned.id, location)),
+    );
     const source: SourceSnapshot = {
       source: planned.id,
       type: planned.type,
@@ -47,7 +49,12 @@ export function assembleSnapshot(input: {
       gaps: missing.map((location) => ({
         source: planned.id,
         location,
-        error: { call: "collect", code: "NotCollected", message: "collection of this location did not complete", retryable: true },
+        error: {
+          call: "collect",
+          code: "NotCollected",
+          message: "collection of this location did not complete",
+          retryable: true,
+        },
       })),
     };
     if (account !== undefined) source.account = account;
@@ -58,7 +65,12 @@ export function assembleSnapshot(input: {
     organization: input.config.organization,
     range: input.range,
     capturedAt: input.capturedAt,
-    policy: input.config.policy,
+    policy: {
+      ...input.config.policy,
+      hsmRequiredSources: input.config.sources
+        .filter((source) => source.type === "azure-key-vault" && source.requireHsm === true)
+        .map((source) => source.id),
+    },
     inventory: input.config.keys,
     sources,
   };
@@ -97,7 +109,8 @@ export function collectGaps(snapshot: Snapshot): Array<Record<string, unknown>> 
           ...(key.access.ok ? [] : [key.access.error]),
           ...key.errors,
         ];
-        for (const error of failures) gaps.push({ kind: "key", source: key.source, location: key.location, keyId: key.keyId, error });
+        for (const error of failures)
+          gaps.push({ kind: "key", source: key.source, location: key.location, keyId: key.keyId, error });
       }
     }
     for (const summary of source.usage) {
@@ -120,11 +133,24 @@ export function buildInventoryExport(snapshot: Snapshot): Record<string, unknown
       ...entry,
       matchedKeys: keys
         .filter((key) => match.entryByKey.get(keyReference(key)) === entry)
-        .map((key) => ({ source: key.source, location: key.location, keyId: key.keyId, arn: key.arn, aliases: key.aliases })),
+        .map((key) => ({
+          source: key.source,
+          location: key.location,
+          keyId: key.keyId,
+          arn: key.arn,
+          aliases: key.aliases,
+        })),
     })),
     undocumentedKeys: keys
       .filter((key) => !match.entryByKey.has(keyReference(key)))
-      .map((key) => ({ source: key.source, location: key.location, keyId: key.keyId, arn: key.arn, aliases: key.aliases, manager: key.manager })),
+      .map((key) => ({
+        source: key.source,
+        location: key.location,
+        keyId: key.keyId,
+        arn: key.arn,
+        aliases: key.aliases,
+        manager: key.manager,
+      })),
   };
 }
 

@@ -1,0 +1,397 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import type { CheckMetadata } from "../checks/check.ts";
+import type { InventoryEntry } from "../config/config.schema.ts";
+import { KeyproofError, describeError } from "../errors/errors.ts";
+import { assertBundlePath } from "../evidence/bundle-path.ts";
+import {
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  keyAccessPolicyPath,
+  keyConfigurationPath,
+  loggingStatusPath,
+} from "../evidence/paths.ts";
+import { keyReference } from "../inventory/match-inventory.ts";
+import type { Finding } from "../model/finding.ts";
+import type { KeyRecord } from "../model/key.ts";
+import type { LocationSnapshot, Snapshot, SourceSnapshot } from "../model/snapshot.ts";
+import {
+  EVIDENCE_INDEX_PATH,
+  FINDINGS_REPORT_PATH,
+  KEY_INVENTORY_REPORT_PATH,
+  KEY_MANAGEMENT_PROCEDURE_PATH,
+  USAGE_SUMMARY_REPORT_PATH,
+  keyAccessPolicyScreenshotPath,
+  keyConfigurationScreenshotPath,
+  loggingConfigurationScreenshotPath,
+} from "./artifact-paths.ts";
+import type { BrowserPool } from "./browser-pool.ts";
+import type { DigestedFile } from "./content-digest.ts";
+import { assemblePdf, type PdfDocumentInfo } from "./pdf-document.ts";
+import { printHtml, screenshotHtml } from "./render-html.ts";
+import { TemplateLibrary } from "./template.ts";
+import { buildAccessPolicyView } from "./view-models/access-policy.view-model.ts";
+import { buildEvidenceIndexView } from "./view-models/evidence-index.view-model.ts";
+import { buildFindingsReportView } from "./view-models/findings-report.view-model.ts";
+import { buildKeyConfigurationView } from "./view-models/key-configuration.view-model.ts";
+import { buildKeyInventoryView } from "./view-models/key-inventory.view-model.ts";
+import { buildKeyManagementProcedureView } from "./view-models/key-management-procedure.view-model.ts";
+import { buildLoggingConfigurationView } from "./view-models/logging-configuration.view-model.ts";
+import { buildUsageSummaryView } from "./view-models/usage-summary.view-model.ts";
+
+/**
+ * The render step: dated PNGs of each key's configuration and access policy and of each location's
+ * logging, then the PDF reports, then the evidence index over everything in the bundle directory.
+ * It reads the model only; the JSON exports it points at were written by the bundle step before it.
+ */
+
+export interface RenderInput {
+  snapshot: Snapshot;
+  findings: Finding[];
+  checks: CheckMetadata[];
+  /** Keyed by keyReference() of src/inventory/match-inventory.ts. */
+  inventoryEntryByKey: Map<string, InventoryEntry>;
+  /** Bundle path → SHA-256 of the configuration, access and logging exports already written. */
+  exportDigests: Map<string, string>;
+  signerDescription: string;
+  /** Stamped on the PDFs; defaults to now. Pass a fixed value to get byte-identical output on a rerun. */
+  generatedAt?: Date;
+}
+
+export interface RenderResult {
+  /** Every artifact written, in the order written, with its digest. */
+  files: DigestedFile[];
+}
+
+export interface RenderOptions {
+  /** Templates to use; one library per process keeps them compiled across runs. */
+  templates?: TemplateLibrary;
+}
+
+let defaultTemplates: TemplateLibrary | undefined;
+
+function templatesOf(options: RenderOptions): TemplateLibrary {
+  if (options.templates !== undefined) return options.templates;
+  defaultTemplates ??= new TemplateLibrary();
+  return defaultTemplates;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Writes beside the target and renames, so an interrupted render never leaves a truncated PNG or PDF. */
+async function writeArtifact(
+  outputDirectory: string,
+  path: string,
+  bytes: Uint8Array,
+): Promise<DigestedFile> {
+  assertBundlePath(path);
+  const target = join(outputDirectory, ...path.split("/"));
+  await mkdir(dirname(target), { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  await writeFile(partial, bytes);
+  await rename(partial, target);
+  return { path, sha256: sha256Hex(bytes), bytes: bytes.byteLength };
+}
+
+/**
+ * Runs `task` over `items` with at most `limit` in flight, and reports every failure instead of the first:
+ * one broken key must not hide which other artifacts are missing.
+ */
+async function runAll<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+  describe: (item: T) => string,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  const failures: string[] = [];
+  const causes: unknown[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      const item = items[index] as T;
+      try {
+        results[index] = await task(item);
+      } catch (error) {
+        failures.push(`${describe(item)}: ${describeError(error)}`);
+        causes.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failures.length > 0) {
+    throw new KeyproofError(
+      "INTERNAL",
+      `${failures.length} artifact(s) could not be rendered:\n${failures.join("\n")}`,
+      {
+        cause: causes.length === 1 ? causes[0] : new AggregateError(causes),
+        remediation:
+          "rerun the render step; if it keeps failing, check the render worker's log for Chromium errors",
+      },
+    );
+  }
+  return results;
+}
+
+interface KeyTarget {
+  source: SourceSnapshot;
+  key: KeyRecord;
+}
+
+interface LocationTarget {
+  source: SourceSnapshot;
+  location: LocationSnapshot;
+}
+
+type ScreenshotTarget =
+  | { kind: "configuration"; target: KeyTarget }
+  | { kind: "access"; target: KeyTarget }
+  | { kind: "logging"; target: LocationTarget };
+
+function screenshotTargets(snapshot: Snapshot): ScreenshotTarget[] {
+  const targets: ScreenshotTarget[] = [];
+  for (const source of snapshot.sources) {
+    for (const location of source.locations) {
+      for (const key of location.keys) {
+        targets.push(
+          { kind: "configuration", target: { source, key } },
+          { kind: "access", target: { source, key } },
+        );
+      }
+      targets.push({ kind: "logging", target: { source, location } });
+    }
+  }
+  return targets;
+}
+
+function screenshotPathOf(target: ScreenshotTarget): string {
+  switch (target.kind) {
+    case "configuration":
+      return keyConfigurationScreenshotPath(
+        target.target.key.source,
+        target.target.key.location,
+        target.target.key.keyId,
+      );
+    case "access":
+      return keyAccessPolicyScreenshotPath(
+        target.target.key.source,
+        target.target.key.location,
+        target.target.key.keyId,
+      );
+    case "logging":
+      return loggingConfigurationScreenshotPath(
+        target.target.location.source,
+        target.target.location.location,
+      );
+  }
+}
+
+/** Just the PNGs (configuration and access per key, logging per location). renderEvidence calls it first. */
+export async function renderScreenshots(
+  input: RenderInput,
+  outputDirectory: string,
+  pool: BrowserPool,
+  options: RenderOptions = {},
+): Promise<DigestedFile[]> {
+  const templates = templatesOf(options);
+  const { snapshot } = input;
+  const checksById = new Map(input.checks.map((check) => [check.id, check]));
+  const findingsByKey = new Map<string, Finding[]>();
+  for (const finding of input.findings) {
+    if (finding.keyId === undefined) continue;
+    const reference = keyReference({ source: finding.source, keyId: finding.keyId });
+    findingsByKey.set(reference, [...(findingsByKey.get(reference) ?? []), finding]);
+  }
+
+  const renderOne = async (target: ScreenshotTarget): Promise<DigestedFile> => {
+    const path = screenshotPathOf(target);
+    let html: string;
+    switch (target.kind) {
+      case "configuration": {
+        const { source, key } = target.target;
+        html = await templates.render(
+          "screenshots/key-configuration.html",
+          buildKeyConfigurationView({
+            snapshot,
+            source,
+            key,
+            inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
+            exportSha256: input.exportDigests.get(keyConfigurationPath(key.source, key.location, key.keyId)),
+          }),
+        );
+        break;
+      }
+      case "access": {
+        const { source, key } = target.target;
+        html = await templates.render(
+          "screenshots/key-access-policy.html",
+          buildAccessPolicyView({
+            snapshot,
+            source,
+            key,
+            inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
+            exportSha256: input.exportDigests.get(keyAccessPolicyPath(key.source, key.location, key.keyId)),
+            findings: findingsByKey.get(keyReference(key)) ?? [],
+            checksById,
+          }),
+        );
+        break;
+      }
+      case "logging": {
+        const { source, location } = target.target;
+        html = await templates.render(
+          "screenshots/logging-configuration.html",
+          buildLoggingConfigurationView({
+            snapshot,
+            source,
+            location,
+            exportSha256: input.exportDigests.get(loggingStatusPath(location.source, location.location)),
+          }),
+        );
+        break;
+      }
+    }
+    const png = await screenshotHtml(pool, html, path);
+    return writeArtifact(outputDirectory, path, png);
+  };
+
+  // Twice the pool size in flight: pages never wait for HTML to be built, and memory stays bounded.
+  return runAll(screenshotTargets(snapshot), pool.size * 2, renderOne, screenshotPathOf);
+}
+
+function documentInfo(snapshot: Snapshot, title: string, generatedAt: Date): PdfDocumentInfo {
+  return {
+    title: `${title}: ${snapshot.organization}, ${snapshot.range.label}`,
+    subject: `SOC 2 CC6 encryption key management evidence, ${snapshot.range.label}, run ${snapshot.runId}`,
+    author: snapshot.organization,
+    keywords: ["SOC 2", "CC6", "encryption keys", snapshot.range.label, snapshot.runId],
+    generatedAt,
+    footer: `${snapshot.organization} - ${title} - ${snapshot.range.label} - run ${snapshot.runId}`,
+  };
+}
+
+async function renderReport(
+  pool: BrowserPool,
+  templates: TemplateLibrary,
+  outputDirectory: string,
+  report: { path: string; template: string; title: string; view: object },
+  snapshot: Snapshot,
+  generatedAt: Date,
+): Promise<DigestedFile> {
+  const html = await templates.render(report.template, report.view);
+  const printed = await printHtml(pool, html, report.path);
+  const pdf = await assemblePdf([printed], documentInfo(snapshot, report.title, generatedAt));
+  return writeArtifact(outputDirectory, report.path, pdf);
+}
+
+/** Every file under the bundle directory except the index itself, the manifest pair and partial writes. */
+async function digestDirectory(outputDirectory: string): Promise<DigestedFile[]> {
+  const files: DigestedFile[] = [];
+  const excluded = new Set([EVIDENCE_INDEX_PATH, MANIFEST_FILE, SIGNATURE_FILE]);
+  const walk = async (directory: string): Promise<void> => {
+    const entries = await readdir(directory, { withFileTypes: true });
+    for (const entry of entries) {
+      const full = join(directory, entry.name);
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      if (!entry.isFile() || entry.name.endsWith(".partial")) continue;
+      const path = relative(outputDirectory, full).split(sep).join("/");
+      if (excluded.has(path)) continue;
+      const hash = createHash("sha256");
+      for await (const chunk of createReadStream(full)) hash.update(chunk as Buffer);
+      files.push({ path, sha256: hash.digest("hex"), bytes: (await stat(full)).size });
+    }
+  };
+  await walk(outputDirectory);
+  return files;
+}
+
+/**
+ * Renders every screenshot and report into `outputDirectory` (the bundle directory), the evidence index
+ * last so that it lists the digest of every other file there at that moment.
+ */
+export async function renderEvidence(
+  input: RenderInput,
+  outputDirectory: string,
+  pool: BrowserPool,
+  options: RenderOptions = {},
+): Promise<RenderResult> {
+  const templates = templatesOf(options);
+  const generatedAt = input.generatedAt ?? new Date();
+  const { snapshot } = input;
+
+  const screenshots = await renderScreenshots(input, outputDirectory, pool, { templates });
+
+  const reports = [
+    {
+      path: FINDINGS_REPORT_PATH,
+      template: "reports/findings-report.html",
+      title: "Findings report",
+      view: buildFindingsReportView({
+        snapshot,
+        findings: input.findings,
+        checks: input.checks,
+        generatedAt,
+      }),
+    },
+    {
+      path: KEY_INVENTORY_REPORT_PATH,
+      template: "reports/key-inventory.html",
+      title: "Key inventory",
+      view: buildKeyInventoryView({ snapshot, inventoryEntryByKey: input.inventoryEntryByKey, generatedAt }),
+    },
+    {
+      path: KEY_MANAGEMENT_PROCEDURE_PATH,
+      template: "reports/key-management-procedure.html",
+      title: "Encryption key management procedure",
+      view: buildKeyManagementProcedureView({
+        snapshot,
+        inventoryEntryByKey: input.inventoryEntryByKey,
+        signerDescription: input.signerDescription,
+        generatedAt,
+      }),
+    },
+    {
+      path: USAGE_SUMMARY_REPORT_PATH,
+      template: "reports/usage-summary.html",
+      title: "Key usage summary",
+      view: buildUsageSummaryView({ snapshot, generatedAt }),
+    },
+  ];
+  const reportFiles = await runAll(
+    reports,
+    pool.size,
+    (report) => renderReport(pool, templates, outputDirectory, report, snapshot, generatedAt),
+    (report) => report.path,
+  );
+
+  const listed = await digestDirectory(outputDirectory);
+  const indexView = buildEvidenceIndexView({
+    snapshot,
+    files: listed,
+    signerDescription: input.signerDescription,
+    generatedAt,
+  });
+  const [cover, listing] = await Promise.all([
+    templates
+      .render("reports/evidence-index-cover.html", indexView)
+      .then((html) => printHtml(pool, html, `${EVIDENCE_INDEX_PATH} (cover)`)),
+    templates
+      .render("reports/evidence-index.html", indexView)
+      .then((html) => printHtml(pool, html, EVIDENCE_INDEX_PATH)),
+  ]);
+  const index = await writeArtifact(
+    outputDirectory,
+    EVIDENCE_INDEX_PATH,
+    await assemblePdf([cover, listing], documentInfo(snapshot, "Evidence index", generatedAt)),
+  );
+
+  return { files: [...screenshots, ...reportFiles, index] };
+}

@@ -1,0 +1,101 @@
+import type { InventoryEntry } from "../../config/config.schema.ts";
+import { keyReference } from "../../inventory/match-inventory.ts";
+import type { Snapshot } from "../../model/snapshot.ts";
+import { displayNameOf } from "./key-configuration.view-model.ts";
+import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
+import { CONSOLE_STYLES, compareText, describeState, describeUsage, formatDay } from "./format.ts";
+
+export type InventoryKeyView = {
+  keyId: string;
+  name: string;
+  spec: string;
+  state: string;
+  created: string;
+  rotation: string;
+  documented: boolean;
+  owner: string;
+  usage: string;
+  systems: string;
+  notes: string;
+};
+
+export type KeyInventoryView = {
+  report: ReportHeaderView;
+  sources: Array<{
+    source: string;
+    product: string;
+    account: string;
+    locations: Array<{ location: string; keys: InventoryKeyView[] }>;
+  }>;
+  keyCount: number;
+  documentedCount: number;
+  undocumentedCount: number;
+  unmatched: Array<{ source: string; match: string; owner: string; usage: string; systems: string }>;
+};
+
+/** Identity of an entry as the user wrote it; entries may be copied between the snapshot and the match map. */
+function entryIdentity(entry: InventoryEntry): string {
+  return `${entry.source}\u0000${entry.match}`;
+}
+
+/** Pure: every discovered key with its declared owner, usage and systems; and declared entries nothing matched. */
+export function buildKeyInventoryView(input: {
+  snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt" | "sources" | "inventory">;
+  inventoryEntryByKey: ReadonlyMap<string, InventoryEntry>;
+  generatedAt: Date;
+}): KeyInventoryView {
+  let keyCount = 0;
+  let documentedCount = 0;
+  const sources = input.snapshot.sources.map((source) => ({
+    source: source.source,
+    product: CONSOLE_STYLES[source.type].productName,
+    account: source.account ?? "",
+    locations: source.locations.map((location) => ({
+      location: location.location,
+      keys: [...location.keys]
+        .sort(
+          (left, right) =>
+            compareText(displayNameOf(left), displayNameOf(right)) || compareText(left.keyId, right.keyId),
+        )
+        .map((key): InventoryKeyView => {
+          keyCount += 1;
+          const entry = input.inventoryEntryByKey.get(keyReference(key));
+          if (entry !== undefined) documentedCount += 1;
+          return {
+            keyId: key.keyId,
+            name: key.aliases.length > 0 ? key.aliases.join(", ") : displayNameOf(key),
+            spec: key.keySpec,
+            state: describeState(key.state),
+            created: formatDay(key.createdAt),
+            rotation: key.rotation.ok
+              ? key.rotation.value.enabled
+                ? "Enabled"
+                : "Not enabled"
+              : "Not collected",
+            documented: entry !== undefined,
+            owner: entry?.owner ?? "NO OWNER DOCUMENTED",
+            usage: entry === undefined ? "" : describeUsage(entry.usage),
+            systems: entry?.systems.join(", ") ?? "",
+            notes: entry?.notes ?? "",
+          };
+        }),
+    })),
+  }));
+  const matched = new Set([...input.inventoryEntryByKey.values()].map(entryIdentity));
+  return {
+    report: buildReportHeader(input.snapshot, "Key inventory", input.generatedAt),
+    sources,
+    keyCount,
+    documentedCount,
+    undocumentedCount: keyCount - documentedCount,
+    unmatched: input.snapshot.inventory
+      .filter((entry) => !matched.has(entryIdentity(entry)))
+      .map((entry) => ({
+        source: entry.source,
+        match: entry.match,
+        owner: entry.owner,
+        usage: describeUsage(entry.usage),
+        systems: entry.systems.join(", "),
+      })),
+  };
+}

@@ -1,0 +1,352 @@
+import { describe, expect, it } from "vitest";
+import type { CheckMetadata } from "../../checks/check.ts";
+import type { Finding } from "../../model/finding.ts";
+import {
+  accountRootGrant,
+  inventoryEntryFor,
+  makeAccess,
+  makeGrant,
+  makeKey,
+  makeRotation,
+  makeSink,
+  makeLoggingStatus,
+  makeSnapshot,
+  makeUsageSummary,
+  notCollected,
+} from "../../../test/factories/index.ts";
+import { computeContentDigest } from "../content-digest.ts";
+import { buildAccessPolicyView } from "./access-policy.view-model.ts";
+import { buildEvidenceIndexView } from "./evidence-index.view-model.ts";
+import { buildFindingsReportView } from "./findings-report.view-model.ts";
+import { buildKeyConfigurationView } from "./key-configuration.view-model.ts";
+import { buildKeyInventoryView } from "./key-inventory.view-model.ts";
+import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-procedure.view-model.ts";
+import { buildLoggingConfigurationView } from "./logging-configuration.view-model.ts";
+import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
+import { keyReference } from "../../inventory/match-inventory.ts";
+
+const generatedAt = new Date("2026-10-01T09:00:00.000Z");
+
+const rotationCheck: CheckMetadata = {
+  id: "key-rotation-enabled",
+  title: "Automatic key rotation is enabled",
+  severity: "high",
+  risk: "A key that never rotates protects more data for longer.",
+  remediation: "Enable automatic rotation.",
+  soc2: ["CC6.1"],
+  procedureStep: "Enable key rotation settings",
+  sourceTypes: ["aws-kms"],
+};
+
+function finding(overrides: Partial<Finding>): Finding {
+  return {
+    checkId: "key-rotation-enabled",
+    status: "pass",
+    severity: "info",
+    source: "aws-prod",
+    resource: "r",
+    message: "m",
+    evidence: [],
+    ...overrides,
+  };
+}
+
+describe("buildKeyConfigurationView", () => {
+  it("shows rotation, owner, banner digest and UTC dates", () => {
+    const key = makeKey({
+      aliases: ["alias/payments"],
+      rotation: makeRotation({ lastRotation: "2026-01-15T10:00:00.000Z" }),
+    });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildKeyConfigurationView({
+      snapshot,
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: inventoryEntryFor(key),
+      exportSha256: "ab".repeat(32),
+    });
+    expect(view.rotationStatus).toBe("Enabled");
+    expect(view.banner).toMatchObject({
+      capturedAt: "2026-10-01 08:00:00 UTC",
+      runId: "run-test-0001",
+      exportSha256: "ab".repeat(32),
+      exportMissing: false,
+    });
+    expect(view.banner.exportPath).toBe(`sources/aws-prod/eu-west-1/keys/${key.keyId}/configuration.json`);
+    expect(view.rotationRows).toContainEqual(
+      expect.objectContaining({ label: "Last rotation", value: "2026-01-15 10:00:00 UTC" }),
+    );
+    expect(view.rotationRows).toContainEqual(
+      expect.objectContaining({ label: "Rotation period", value: "365 days" }),
+    );
+    expect(view.ownershipRows).toContainEqual(
+      expect.objectContaining({ label: "Owner", value: "jane.doe@example.com" }),
+    );
+    expect(view.theme).toBe("aws");
+    expect(view.title).toBe("alias/payments");
+  });
+
+  it("says rotation was not collected, with the cause, and flags a key no inventory entry names", () => {
+    const key = makeKey({ rotation: notCollected("kms:GetKeyRotationStatus") });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildKeyConfigurationView({
+      snapshot,
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: undefined,
+      exportSha256: undefined,
+    });
+    expect(view.rotationStatus).toBe("Not collected");
+    expect(view.rotationRows.map((row) => row.value).join(" ")).toContain(
+      "kms:GetKeyRotationStatus failed: AccessDeniedException",
+    );
+    expect(view.ownershipRows[0]).toMatchObject({ value: "No inventory entry names this key", tone: "bad" });
+    expect(view.banner.exportMissing).toBe(true);
+  });
+});
+
+describe("buildAccessPolicyView", () => {
+  it("separates statements from grants and flags the grants a failing finding names", () => {
+    const human = makeGrant({
+      principal: "arn:aws:iam::111122223333:user/alice",
+      principalKind: "human-user",
+      via: "grant",
+      reference: "grant-1",
+    });
+    const key = makeKey({ access: makeAccess([accountRootGrant(), makeGrant(), human]) });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildAccessPolicyView({
+      snapshot,
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: undefined,
+      exportSha256: undefined,
+      checksById: new Map([[rotationCheck.id, rotationCheck]]),
+      findings: [
+        finding({
+          checkId: "key-access-no-human-users",
+          status: "fail",
+          severity: "high",
+          keyId: key.keyId,
+          message: `${human.principal} is a human user with kms:Decrypt`,
+        }),
+        finding({ keyId: key.keyId }),
+      ],
+    });
+    expect(view.attentionCount).toBe(1);
+    expect(view.findings[0]).toMatchObject({ status: "FAIL", attention: true });
+    expect(view.findings[1]).toMatchObject({
+      status: "PASS",
+      attention: false,
+      checkTitle: rotationCheck.title,
+    });
+    expect(view.statements).toHaveLength(2);
+    expect(view.grants).toEqual([
+      expect.objectContaining({ principal: human.principal, flagged: true, reference: "grant-1" }),
+    ]);
+    expect(view.statements.every((statement) => !statement.flagged)).toBe(true);
+    expect(view.principals.find((principal) => principal.principal === human.principal)?.flagged).toBe(true);
+  });
+
+  it("shows why the policy is missing when it could not be read", () => {
+    const key = makeKey({ access: notCollected("kms:GetKeyPolicy") });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildAccessPolicyView({
+      snapshot,
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: undefined,
+      exportSha256: undefined,
+      checksById: new Map(),
+      findings: [],
+    });
+    expect(view.accessError).toContain("kms:GetKeyPolicy failed: AccessDeniedException");
+    expect(view.statements).toEqual([]);
+  });
+});
+
+describe("buildLoggingConfigurationView", () => {
+  it("summarises sinks that record key events and flags an inactive one", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey()],
+      logging: [
+        makeLoggingStatus({
+          sinks: [
+            makeSink(),
+            makeSink({ name: "old-trail", active: false, retention: { kind: "days", days: 90 } }),
+          ],
+        }),
+      ],
+    });
+    const source = snapshot.sources[0]!;
+    const view = buildLoggingConfigurationView({
+      snapshot,
+      source,
+      location: source.locations[0]!,
+      exportSha256: "c".repeat(64),
+    });
+    expect(view.summary).toBe("1 of 2 trail(s) active and recording key events");
+    expect(view.sinks[1]).toMatchObject({
+      name: "old-trail",
+      activeText: "Inactive",
+      activeTone: "bad",
+      retention: "90 days",
+    });
+    expect(view.title).toBe("CloudTrail trails");
+  });
+});
+
+describe("buildFindingsReportView", () => {
+  it("groups by severity, worst status first, with the check's prose", () => {
+    const view = buildFindingsReportView({
+      snapshot: makeSnapshot(),
+      findings: [
+        finding({ resource: "b" }),
+        finding({ status: "fail", severity: "high", resource: "a", date: "2025-01-01T00:00:00.000Z" }),
+        finding({ status: "error", resource: "c" }),
+      ],
+      checks: [rotationCheck],
+      generatedAt,
+    });
+    expect(view.groups.map((group) => group.severity)).toEqual(["High", "Informational"]);
+    expect(view.groups[0]?.findings[0]).toMatchObject({
+      status: "FAIL",
+      risk: rotationCheck.risk,
+      soc2: "CC6.1",
+      date: "2025-01-01 00:00:00 UTC",
+    });
+    expect(view.groups[1]?.findings.map((entry) => entry.status)).toEqual(["ERROR", "PASS"]);
+    expect(view.attentionTotal).toBe(2);
+  });
+});
+
+describe("buildKeyInventoryView", () => {
+  it("lists every key with its owner and declared entries that match nothing", () => {
+    const documented = makeKey();
+    const undocumented = makeKey();
+    const stray = inventoryEntryFor({ source: "aws-prod", keyId: "does-not-exist" }, { owner: "bob" });
+    const entry = inventoryEntryFor(documented);
+    const snapshot = makeSnapshot({ keys: [documented, undocumented], inventory: [entry, stray] });
+    const view = buildKeyInventoryView({
+      snapshot,
+      inventoryEntryByKey: new Map([[keyReference(documented), entry]]),
+      generatedAt,
+    });
+    expect(view).toMatchObject({ keyCount: 2, documentedCount: 1, undocumentedCount: 1 });
+    const keys = view.sources[0]?.locations[0]?.keys ?? [];
+    expect(keys.find((key) => key.keyId === undocumented.keyId)).toMatchObject({
+      documented: false,
+      owner: "NO OWNER DOCUMENTED",
+    });
+    expect(view.unmatched).toEqual([expect.objectContaining({ match: "does-not-exist", owner: "bob" })]);
+  });
+});
+
+describe("buildUsageSummaryView", () => {
+  it("says the per-day and per-principal breakdowns are missing rather than drawing zeros", () => {
+    const view = buildUsageSummaryView({ snapshot: makeSnapshot({ keys: [makeKey()] }), generatedAt });
+    expect(view.chart).toBe(false);
+    expect(view.chartUnavailableReason).toContain("aws-prod/eu-west-1");
+    expect(view.byPrincipal.available).toBe(false);
+    expect(view.byAction.rows.map((row) => row.name)).toEqual(["Decrypt", "GenerateDataKey"]);
+  });
+
+  it("draws the daily chart and the principal table when the summaries carry them", () => {
+    const summary = Object.assign(makeUsageSummary(), {
+      byPrincipal: { "arn:aws:iam::111122223333:role/app": 40, "arn:aws:iam::111122223333:user/<script>": 2 },
+      byDay: { "2026-07-01": 10, "2026-09-30": 32 },
+    });
+    const view = buildUsageSummaryView({
+      snapshot: makeSnapshot({ keys: [makeKey()], usage: [summary] }),
+      generatedAt,
+    });
+    expect(view.byPrincipal.rows.map((row) => row.name)).toEqual([
+      "arn:aws:iam::111122223333:role/app",
+      "arn:aws:iam::111122223333:user/<script>",
+    ]);
+    expect(view.chart).not.toBe(false);
+    const svg = view.chart === false ? "" : view.chart.trustedHtml;
+    expect(svg).toContain("<svg");
+    expect(svg).toContain("2026-07-01");
+    expect(svg.match(/<rect /g)).toHaveLength(2);
+  });
+});
+
+describe("buildKeyManagementProcedureView", () => {
+  it("sets the review date one year after capture, leap day included", () => {
+    expect(reviewDateOf("2026-10-01T08:00:00.000Z")).toBe("2027-10-01");
+    expect(reviewDateOf("2028-02-29T12:00:00.000Z")).toBe("2029-03-01");
+  });
+
+  it("names only the tools in use and the observed settings", () => {
+    const rotating = makeKey();
+    const manual = makeKey({ rotation: makeRotation({ enabled: false }) });
+    const vaultKey = makeKey({
+      source: "vault-prod",
+      sourceType: "hashicorp-vault",
+      location: "transit",
+      keyId: "transit/payments",
+      rotation: makeRotation({ periodDays: 90 }),
+    });
+    const snapshot = makeSnapshot({ keys: [rotating, manual, vaultKey] });
+    const view = buildKeyManagementProcedureView({
+      snapshot,
+      inventoryEntryByKey: new Map(),
+      signerDescription: "local Ed25519 key",
+      generatedAt,
+    });
+    expect(view.reviewDate).toBe("2027-10-01");
+    expect(view.tools.map((tool) => tool.name)).toEqual(
+      expect.arrayContaining(["AWS KMS", "HashiCorp Vault", "AWS CloudTrail", "keyproof"]),
+    );
+    expect(view.tools.map((tool) => tool.name)).not.toContain("Azure Key Vault");
+    expect(view.lifecycle.map((phase) => phase.phase)).toEqual([
+      "Creating keys",
+      "Rotating keys",
+      "Revoking access and keys",
+      "Deleting keys",
+    ]);
+    expect(view.lifecycle[1]?.tools.map((tool) => tool.product)).toEqual(["AWS KMS", "HashiCorp Vault"]);
+    expect(view.lifecycle[1]?.tools[0]?.text).toContain("at most 365 days");
+    expect(view.steps.map((step) => step.role)).toEqual([
+      "Engineering Lead",
+      "Engineering Lead",
+      "Engineering Lead",
+      "Engineering Lead",
+      "Security Analyst",
+      "Engineering Lead",
+      "Security Analyst",
+    ]);
+    const aws = view.observed.find((source) => source.source === "aws-prod");
+    expect(aws?.rows).toContainEqual(
+      expect.objectContaining({ label: "Automatic rotation", value: "1 of 2 customer-managed keys" }),
+    );
+    expect(view.observed.find((source) => source.source === "vault-prod")?.rows).toContainEqual(
+      expect.objectContaining({ label: "Rotation periods configured", value: "90 days" }),
+    );
+  });
+});
+
+describe("buildEvidenceIndexView", () => {
+  it("groups artifacts and computes the content digest over sorted path/sha lines", () => {
+    const files = [
+      { path: "sources/aws-prod/eu-west-1/logging.json", sha256: "1".repeat(64), bytes: 10 },
+      { path: "reports/findings-report.pdf", sha256: "2".repeat(64), bytes: 2000 },
+      { path: "findings.json", sha256: "3".repeat(64), bytes: 5 },
+    ];
+    const view = buildEvidenceIndexView({
+      snapshot: makeSnapshot(),
+      files,
+      signerDescription: "signer",
+      generatedAt,
+    });
+    expect(view.groups.map((group) => group.title)).toEqual([
+      "Reports",
+      "Configuration, access and logging exports",
+      "Run records",
+    ]);
+    expect(view.contentDigest).toBe(computeContentDigest(files));
+    expect(view.contentDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(view.totalBytes).toBe("2,015");
+  });
+});
