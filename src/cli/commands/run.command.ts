@@ -66,7 +66,10 @@ function formatStorage(record: StorageRecord): string {
       lines.push(`  ${outcome.store}: NOT stored: ${outcome.reason}`);
       continue;
     }
-    const version = outcome.versionId === undefined ? "" : ` version ${outcome.versionId}`;
+    const version =
+      outcome.versionId === undefined || outcome.location.includes("versionId=")
+        ? ""
+        : ` version ${outcome.versionId}`;
     const retention =
       outcome.retention === undefined
         ? ""
