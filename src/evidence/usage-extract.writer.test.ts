@@ -88,6 +88,8 @@ describe("writeUsageExtract", () => {
       eventCount: 0,
       byKey: {},
       byAction: {},
+      byPrincipal: {},
+      byDay: {},
       gaps: [],
     });
     const { ndjson, csv } = await files();
@@ -148,6 +150,12 @@ describe("writeUsageExtract", () => {
       eventCount: 3,
       byKey: { [NO_KEY]: 1, "1234abcd": 2 },
       byAction: { Decrypt: 1, Encrypt: 1, ListKeys: 1 },
+      byPrincipal: {
+        "=cmd|' /C calc'!A0": 1,
+        "arn:aws:iam::111122223333:role/admin": 1,
+        "arn:aws:iam::111122223333:role/app": 1,
+      },
+      byDay: { "2026-07-01": 1, "2026-07-02": 1, "2026-08-01": 1 },
       firstEventAt: "2026-07-01T00:00:00.000Z",
       lastEventAt: "2026-08-01T00:00:00.000Z",
       gaps: [gap],

@@ -205,8 +205,7 @@ describe("renderEvidence", () => {
       expect(text).toContain(HUMAN_PRINCIPAL);
       expect(text).toContain("Key events per day, 2026-Q3");
       expect(text).toContain("2026-08-01");
-      // The Azure and Vault summaries carry no per-principal breakdown: the report says so.
-      expect(text).toContain("carry no per-principal breakdown");
+      expect(text).toContain("3f2a9c1e-payments-identity");
     });
 
     it("evidence index: cover facts, and every other artifact with the digest of its bytes", async () => {

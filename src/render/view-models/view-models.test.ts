@@ -1,3 +1,4 @@
+import type { UsageSummary } from "../../model/usage.ts";
 import { describe, expect, it } from "vitest";
 import type { CheckMetadata } from "../../checks/check.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -243,8 +244,12 @@ describe("buildKeyInventoryView", () => {
 });
 
 describe("buildUsageSummaryView", () => {
-  it("says the per-day and per-principal breakdowns are missing rather than drawing zeros", () => {
-    const view = buildUsageSummaryView({ snapshot: makeSnapshot({ keys: [makeKey()] }), generatedAt });
+  it("says the per-day and per-principal breakdowns are missing rather than drawing zeros (summaries from before they existed)", () => {
+    const { byPrincipal: _byPrincipal, byDay: _byDay, ...legacy } = makeUsageSummary();
+    const view = buildUsageSummaryView({
+      snapshot: makeSnapshot({ keys: [makeKey()], usage: [legacy as UsageSummary] }),
+      generatedAt,
+    });
     expect(view.chart).toBe(false);
     expect(view.chartUnavailableReason).toContain("aws-prod/eu-west-1");
     expect(view.byPrincipal.available).toBe(false);
