@@ -9,6 +9,8 @@ import { stringify } from "yaml";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { main } from "../../src/cli/main.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
+import { QUEUE_NAMES } from "../../src/jobs/queue/job-names.ts";
+import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
 import { previousQuarter } from "../../src/time/previous-quarter.ts";
 import { seedAwsDemoEstate } from "./seed-aws-estate.ts";
 import { seedVaultDemoEstate } from "./seed-vault-estate.ts";
@@ -136,7 +138,21 @@ async function runDemo(): Promise<number> {
 
   const outDirectory = path.join(demoDirectory, "evidence");
   const runId = `demo-${suffix}`;
-  const runCode = await main([
+  // With Redis (scripts/demo.sh starts it and exports REDIS_URL) the run goes through the BullMQ queues,
+  // served here by one in-process worker per queue: the same handlers `keyproof worker` runs. The Azure
+  // fakes live in this process, so the workers must too.
+  const redisUrl = process.env.REDIS_URL;
+  const queuePrefix = "keyproof-demo";
+  let workers: WorkerRuntime | undefined;
+  if (redisUrl !== undefined) {
+    process.stdout.write(
+      `Running through the queue on ${redisUrl} (prefix ${queuePrefix}) with in-process workers.\n\n`,
+    );
+    workers = await startWorkerRuntime({ redisUrl, prefix: queuePrefix, queues: QUEUE_NAMES });
+  } else {
+    process.stdout.write("No REDIS_URL: running inline.\n\n");
+  }
+  const runArguments = [
     "node",
     "keyproof",
     "run",
@@ -148,7 +164,15 @@ async function runDemo(): Promise<number> {
     outDirectory,
     "--run-id",
     runId,
-  ]);
+  ];
+  let runCode: number;
+  try {
+    runCode = await main(
+      redisUrl === undefined ? [...runArguments, "--inline"] : [...runArguments, "--prefix", queuePrefix],
+    );
+  } finally {
+    await workers?.close();
+  }
   if (runCode !== 0) {
     await azure.fakes.stop();
     return runCode;

@@ -5,6 +5,10 @@ import { runValidateCommand } from "./commands/validate.command.ts";
 import { runRunCommand } from "./commands/run.command.ts";
 import { runVerifyCommand, type VerifyCliOptions } from "./commands/verify.command.ts";
 import { runKeygenCommand } from "./commands/keygen.command.ts";
+import { registerScheduleCommand } from "./commands/schedule.command.ts";
+import { registerServeCommand } from "./commands/serve.command.ts";
+import { registerTokenCommand } from "./commands/token.command.ts";
+import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
 
 /** Output sinks, injectable so tests can run commands in-process. */
@@ -55,6 +59,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--run-id <id>", "use this run id instead of a generated one")
     .option("--json", "print the result as JSON instead of the summary")
     .option("--no-render", "skip screenshots and PDF reports (no Chromium needed); JSON evidence only")
+    .option("--inline", "run every step in this process, without Redis (one-off runs, CI pipelines)")
+    .option("--redis-url <url>", "enqueue on this Redis (default REDIS_URL, then queue.redisUrl)")
+    .option("--prefix <prefix>", "queue key prefix (default KEYPROOF_QUEUE_PREFIX, then keyproof)")
     .action(async (options: RunCliOptions) => {
       exitCode = await runRunCommand(options, io);
     });
@@ -95,6 +102,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       exitCode = await runKeygenCommand(options, io);
     });
 
+  const setExitCode = (code: number): void => {
+    exitCode = code;
+  };
+  registerWorkerCommand(program, io, setExitCode);
+  registerServeCommand(program, io, setExitCode);
+  registerScheduleCommand(program, io, setExitCode);
+  registerTokenCommand(program, io, setExitCode);
+
   try {
     await program.parseAsync(argv);
     return exitCode;
@@ -113,6 +128,10 @@ export interface RunCliOptions {
   json?: boolean;
   /** commander's `--no-render` sets this to false. */
   render: boolean;
+  /** Run in this process even when Redis is configured. */
+  inline?: boolean;
+  redisUrl?: string;
+  prefix?: string;
 }
 
 /** One place that maps errors to exit codes: bad input 2, everything else 1. Never prints a stack. */

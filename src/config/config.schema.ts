@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EndpointSchema, SourceIdSchema } from "./common.schema.ts";
 import { AzureKeyVaultSourceSchema } from "../providers/azure-key-vault/azure-key-vault.config.ts";
 import { HashicorpVaultSourceSchema } from "../providers/hashicorp-vault/hashicorp-vault.config.ts";
+import { QueueSettingsSchema, SchedulesSchema } from "../jobs/queue/queue-settings.ts";
 
 /**
  * The schema of the user's `keyproof.yaml`. Unknown fields are errors everywhere (`strict`), so a typo
@@ -212,6 +213,10 @@ export const ConfigSchema = z
     signing: SigningSchema,
     /** Where sealed bundles are kept besides the run's output directory. */
     storage: StorageSchema.optional(),
+    /** The queued service: `{ redisUrl?, prefix = "keyproof", dataDirectory? }`; env REDIS_URL etc. win. */
+    queue: QueueSettingsSchema.optional(),
+    /** Evidence runs on a cron; absent = quarterly, 06:00 UTC on 1 Jan/Apr/Jul/Oct, previous quarter. */
+    schedules: SchedulesSchema.optional(),
   })
   .superRefine((config, context) => {
     const seen = new Map<string, number>();

@@ -2,7 +2,8 @@
  * Issue #2, end to end: the `keyproof` CLI against the AWS emulator (moto), through the real AWS SDK.
  * A demo estate is seeded into a fresh emulator account; `keyproof run` collects, judges and seals it, and
  * the findings are asserted one by one. `keyproof verify` then passes on the fresh bundle and fails, naming
- * the file, after each kind of tampering. Bad configs and arguments exit 2 with the field named.
+ * the file, after each kind of tampering. Bad configs and arguments exit 2 with the field named. Runs use
+ * `--inline` (the in-process pipeline): the queued path is covered by test/integration/queue-*.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -131,6 +132,7 @@ beforeAll(async () => {
 
   const run = await runCli(
     "run",
+    "--inline",
     "--config",
     configFile,
     "--from",
@@ -306,6 +308,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
     await writeConfig(strictConfig, { policy: { maxRotationDays: 300, logRetentionDays: 30 } });
     const run = await runCli(
       "run",
+      "--inline",
       "--config",
       strictConfig,
       "--from",
@@ -352,6 +355,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
       // May 2026: before the seeded log files, so the extract is empty.
       const run = await runCli(
         "run",
+        "--inline",
         "--config",
         configFile,
         "--period",
@@ -384,6 +388,7 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
       });
       const run = await runCli(
         "run",
+        "--inline",
         "--config",
         deniedConfig,
         "--from",
@@ -566,6 +571,7 @@ describe("bad input exits 2 and names the problem", () => {
     await appendFile(file, "");
     const result = await runCli(
       "run",
+      "--inline",
       "--config",
       file,
       "--period",

@@ -1,7 +1,11 @@
 import { loadConfig } from "../../config/load-config.ts";
 import { KeyproofError } from "../../errors/errors.ts";
+import { QueueClient } from "../../jobs/queue/queue-client.ts";
+import { resolveQueueSettings } from "../../jobs/queue/queue-settings.ts";
+import { assertRedisReachable } from "../../jobs/queue/redis-connection.ts";
 import { runInline, type RunProgress } from "../../jobs/run-inline.ts";
-import { formatRunSummary } from "../../jobs/run-summary.ts";
+import { formatQueuedProgress, runQueued } from "../../jobs/run-queued.ts";
+import { formatRunSummary, type RunSummary } from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { parsePeriod, parseRange } from "../../time/date-range.ts";
 import type { CliIo, RunCliOptions } from "../main.ts";
@@ -30,6 +34,48 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   // Arguments and config are checked before anything is contacted: exit 2 must mean "nothing happened".
   const range = resolveRange(options);
   const loaded = await loadConfig(options.config);
+  const settings = resolveQueueSettings({
+    config: loaded.config,
+    configDirectory: loaded.directory,
+    overrides: {
+      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    },
+  });
+  // With Redis configured the run goes through the queue (workers do the work) unless --inline says otherwise.
+  if (options.inline !== true && settings.redisUrl !== undefined) {
+    const client = QueueClient.connect(settings.redisUrl, settings.prefix);
+    try {
+      await assertRedisReachable(client.redis, settings.redisUrl);
+      const queued = await runQueued({
+        client,
+        loaded,
+        range,
+        // Resolved against this shell's directory: every worker must see the same absolute path.
+        outDirectory: options.out,
+        ...(options.runId === undefined ? {} : { runId: options.runId }),
+        render: options.render,
+        ...(io.isTty
+          ? {
+              onProgress: (progress, record) =>
+                io.stderr(`\r\x1b[K${formatQueuedProgress(progress, record)}`),
+            }
+          : {}),
+        onWaiting: (reason) => io.stderr(`\r\x1b[Kwaiting for Redis: ${reason}\n`),
+      });
+      if (io.isTty) io.stderr("\r\x1b[K");
+      if (queued.joined)
+        io.stderr(`keyproof: an identical run (${queued.runId}) was already going; followed it\n`);
+      printResult(options, io, {
+        bundle: queued.bundle,
+        summary: queued.summary,
+        storage: queued.storage,
+      });
+      return EXIT_CODES.OK;
+    } finally {
+      await client.close();
+    }
+  }
   const result = await runInline({
     loaded,
     range,
@@ -39,6 +85,19 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
     ...(io.isTty ? { onProgress: progressPrinter(io) } : {}),
   });
   if (io.isTty) io.stderr("\r\x1b[K");
+  printResult(options, io, result);
+  return EXIT_CODES.OK;
+}
+
+function printResult(
+  options: RunCliOptions,
+  io: CliIo,
+  result: {
+    bundle: { directory: string; archive: string; manifestSha256: string };
+    summary: RunSummary;
+    storage?: StorageRecord | undefined;
+  },
+): void {
   if (options.json === true) {
     io.stdout(
       `${JSON.stringify({ storage: result.storage, bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`,
@@ -47,7 +106,6 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
     io.stdout(formatRunSummary(result.summary, result.bundle));
     if (result.storage !== undefined) io.stdout(formatStorage(result.storage));
   }
-  return EXIT_CODES.OK;
 }
 
 /** One rewritten status line on a TTY; nothing when output is piped (CI logs stay clean). */

@@ -24,46 +24,55 @@ export function registerServeCommand(program: Command, io: CliIo, setExitCode: (
     .option("--prefix <prefix>", "queue key prefix")
     .option("--data-dir <dir>", "shared data directory (bundles)")
     .option("--no-schedules", "do not sync the config's schedules on start")
-    .action(async (options: QueueCliOptions & { host: string; port: number; schedules: boolean }) => {
-      const service = await resolveService(options, true);
-      const loaded = service.loaded;
-      if (loaded === undefined) return;
-      const client = QueueClient.connect(service.settings.redisUrl, service.settings.prefix);
-      await assertRedisReachable(client.redis, service.settings.redisUrl);
-      const eviction = await checkEvictionPolicy(client.redis);
-      if (!eviction.ok) io.stderr(`keyproof serve: WARNING: ${eviction.warning ?? ""}\n`);
-      const serviceContext = {
-        config: loaded.config,
-        configDirectory: loaded.directory,
-        dataDirectory: service.settings.dataDirectory,
-      };
-      await storeServiceConfig(client.redis, client.prefix, serviceContext);
-      if (options.schedules) {
-        const synced = await syncSchedules(client.queue("schedule"), service.schedules);
-        io.stderr(
-          `keyproof serve: schedules ${synced.upserted.join(", ") || "(none)"}${synced.removed.length > 0 ? `, removed ${synced.removed.join(", ")}` : ""}\n`,
-        );
-      }
-      const app = await buildApiServer({
-        client,
-        service: serviceContext,
-        logger: { level: process.env.KEYPROOF_LOG_LEVEL ?? "info", redact: ["req.headers.authorization"] },
-      });
-      const address = await app.listen({ host: options.host, port: options.port });
-      io.stderr(`keyproof serve: listening on ${address} (${describeSettings(service.settings)})\n`);
-      io.stderr(
-        "keyproof serve: the queue dashboard (/admin/queues) needs @bull-board/api and @bull-board/fastify, not installed\n",
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          app
-            .close()
-            .then(() => client.close())
-            .finally(resolve);
+    .option(
+      "--no-render",
+      "runs started by the service skip screenshots and PDF reports (no render worker needed)",
+    )
+    .action(
+      async (
+        options: QueueCliOptions & { host: string; port: number; schedules: boolean; render: boolean },
+      ) => {
+        const service = await resolveService(options, true);
+        const loaded = service.loaded;
+        if (loaded === undefined) return;
+        const client = QueueClient.connect(service.settings.redisUrl, service.settings.prefix);
+        await assertRedisReachable(client.redis, service.settings.redisUrl);
+        const eviction = await checkEvictionPolicy(client.redis);
+        if (!eviction.ok) io.stderr(`keyproof serve: WARNING: ${eviction.warning ?? ""}\n`);
+        const serviceContext = {
+          config: loaded.config,
+          configDirectory: loaded.directory,
+          dataDirectory: service.settings.dataDirectory,
+          render: options.render,
         };
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
-      });
-      setExitCode(EXIT_CODES.OK);
-    });
+        await storeServiceConfig(client.redis, client.prefix, serviceContext);
+        if (options.schedules) {
+          const synced = await syncSchedules(client.queue("schedule"), service.schedules);
+          io.stderr(
+            `keyproof serve: schedules ${synced.upserted.join(", ") || "(none)"}${synced.removed.length > 0 ? `, removed ${synced.removed.join(", ")}` : ""}\n`,
+          );
+        }
+        const app = await buildApiServer({
+          client,
+          service: serviceContext,
+          logger: { level: process.env.KEYPROOF_LOG_LEVEL ?? "info", redact: ["req.headers.authorization"] },
+        });
+        const address = await app.listen({ host: options.host, port: options.port });
+        io.stderr(`keyproof serve: listening on ${address} (${describeSettings(service.settings)})\n`);
+        io.stderr(
+          "keyproof serve: the queue dashboard (/admin/queues) needs @bull-board/api and @bull-board/fastify, not installed\n",
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            app
+              .close()
+              .then(() => client.close())
+              .finally(resolve);
+          };
+          process.once("SIGTERM", stop);
+          process.once("SIGINT", stop);
+        });
+        setExitCode(EXIT_CODES.OK);
+      },
+    );
 }

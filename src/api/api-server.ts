@@ -1,0 +1,190 @@
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
+import type { Config } from "../config/config.schema.ts";
+import { describeError, isKeyproofError } from "../errors/errors.ts";
+import {
+  ApiTokenStore,
+  bearerTokenOf,
+  roleAllows,
+  type ApiRole,
+  type Permission,
+} from "../auth/api-tokens.ts";
+import { appendAccessEntry } from "../jobs/queue/access-log.ts";
+import type { QueueClient } from "../jobs/queue/queue-client.ts";
+import { ApiError, type ApiErrorBody } from "./api-error.ts";
+import { OPENAPI_DOCUMENT } from "./openapi.ts";
+import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
+import { registerRunRoutes } from "./routes/runs.routes.ts";
+import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** What the caller's role must allow; routes without it are public (health, OpenAPI). */
+    permission?: Permission;
+  }
+  interface FastifyRequest {
+    principal?: { name: string; role: ApiRole; tokenId: string };
+    /** The run a request was about, for the access log. */
+    accessRunId?: string;
+  }
+}
+
+/** What the API serves runs from: the config (sources, signing) and the shared data directory. */
+export interface ServiceContext {
+  config: Config;
+  configDirectory: string;
+  dataDirectory: string;
+  /** Render screenshots and reports for API-requested runs (default true; needs a render worker). */
+  render?: boolean;
+}
+
+export interface ApiServerOptions {
+  client: QueueClient;
+  service: ServiceContext;
+  tokens?: ApiTokenStore;
+  /** Fastify's logger option; default off. `keyproof serve` passes pino settings. */
+  logger?: FastifyServerOptions["logger"];
+  /** Called when writing an access log entry failed (Redis down); the request itself still succeeds. */
+  onAccessLogFailure?: (error: unknown) => void;
+}
+
+/**
+ * The HTTP API. Every route but health and the OpenAPI document needs a bearer token whose role allows the
+ * route's permission; every request (refused ones too) is appended to the access log that the next run
+ * writes into its bundle. Errors answer with `ApiErrorBody` only.
+ */
+export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // Request ids for error correlation; never derived from client input.
+    genReqId: () => `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+  });
+  // JSON only: a text/plain body would otherwise reach validation as a string and read as a field error.
+  app.removeContentTypeParser("text/plain");
+  const tokens = options.tokens ?? new ApiTokenStore(options.client.redis, options.client.prefix);
+
+  app.addHook("onRequest", async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (permission === undefined) return;
+    const token = bearerTokenOf(request.headers.authorization);
+    if (token === undefined)
+      throw new ApiError("unauthorized", "send Authorization: Bearer <token> (keyproof token create)");
+    const record = await tokens.verify(token);
+    if (record === undefined) throw new ApiError("unauthorized", "the token is unknown or revoked");
+    request.principal = { name: record.name, role: record.role, tokenId: record.id };
+    if (!roleAllows(record.role, permission)) {
+      throw new ApiError("forbidden", `role ${record.role} may not ${permission.replace("-", " ")}`);
+    }
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.url === "/healthz") return;
+    const entry = {
+      at: new Date().toISOString(),
+      actor: request.principal?.name ?? "anonymous",
+      role: request.principal?.role ?? "none",
+      method: request.method,
+      path: request.url.split("?")[0] ?? request.url,
+      status: reply.statusCode,
+      ...(request.accessRunId === undefined ? {} : { runId: request.accessRunId }),
+      remoteAddress: request.ip,
+    };
+    try {
+      await appendAccessEntry(options.client.redis, options.client.prefix, entry);
+    } catch (error) {
+      request.log.error({ err: describeError(error) }, "could not append to the API access log");
+      options.onAccessLogFailure?.(error);
+    }
+  });
+
+  app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const body = errorBody(error, request.id);
+    if (body.status >= 500) request.log.error({ err: describeError(error) }, "request failed");
+    await reply.status(body.status).type("application/json").send(body.body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const body: ApiErrorBody = {
+      error: "not_found",
+      message: `no route ${request.method} ${request.url.split("?")[0] ?? ""}`,
+    };
+    await reply.status(404).send(body);
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      await options.client.redis.ping();
+      return { status: "ok" };
+    } catch {
+      return reply
+        .status(503)
+        .send({ error: "unavailable", message: "Redis is not reachable" } satisfies ApiErrorBody);
+    }
+  });
+  app.get("/openapi.json", async () => OPENAPI_DOCUMENT);
+
+  registerEvidenceRequestRoutes(app, options);
+  registerRunRoutes(app, options);
+  registerScheduleRoutes(app, options);
+  await app.ready();
+  return app;
+}
+
+/** Maps anything thrown to a status and a body that says what is wrong without internals. */
+function errorBody(error: unknown, requestId: string): { status: number; body: ApiErrorBody } {
+  if (error instanceof ApiError) return { status: error.status, body: error.toBody() };
+  if (isKeyproofError(error) && (error.code === "ARGUMENT_INVALID" || error.code === "CONFIG_INVALID")) {
+    // KeyproofError messages for arguments start with the field: "sources: unknown source(s) x".
+    const field = /^([A-Za-z][\w.[\]-]*):/.exec(error.message)?.[1];
+    return {
+      status: 400,
+      body: { error: "bad_request", message: error.message, ...(field === undefined ? {} : { field }) },
+    };
+  }
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  if (
+    code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+    code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+    error instanceof SyntaxError
+  ) {
+    return {
+      status: 400,
+      body: { error: "bad_request", field: "(body)", message: "the body is not valid JSON" },
+    };
+  }
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return { status: 413, body: { error: "payload_too_large", message: "the body is larger than 64 KiB" } };
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return {
+      status: 415,
+      body: { error: "unsupported_media_type", message: "send Content-Type: application/json" },
+    };
+  }
+  const status =
+    typeof error === "object" && error !== null && "statusCode" in error ? Number(error.statusCode) : 500;
+  if (code.startsWith("FST_") && status >= 400 && status < 500) {
+    // Other request-shape errors Fastify detects itself (bad Content-Length, malformed URL).
+    return { status: 400, body: { error: "bad_request", message: "the request is malformed" } };
+  }
+  if (isRedisUnavailable(error)) {
+    return {
+      status: 503,
+      body: { error: "unavailable", message: "the queue (Redis) is not reachable; try again shortly" },
+    };
+  }
+  return {
+    status: 500,
+    body: { error: "internal", message: "internal error; the server log has the details", requestId },
+  };
+}
+
+function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /ECONNREFUSED|Connection is closed|MaxRetriesPerRequestError|Stream isn't writeable/.test(
+    `${error.name} ${error.message}`,
+  );
+}

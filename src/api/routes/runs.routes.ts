@@ -1,0 +1,191 @@
+import { createReadStream } from "node:fs";
+import { readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import { bundlePathProblem } from "../../evidence/bundle-path.ts";
+import { GAPS_FILE } from "../../evidence/paths.ts";
+import { RunIdSchema } from "../../jobs/queue/job-payloads.ts";
+import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
+import { readRunProgress } from "../../jobs/queue/run-progress.ts";
+import type { RunRecord } from "../../jobs/queue/run-store.ts";
+import { ApiError, badRequest } from "../api-error.ts";
+import type { ApiServerOptions } from "../api-server.ts";
+import { firstIssue, RunListQuerySchema } from "../request-schemas.ts";
+
+/** At most this many gaps inline in GET /v1/runs/{id}; the rest are in the bundle's gaps.json. */
+const GAPS_INLINE = 100;
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".json": "application/json",
+  ".ndjson": "application/x-ndjson",
+  ".csv": "text/csv; charset=utf-8",
+  ".png": "image/png",
+  ".pdf": "application/pdf",
+  ".html": "text/html; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".gz": "application/gzip",
+};
+
+export function registerRunRoutes(app: FastifyInstance, options: ApiServerOptions): void {
+  const { client } = options;
+
+  async function findRun(id: string): Promise<RunRecord> {
+    // A malformed id cannot name a run: same answer as an unknown one, and it never reaches a Redis key.
+    if (!RunIdSchema.safeParse(id).success)
+      throw new ApiError("not_found", `no run ${JSON.stringify(id.slice(0, 80))}`);
+    const record = await client.runs.get(id);
+    if (record === undefined) throw new ApiError("not_found", `no run ${id}`);
+    return record;
+  }
+
+  function sealedBundleOf(record: RunRecord): { directory: string; archive: string } {
+    if (record.bundle === undefined) {
+      throw new ApiError("conflict", `run ${record.runId} is ${record.status}; its bundle is not sealed yet`);
+    }
+    return record.bundle;
+  }
+
+  app.get<{ Querystring: Record<string, string> }>(
+    "/v1/runs",
+    { config: { permission: "read-runs" } },
+    async (request) => {
+      const parsed = RunListQuerySchema.safeParse(request.query);
+      if (!parsed.success) {
+        const issue = firstIssue(parsed.error);
+        throw badRequest(issue.field, issue.message);
+      }
+      const { limit, offset } = parsed.data;
+      const page = await client.runs.list(offset, limit);
+      const runs = page.runs.map((record) => runView(record));
+      return {
+        total: page.total,
+        offset,
+        limit,
+        runs,
+        ...(offset + limit < page.total ? { next: `/v1/runs?offset=${offset + limit}&limit=${limit}` } : {}),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/runs/:id",
+    { config: { permission: "read-runs" } },
+    async (request) => {
+      const record = await findRun(request.params.id);
+      request.accessRunId = record.runId;
+      const progress = await readRunProgress(client, record.plan);
+      const gaps = await readGaps(record);
+      return { ...runView(record), progress, ...(gaps === undefined ? {} : { gaps }) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/runs/:id/bundle",
+    { config: { permission: "download" } },
+    async (request, reply) => {
+      const record = await findRun(request.params.id);
+      request.accessRunId = record.runId;
+      const bundle = sealedBundleOf(record);
+      const size = await fileSize(bundle.archive);
+      if (size === undefined)
+        throw new ApiError(
+          "not_found",
+          `the archive of run ${record.runId} is no longer in the data directory`,
+        );
+      return reply
+        .header("content-type", "application/gzip")
+        .header("content-length", String(size))
+        .header("content-disposition", `attachment; filename="${record.runId}.tar.gz"`)
+        .header("x-manifest-sha256", record.bundle?.manifestSha256 ?? "")
+        .send(createReadStream(bundle.archive));
+    },
+  );
+
+  app.get<{ Params: { id: string; "*": string } }>(
+    "/v1/runs/:id/artifacts/*",
+    { config: { permission: "download" } },
+    async (request, reply) => {
+      const record = await findRun(request.params.id);
+      request.accessRunId = record.runId;
+      const relative = request.params["*"];
+      const problem = bundlePathProblem(relative);
+      if (problem !== undefined) throw badRequest("path", `"${relative.slice(0, 200)}" ${problem}`);
+      const bundle = sealedBundleOf(record);
+      const root = await realpath(bundle.directory).catch(() => undefined);
+      if (root === undefined)
+        throw new ApiError(
+          "not_found",
+          `the bundle of run ${record.runId} is no longer in the data directory`,
+        );
+      // Resolve symlinks too: a link inside the bundle must not lead outside it.
+      const target = await realpath(path.join(root, ...relative.split("/"))).catch(() => undefined);
+      if (target === undefined || !target.startsWith(`${root}${path.sep}`))
+        throw new ApiError("not_found", `no file ${relative} in run ${record.runId}`);
+      const size = await fileSize(target);
+      if (size === undefined) throw new ApiError("not_found", `no file ${relative} in run ${record.runId}`);
+      const type = CONTENT_TYPES[path.extname(target).toLowerCase()] ?? "application/octet-stream";
+      return (
+        reply
+          .header("content-type", type)
+          .header("content-length", String(size))
+          .header("x-content-type-options", "nosniff")
+          // Bundle files are evidence to download, not pages to run in the API's origin.
+          .header("content-security-policy", "default-src 'none'; sandbox")
+          .header("content-disposition", `attachment; filename="${path.basename(target).replace(/"/g, "")}"`)
+          .send(createReadStream(target))
+      );
+    },
+  );
+}
+
+/** The public shape of a run: no server paths, no config internals. */
+export function runView(record: RunRecord): Record<string, unknown> {
+  const { plan } = record;
+  return {
+    runId: record.runId,
+    status: record.status,
+    period: { label: plan.range.label, from: plan.range.from.slice(0, 10), to: plan.range.to },
+    createdAt: record.createdAt,
+    ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),
+    ...(record.finishedAt === undefined ? {} : { finishedAt: record.finishedAt }),
+    request: plan.request,
+    scope: {
+      sources: plan.sources.map((source) => source.id),
+      ...(plan.keys === undefined ? {} : { keys: plan.keys }),
+    },
+    ...(record.summary === undefined
+      ? {}
+      : { findings: record.summary.findings, gapCount: record.summary.gaps }),
+    ...(record.bundle === undefined
+      ? {}
+      : {
+          bundle: {
+            manifestSha256: record.bundle.manifestSha256,
+            download: `/v1/runs/${record.runId}/bundle`,
+          },
+        }),
+    ...(record.error === undefined ? {} : { error: record.error }),
+  };
+}
+
+async function readGaps(record: RunRecord): Promise<{ count: number; items: unknown[] } | undefined> {
+  try {
+    const gaps = JSON.parse(
+      await readFile(path.join(bundleDirectoryOf(record.plan), GAPS_FILE), "utf8"),
+    ) as unknown;
+    if (!Array.isArray(gaps)) return undefined;
+    return { count: gaps.length, items: gaps.slice(0, GAPS_INLINE) };
+  } catch {
+    // Not judged yet: no gaps file.
+    return undefined;
+  }
+}
+
+async function fileSize(file: string): Promise<number | undefined> {
+  try {
+    const info = await stat(file);
+    return info.isFile() ? info.size : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import { matchInventory } from "../../../inventory/match-inventory.ts";
+import type { RunSummary } from "../../run-summary.ts";
+import { judgeStep, loadCollectedState } from "../../steps/judge.step.ts";
+import type { JobContext } from "../job-context.ts";
+import type { RunPayload } from "../job-payloads.ts";
+import { openRunScope } from "./run-context.ts";
+
+/**
+ * Fan-in after every location's collection and usage: assembles the snapshot from the work store, runs
+ * the checks, writes findings, inventory, gaps and summary. A location whose jobs never completed is a
+ * `NotCollected` gap (judge.step), so the population stays complete even then.
+ */
+export async function handleJudgeRun(payload: RunPayload, job: JobContext): Promise<RunSummary> {
+  const { plan, writer, work } = await openRunScope(payload.runId, job);
+  let config = plan.config;
+  if (plan.keys !== undefined) {
+    // A key-scoped request judges only the inventory entries of the keys in scope; the others would
+    // otherwise show up as documented keys that were "not found".
+    const state = await loadCollectedState(work, plan.sources);
+    const keys = [...state.locations.values()].flatMap((item) => item.snapshot.keys);
+    const matched = new Set(matchInventory(config.keys, keys).entryByKey.values());
+    config = { ...config, keys: config.keys.filter((entry) => matched.has(entry)) };
+  }
+  const judged = await judgeStep({
+    runId: plan.runId,
+    config,
+    range: plan.range,
+    capturedAt: plan.capturedAt,
+    sources: plan.sources,
+    writer,
+    work,
+  });
+  await job.runs.recordSummary(plan.runId, judged.summary);
+  return judged.summary;
+}

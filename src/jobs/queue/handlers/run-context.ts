@@ -1,0 +1,70 @@
+import { KeyproofError } from "../../../errors/errors.ts";
+import { BundleWriter } from "../../../evidence/bundle-writer.ts";
+import type { ExportContext } from "../../../evidence/key-exports.ts";
+import { namesOf } from "../../../inventory/match-inventory.ts";
+import type { SourceConfig } from "../../../config/config.schema.ts";
+import type { KeyRecord } from "../../../model/key.ts";
+import { WorkStore } from "../../work-store.ts";
+import type { JobContext } from "../job-context.ts";
+import { leaseKey, tryAcquireSourceLease } from "../source-lease.ts";
+import { bundleDirectoryOf, workDirectoryOf, type RunPlan } from "../run-plan.ts";
+
+/** The pieces every run-scoped handler needs: plan, bundle writer, work store, export context. */
+export interface RunScope {
+  plan: RunPlan;
+  writer: BundleWriter;
+  work: WorkStore;
+  context: ExportContext;
+}
+
+export async function openRunScope(runId: string, job: JobContext): Promise<RunScope> {
+  const plan = await job.runs.getPlan(runId);
+  return {
+    plan,
+    writer: await BundleWriter.open(bundleDirectoryOf(plan)),
+    work: new WorkStore(workDirectoryOf(plan)),
+    context: {
+      runId: plan.runId,
+      organization: plan.config.organization,
+      capturedAt: plan.capturedAt,
+      range: plan.range,
+    },
+  };
+}
+
+export function sourceOf(plan: RunPlan, sourceId: string): SourceConfig {
+  const source = plan.config.sources.find((item) => item.id === sourceId);
+  if (source === undefined) {
+    throw new KeyproofError("INTERNAL", `run ${plan.runId} has no source "${sourceId}"`);
+  }
+  return source;
+}
+
+/** The key filter of a scoped request: a key is in when any of its names (id, ARN, alias) is listed. */
+export function keySelectorOf(plan: RunPlan): ((key: KeyRecord) => boolean) | undefined {
+  if (plan.keys === undefined) return undefined;
+  const wanted = new Set(plan.keys);
+  return (key) => [...namesOf(key)].some((name) => wanted.has(name));
+}
+
+/** How long a job waits before trying again for a lease another job holds. */
+export const LEASE_RETRY_MS = 1000;
+
+/**
+ * Runs `work` while holding the (source, location, kind) lease (source-lease.ts); when another job holds
+ * it, this job is postponed (delayed, no attempt used) and tried again shortly.
+ */
+export async function withSourceLease<T>(
+  job: JobContext,
+  target: { source: string; location: string; kind: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  const key = leaseKey(job.prefix, target.source, target.location, target.kind);
+  const lease = await tryAcquireSourceLease(job.redis, key, job.job.id);
+  if (lease === undefined) return job.job.postpone(LEASE_RETRY_MS);
+  try {
+    return await work();
+  } finally {
+    await lease.release().catch(() => undefined);
+  }
+}

@@ -1,0 +1,46 @@
+import type { Redis } from "ioredis";
+import type { ProviderOptions } from "../../providers/create-provider.ts";
+import type { BrowserPool } from "../../render/browser-pool.ts";
+import type { KeyProvider } from "../../providers/key-provider.ts";
+import type { RunStore } from "./run-store.ts";
+import type { RunStarter } from "./start-run.ts";
+
+/** What a handler may use besides its payload. Built once per worker process; nothing here is per job except `job`. */
+export interface JobContext {
+  redis: Redis;
+  prefix: string;
+  runs: RunStore;
+  providerOptions: ProviderOptions;
+  /** Starts (or joins) a run; the scheduled-run handler uses it. */
+  startRun: RunStarter;
+  /**
+   * The process's one browser pool, launched on first use and reused by every render job of this worker
+   * (a Chromium launch costs about a second); closed when the worker closes.
+   */
+  browserPool: () => BrowserPool;
+  job: {
+    id: string;
+    name: string;
+    /** 1 for the first attempt. */
+    attempt: number;
+    maxAttempts: number;
+    /** When the job was created (ms): a scheduled tick's nominal time. */
+    timestamp: number;
+    log: (message: string) => Promise<void>;
+    /**
+     * Puts the job back as delayed for `delayMs` without using up an attempt, and ends this execution
+     * (it throws BullMQ's DelayedError, which the worker passes through untouched).
+     */
+    postpone: (delayMs: number) => Promise<never>;
+  };
+}
+
+export function isFinalAttempt(context: JobContext): boolean {
+  return context.job.attempt >= context.job.maxAttempts;
+}
+
+/** Providers hold SDK clients with socket pools; a worker creates one per job and closes it after. */
+export function closeProvider(provider: KeyProvider): void {
+  const closable = provider as KeyProvider & { close?: () => void };
+  if (typeof closable.close === "function") closable.close();
+}

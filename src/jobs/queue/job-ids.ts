@@ -1,0 +1,20 @@
+import type { JobName } from "./job-names.ts";
+
+/**
+ * Deterministic job ids: the same (run, step, target) always names the same BullMQ job, so adding a flow
+ * twice, or retrying one, can never create a second job that writes the same artifact again (BullMQ
+ * ignores an add whose id exists). Segments are URI-encoded: BullMQ refuses `:` in custom ids, and
+ * encoding keeps two different targets from mapping to one id.
+ */
+export function jobIdFor(runId: string, name: JobName, ...target: string[]): string {
+  return [runId, name, ...target].map((segment) => encodeURIComponent(segment)).join("/");
+}
+
+export function locationJobId(
+  runId: string,
+  name: "collect-location" | "extract-usage",
+  source: string,
+  location: string,
+): string {
+  return jobIdFor(runId, name, source, location);
+}

@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { SCHEDULE_PERIODS } from "./queue-settings.ts";
+import type { JobName } from "./job-names.ts";
+
+/**
+ * Job data, validated when a job is enqueued and again when a worker takes it (another version of
+ * keyproof may have written it). Payloads name things only: the run plan (config, range) is read from
+ * the run record in Redis, and credentials never travel at all: each worker uses its own provider chain.
+ */
+
+/** `kp-20261128T163000Z-3f9a1c` (generated) or a user-given id; it names a bundle folder. */
+export const RunIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be letters, digits, . _ - (it names a folder)");
+
+const RunPayloadSchema = z.strictObject({ runId: RunIdSchema });
+
+const LocationPayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  source: z.string().min(1),
+  location: z.string().min(1),
+});
+
+export const JOB_PAYLOAD_SCHEMAS = {
+  "collect-location": LocationPayloadSchema,
+  "extract-usage": LocationPayloadSchema,
+  "judge-run": RunPayloadSchema,
+  "render-evidence": RunPayloadSchema,
+  "seal-bundle": RunPayloadSchema,
+  "deliver-run": RunPayloadSchema,
+  "start-scheduled-run": z.strictObject({
+    schedule: z.string().min(1),
+    period: z.enum(SCHEDULE_PERIODS),
+    tz: z.string().min(1),
+    /** `config`: managed by `schedule sync` from keyproof.yaml; `api`: created by an operator over HTTP. */
+    origin: z.enum(["config", "api"]),
+  }),
+} satisfies Record<JobName, z.ZodType>;
+
+export type JobPayloads = { [Name in JobName]: z.infer<(typeof JOB_PAYLOAD_SCHEMAS)[Name]> };
+export type LocationPayload = z.infer<typeof LocationPayloadSchema>;
+export type RunPayload = z.infer<typeof RunPayloadSchema>;
+
+/** Validates a payload for enqueueing; a bad payload is a bug in the caller, reported with the field. */
+export function validatePayload<Name extends JobName>(name: Name, data: unknown): JobPayloads[Name] {
+  const schema = JOB_PAYLOAD_SCHEMAS[name] as unknown as z.ZodType<JobPayloads[Name]>;
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new PayloadError(name, `${issue?.path.join(".") || "(payload)"}: ${issue?.message ?? "invalid"}`);
+}
+
+export class PayloadError extends Error {
+  override readonly name = "PayloadError";
+  constructor(
+    readonly jobName: string,
+    detail: string,
+  ) {
+    super(`invalid ${jobName} payload: ${detail}`);
+  }
+}

@@ -1,0 +1,146 @@
+import path from "node:path";
+import { z } from "zod";
+import { KeyproofError } from "../../errors/errors.ts";
+
+/**
+ * Settings of the queued service. Proposed as the `queue:` section of keyproof.yaml (see the report of
+ * issue #5); until the config schema carries it, the section is read here from the raw config object and
+ * environment variables win over it: `REDIS_URL`, `KEYPROOF_QUEUE_PREFIX`, `KEYPROOF_DATA_DIR`.
+ */
+export const QueueSettingsSchema = z.strictObject({
+  /** `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .optional(),
+  /**
+   * BullMQ key prefix and the namespace of keyproof's own Redis keys. Two deployments (or two tests)
+   * sharing one Redis must use different prefixes.
+   */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, _ or - (it names Redis keys)")
+    .default("keyproof"),
+  /**
+   * Where bundles (`<dataDirectory>/<runId>`) and intermediate work (`<dataDirectory>/.work/<runId>`) live.
+   * Every worker must see this directory at the same path (a shared volume): jobs of one run may execute
+   * on different machines. Relative paths resolve against the config file's directory.
+   */
+  dataDirectory: z.string().min(1).optional(),
+});
+export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
+
+export const SCHEDULE_PERIODS = ["previous-quarter", "previous-month", "previous-year"] as const;
+export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
+
+/** One entry of the proposed `schedules:` config section. */
+export const ScheduleSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes"),
+  /** Five-field cron pattern (minute hour day-of-month month day-of-week), evaluated in `tz`. */
+  cron: z
+    .string()
+    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"'),
+  /** IANA time zone of the cron pattern. */
+  tz: z
+    .string()
+    .default("UTC")
+    .refine((zone) => isTimeZone(zone), { message: "is not an IANA time zone (e.g. UTC, Europe/Berlin)" }),
+  period: z.enum(SCHEDULE_PERIODS),
+});
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+export const SchedulesSchema = z.array(ScheduleSchema).superRefine((schedules, context) => {
+  const seen = new Set<string>();
+  schedules.forEach((schedule, index) => {
+    if (seen.has(schedule.name)) {
+      context.addIssue({
+        code: "custom",
+        path: [index, "name"],
+        message: `duplicate schedule name "${schedule.name}"`,
+      });
+    }
+    seen.add(schedule.name);
+  });
+});
+
+/** 06:00 UTC on the first day of January, April, July and October, covering the quarter that just ended. */
+export const DEFAULT_SCHEDULES: Schedule[] = [
+  { name: "quarterly", cron: "0 6 1 1,4,7,10 *", tz: "UTC", period: "previous-quarter" },
+];
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ResolvedQueueSettings {
+  redisUrl: string;
+  prefix: string;
+  /** Absolute. */
+  dataDirectory: string;
+}
+
+/**
+ * The `queue:` and `schedules:` sections of a config object, whether or not the config schema declares
+ * them yet. Reading through `unknown` keeps this working before and after the schema change.
+ */
+export function readQueueSection(config: object): QueueSettings {
+  const raw = (config as { queue?: unknown }).queue;
+  const parsed = QueueSettingsSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KeyproofError(
+      "CONFIG_INVALID",
+      `queue.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function readSchedulesSection(config: object): Schedule[] {
+  const raw = (config as { schedules?: unknown }).schedules;
+  if (raw === undefined) return DEFAULT_SCHEDULES;
+  const parsed = SchedulesSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where =
+      issue?.path
+        .map((segment) => (typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`))
+        .join("") ?? "";
+    throw new KeyproofError("CONFIG_INVALID", `schedules${where}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Redis URL, prefix and data directory from (highest first) explicit options, the environment, the config
+ * section. Undefined `redisUrl` everywhere means "no queue": `keyproof run` then runs inline.
+ */
+export function resolveQueueSettings(input: {
+  config?: object;
+  configDirectory?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: { redisUrl?: string; prefix?: string; dataDirectory?: string };
+}): Omit<ResolvedQueueSettings, "redisUrl"> & { redisUrl: string | undefined } {
+  const env = input.env ?? process.env;
+  const section = input.config === undefined ? QueueSettingsSchema.parse({}) : readQueueSection(input.config);
+  const redisUrl = input.overrides?.redisUrl ?? nonEmpty(env.REDIS_URL) ?? section.redisUrl;
+  const prefix = input.overrides?.prefix ?? nonEmpty(env.KEYPROOF_QUEUE_PREFIX) ?? section.prefix;
+  const base = input.configDirectory ?? process.cwd();
+  const dataDirectory = path.resolve(
+    base,
+    input.overrides?.dataDirectory ?? nonEmpty(env.KEYPROOF_DATA_DIR) ?? section.dataDirectory ?? "evidence",
+  );
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+    throw new KeyproofError("ARGUMENT_INVALID", `queue prefix "${prefix}" must be letters, digits, _ or -`);
+  }
+  return { redisUrl, prefix, dataDirectory };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}

@@ -1,0 +1,28 @@
+/**
+ * Names of keyproof's own Redis keys (BullMQ's live under `<prefix>:<queue>:…`). All under
+ * `<prefix>:kp:` so one prefix isolates a deployment, and a test cleans up with one SCAN pattern.
+ */
+export function redisKeys(prefix: string) {
+  const base = `${prefix}:kp`;
+  return {
+    /** Hash: the run record (plan, status, result). */
+    run: (runId: string) => `${base}:run:${runId}`,
+    /** Sorted set of run ids scored by creation time: paging for GET /v1/runs. */
+    runIndex: `${base}:runs`,
+    /** String: the run id currently running for a scope + period; the dedup lock of requests. */
+    activeRun: (scopeDigest: string) => `${base}:active-run:${scopeDigest}`,
+    /** List: API accesses not yet written into a bundle. */
+    accessLog: `${base}:api-access-log`,
+    /** List: the API accesses claimed by one run (moved from `accessLog` once, so a retry rewrites the same entries). */
+    runAccessLog: (runId: string) => `${base}:api-access-log:${runId}`,
+    /** Hash: token digest → token record JSON. */
+    tokens: `${base}:tokens`,
+    /** String: the service config (config, its directory, data directory) the scheduled runs use. */
+    serviceConfig: `${base}:service-config`,
+    /** Per source + location GCRA state of the rate limiter. */
+    rateLimit: (bucket: string) => `${base}:rate:${bucket}`,
+    /** Everything above, for cleanup. */
+    pattern: `${base}:*`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

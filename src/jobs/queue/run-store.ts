@@ -1,0 +1,205 @@
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { KeyproofError } from "../../errors/errors.ts";
+import type { RunSummary } from "../run-summary.ts";
+import { redisKeys, type RedisKeys } from "./redis-keys.ts";
+import { RunPlanSchema, type RunPlan } from "./run-plan.ts";
+
+/**
+ * Run records in Redis: the plan, the state, and the result, one hash per run, plus a sorted index for
+ * paging and the "active run by scope + period" lock that makes identical requests share one run.
+ */
+
+export const RUN_STATUSES = ["queued", "running", "sealed", "completed", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface BundleLocation {
+  directory: string;
+  archive: string;
+  manifestSha256: string;
+}
+
+export interface RunRecord {
+  runId: string;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  plan: RunPlan;
+  summary?: RunSummary;
+  bundle?: BundleLocation;
+  /** Why the run failed: the cause of the job that failed for good. */
+  error?: string;
+}
+
+const BundleLocationSchema = z.object({
+  directory: z.string(),
+  archive: z.string(),
+  manifestSha256: z.string(),
+});
+
+/**
+ * Creates the run record and takes the scope lock in one step, or returns the run already holding it.
+ * KEYS: active-run, run record, run index. ARGV: run id, plan JSON, now ISO, now ms, lock TTL seconds.
+ */
+const CREATE_RUN = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local status = redis.call('HGET', KEYS[2] .. current, 'status')
+  if status == 'queued' or status == 'running' or status == 'sealed' then return {current, 1} end
+end
+if redis.call('EXISTS', KEYS[2] .. ARGV[1]) == 1 then return redis.error_reply('RUN_EXISTS') end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[5]))
+redis.call('HSET', KEYS[2] .. ARGV[1], 'status', 'queued', 'plan', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'activeKey', KEYS[1])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[1])
+return {ARGV[1], 0}
+`;
+
+/** Final state + release of the scope lock only if this run still holds it. KEYS: run record. ARGV: status, now, error. */
+const FINISH_RUN = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+if status == 'completed' or status == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2], 'finishedAt', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+local active = redis.call('HGET', KEYS[1], 'activeKey')
+if active and redis.call('GET', active) == ARGV[4] then redis.call('DEL', active) end
+return 1
+`;
+
+/** queued → running, once; later states are left alone. KEYS: run record. ARGV: now. */
+const MARK_RUNNING = `
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1], 'updatedAt', ARGV[1])
+  return 1
+end
+return 0
+`;
+
+/** The scope lock outlives any sane run; it is released when the run ends, the TTL only guards against a lost run. */
+export const ACTIVE_RUN_TTL_SECONDS = 7 * 24 * 3600;
+
+export class RunStore {
+  readonly keys: RedisKeys;
+
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {
+    this.keys = redisKeys(prefix);
+  }
+
+  /** `existing: true` when a run for the same scope and period is still going: its id is returned. */
+  async create(plan: RunPlan, now = new Date()): Promise<{ runId: string; existing: boolean }> {
+    const runPrefix = this.keys.run("");
+    let reply: unknown;
+    try {
+      reply = await this.redis.eval(
+        CREATE_RUN,
+        3,
+        this.keys.activeRun(plan.scopeDigest),
+        runPrefix,
+        this.keys.runIndex,
+        plan.runId,
+        JSON.stringify(plan),
+        now.toISOString(),
+        String(now.getTime()),
+        String(ACTIVE_RUN_TTL_SECONDS),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.message.includes("RUN_EXISTS")) {
+        throw new KeyproofError("ARGUMENT_INVALID", `run id ${plan.runId} is already used`, {
+          remediation: "omit --run-id to get a fresh id, or choose another",
+        });
+      }
+      throw error;
+    }
+    const [runId, existing] = reply as [string, number];
+    return { runId, existing: existing === 1 };
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    const fields = await this.redis.hgetall(this.keys.run(runId));
+    if (fields.plan === undefined || fields.status === undefined) return undefined;
+    const record: RunRecord = {
+      runId,
+      status: fields.status as RunStatus,
+      createdAt: fields.createdAt ?? "",
+      updatedAt: fields.updatedAt ?? fields.createdAt ?? "",
+      plan: RunPlanSchema.parse(JSON.parse(fields.plan)),
+    };
+    if (fields.startedAt !== undefined) record.startedAt = fields.startedAt;
+    if (fields.finishedAt !== undefined) record.finishedAt = fields.finishedAt;
+    if (fields.summary !== undefined) record.summary = JSON.parse(fields.summary) as RunSummary;
+    if (fields.bundle !== undefined) record.bundle = BundleLocationSchema.parse(JSON.parse(fields.bundle));
+    if (fields.error !== undefined) record.error = fields.error;
+    return record;
+  }
+
+  /** The plan of a run a job belongs to; a missing run is not retryable (its record was deleted). */
+  async getPlan(runId: string): Promise<RunPlan> {
+    const raw = await this.redis.hget(this.keys.run(runId), "plan");
+    if (raw === null) {
+      throw new KeyproofError("INTERNAL", `run ${runId} has no record in Redis (prefix ${this.prefix})`);
+    }
+    return RunPlanSchema.parse(JSON.parse(raw));
+  }
+
+  /** Newest first. `offset` + `limit` paging; `total` for the page links. */
+  async list(offset: number, limit: number): Promise<{ total: number; runs: RunRecord[] }> {
+    const [total, ids] = await Promise.all([
+      this.redis.zcard(this.keys.runIndex),
+      this.redis.zrevrange(this.keys.runIndex, offset, offset + limit - 1),
+    ]);
+    const runs: RunRecord[] = [];
+    for (const id of ids) {
+      const record = await this.get(id);
+      if (record !== undefined) runs.push(record);
+    }
+    return { total, runs };
+  }
+
+  async markRunning(runId: string, now = new Date()): Promise<void> {
+    await this.redis.eval(MARK_RUNNING, 1, this.keys.run(runId), now.toISOString());
+  }
+
+  async recordSummary(runId: string, summary: RunSummary, now = new Date()): Promise<void> {
+    await this.redis.hset(
+      this.keys.run(runId),
+      "summary",
+      JSON.stringify(summary),
+      "updatedAt",
+      now.toISOString(),
+    );
+  }
+
+  async recordBundle(runId: string, bundle: BundleLocation, now = new Date()): Promise<void> {
+    await this.redis.hset(
+      this.keys.run(runId),
+      "bundle",
+      JSON.stringify(bundle),
+      "status",
+      "sealed",
+      "updatedAt",
+      now.toISOString(),
+    );
+  }
+
+  async complete(runId: string, now = new Date()): Promise<void> {
+    await this.redis.eval(FINISH_RUN, 1, this.keys.run(runId), "completed", now.toISOString(), "", runId);
+  }
+
+  /** Marks the run failed and frees its scope, so the next identical request starts a fresh run. */
+  async fail(runId: string, reason: string, now = new Date()): Promise<void> {
+    await this.redis.eval(
+      FINISH_RUN,
+      1,
+      this.keys.run(runId),
+      "failed",
+      now.toISOString(),
+      reason.slice(0, 2000),
+      runId,
+    );
+  }
+}
