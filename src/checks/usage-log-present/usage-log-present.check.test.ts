@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   makeGap,
   makeKey,
+  makeLocation,
+  makeSource,
   makeKeys,
   makeLoggingStatus,
   makeSnapshot,
@@ -123,5 +125,32 @@ describe("usage-log-present", () => {
     expect(findings[1]?.message).toBe(
       "no usage log summary for 2026-Q3: the usage log of this location was not read",
     );
+  });
+
+  it("errors, not not-applicable, when the location's keys could not be listed", () => {
+    const gap = makeGap({ location: "eu-west-1" });
+    const snapshot = makeSnapshot({
+      sources: [
+        makeSource({
+          locations: [makeLocation({ location: "eu-west-1", gaps: [gap] })],
+          usage: [
+            makeUsageSummary({
+              location: "eu-west-1",
+              method: "none",
+              eventCount: 0,
+              byKey: {},
+              byAction: {},
+            }),
+          ],
+        }),
+      ],
+    });
+    expect(check.run(snapshot)).toEqual([
+      expect.objectContaining({
+        status: "error",
+        location: "eu-west-1",
+        message: expect.stringContaining("kms:ListKeys failed (UnrecognizedClientException)"),
+      }),
+    ]);
   });
 });

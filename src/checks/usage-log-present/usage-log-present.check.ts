@@ -6,6 +6,7 @@ import {
   locationFindingBase,
   missingLocationFinding,
   summarizeList,
+  describeCollectionError,
 } from "../eligibility.ts";
 import { GAPS_FILE, usageExtractPath, usageSummaryPath } from "../../evidence/paths.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -39,6 +40,16 @@ export function judgeLocationUsage(
     });
   }
   const enabledKeys = location.keys.filter((key) => key.state === "enabled").length;
+  const locationGap = location.gaps[0];
+  if (enabledKeys === 0 && summary.eventCount === 0 && locationGap !== undefined) {
+    // The keys themselves could not be listed: "no enabled key" would be unproven, so is "no usage needed".
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      evidence: [GAPS_FILE],
+      message: `keys of this location could not be collected, so whether usage must be logged is unknown: ${describeCollectionError(locationGap.error)}`,
+    });
+  }
   const evidence = summary.gaps.length > 0 ? [...extract, GAPS_FILE] : extract;
   const gaps = `${summary.gaps.length} unreadable part${summary.gaps.length === 1 ? "" : "s"}: ${summarizeList(summary.gaps.map(describeGap), 3)}`;
   if (summary.eventCount === 0 && summary.gaps.length > 0) {
