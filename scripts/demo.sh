@@ -10,4 +10,7 @@ cd "$KEYPROOF_ROOT"
 
 bash scripts/services.sh start
 load_services_env
+# The AWS SDK warns once per process that releases after January 2027 need Node 22; keyproof pins
+# SDK versions in package-lock.json, so the warning is noise in test and demo output.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 exec npx --no-install tsx scripts/demo/run-demo.ts "$@"
