@@ -17,6 +17,7 @@ import { appendAccessEntry } from "../jobs/queue/access-log.ts";
 import type { QueueClient } from "../jobs/queue/queue-client.ts";
 import { ApiError, type ApiErrorBody } from "./api-error.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
+import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.ts";
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
@@ -127,6 +128,20 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   app.get("/openapi.json", async () => OPENAPI_DOCUMENT);
 
+  // Before the dashboard plugin registers its routes: every one of them (pages, JSON API, static assets)
+  // gets the operators-only permission, so the auth hook above guards them like the API's own routes.
+  app.addHook("onRoute", (route) => {
+    if (route.url === QUEUE_DASHBOARD_PATH || route.url.startsWith(`${QUEUE_DASHBOARD_PATH}/`)) {
+      route.config = { ...route.config, permission: "view-queues" };
+    }
+  });
+  // The dashboard plugin has its own error context; the auth hook's 401/403 and any failure there must
+  // answer like the rest of the API. Its errors carry no request, hence no request id.
+  await registerQueueDashboard(app, options.client, (error) => {
+    const mapped = errorBody(error);
+    if (mapped.status >= 500) app.log.error({ err: describeError(error) }, "queue dashboard request failed");
+    return mapped;
+  });
   registerEvidenceRequestRoutes(app, options);
   registerRunRoutes(app, options);
   registerScheduleRoutes(app, options);
@@ -135,7 +150,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
 }
 
 /** Maps anything thrown to a status and a body that says what is wrong without internals. */
-function errorBody(error: unknown, requestId: string): { status: number; body: ApiErrorBody } {
+function errorBody(error: unknown, requestId?: string): { status: number; body: ApiErrorBody } {
   if (error instanceof ApiError) return { status: error.status, body: error.toBody() };
   if (isKeyproofError(error) && (error.code === "ARGUMENT_INVALID" || error.code === "CONFIG_INVALID")) {
     // KeyproofError messages for arguments start with the field: "sources: unknown source(s) x".
@@ -178,7 +193,11 @@ function errorBody(error: unknown, requestId: string): { status: number; body: A
   }
   return {
     status: 500,
-    body: { error: "internal", message: "internal error; the server log has the details", requestId },
+    body: {
+      error: "internal",
+      message: "internal error; the server log has the details",
+      ...(requestId === undefined ? {} : { requestId }),
+    },
   };
 }
 

@@ -18,11 +18,12 @@ describe("OpenAPI document", () => {
         "DELETE /v1/schedules/{name}",
         "GET /openapi.json",
         "GET /healthz",
+        "GET /admin/queues",
       ].sort(),
     );
     for (const [path, operations] of Object.entries(OPENAPI_DOCUMENT.paths)) {
       for (const operation of Object.values(operations)) {
-        if (path.startsWith("/v1/")) {
+        if (path.startsWith("/v1/") || path.startsWith("/admin/")) {
           expect(operation.security, path).toEqual([{ bearerAuth: [] }]);
           expect(operation.responses["401"], path).toBeDefined();
         }

@@ -156,15 +156,37 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     "/v1/runs/{id}/bundle": {
       get: {
         operationId: "downloadBundle",
-        summary: "The sealed bundle archive (.tar.gz)",
+        summary: "The sealed bundle archive (.tar.gz), or a presigned S3 URL for it",
+        description:
+          "When the run's bundle was stored in S3 (`storage.s3`), answers with a presigned GetObject URL for the stored object version, valid 300 seconds: " +
+          "a 302 redirect by default, or with `redirect=false` a JSON body `{ url, expiresAt, versionId }`. Otherwise streams the archive from the server's data directory.",
         tags: ["downloads"],
         security: bearer,
-        parameters: [runIdParameter],
+        parameters: [
+          runIdParameter,
+          {
+            name: "redirect",
+            in: "query",
+            required: false,
+            description:
+              "For bundles stored in S3: `true` (default) redirects to the presigned URL, `false` returns it as JSON",
+            schema: { type: "string", enum: ["true", "false"] },
+          },
+        ],
         responses: {
           "200": {
-            description: "The archive",
-            content: { "application/gzip": { schema: { type: "string", format: "binary" } } },
+            description:
+              "The archive (not stored in S3), or the presigned URL (stored in S3, `redirect=false`)",
+            content: {
+              "application/gzip": { schema: { type: "string", format: "binary" } },
+              "application/json": { schema: { $ref: "#/components/schemas/PresignedBundle" } },
+            },
           },
+          "302": {
+            description:
+              "Stored in S3: `Location` is a presigned GetObject URL for the stored version, valid 300 seconds",
+          },
+          "400": error("`redirect` is neither true nor false"),
           "401": error("Missing or invalid token"),
           "404": error("Unknown run"),
           "409": error("The run has not sealed its bundle yet"),
@@ -258,6 +280,24 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           "401": error("Missing or invalid token"),
           "403": error("Operators only"),
           "404": error("No such schedule"),
+        },
+      },
+    },
+    "/admin/queues": {
+      get: {
+        operationId: "queueDashboard",
+        summary: "The queue dashboard, bull-board (operators)",
+        description:
+          "An HTML application; its pages, assets and JSON API under /admin/queues/ need the same operator bearer token (send it with a header-injecting proxy or browser extension). Not part of the versioned API.",
+        tags: ["admin"],
+        security: bearer,
+        responses: {
+          "200": {
+            description: "The dashboard page",
+            content: { "text/html": { schema: { type: "string" } } },
+          },
+          "401": error("Missing or invalid token"),
+          "403": error("Operators only"),
         },
       },
     },
@@ -397,6 +437,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             properties: { manifestSha256: { type: "string" }, download: { type: "string" } },
           },
           error: { type: "string" },
+        },
+      },
+      PresignedBundle: {
+        type: "object",
+        required: ["url", "expiresAt"],
+        properties: {
+          url: { type: "string", description: "Presigned S3 GetObject URL; no Authorization header needed" },
+          expiresAt: { type: "string", format: "date-time" },
+          versionId: { type: "string", description: "The S3 object version the URL is pinned to" },
         },
       },
       RunPage: {

@@ -4,6 +4,12 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bundlePathProblem } from "../../evidence/bundle-path.ts";
 import { GAPS_FILE } from "../../evidence/paths.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { S3StorageConfig } from "../../config/config.schema.ts";
+import { createS3Client } from "../../storage/s3-client.ts";
+import { parseS3Url, type S3Location } from "../../storage/s3-location.ts";
+import { presignS3Download } from "../../storage/s3-presign.ts";
+import { storageRecordPath, type StorageRecord } from "../../storage/store-sealed-bundle.ts";
 import { RunIdSchema } from "../../jobs/queue/job-payloads.ts";
 import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
 import { readRunProgress } from "../../jobs/queue/run-progress.ts";
@@ -11,6 +17,9 @@ import type { RunRecord } from "../../jobs/queue/run-store.ts";
 import { ApiError, badRequest } from "../api-error.ts";
 import type { ApiServerOptions } from "../api-server.ts";
 import { firstIssue, RunListQuerySchema } from "../request-schemas.ts";
+
+/** Lifetime of a presigned bundle URL: long enough to start a download, short enough not to be a share link. */
+const PRESIGNED_URL_SECONDS = 300;
 
 /** At most this many gaps inline in GET /v1/runs/{id}; the rest are in the bundle's gaps.json. */
 const GAPS_INLINE = 100;
@@ -79,13 +88,36 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  // Built on first use, like the store's: region and endpoint from storage.s3, credentials from the provider chain.
+  let s3Client: S3Client | undefined;
+  function s3ClientFor(s3: S3StorageConfig): S3Client {
+    s3Client ??= createS3Client({
+      region: s3.region,
+      ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+    });
+    return s3Client;
+  }
+
+  app.get<{ Params: { id: string }; Querystring: { redirect?: string } }>(
     "/v1/runs/:id/bundle",
     { config: { permission: "download" } },
     async (request, reply) => {
+      const redirect = request.query.redirect;
+      if (redirect !== undefined && redirect !== "true" && redirect !== "false")
+        throw badRequest("redirect", "must be true or false");
       const record = await findRun(request.params.id);
       request.accessRunId = record.runId;
       const bundle = sealedBundleOf(record);
+      const s3 = options.service.config.storage?.s3;
+      const stored = s3 === undefined ? undefined : await storedS3Version(bundle, record.runId);
+      if (s3 !== undefined && stored !== undefined) {
+        const download = await presignS3Download(s3ClientFor(s3), stored, {
+          expiresInSeconds: PRESIGNED_URL_SECONDS,
+          fileName: `${record.runId}.tar.gz`,
+        });
+        if (redirect === "false") return reply.header("cache-control", "no-store").send(download);
+        return reply.header("cache-control", "no-store").redirect(download.url, 302);
+      }
       const size = await fileSize(bundle.archive);
       if (size === undefined)
         throw new ApiError(
@@ -179,6 +211,32 @@ async function readGaps(record: RunRecord): Promise<{ count: number; items: unkn
     // Not judged yet: no gaps file.
     return undefined;
   }
+}
+
+/**
+ * The S3 object version the deliver step stored this run's archive as, from `<bundle>.storage.json`;
+ * undefined when the run was not stored in S3 (no record, or the S3 store refused it).
+ */
+async function storedS3Version(
+  bundle: { directory: string },
+  runId: string,
+): Promise<S3Location | undefined> {
+  let record: Partial<StorageRecord>;
+  try {
+    record = JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as Partial<StorageRecord>;
+  } catch {
+    return undefined;
+  }
+  if (record.runId !== runId || !Array.isArray(record.stores)) return undefined;
+  for (const outcome of record.stores) {
+    if (outcome.kind !== "s3" || !outcome.stored) continue;
+    const location = parseS3Url(outcome.location);
+    if (location === undefined) continue;
+    // The record keeps the version id in the URL and beside it; either pins the sealed version.
+    const versionId = location.versionId ?? outcome.versionId;
+    return { ...location, ...(versionId === undefined ? {} : { versionId }) };
+  }
+  return undefined;
 }
 
 async function fileSize(file: string): Promise<number | undefined> {
