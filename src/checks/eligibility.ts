@@ -5,7 +5,13 @@
  */
 import type { CheckMetadata, FindingDraft } from "./check.ts";
 import { makeFinding } from "./check.ts";
-import { GAPS_FILE, INVENTORY_FILE, keyConfigurationPath, loggingStatusPath } from "../evidence/paths.ts";
+import {
+  GAPS_FILE,
+  INVENTORY_FILE,
+  keyAccessPolicyPath,
+  keyConfigurationPath,
+  loggingStatusPath,
+} from "../evidence/paths.ts";
 import type { Finding } from "../model/finding.ts";
 import type { CollectionError, KeyRecord, SourceType } from "../model/key.ts";
 import type { LocationSnapshot, Snapshot, SourceGap, SourceSnapshot } from "../model/snapshot.ts";
@@ -187,6 +193,11 @@ export function locationFindingBase(
 
 export function configurationEvidence(key: KeyRecord): string[] {
   return [keyConfigurationPath(key.source, key.location, key.keyId)];
+}
+
+/** Where a key's access-policy export lives: the evidence of every access check. */
+export function accessPolicyEvidence(key: KeyRecord): string[] {
+  return [keyAccessPolicyPath(key.source, key.location, key.keyId)];
 }
 
 export function loggingEvidence(location: Pick<LocationSnapshot, "source" | "location">): string[] {

@@ -58,3 +58,10 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** The Node system-error `code` (`ENOENT`, `EEXIST`, ...) of a thrown value, if it has a string one. */
+export function nodeErrorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined;
+}

@@ -5,7 +5,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { create as createTar } from "tar";
-import { KeyproofError, describeError, isKeyproofError } from "../errors/errors.ts";
+import { KeyproofError, describeError, isKeyproofError, nodeErrorCode } from "../errors/errors.ts";
 import type { SignatureRecord, Signer } from "../signing/signer.ts";
 import { verifySignatureRecord } from "../signing/verify-signature.ts";
 import { assertBundlePath } from "./bundle-path.ts";
@@ -39,12 +39,6 @@ export interface WriteOptions {
 /** Fixed modes in the archive: the writer's umask must not change the archive bytes. */
 const ARCHIVE_FILE_MODE = 0o100644;
 const ARCHIVE_DIRECTORY_MODE = 0o040755;
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined;
-}
 
 /**
  * Places artifacts in one run directory, then seals it: manifest of SHA-256 per file, signature over the
@@ -286,7 +280,7 @@ export class BundleWriter {
   }
 
   #writeError(path: string, error: unknown): KeyproofError {
-    if (errorCode(error) === "EEXIST") {
+    if (nodeErrorCode(error) === "EEXIST") {
       return new KeyproofError("INTERNAL", `bundle file ${path} already exists in ${this.directory}`, {
         cause: error,
         remediation:

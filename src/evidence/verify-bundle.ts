@@ -3,7 +3,7 @@ import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { extract as extractTar } from "tar";
-import { KeyproofError, describeError } from "../errors/errors.ts";
+import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import type { SignatureAlgorithm } from "../signing/signer.ts";
 import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
 import { bundlePathProblem } from "./bundle-path.ts";
@@ -105,12 +105,6 @@ export function withChecks(
 
 type Check = { ok: true } | { ok: false; reason: string };
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined;
-}
-
 /** Reads a regular file at the bundle root; links are refused so a bundle cannot point outside itself. */
 async function readRootFile(
   directory: string,
@@ -122,7 +116,7 @@ async function readRootFile(
     if (!stats.isFile()) return { ok: false, reason: `${name} is not a regular file` };
     return { ok: true, bytes: await readFile(path) };
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return { ok: false, reason: `${name} is missing` };
+    if (nodeErrorCode(error) === "ENOENT") return { ok: false, reason: `${name} is missing` };
     return { ok: false, reason: `${name} cannot be read: ${describeError(error)}` };
   }
 }

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { KeyproofError, describeError } from "../errors/errors.ts";
+import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import { localKeyId } from "./local-ed25519.signer.ts";
 
 export interface GeneratedSigningKey {
@@ -46,7 +46,7 @@ export async function generateSigningKey(
       await link(temporary, path);
     }
   } catch (error) {
-    if (typeof error === "object" && error !== null && "code" in error && error.code === "EEXIST") {
+    if (nodeErrorCode(error) === "EEXIST") {
       throw new KeyproofError(
         "ARGUMENT_INVALID",
         `${path} already exists; refusing to overwrite a signing key`,

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, sign } from "node:crypto
 import type { KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { KeyproofError, describeError } from "../errors/errors.ts";
+import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import type { SignatureRecord, Signer } from "./signer.ts";
 
 /** A signer whose key id is known before it signs, so the manifest can name it (see the report on signer.ts). */
@@ -25,12 +25,6 @@ function keyUnavailable(file: string, problem: string, cause?: unknown): Keyproo
   });
 }
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined;
-}
-
 /**
  * Loads an unencrypted Ed25519 PKCS#8 PEM (as written by `keyproof keygen`). Every failure names the file and
  * says how to get a key, because this is the first thing a new user hits.
@@ -44,7 +38,7 @@ export async function createLocalEd25519Signer(
   try {
     pem = await readFile(file, "utf8");
   } catch (error) {
-    const code = errorCode(error);
+    const code = nodeErrorCode(error);
     if (code === "ENOENT") throw keyUnavailable(file, "does not exist", error);
     if (code === "EACCES" || code === "EPERM")
       throw keyUnavailable(file, "cannot be read (permission denied)", error);

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, chmod, copyFile, mkdir, readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { KeyproofError, describeError } from "../errors/errors.ts";
+import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import { hashFile } from "../evidence/bundle-tree.ts";
 import { readArchiveManifest } from "./archive-manifest.ts";
 import type { BundleStore, PreviousBundle } from "./bundle-store.ts";
@@ -77,8 +77,7 @@ export class LocalDirectoryStore implements BundleStore {
     try {
       names = await readdir(folder);
     } catch (error) {
-      if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT")
-        return undefined;
+      if (nodeErrorCode(error) === "ENOENT") return undefined;
       throw new KeyproofError(
         "STORAGE_REFUSED",
         `cannot list ${folder} to chain the bundle: ${describeError(error)}`,

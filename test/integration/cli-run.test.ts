@@ -22,11 +22,11 @@ import {
   seedAwsDemoEstate,
   type SeededAwsDemoEstate,
 } from "../../scripts/demo/seed-aws-estate.ts";
-import { main, type CliIo } from "../../src/cli/main.ts";
 import type { Finding } from "../../src/model/finding.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { startKmsErrorProxy } from "../fakes/kms-error-proxy.fake.ts";
+import { runCli, type CliRun } from "../support/cli.ts";
 
 const ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
 const FROM = "2026-07-01";
@@ -35,28 +35,6 @@ const ACCOUNT = `6${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/keyproof-audit`;
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const execFileAsync = promisify(execFile);
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runCli(...args: string[]): Promise<CliRun> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    isTty: false,
-  };
-  const code = await main(["node", "keyproof", ...args], io);
-  return { code, stdout, stderr };
-}
 
 /** The real bin, as a user runs it: a separate process, exit code and output as the shell sees them. */
 async function spawnCli(...args: string[]): Promise<CliRun> {
@@ -240,10 +218,18 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
   it("renders the dated screenshots and the PDF reports into the sealed bundle", async () => {
     const manifest = await readJson<{ files: Array<{ path: string }> }>(path.join(bundle, "manifest.json"));
     const paths = manifest.files.map((file) => file.path);
-    for (const report of ["findings-report", "key-inventory", "key-management-procedure", "usage-summary", "evidence-index"]) {
+    for (const report of [
+      "findings-report",
+      "key-inventory",
+      "key-management-procedure",
+      "usage-summary",
+      "evidence-index",
+    ]) {
       expect(paths).toContain(`reports/${report}.pdf`);
     }
-    const keyScreenshots = paths.filter((file) => file.startsWith("screenshots/") && file.endsWith("/key-configuration.png"));
+    const keyScreenshots = paths.filter(
+      (file) => file.startsWith("screenshots/") && file.endsWith("/key-configuration.png"),
+    );
     expect(keyScreenshots).toHaveLength(14);
     expect(paths.filter((file) => file.endsWith("/logging-configuration.png"))).toHaveLength(2);
   });

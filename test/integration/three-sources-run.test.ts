@@ -12,11 +12,11 @@ import { stringify } from "yaml";
 import { seedAwsDemoEstate } from "../../scripts/demo/seed-aws-estate.ts";
 import { seedAzureDemoEstate, type SeededAzureDemoEstate } from "../../scripts/demo/seed-azure-estate.ts";
 import { seedVaultDemoEstate } from "../../scripts/demo/seed-vault-estate.ts";
-import { main, type CliIo } from "../../src/cli/main.ts";
 import type { Finding } from "../../src/model/finding.ts";
 import type { RunSummary } from "../../src/jobs/run-summary.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
+import { runCli as cli } from "../support/cli.ts";
 import { acquireOpenBao, uniqueName, type OpenBaoServer } from "../support/openbao.ts";
 
 const AWS_ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
@@ -30,17 +30,6 @@ let bundle: string;
 let summary: RunSummary;
 let findings: Finding[];
 let runOutput = "";
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => (stdout += text) && undefined,
-    stderr: (text) => (stderr += text) && undefined,
-    isTty: false,
-  };
-  return { code: await main(["node", "keyproof", ...args], io), stdout, stderr };
-}
 
 beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID ??= "test";

@@ -2,14 +2,15 @@ import type { Check } from "../check.ts";
 import { keysOf, makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
+  accessPolicyEvidence,
   actionMatches,
   customerManaged,
   describeCollectionError,
   keyFindingBase,
   keyPopulationGapFindings,
   summarizeList,
+  ineligibleStatus,
 } from "../eligibility.ts";
-import { keyAccessPolicyPath } from "../../evidence/paths.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord, SourceType } from "../../model/key.ts";
 import rawMetadata from "./key-access-no-human-users.metadata.json" with { type: "json" };
@@ -94,13 +95,10 @@ export function sensitiveActionsOf(sourceType: SourceType, actions: readonly str
 }
 
 export function judgeHumanAccess(key: KeyRecord): Finding {
-  const base = {
-    ...keyFindingBase(key),
-    evidence: [keyAccessPolicyPath(key.source, key.location, key.keyId)],
-  };
+  const base = { ...keyFindingBase(key), evidence: accessPolicyEvidence(key) };
   const managed = customerManaged(key);
   if (!managed.eligible)
-    return makeFinding(metadata, { ...base, status: "not-applicable", message: managed.reason });
+    return makeFinding(metadata, { ...base, status: ineligibleStatus(managed), message: managed.reason });
   if (!key.access.ok) {
     return makeFinding(metadata, {
       ...base,

@@ -131,4 +131,20 @@ describe("key-access-not-public", () => {
       "access policy unknown: kms:GetKeyPolicy failed (AccessDeniedException): User is not authorized to perform this operation",
     );
   });
+
+  it("answers error, not not-applicable, when the key's metadata could not be read", () => {
+    const key = makeKey({
+      keySpec: "UNKNOWN",
+      errors: [
+        { call: "kms:DescribeKey", code: "AccessDeniedException", message: "denied", retryable: false },
+      ],
+    });
+    expect(check.run(makeSnapshot({ keys: [key] }))).toEqual([
+      expect.objectContaining({
+        status: "error",
+        keyId: key.keyId,
+        message: expect.stringContaining("kms:DescribeKey"),
+      }),
+    ]);
+  });
 });

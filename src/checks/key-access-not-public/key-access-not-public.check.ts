@@ -2,14 +2,15 @@ import type { Check } from "../check.ts";
 import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
+  accessPolicyEvidence,
   customerManaged,
   describeCollectionError,
   keyFindingBase,
   keyPopulationGapFindings,
   sourcesOf,
   summarizeList,
+  ineligibleStatus,
 } from "../eligibility.ts";
-import { keyAccessPolicyPath } from "../../evidence/paths.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { AccessGrant, KeyRecord } from "../../model/key.ts";
 import rawMetadata from "./key-access-not-public.metadata.json" with { type: "json" };
@@ -48,13 +49,10 @@ function describeGrant(grant: AccessGrant): string {
  * AWS notion (account ids), so for other source types only wildcard principals are judged.
  */
 export function judgeKeyExposure(key: KeyRecord, ownerAccount: string | undefined): Finding {
-  const base = {
-    ...keyFindingBase(key),
-    evidence: [keyAccessPolicyPath(key.source, key.location, key.keyId)],
-  };
+  const base = { ...keyFindingBase(key), evidence: accessPolicyEvidence(key) };
   const managed = customerManaged(key);
   if (!managed.eligible)
-    return makeFinding(metadata, { ...base, status: "not-applicable", message: managed.reason });
+    return makeFinding(metadata, { ...base, status: ineligibleStatus(managed), message: managed.reason });
   if (!key.access.ok) {
     return makeFinding(metadata, {
       ...base,

@@ -133,7 +133,9 @@ describe("key-rotation-enabled", () => {
   it("answers error, not not-applicable, when the key's metadata could not be read", () => {
     const key = makeKey({
       keySpec: "UNKNOWN",
-      errors: [{ call: "kms:DescribeKey", code: "AccessDeniedException", message: "denied", retryable: false }],
+      errors: [
+        { call: "kms:DescribeKey", code: "AccessDeniedException", message: "denied", retryable: false },
+      ],
     });
     expect(check.run(makeSnapshot({ keys: [key] }))).toEqual([
       expect.objectContaining({

@@ -2,12 +2,12 @@ import type { Check } from "../check.ts";
 import { keysOf, makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
+  accessPolicyEvidence,
   describeCollectionError,
   keyFindingBase,
   keyPopulationGapFindings,
   summarizeList,
 } from "../eligibility.ts";
-import { keyAccessPolicyPath } from "../../evidence/paths.ts";
 import type { AccessGrant, KeyRecord } from "../../model/key.ts";
 // Pure path matching (no I/O): the same Vault glob rules the provider used to find the grants.
 import { patternMatchesPath, transitOperations } from "../../providers/hashicorp-vault/vault-acl.ts";
@@ -83,10 +83,7 @@ function problemsOf(grant: AccessGrant, keyId: string): string[] {
 }
 
 function judge(key: KeyRecord) {
-  const base = {
-    ...keyFindingBase(key),
-    evidence: [keyAccessPolicyPath(key.source, key.location, key.keyId)],
-  };
+  const base = { ...keyFindingBase(key), evidence: accessPolicyEvidence(key) };
   if (!key.access.ok) {
     return makeFinding(metadata, {
       ...base,
