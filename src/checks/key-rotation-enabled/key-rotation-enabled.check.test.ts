@@ -117,7 +117,7 @@ describe("key-rotation-enabled", () => {
     );
   });
 
-  it("judges HashiCorp Vault keys too: any Vault key type can auto-rotate", () => {
+  it("judges HashiCorp Vault keys too: every Vault key type can auto-rotate", () => {
     const key = makeKey({
       source: "vault-prod",
       sourceType: "hashicorp-vault",

@@ -297,7 +297,7 @@ function sortCapabilities(capabilities: Iterable<string>): string[] {
 /**
  * The grants one policy gives on one key: one per winning rule and effect. `actions` lists the transit
  * operations the rule allows (or denies) on the key, then the rule's raw capabilities; `reference` is the
- * pattern as written, `conditions` the rule's parameter constraints when it has any.
+ * pattern as written, `conditions` the rule's parameter constraints when it has some.
  */
 export function grantsForKey(policy: CompiledPolicy, target: TransitKeyTarget): AccessGrant[] {
   const byRule = new Map<Permissions, { allowed: Set<string>; denied: Set<string> }>();
