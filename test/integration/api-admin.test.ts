@@ -10,17 +10,13 @@ import path from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApiServer } from "../../src/api/api-server.ts";
-import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
-import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
-import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
 import {
   AWS_ENDPOINT,
-  REDIS_URL,
-  cleanupPrefix,
   prepareEstate,
   readJson,
   removeDirectory,
+  startApiHarness,
+  type ApiHarness,
   uniquePrefix,
   waitFor,
   type TestEstate,
@@ -30,8 +26,7 @@ const REGION = "eu-west-1";
 const prefix = uniquePrefix("admin");
 const bucket = `kp-api-admin-${randomBytes(4).toString("hex")}`;
 let setup: TestEstate;
-let client: QueueClient;
-let runtime: WorkerRuntime;
+let api: ApiHarness | undefined;
 let app: FastifyInstance;
 let auditor: string;
 let operator: string;
@@ -64,28 +59,13 @@ beforeAll(async () => {
       },
     },
   });
-  client = QueueClient.connect(REDIS_URL, prefix);
-  runtime = await startWorkerRuntime({ redisUrl: REDIS_URL, prefix, queues: ["collect", "seal", "deliver"] });
-  const tokens = new ApiTokenStore(client.redis, prefix);
-  auditor = (await tokens.create({ name: "jane-auditor", role: "auditor" })).token;
-  operator = (await tokens.create({ name: "ops", role: "operator" })).token;
-  app = await buildApiServer({
-    client,
-    service: {
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      dataDirectory: path.join(setup.directory, "data"),
-      render: false,
-    },
-  });
+  api = await startApiHarness(setup, prefix);
+  ({ app, auditor, operator } = api);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  await client?.close();
-  await cleanupPrefix(REDIS_URL, prefix);
-  await removeDirectory(setup?.directory);
+  if (api !== undefined) await api.close();
+  else await removeDirectory(setup?.directory);
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -9,16 +9,14 @@ import { readFile, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApiServer } from "../../src/api/api-server.ts";
-import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
+import type { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import { API_ACCESS_LOG_FILE, readPendingAccessEntries } from "../../src/jobs/queue/access-log.ts";
-import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
-import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
+import type { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import {
-  REDIS_URL,
-  cleanupPrefix,
   prepareEstate,
   removeDirectory,
+  startApiHarness,
+  type ApiHarness,
   uniquePrefix,
   waitFor,
   type TestEstate,
@@ -27,7 +25,7 @@ import {
 const prefix = uniquePrefix("api");
 let setup: TestEstate;
 let client: QueueClient;
-let runtime: WorkerRuntime;
+let api: ApiHarness | undefined;
 let app: FastifyInstance;
 let auditor: string;
 let operator: string;
@@ -35,28 +33,13 @@ let tokens: ApiTokenStore;
 
 beforeAll(async () => {
   setup = await prepareEstate();
-  client = QueueClient.connect(REDIS_URL, prefix);
-  runtime = await startWorkerRuntime({ redisUrl: REDIS_URL, prefix, queues: ["collect", "seal", "deliver"] });
-  tokens = new ApiTokenStore(client.redis, prefix);
-  auditor = (await tokens.create({ name: "jane-auditor", role: "auditor" })).token;
-  operator = (await tokens.create({ name: "ops", role: "operator" })).token;
-  app = await buildApiServer({
-    client,
-    service: {
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      dataDirectory: path.join(setup.directory, "data"),
-      render: false,
-    },
-  });
+  api = await startApiHarness(setup, prefix);
+  ({ client, app, tokens, auditor, operator } = api);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  await client?.close();
-  await cleanupPrefix(REDIS_URL, prefix);
-  await removeDirectory(setup?.directory);
+  if (api !== undefined) await api.close();
+  else await removeDirectory(setup?.directory);
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

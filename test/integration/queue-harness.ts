@@ -12,12 +12,17 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import type { FastifyInstance } from "fastify";
 import { stringify } from "yaml";
 import { seedAwsDemoEstate, type SeededAwsDemoEstate } from "../../scripts/demo/seed-aws-estate.ts";
 import { loadConfig, type LoadedConfig } from "../../src/config/load-config.ts";
 import { byCodeUnits, hashFile, readBundleTree } from "../../src/evidence/bundle-tree.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/evidence/paths.ts";
+import { buildApiServer } from "../../src/api/api-server.ts";
+import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import { API_ACCESS_LOG_FILE } from "../../src/jobs/queue/access-log.ts";
+import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
+import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
 import type { DateRange } from "../../src/model/snapshot.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
@@ -82,6 +87,54 @@ export async function prepareEstate(
 
 export async function removeDirectory(directory: string | undefined): Promise<void> {
   if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+}
+
+/** The API server over real Redis with in-process collect/seal/deliver workers and two tokens. */
+export interface ApiHarness {
+  client: QueueClient;
+  runtime: WorkerRuntime;
+  app: FastifyInstance;
+  tokens: ApiTokenStore;
+  auditor: string;
+  operator: string;
+  /** Closes server, workers and connections, deletes the prefix's keys and the estate's directory. */
+  close(): Promise<void>;
+}
+
+export async function startApiHarness(setup: TestEstate, prefix: string): Promise<ApiHarness> {
+  const client = QueueClient.connect(REDIS_URL, prefix);
+  const runtime = await startWorkerRuntime({
+    redisUrl: REDIS_URL,
+    prefix,
+    queues: ["collect", "seal", "deliver"],
+  });
+  const tokens = new ApiTokenStore(client.redis, prefix);
+  const auditor = (await tokens.create({ name: "jane-auditor", role: "auditor" })).token;
+  const operator = (await tokens.create({ name: "ops", role: "operator" })).token;
+  const app = await buildApiServer({
+    client,
+    service: {
+      config: setup.loaded.config,
+      configDirectory: setup.loaded.directory,
+      dataDirectory: path.join(setup.directory, "data"),
+      render: false,
+    },
+  });
+  return {
+    client,
+    runtime,
+    app,
+    tokens,
+    auditor,
+    operator,
+    async close() {
+      await app.close();
+      await runtime.close();
+      await client.close();
+      await cleanupPrefix(REDIS_URL, prefix);
+      await removeDirectory(setup.directory);
+    },
+  };
 }
 
 /** Deletes every key under the prefix (BullMQ's and keyproof's). */
