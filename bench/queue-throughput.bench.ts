@@ -3,16 +3,16 @@
  * processes, printing keys per second and each worker's peak memory. No assertions: figures only.
  *
  *   npx tsx bench/queue-throughput.bench.ts            (moto at KEYPROOF_TEST_AWS_ENDPOINT, Redis at KEYPROOF_TEST_REDIS_URL)
- *   npx tsx bench/queue-throughput.bench.ts --keys 200 --workers 1,4 --layout spread
+ *   npx tsx bench/queue-throughput.bench.ts --keys 200 --workers 1,4 --layout spread --batch-size 50 --location-concurrency 4
  *
  * moto answers from one Python process, so with it the emulator, not keyproof, sets the ceiling; the
  * whole default bench takes about 15 minutes against a moto shared with other tests.
  *
  * Two estates, each in an emulator account of its own (moto keeps state per account; nothing shared):
- * - "1 region":  1,000 keys in one dedicated region. A region is one collect job (the provider collects a
- *   location whole), so extra workers cannot split it: this measures one location's ceiling.
- * - "4 regions": the same 1,000 keys spread over four regions (250 each): what more workers buy when
- *   there are locations to spread.
+ * - "1 region":  1,000 keys in one dedicated region. The region is listed once and described in batches of
+ *   `--batch-size` keys (queue.keyBatchSize, default here 100), at most `--location-concurrency`
+ *   (queue.locationConcurrency, default 4) at once: what more workers buy within one large location.
+ * - "4 regions": the same 1,000 keys spread over four regions (250 each): locations and batches to spread.
  * Workers are separate processes (`npx tsx workers/collect.worker.ts`); one more process serves the seal
  * and deliver queues and is not counted. Peak memory is the kernel's high-water mark of resident memory
  * (VmHWM in /proc/<pid>/status, Linux) of each worker's node process, read just before it is stopped.
@@ -44,6 +44,8 @@ const KEY_COUNT = Number(argument("keys") ?? 1000);
 const WORKER_COUNTS = (argument("workers") ?? "1,2,4").split(",").map(Number);
 /** `single` (one region), `spread` (four regions) or `both`. */
 const LAYOUT = argument("layout") ?? "both";
+const BATCH_SIZE = Number(argument("batch-size") ?? 100);
+const LOCATION_CONCURRENCY = Number(argument("location-concurrency") ?? 4);
 const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
 interface Estate {
@@ -214,6 +216,7 @@ async function measure(estate: Estate, workerCount: number, directory: string): 
         },
       ],
       signing: { localKeyFile: "./signing.pem" },
+      queue: { keyBatchSize: BATCH_SIZE, locationConcurrency: LOCATION_CONCURRENCY },
     }),
   );
   const loaded = await loadConfig(configFile);
@@ -256,7 +259,10 @@ async function main(): Promise<void> {
   const directory = await mkdtemp(path.join(tmpdir(), "keyproof-bench-"));
   try {
     await generateSigningKey(path.join(directory, "signing.pem"));
-    process.stdout.write(`Seeding ${KEY_COUNT} keys per estate into moto at ${ENDPOINT} ...\n`);
+    process.stdout.write(
+      `Seeding ${KEY_COUNT} keys per estate into moto at ${ENDPOINT}; batches of ${BATCH_SIZE} keys, ` +
+        `at most ${LOCATION_CONCURRENCY} per location at once ...\n`,
+    );
     const estates: Estate[] = [];
     if (LAYOUT !== "spread") estates.push(await seedEstate("1 region", ["ca-central-1"]));
     if (LAYOUT !== "single")

@@ -213,7 +213,7 @@ export const ConfigSchema = z
     signing: SigningSchema,
     /** Where sealed bundles are kept besides the run's output directory. */
     storage: StorageSchema.optional(),
-    /** The queued service: `{ redisUrl?, prefix = "keyproof", dataDirectory? }`; env REDIS_URL etc. win. */
+    /** The queued service: `{ redisUrl?, prefix, dataDirectory?, keyBatchSize?, locationConcurrency? }`; env REDIS_URL etc. win. */
     queue: QueueSettingsSchema.optional(),
     /** Evidence runs on a cron; absent = quarterly, 06:00 UTC on 1 Jan/Apr/Jul/Oct, previous quarter. */
     schedules: SchedulesSchema.optional(),

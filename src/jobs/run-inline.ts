@@ -21,6 +21,7 @@ import { sealStep } from "./steps/seal.step.ts";
 import { renderStep } from "./steps/render.step.ts";
 import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
+import { collectionSettingsOf } from "./queue/queue-settings.ts";
 import { WorkStore } from "./work-store.ts";
 
 export interface RunProgress {
@@ -98,11 +99,13 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
     provider.listLocations().map((location) => ({ provider, location })),
   );
   const report = request.onProgress ?? (() => undefined);
+  // The same cut into key batches as the queued service, so both write the same work items.
+  const { keyBatchSize } = collectionSettingsOf(config);
 
   let done = 0;
   for (const { provider, location } of targets) {
     report({ step: "collect", target: `${provider.sourceId}/${location}`, done, total: targets.length });
-    await collectLocationStep({ provider, location, context, writer, work });
+    await collectLocationStep({ provider, location, context, writer, work, batchSize: keyBatchSize });
     done += 1;
   }
   report({ step: "collect", target: "all", done, total: targets.length });

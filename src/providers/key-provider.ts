@@ -1,11 +1,47 @@
-import type { SourceType } from "../model/key.ts";
-import type { DateRange, LocationSnapshot } from "../model/snapshot.ts";
+import type { KeyRecord, SourceType } from "../model/key.ts";
+import type { LoggingStatus } from "../model/logging.ts";
+import type { DateRange, SourceGap } from "../model/snapshot.ts";
 import type { UsageItem } from "../model/usage.ts";
+
+/** Plain JSON: what may travel between jobs (and machines) inside a key reference. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [field: string]: JsonValue };
+
+/**
+ * A key as its location's listing named it, before it is described. Collection of a large location is
+ * split into batches of these that different workers (on different machines) describe, so a reference
+ * must be JSON and self-contained: it is written to the run's work store and read back elsewhere.
+ */
+export interface KeyRef {
+  keyId: string;
+  /**
+   * What the listing already said about the key that describing it needs, so no batch lists the whole
+   * location again (AWS: the key's aliases from the region's one ListAliases; Azure: the listed
+   * properties; Vault: mount and name). Provider-defined; only the provider that listed it reads it.
+   */
+  listed?: { [field: string]: JsonValue };
+}
+
+export interface KeyListing {
+  /** In a stable order (sorted by key id), so batches cut from it are the same on every attempt. */
+  refs: KeyRef[];
+  /** A listing that failed (whole location, or a part such as one Vault mount). */
+  gaps: SourceGap[];
+}
+
+export interface KeyBatch {
+  /** One record per reference, in reference order; a key whose calls failed carries the errors. */
+  keys: KeyRecord[];
+  gaps: SourceGap[];
+}
 
 /**
  * The one port every key source implements. Only what the core uses; no SDK types cross it.
  * A provider gathers facts and never judges them (checks do). A failed call inside a location is
  * carried on the key (`Collected` with `ok: false`) or as a gap; it is never dropped.
+ *
+ * Collection is three calls so a large location can fan out: `listKeys` once, `collectKeys` per batch
+ * (any process, any order), `collectLogging` once. `collectLocation` (collect-location.ts) composes them
+ * for callers that want the whole location at once.
  */
 export interface KeyProvider {
   readonly sourceId: string;
@@ -14,8 +50,16 @@ export interface KeyProvider {
   listLocations(): string[];
   /** Who the evidence is about (AWS account id, subscription, Vault cluster). Undefined if unknown. */
   describeAccount(): Promise<string | undefined>;
-  /** Every key in the location with its configuration, rotation and access, plus the logging status. */
-  collectLocation(location: string): Promise<LocationSnapshot>;
+  /** Every key of the location, listed but not yet described. Cheap: the location's listing calls only. */
+  listKeys(location: string): Promise<KeyListing>;
+  /**
+   * Configuration, rotation and access of the given keys. Facts the keys of a location share (IAM
+   * identity policies, the vault's role assignments, Vault ACL policies) are read once per provider
+   * instance and reused by later batches.
+   */
+  collectKeys(location: string, refs: readonly KeyRef[]): Promise<KeyBatch>;
+  /** How the location's key usage is logged (trails, diagnostic settings, audit devices). */
+  collectLogging(location: string): Promise<LoggingStatus>;
   /**
    * Usage events of one location for the range, streamed: memory must not grow with the range.
    * Unreadable parts (a corrupt log object, a failed page) come out as `gap` items and the stream goes on.

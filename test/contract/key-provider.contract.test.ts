@@ -19,7 +19,8 @@ import type { UsageItem } from "../../src/model/usage.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
 import { createAzureKeyVaultProvider } from "../../src/providers/azure-key-vault/azure-key-vault.provider.ts";
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
-import type { KeyProvider } from "../../src/providers/key-provider.ts";
+import { collectLocation } from "../../src/providers/collect-location.ts";
+import type { Clock, KeyProvider, KeyRef } from "../../src/providers/key-provider.ts";
 import { isInRange, parseRange } from "../../src/time/date-range.ts";
 import { acquireOpenBao, uniqueName, type OpenBaoServer } from "../support/openbao.ts";
 
@@ -32,6 +33,8 @@ interface ProviderUnderContract {
   provider: KeyProvider;
   /** A provider of the same type whose server cannot be reached. */
   unreachable: KeyProvider;
+  /** A new instance for the same source (as another worker process would build it), on the given clock. */
+  fresh(clock: Clock): KeyProvider;
   range: DateRange;
   cleanup(): Promise<void>;
 }
@@ -55,6 +58,7 @@ const factories: ContractFactory[] = [
       const credentials = { accessKeyId: "test", secretAccessKey: "test" };
       return {
         provider: createAwsKmsProvider(estate.source, { credentials }),
+        fresh: (clock) => createAwsKmsProvider(estate.source, { credentials, clock }),
         unreachable: createAwsKmsProvider(
           { id: "aws-down", type: "aws-kms", regions: ["us-east-1"], endpoint: CLOSED_PORT_URL },
           { credentials },
@@ -81,6 +85,7 @@ const factories: ContractFactory[] = [
       const env = { VAULT_TOKEN: server.token };
       return {
         provider: createHashicorpVaultProvider(estate.source, { env }),
+        fresh: (clock) => createHashicorpVaultProvider(estate.source, { env, clock }),
         unreachable: createHashicorpVaultProvider(
           { id: "vault-down", type: "hashicorp-vault", address: CLOSED_PORT_URL },
           { env, requestTimeoutMs: 2_000 },
@@ -105,6 +110,7 @@ const factories: ContractFactory[] = [
       });
       return {
         provider: createAzureKeyVaultProvider(estate.source, { maxRetries: 0 }),
+        fresh: (clock) => createAzureKeyVaultProvider(estate.source, { maxRetries: 0, clock }),
         unreachable: createAzureKeyVaultProvider(
           {
             ...estate.source,
@@ -145,7 +151,9 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
 
   beforeAll(async () => {
     subject = await factory.create();
-    snapshots = await Promise.all(subject.provider.listLocations().map((location) => subject.provider.collectLocation(location)));
+    snapshots = await Promise.all(
+      subject.provider.listLocations().map((location) => collectLocation(subject.provider, location)),
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -167,17 +175,26 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
     for (const snapshot of snapshots) {
       expect(snapshot.source).toBe(subject.provider.sourceId);
       expect(snapshot.gaps).toEqual([]);
-      expect(snapshot.logging).toMatchObject({ source: subject.provider.sourceId, location: snapshot.location });
+      expect(snapshot.logging).toMatchObject({
+        source: subject.provider.sourceId,
+        location: snapshot.location,
+      });
       expect(snapshot.logging.capturedAt).toMatch(ISO_INSTANT);
     }
   });
 
   it("normalizes every key to the shared model", () => {
-    const keys = snapshots.flatMap((snapshot) => snapshot.keys.map((key) => ({ key, location: snapshot.location })));
+    const keys = snapshots.flatMap((snapshot) =>
+      snapshot.keys.map((key) => ({ key, location: snapshot.location })),
+    );
     expect(keys.length).toBeGreaterThanOrEqual(4);
     expect(new Set(keys.map(({ key }) => key.keyId)).size).toBe(keys.length);
     for (const { key, location } of keys) {
-      expect(key).toMatchObject({ source: subject.provider.sourceId, sourceType: subject.provider.type, location });
+      expect(key).toMatchObject({
+        source: subject.provider.sourceId,
+        sourceType: subject.provider.type,
+        location,
+      });
       expect(key.arn).toMatch(/\S/);
       expect(key.keySpec).toMatch(/\S/);
       expect(KEY_STATES).toContain(key.state);
@@ -186,7 +203,8 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
       if (key.createdAt !== undefined) expect(key.createdAt).toMatch(ISO_INSTANT);
       expectCollected(key.rotation, `${key.keyId}.rotation`);
       expectCollected(key.access, `${key.keyId}.access`);
-      for (const [call, value] of Object.entries(key.raw)) expectCollected(value, `${key.keyId}.raw[${call}]`);
+      for (const [call, value] of Object.entries(key.raw))
+        expectCollected(value, `${key.keyId}.raw[${call}]`);
       if (key.access.ok) {
         for (const grant of key.access.value.grants) {
           expect(PRINCIPAL_KINDS).toContain(grant.principalKind);
@@ -235,9 +253,32 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
     expect(events).toBeGreaterThan(0);
   });
 
+  it("lists keys as sorted, JSON-safe references and describes them in batches, in fresh instances, exactly as in one go", async () => {
+    // What the queued service does with a large location: one worker lists, others describe slices of the
+    // listing after it went through the work store (JSON), each in its own provider instance.
+    const clock: Clock = () => new Date("2026-11-28T12:00:00.000Z");
+    let described = 0;
+    for (const location of subject.provider.listLocations()) {
+      const whole = await collectLocation(subject.fresh(clock), location);
+      const listing = await subject.fresh(clock).listKeys(location);
+      const ids = listing.refs.map((ref) => ref.keyId);
+      expect(ids).toEqual([...ids].sort());
+      expect(listing.refs.map((ref) => ref.keyId)).toEqual(whole.keys.map((key) => key.keyId));
+      const refs = JSON.parse(JSON.stringify(listing.refs)) as KeyRef[];
+      expect(refs).toEqual(listing.refs);
+      const half = Math.ceil(refs.length / 2);
+      const first = await subject.fresh(clock).collectKeys(location, refs.slice(0, half));
+      const second = await subject.fresh(clock).collectKeys(location, refs.slice(half));
+      expect(JSON.stringify([...first.keys, ...second.keys])).toBe(JSON.stringify(whole.keys));
+      expect([...first.gaps, ...second.gaps]).toEqual([]);
+      described += refs.length;
+    }
+    expect(described).toBeGreaterThan(1);
+  }, 120_000);
+
   it("turns an unreachable server into a recorded gap with its cause, never a thrown error", async () => {
     const location = subject.unreachable.listLocations()[0] as string;
-    const snapshot = await subject.unreachable.collectLocation(location);
+    const snapshot = await collectLocation(subject.unreachable, location);
     expect(snapshot.keys).toEqual([]);
     expect(snapshot.gaps.length).toBeGreaterThan(0);
     expect(snapshot.gaps[0]?.error.message).toMatch(/\S/);

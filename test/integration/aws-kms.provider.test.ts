@@ -38,6 +38,9 @@ import type { LocationSnapshot } from "../../src/model/snapshot.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
 import type { AwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
+import { startRelay } from "../support/relay.ts";
+import { collectLocation } from "../../src/providers/collect-location.ts";
+import type { KeyRef } from "../../src/providers/key-provider.ts";
 import { keyReference, matchInventory } from "../../src/inventory/match-inventory.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { startCloudTrailLookupEventsFake } from "../fakes/cloudtrail-lookup-events.fake.ts";
@@ -96,8 +99,8 @@ beforeAll(async () => {
   estate = await seedAwsDemoEstate({ endpoint: ENDPOINT, suffix, quarter: RANGE, roleArn: ROLE_ARN });
   provider = createAwsKmsProvider(estate.source, { clock, credentials: CREDENTIALS });
   [usEast, euWest] = await Promise.all([
-    provider.collectLocation("us-east-1"),
-    provider.collectLocation("eu-west-1"),
+    collectLocation(provider, "us-east-1"),
+    collectLocation(provider, "eu-west-1"),
   ]);
 });
 
@@ -220,6 +223,191 @@ describe("AWS KMS provider: keys", () => {
   });
 });
 
+/**
+ * Forwards every request to moto and notes the IAM query action of each, so a test can count the calls
+ * a provider makes (the provider is not instrumented; this sits on the wire like the KMS error proxy).
+ */
+async function startIamCallCounter(): Promise<{
+  endpoint: string;
+  actions: string[];
+  close(): Promise<void>;
+}> {
+  const actions: string[] = [];
+  const relay = await startRelay(ENDPOINT, {
+    intercept: (_request, body) => {
+      actions.push(new URLSearchParams(body.toString("utf8")).get("Action") ?? "");
+      return false;
+    },
+  });
+  return { endpoint: relay.endpoint, actions, close: () => relay.close() };
+}
+
+/** What a batch job gets: references written to the work store as JSON and read back elsewhere. */
+function throughJson(refs: readonly KeyRef[]): KeyRef[] {
+  return JSON.parse(JSON.stringify(refs)) as KeyRef[];
+}
+
+/** A provider as a batch worker builds it: a fresh instance, nothing memoized yet. */
+function freshProvider(source: AwsKmsSourceConfig = estate.source): AwsKmsProvider {
+  return createAwsKmsProvider(source, { clock, credentials: CREDENTIALS });
+}
+
+describe("AWS KMS provider: listing and describing in batches", () => {
+  it("lists every key of the region as a JSON-safe reference, sorted by key id, with its ARN and aliases", async () => {
+    const lister = freshProvider();
+    try {
+      const listing = await lister.listKeys("us-east-1");
+      expect(listing.gaps).toEqual([]);
+      const ids = listing.refs.map((ref) => ref.keyId);
+      expect(ids).toEqual([...ids].sort((left, right) => left.localeCompare(right)));
+      expect(ids).toEqual(usEast.keys.map((key) => key.keyId));
+      // Plain JSON: no Date, no undefined, no SDK objects.
+      expect(JSON.parse(JSON.stringify(listing))).toStrictEqual(listing);
+      const paymentsId = estate.keyIdsByName["payments-db"];
+      const payments = listing.refs.find((ref) => ref.keyId === paymentsId);
+      expect(payments?.listed).toEqual({
+        keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${paymentsId}`,
+        aliases: {
+          ok: true,
+          call: "kms:ListAliases",
+          capturedAt: CAPTURED_AT.toISOString(),
+          value: [
+            // moto sends no CreationDate/LastUpdatedDate; AWS does, and they are kept as ISO strings.
+            expect.objectContaining({
+              AliasName: demoAliasName("payments-db", suffix),
+              AliasArn: `arn:aws:kms:us-east-1:${ACCOUNT}:${demoAliasName("payments-db", suffix)}`,
+              TargetKeyId: paymentsId,
+            }),
+          ],
+        },
+      });
+    } finally {
+      lister.close();
+    }
+  });
+
+  it("describes two halves in two fresh instances exactly as the whole region at once", async () => {
+    const [lister, whole, firstHalf, secondHalf] = [
+      freshProvider(),
+      freshProvider(),
+      freshProvider(),
+      freshProvider(),
+    ];
+    try {
+      const refs = throughJson((await lister.listKeys("us-east-1")).refs);
+      const middle = Math.floor(refs.length / 2);
+      const all = await whole.collectKeys("us-east-1", refs);
+      const first = await firstHalf.collectKeys("us-east-1", throughJson(refs.slice(0, middle)));
+      const second = await secondHalf.collectKeys("us-east-1", throughJson(refs.slice(middle)));
+      expect([all.gaps, first.gaps, second.gaps]).toEqual([[], [], []]);
+      expect(all.keys.map((key) => key.keyId)).toEqual(refs.map((ref) => ref.keyId));
+      expect(JSON.stringify([...first.keys, ...second.keys])).toBe(JSON.stringify(all.keys));
+      // And the same records the whole-location call gave (the raw ListAliases evidence included).
+      expect(JSON.stringify(all.keys)).toBe(JSON.stringify(usEast.keys));
+    } finally {
+      for (const instance of [lister, whole, firstHalf, secondHalf]) instance.close();
+    }
+  });
+
+  it("reads the account's IAM identity policies once per instance, however many batches it describes", async () => {
+    const counter = await startIamCallCounter();
+    const batches = freshProvider({ ...estate.source, endpoints: { iam: counter.endpoint } });
+    const readsIam = (key: KeyRecord) =>
+      key.access.ok && key.access.call.includes("iam:GetAccountAuthorizationDetails");
+    try {
+      const refs = throughJson((await batches.listKeys("us-east-1")).refs);
+      const middle = Math.floor(refs.length / 2);
+      const first = await batches.collectKeys("us-east-1", refs.slice(0, middle));
+      const readsAfterFirst = counter.actions.filter(
+        (action) => action === "GetAccountAuthorizationDetails",
+      ).length;
+      const second = await batches.collectKeys("us-east-1", refs.slice(middle));
+      const readsAfterBoth = counter.actions.filter(
+        (action) => action === "GetAccountAuthorizationDetails",
+      ).length;
+      // Both batches hold keys whose policy lets IAM policies apply, so each needed the answer.
+      expect(first.keys.some(readsIam)).toBe(true);
+      expect(second.keys.some(readsIam)).toBe(true);
+      expect(readsAfterFirst).toBeGreaterThanOrEqual(1);
+      expect(readsAfterBoth).toBe(readsAfterFirst);
+      // A fresh instance (another worker) reads it again: memoized per instance, not per process.
+      const another = freshProvider({ ...estate.source, endpoints: { iam: counter.endpoint } });
+      try {
+        await another.collectKeys("us-east-1", refs.slice(0, middle));
+      } finally {
+        another.close();
+      }
+      expect(counter.actions.filter((action) => action === "GetAccountAuthorizationDetails").length).toBe(
+        2 * readsAfterFirst,
+      );
+    } finally {
+      batches.close();
+      await counter.close();
+    }
+  });
+
+  it("records a malformed reference as an error on its key (or a gap without a key id), never a throw", async () => {
+    const describer = freshProvider();
+    try {
+      const refs = throughJson((await describer.listKeys("us-east-1")).refs);
+      const [noListed, badAliases, badArn, foreignAlias] = refs;
+      if (
+        noListed === undefined ||
+        badAliases === undefined ||
+        badArn === undefined ||
+        foreignAlias === undefined
+      )
+        throw new Error("us-east-1 holds fewer than four seeded keys");
+      // Another key's aliases: listed for a key they do not target.
+      const foreignAliases = refs.find((ref) => ref.keyId !== foreignAlias.keyId)?.listed?.aliases;
+      const malformed = [
+        { keyId: noListed.keyId },
+        { keyId: badAliases.keyId, listed: { ...badAliases.listed, aliases: "kms:ListAliases" } },
+        { keyId: badArn.keyId, listed: { ...badArn.listed, keyArn: 42 } },
+        { keyId: foreignAlias.keyId, listed: { aliases: foreignAliases ?? null } },
+        { listed: {} } as unknown as KeyRef,
+      ];
+      const batch = await describer.collectKeys("us-east-1", malformed);
+      expect(batch.keys.map((key) => key.keyId)).toEqual(malformed.slice(0, 4).map((ref) => ref.keyId));
+      for (const key of batch.keys) {
+        const complete = usEast.keys.find((candidate) => candidate.keyId === key.keyId);
+        expect(key.errors, key.keyId).toEqual([
+          {
+            call: "kms:ListAliases",
+            code: "InvalidKeyRef",
+            message: expect.stringContaining(`key ${key.keyId} in us-east-1`),
+            retryable: false,
+          },
+        ]);
+        expect(key.raw["kms:ListAliases"]).toMatchObject({ ok: false, error: { code: "InvalidKeyRef" } });
+        expect(key.aliases).toEqual([]);
+        // The rest of the key is described from KMS as usual; the ARN then comes from DescribeKey.
+        expect(key).toMatchObject({
+          arn: complete?.arn,
+          keySpec: complete?.keySpec,
+          state: complete?.state,
+          rotation: complete?.rotation,
+          access: complete?.access,
+        });
+      }
+      expect(batch.gaps).toEqual([
+        {
+          source: "aws-demo",
+          location: "us-east-1",
+          error: {
+            call: "kms:ListAliases",
+            code: "InvalidKeyRef",
+            message: "key reference 4 of the batch has no key id",
+            retryable: false,
+          },
+        },
+      ]);
+    } finally {
+      describer.close();
+    }
+  });
+});
+
 describe("AWS KMS provider: rotation", () => {
   it("reports enabled rotation with the on-demand rotation history", () => {
     const key = keyNamed(usEast, estate.keyIdsByName["payments-db"]);
@@ -248,7 +436,7 @@ describe("AWS KMS provider: rotation", () => {
       { clock, credentials: CREDENTIALS },
     );
     try {
-      const key = keyNamed(await viaProxy.collectLocation("us-east-1"), signingId);
+      const key = keyNamed(await collectLocation(viaProxy, "us-east-1"), signingId);
       expect(key.rotation).toEqual({
         ok: true,
         call: "kms:GetKeyRotationStatus",
@@ -395,7 +583,7 @@ describe("AWS KMS provider: access", () => {
       { clock, credentials: CREDENTIALS },
     );
     try {
-      const snapshot = await denied.collectLocation("us-east-1");
+      const snapshot = await collectLocation(denied, "us-east-1");
       const key = keyNamed(snapshot, paymentsId);
       expect(key.access).toEqual({
         ok: false,
@@ -425,7 +613,7 @@ describe("AWS KMS provider: access", () => {
       { clock, credentials: CREDENTIALS },
     );
     try {
-      const snapshot = await denied.collectLocation("us-east-1");
+      const snapshot = await collectLocation(denied, "us-east-1");
       expect(snapshot.keys).toEqual([]);
       expect(snapshot.gaps).toEqual([
         {
@@ -484,7 +672,7 @@ describe("AWS KMS provider: access", () => {
       { clock, credentials: CREDENTIALS },
     );
     try {
-      const snapshot = await regional.collectLocation(region);
+      const snapshot = await collectLocation(regional, region);
       const key = keyNamed(snapshot, keyId);
       expect(key.errors).toEqual([
         {
@@ -577,8 +765,8 @@ describe("AWS KMS provider: CloudTrail status", () => {
         }),
       );
       const [eu, us] = await Promise.all([
-        provider.collectLocation(region),
-        provider.collectLocation("us-east-1"),
+        collectLocation(provider, region),
+        collectLocation(provider, "us-east-1"),
       ]);
       const sink = eu.logging.sinks.find((candidate) => candidate.name === trailName);
       expect(sink).toMatchObject({
@@ -596,7 +784,7 @@ describe("AWS KMS provider: CloudTrail status", () => {
       expect(us.logging.sinks.some((candidate) => candidate.name === trailName)).toBe(false);
 
       await cloudTrail.send(new StartLoggingCommand({ Name: trailName }));
-      const again = await provider.collectLocation(region);
+      const again = await collectLocation(provider, region);
       expect(again.logging.sinks.find((candidate) => candidate.name === trailName)?.active).toBe(true);
     } finally {
       s3.destroy();

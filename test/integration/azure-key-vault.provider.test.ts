@@ -20,6 +20,8 @@ import type { UsageEvent, UsageGap } from "../../src/model/usage.ts";
 import { AzureKeyVaultSourceSchema } from "../../src/providers/azure-key-vault/azure-key-vault.config.ts";
 import type { AzureKeyVaultSourceConfig } from "../../src/providers/azure-key-vault/azure-key-vault.config.ts";
 import { createAzureKeyVaultProvider } from "../../src/providers/azure-key-vault/azure-key-vault.provider.ts";
+import { collectLocation } from "../../src/providers/collect-location.ts";
+import type { KeyRef } from "../../src/providers/key-provider.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { startKeyVaultDataPlane } from "../support/lowkey.ts";
 import type { KeyVaultDataPlane } from "../support/lowkey.ts";
@@ -336,7 +338,7 @@ afterAll(async () => {
 
 describe("Azure Key Vault provider", () => {
   it("collects every key of an RBAC vault with spec, rotation, access and the vault's logging", async () => {
-    const snapshot = await provider([rbacVault]).collectLocation(rbacVault);
+    const snapshot = await collectLocation(provider([rbacVault]), rbacVault);
     expect(snapshot.gaps).toEqual([]);
     expect(snapshot.location).toBe(rbacVault);
     const ours = snapshot.keys.filter((key) => key.aliases[0]?.endsWith(suffix));
@@ -436,7 +438,7 @@ describe("Azure Key Vault provider", () => {
   });
 
   it("collects an access-policy vault: policies become grants, purge protection off, no audit category", async () => {
-    const snapshot = await provider([policyVault]).collectLocation(policyVault);
+    const snapshot = await collectLocation(provider([policyVault]), policyVault);
     expect(snapshot.gaps).toEqual([]);
     const legacy = keyNamed(snapshot, names.legacy);
     expect(legacy).toMatchObject({ keySpec: "EC_P256K", state: "disabled", hsmBacked: false });
@@ -483,13 +485,197 @@ describe("Azure Key Vault provider", () => {
     });
   });
 
+  describe("in batches (listKeys, then collectKeys per batch in any process)", () => {
+    /** What a batch job gets: references written to the run's work store as JSON and read back. */
+    function roundTrip(refs: readonly KeyRef[]): KeyRef[] {
+      return JSON.parse(JSON.stringify(refs)) as KeyRef[];
+    }
+    const idOf = (vault: string, name: string): string => `${vault}/keys/${name}`;
+    const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    /** ARM requests after `from`, by kind; paged lists count their first page only. */
+    function armReadsSince(from: number): string[] {
+      return arm.server.requests
+        .slice(from)
+        .map((request) => new URL(request.url))
+        .filter((url) => !url.searchParams.has("$skiptoken") && !url.searchParams.has("$skipToken"))
+        .map((url) => url.pathname.replace(/^.*\/providers\//, ""));
+    }
+
+    it("lists a vault as references sorted by key id, carrying the listed properties as plain JSON", async () => {
+      const listing = await provider([policyVault]).listKeys(policyVault);
+      expect(listing.gaps).toEqual([]);
+      const ids = listing.refs.map((ref) => ref.keyId);
+      expect(ids).toEqual([...ids].sort());
+      expect(ids).toEqual(
+        expect.arrayContaining([idOf(policyVault, names.legacy), idOf(policyVault, names.archive)]),
+      );
+      // No Date, no undefined, no SDK class: the references come back from JSON unchanged.
+      expect(roundTrip(listing.refs)).toStrictEqual(listing.refs);
+      const listed = Object.fromEntries(listing.refs.map((ref) => [ref.keyId, ref.listed]));
+      expect(listed[idOf(policyVault, names.legacy)]).toMatchObject({
+        name: names.legacy,
+        id: idOf(policyVault, names.legacy),
+        enabled: false,
+        tags: {},
+        createdOn: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      });
+      expect(listed[idOf(policyVault, names.archive)]).toMatchObject({
+        name: names.archive,
+        enabled: true,
+        expiresOn: expect.stringMatching(/Z$/),
+      });
+    });
+
+    it("describes two halves in two fresh instances byte for byte as the whole vault at once", async () => {
+      // The two vaults differ in authorization mode and rotation-policy quirk; they are independent, so in parallel.
+      await Promise.all(
+        [rbacVault, policyVault].map(async (vault) => {
+          const whole = await collectLocation(provider([vault]), vault);
+          const refs = roundTrip((await provider([vault]).listKeys(vault)).refs);
+          expect(refs.length).toBeGreaterThanOrEqual(2);
+          const middle = Math.ceil(refs.length / 2);
+          const [first, second] = await Promise.all([
+            provider([vault]).collectKeys(vault, roundTrip(refs.slice(0, middle))),
+            provider([vault]).collectKeys(vault, roundTrip(refs.slice(middle))),
+          ]);
+          expect([...first.gaps, ...second.gaps]).toEqual([]);
+          expect(whole.keys.map((key) => key.keyId)).toEqual(refs.map((ref) => ref.keyId));
+          expect(JSON.stringify([...first.keys, ...second.keys])).toBe(JSON.stringify(whole.keys));
+        }),
+      );
+    });
+
+    it("reads the vault's ARM facts once per instance, whatever the number of batches, and never re-lists keys", async () => {
+      const refs = roundTrip((await provider([rbacVault]).listKeys(rbacVault)).refs);
+      const azure = provider([rbacVault]);
+      const start = arm.server.requests.length;
+      const dataPlaneStart = dataPlane.fake?.server.requests.length ?? 0;
+      const first = await azure.collectKeys(rbacVault, refs.slice(0, 1));
+      const firstReads = armReadsSince(start);
+      expect(firstReads.filter((path) => /^Microsoft\.KeyVault\/vaults$/i.test(path))).toHaveLength(1);
+      expect(
+        firstReads.filter((path) => /^Microsoft\.KeyVault\/vaults\/kv-payments$/i.test(path)),
+      ).toHaveLength(1);
+      expect(firstReads.filter((path) => /roleAssignments$/i.test(path))).toHaveLength(1);
+      expect(firstReads.filter((path) => /roleDefinitions\//i.test(path))).toHaveLength(1);
+
+      const afterFirst = arm.server.requests.length;
+      const second = await azure.collectKeys(rbacVault, refs.slice(1));
+      await azure.collectLogging(rbacVault);
+      expect(armReadsSince(afterFirst)).toEqual([]);
+      expect([...first.keys, ...second.keys].map((key) => key.keyId)).toEqual(refs.map((ref) => ref.keyId));
+      expect(second.keys.every((key) => key.access.ok)).toBe(true);
+
+      // A fresh instance (another worker) reads them again, once.
+      const afterSecond = arm.server.requests.length;
+      await provider([rbacVault]).collectKeys(rbacVault, refs.slice(1));
+      expect(armReadsSince(afterSecond).filter((path) => /roleAssignments$/i.test(path))).toHaveLength(1);
+
+      const fake = dataPlane.fake;
+      if (fake !== undefined) {
+        const listings = fake.server.requests
+          .slice(dataPlaneStart)
+          .filter((request) => /\/keys\/?$/.test(new URL(request.url).pathname));
+        expect(listings).toEqual([]);
+      }
+    });
+
+    it("turns a malformed reference into a gap naming its key, and still describes the others", async () => {
+      const refs = roundTrip((await provider([rbacVault]).listKeys(rbacVault)).refs);
+      const good = refs.find((ref) => ref.keyId === idOf(rbacVault, names.payments));
+      if (good === undefined) throw new Error("payments key not listed");
+      const malformed: KeyRef[] = [
+        { keyId: idOf(rbacVault, names.signing), listed: { name: names.signing, createdOn: "yesterday" } },
+        { keyId: idOf(rbacVault, names.wrapping) },
+        good,
+        { keyId: idOf(rbacVault, names.wrapping), listed: { name: names.payments } },
+        { keyId: idOf(rbacVault, "numeric"), listed: { name: 42 } },
+        JSON.parse('{"keyId":7,"listed":{"name":"seven"}}') as KeyRef,
+      ];
+      const batch = await provider([rbacVault]).collectKeys(rbacVault, malformed);
+      expect(batch.keys.map((key) => key.keyId)).toEqual([good.keyId]);
+      expect(batch.keys[0]?.errors).toEqual([]);
+      const gap = (keyId: string, detail: string) => ({
+        source: "azure-test",
+        location: rbacVault,
+        error: {
+          call: "keyproof:readKeyRef",
+          code: "MalformedKeyRef",
+          retryable: false,
+          message: expect.stringMatching(new RegExp(`^${escapeRegExp(`key ${keyId}: ${detail}`)}`)),
+        },
+      });
+      expect(batch.gaps).toEqual([
+        gap(idOf(rbacVault, names.signing), "listed.createdOn: not an ISO-8601 instant"),
+        gap(idOf(rbacVault, names.wrapping), "listed: "),
+        gap(
+          idOf(rbacVault, names.wrapping),
+          `listed name ${names.payments} in ${rbacVault} is key ${idOf(rbacVault, names.payments)}`,
+        ),
+        gap(idOf(rbacVault, "numeric"), "listed.name: "),
+        gap("7", "keyId is not a string"),
+      ]);
+    });
+
+    it("falls back to the round-tripped listing when the key itself cannot be read", async () => {
+      const fake = dataPlane.fake;
+      if (fake === undefined) {
+        // Lowkey cannot be made to refuse calls after the listing; the fake can.
+        expect(dataPlane.kind).not.toBe("fake");
+        return;
+      }
+      // RBAC vault: tags; access-policy vault: a disabled key and an expiry. Independent, so in parallel.
+      await Promise.all(
+        [rbacVault, policyVault].map(async (vault) => {
+          const whole = await collectLocation(provider([vault]), vault);
+          const refs = roundTrip((await provider([vault]).listKeys(vault)).refs);
+          fake.failVault(vault, {
+            status: 403,
+            body: {
+              error: { code: "Forbidden", message: "denied", innererror: { code: "ForbiddenByRbac" } },
+            },
+          });
+          try {
+            const batch = await provider([vault]).collectKeys(vault, refs);
+            expect(batch.gaps).toEqual([]);
+            const pick = ({
+              keyId,
+              arn,
+              aliases,
+              manager,
+              state,
+              tags,
+              createdAt,
+              expiresAt,
+            }: KeyRecord) => ({
+              keyId,
+              arn,
+              aliases,
+              manager,
+              state,
+              tags,
+              createdAt,
+              expiresAt,
+            });
+            expect(batch.keys.map(pick)).toEqual(whole.keys.map(pick));
+            expect(
+              batch.keys.every((key) => key.errors.some((error) => error.code === "ForbiddenByRbac")),
+            ).toBe(true);
+          } finally {
+            fake.failVault(vault, undefined);
+          }
+        }),
+      );
+    });
+  });
+
   it("records an unreachable vault as a gap with its cause while the other vault is complete", async () => {
     const unreachable = `https://127.0.0.1:${closedPort}`;
     const azure = provider([rbacVault, unreachable]);
     expect(azure.listLocations()).toEqual([rbacVault, unreachable]);
     const [good, bad] = await Promise.all([
-      azure.collectLocation(rbacVault),
-      azure.collectLocation(unreachable),
+      collectLocation(azure, rbacVault),
+      collectLocation(azure, unreachable),
     ]);
     expect(good.gaps).toEqual([]);
     expect(good.keys.filter((key) => key.aliases[0]?.endsWith(suffix))).toHaveLength(3);
@@ -521,7 +707,7 @@ describe("Azure Key Vault provider", () => {
       body: { error: { code: "TooManyRequests", message: "throttled" } },
     });
     try {
-      const snapshot = await provider([rbacVault]).collectLocation(rbacVault);
+      const snapshot = await collectLocation(provider([rbacVault]), rbacVault);
       expect(snapshot.gaps).toEqual([]);
       const payments = keyNamed(snapshot, names.payments);
       expect(payments.rotation.ok).toBe(true);
@@ -543,7 +729,7 @@ describe("Azure Key Vault provider", () => {
 
   it("names a vault missing from the subscription on every ARM-derived fact", async () => {
     const stray = `https://localhost:${closedPort}`;
-    const snapshot = await provider([stray]).collectLocation(stray);
+    const snapshot = await collectLocation(provider([stray]), stray);
     expect(snapshot.gaps[0]?.error.code).toBe("ECONNREFUSED");
     expect(snapshot.logging.errors).toEqual([
       expect.objectContaining({ code: "VaultNotFoundInSubscription" }),
@@ -568,7 +754,7 @@ describe("Azure Key Vault provider", () => {
       },
     });
     try {
-      const snapshot = await provider([policyVault]).collectLocation(policyVault);
+      const snapshot = await collectLocation(provider([policyVault]), policyVault);
       expect(snapshot.keys).toEqual([]);
       expect(snapshot.gaps[0]?.error).toMatchObject({
         call: "keyvault:listPropertiesOfKeys",
@@ -684,7 +870,7 @@ describe("the Azure demo estate", () => {
       // No injected credential or certificates: what the CLI does with the seeded config.
       const azure = createAzureKeyVaultProvider(seeded.source, { maxRetries: 0 });
       const locations = await Promise.all(
-        azure.listLocations().map((location) => azure.collectLocation(location)),
+        azure.listLocations().map((location) => collectLocation(azure, location)),
       );
       expect(seeded.fakes.identity.issuedFor).toEqual(
         expect.arrayContaining(["https://management.azure.com", "https://vault.azure.net"]),

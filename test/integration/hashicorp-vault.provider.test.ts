@@ -4,13 +4,16 @@
  * namespace or under unique mount names, so a shared server is never disturbed.
  */
 import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/model/key.ts";
+import type { KeyRef } from "../../src/providers/key-provider.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
 import { HashicorpVaultSourceSchema } from "../../src/providers/hashicorp-vault/hashicorp-vault.config.ts";
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
+import { collectLocation } from "../../src/providers/collect-location.ts";
 import { check as keyExportableCheck } from "../../src/checks/vault-key-exportable/vault-key-exportable.check.ts";
 import { check as leastPrivilegeCheck } from "../../src/checks/vault-policy-least-privilege/vault-policy-least-privilege.check.ts";
 import { parsePeriod, parseRange } from "../../src/time/date-range.ts";
@@ -69,6 +72,59 @@ function keyById(keys: KeyRecord[], keyId: string): KeyRecord {
   if (key === undefined)
     throw new Error(`no key ${keyId} in ${keys.map((candidate) => candidate.keyId).join(", ")}`);
   return key;
+}
+
+/** What a reference goes through between the listing job and a batch job: a file. */
+function roundTrip<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+interface RecordingRelay {
+  address: string;
+  /** `LIST /v1/transit/keys`, in the order sent. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP relay to the dev server that records each request line the provider sends, to observe what is read
+ * once per instance. It reads raw bytes because Node's HTTP parser rejects Vault's `LIST` verb; the provider
+ * sends only GET and LIST, which carry no body, so each request is a head ending in a blank line.
+ */
+async function startRecordingRelay(target: string): Promise<RecordingRelay> {
+  const upstreamUrl = new URL(target);
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(Number(upstreamUrl.port), upstreamUrl.hostname);
+    sockets.add(client).add(upstream);
+    let pending = "";
+    client.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("latin1");
+      for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
+        const [method, requestTarget] = pending.slice(0, pending.indexOf("\r\n")).split(" ");
+        requests.push(`${method} ${requestTarget}`);
+        pending = pending.slice(end + 4);
+      }
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) socket.on("error", drop).on("close", drop);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const { port } = relay.address() as net.AddressInfo;
+  return {
+    address: `http://127.0.0.1:${port}`,
+    requests,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
 }
 
 describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
@@ -177,7 +233,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
   it("collects every transit key of every transit mount, nothing else, with no gaps", async () => {
     const vault = provider();
     const [location] = vault.listLocations();
-    const snapshot = await vault.collectLocation(location ?? "");
+    const snapshot = await collectLocation(vault, location ?? "");
     expect(snapshot.gaps).toEqual([]);
     // `empty-transit` answers its LIST with 404 {"errors":[]}: no keys, and no gap either; `secrets` is kv.
     expect(snapshot.keys.map((key) => key.keyId)).toEqual([
@@ -203,7 +259,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
 
   it("normalizes symmetric keys: versions from unix seconds, rotation period, next rotation", async () => {
     const vault = provider();
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
     const payments = keyById(snapshot.keys, "transit/payments");
     expect(payments).toMatchObject({
       keySpec: "aes256-gcm96",
@@ -240,7 +296,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
 
   it("normalizes asymmetric and HMAC keys: object-shaped versions, no `keys` map, rotation off", async () => {
     const vault = provider();
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
     const signing = keyById(snapshot.keys, "transit/signing");
     expect(signing).toMatchObject({ keySpec: "ecdsa-p256", keyUsage: "sign-verify", state: "enabled" });
     expect(signing.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -271,7 +327,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
 
   it("computes which policies reach each key, with Vault's glob, `+` and priority rules", async () => {
     const vault = provider();
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
 
     const payments = keyById(snapshot.keys, "transit/payments");
     expect(payments.access.ok).toBe(true);
@@ -373,7 +429,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
 
   it("lists the audit devices of the root namespace as logging sinks", async () => {
     const vault = provider();
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
     expect(snapshot.logging.errors).toEqual([]);
     expect(snapshot.logging.sinks).toContainEqual({
       kind: "vault-audit-device",
@@ -391,7 +447,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
   it("streams usage from the audit log the server wrote: who used which key, and denied calls", async () => {
     const vault = provider();
     const location = vault.listLocations()[0] ?? "";
-    await vault.collectLocation(location);
+    await collectLocation(vault, location);
     const usage = vault.streamUsage(location, rangeAroundToday());
     expect(usage.method).toBe("vault-audit-file");
     const { events, gaps } = await drain(usage.items);
@@ -498,7 +554,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
       noDefaultPolicy: true,
     });
     const vault = createHashicorpVaultProvider(sourceConfig, { env: { VAULT_TOKEN: token } });
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
 
     expect(snapshot.gaps).toEqual([]);
     expect(snapshot.keys).toHaveLength(5);
@@ -547,7 +603,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
       { ...sourceConfig, mounts: ["transit"] },
       { env: { VAULT_TOKEN: token } },
     );
-    const snapshot = await scoped.collectLocation(scoped.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(scoped, scoped.listLocations()[0] ?? "");
     expect(snapshot.gaps).toEqual([]);
     expect(snapshot.keys.map((key) => key.keyId)).toEqual([
       "transit/legacy",
@@ -562,7 +618,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
 
     // Without configured mounts nothing can be enumerated: the location is a gap.
     const unscoped = createHashicorpVaultProvider(sourceConfig, { env: { VAULT_TOKEN: token } });
-    const blind = await unscoped.collectLocation(unscoped.listLocations()[0] ?? "");
+    const blind = await collectLocation(unscoped, unscoped.listLocations()[0] ?? "");
     expect(blind.keys).toEqual([]);
     expect(blind.gaps).toEqual([
       expect.objectContaining({
@@ -591,7 +647,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
       noDefaultPolicy: true,
     });
     const vault = createHashicorpVaultProvider(sourceConfig, { env: { VAULT_TOKEN: token } });
-    const snapshot = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
     expect(snapshot.keys).toHaveLength(5);
     expect(snapshot.keys.every((key) => key.rotation.ok)).toBe(true);
     expect(snapshot.keys.map((key) => key.access)).toEqual(
@@ -602,6 +658,161 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
         }),
       ),
     );
+  });
+
+  it("lists sorted references that survive a JSON round trip", async () => {
+    const vault = provider();
+    const listing = await vault.listKeys(vault.listLocations()[0] ?? "");
+    expect(listing.gaps).toEqual([]);
+    expect(listing.refs).toStrictEqual([
+      { keyId: "team-a/transit/orders", listed: { mount: "team-a/transit", name: "orders" } },
+      { keyId: "transit/legacy", listed: { mount: "transit", name: "legacy" } },
+      { keyId: "transit/mac", listed: { mount: "transit", name: "mac" } },
+      { keyId: "transit/payments", listed: { mount: "transit", name: "payments" } },
+      { keyId: "transit/signing", listed: { mount: "transit", name: "signing" } },
+    ]);
+    expect(roundTrip(listing)).toStrictEqual(listing);
+  });
+
+  it("describes two halves in two fresh instances exactly as the whole location", async () => {
+    const clock = () => new Date("2026-07-01T00:00:00.000Z");
+    const fresh = () =>
+      createHashicorpVaultProvider(sourceConfig, { env: { VAULT_TOKEN: server.token }, clock });
+    const location = fresh().listLocations()[0] ?? "";
+    const whole = await collectLocation(fresh(), location);
+    expect(whole.gaps).toEqual([]);
+    expect(whole.keys).toHaveLength(5);
+
+    const refs = roundTrip((await fresh().listKeys(location)).refs);
+    const [first, second] = await Promise.all([
+      fresh().collectKeys(location, refs.slice(0, 2)),
+      fresh().collectKeys(location, refs.slice(2)),
+    ]);
+    expect([...first.gaps, ...second.gaps]).toEqual([]);
+    expect(JSON.stringify([...first.keys, ...second.keys])).toBe(JSON.stringify(whole.keys));
+  });
+
+  it("reads the mount table, the policies and each mount's key names once per instance across batches", async () => {
+    const relay = await startRecordingRelay(server.address);
+    try {
+      const refs = roundTrip((await provider().listKeys(provider().listLocations()[0] ?? "")).refs);
+      const relayed = () =>
+        createHashicorpVaultProvider(
+          { ...sourceConfig, address: relay.address },
+          { env: { VAULT_TOKEN: server.token } },
+        );
+      const batches = relayed();
+      const location = batches.listLocations()[0] ?? "";
+      // team-a/transit/orders, transit/legacy, transit/mac | transit/payments, transit/signing
+      const first = await batches.collectKeys(location, refs.slice(0, 3));
+      const second = await batches.collectKeys(location, refs.slice(3));
+      expect([...first.keys, ...second.keys].map((key) => key.keyId)).toEqual(refs.map((ref) => ref.keyId));
+      expect([...first.keys, ...second.keys].every((key) => key.access.ok && key.rotation.ok)).toBe(true);
+      const shared = [
+        "GET /v1/sys/mounts",
+        "LIST /v1/sys/policies/acl",
+        "GET /v1/sys/policies/acl/app",
+        "LIST /v1/transit/keys",
+        "LIST /v1/team-a/transit/keys",
+      ];
+      expect(relay.requests).toEqual(expect.arrayContaining(shared));
+      // Nothing is requested twice: the second batch reused what the first read (transit is in both).
+      expect(relay.requests).toEqual([...new Set(relay.requests)]);
+      expect(relay.requests).not.toContain("LIST /v1/empty-transit/keys");
+
+      // A fresh instance reads the shared facts again; listing and describing in one instance read them once.
+      relay.requests.length = 0;
+      await relayed().collectKeys(location, refs.slice(3));
+      expect(relay.requests).toEqual(
+        expect.arrayContaining(shared.filter((request) => !request.includes("team-a"))),
+      );
+      relay.requests.length = 0;
+      const whole = await collectLocation(relayed(), location);
+      expect(whole.keys).toHaveLength(5);
+      expect(relay.requests).toEqual(expect.arrayContaining([...shared, "LIST /v1/empty-transit/keys"]));
+      expect(relay.requests).toEqual([...new Set(relay.requests)]);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it("turns a malformed reference into a gap naming the key and describes the others", async () => {
+    const vault = provider();
+    const location = vault.listLocations()[0] ?? "";
+    const refs = JSON.parse(
+      JSON.stringify([
+        { keyId: "transit/payments", listed: { mount: "transit", name: "payments" } },
+        { keyId: "transit/mac" },
+        { keyId: "transit/signing", listed: { mount: 7, name: "signing" } },
+        { keyId: "transit/legacy", listed: { mount: "transit", name: "payments" } },
+        { keyId: "transit/legacy", listed: { mount: "/transit/", name: "legacy" } },
+        { listed: { mount: "transit", name: "payments" } },
+        { keyId: "team-a/transit/orders", listed: { mount: "team-a/transit", name: "orders" } },
+      ]),
+    ) as KeyRef[];
+    const batch = await vault.collectKeys(location, refs);
+    expect(batch.keys.map((key) => [key.keyId, key.errors])).toEqual([
+      ["transit/payments", []],
+      ["team-a/transit/orders", []],
+    ]);
+    const malformed = (keyId: string, reason: RegExp) => ({
+      source: "vault-it",
+      location,
+      error: {
+        call: "keyproof:read key reference",
+        code: "MalformedKeyRef",
+        message: expect.stringMatching(new RegExp(`^key reference ${keyId}: .*${reason.source}`)),
+        retryable: false,
+      },
+    });
+    expect(batch.gaps).toEqual([
+      malformed('"transit/mac"', /listed/),
+      malformed('"transit/signing"', /listed\.mount/),
+      malformed('"transit/legacy"', /not the key id/),
+      malformed('"transit/legacy"', /slash/),
+      malformed("without a key id", /keyId is not a string/),
+    ]);
+
+    // A reference outside the configured mounts was not listed by this source.
+    const scoped = createHashicorpVaultProvider(
+      { ...sourceConfig, mounts: ["transit"] },
+      { env: { VAULT_TOKEN: server.token } },
+    );
+    const outside = await scoped.collectKeys(location, refs.slice(-1));
+    expect(outside.keys).toEqual([]);
+    expect(outside.gaps).toEqual([malformed('"team-a/transit/orders"', /not one of the configured mounts/)]);
+  });
+
+  it("keeps access unknown on a batch's keys when the mount's key names cannot be listed", async () => {
+    const admin = vaultClient(server, namespace);
+    await writePolicy(
+      admin,
+      "collector-no-list",
+      [
+        'path "sys/mounts" { capabilities = ["read"] }',
+        'path "transit/keys/*" { capabilities = ["read"] }',
+        'path "sys/policies/acl" { capabilities = ["list"] }',
+        'path "sys/policies/acl/*" { capabilities = ["read"] }',
+      ].join("\n"),
+    );
+    const token = await createToken(admin, {
+      policies: ["collector-no-list"],
+      displayName: "nolist",
+      noDefaultPolicy: true,
+    });
+    const refs = roundTrip((await provider().listKeys(provider().listLocations()[0] ?? "")).refs);
+    const vault = createHashicorpVaultProvider(sourceConfig, { env: { VAULT_TOKEN: token } });
+    const batch = await vault.collectKeys(vault.listLocations()[0] ?? "", refs.slice(1, 3));
+    expect(batch.gaps).toEqual([]);
+    expect(batch.keys.map((key) => key.keyId)).toEqual(["transit/legacy", "transit/mac"]);
+    for (const key of batch.keys) {
+      expect(key.rotation.ok).toBe(true);
+      // Without the names, `byok-export/<other key>/<key>` paths could not be evaluated.
+      expect(key.access).toMatchObject({
+        ok: false,
+        error: { call: "vault:LIST transit/keys", code: "PermissionDenied" },
+      });
+    }
   });
 });
 
@@ -633,7 +844,7 @@ describe("hashicorp-vault provider on OpenBao: root namespace, mounts restrictio
       { env: { VAULT_TOKEN: server.token } },
     );
     expect(vault.listLocations()).toEqual([server.address]);
-    const snapshot = await vault.collectLocation(server.address);
+    const snapshot = await collectLocation(vault, server.address);
     expect(snapshot.keys.map((key) => key.keyId)).toEqual([`${mount}/alpha`]);
     expect(snapshot.keys[0]).toMatchObject({
       keySpec: "chacha20-poly1305",
@@ -669,7 +880,7 @@ describe("hashicorp-vault provider on OpenBao: root namespace, mounts restrictio
       },
       { env: {}, baseDirectory: directory },
     );
-    const snapshot = await vault.collectLocation(server.address);
+    const snapshot = await collectLocation(vault, server.address);
     expect(snapshot.gaps).toEqual([]);
     expect(snapshot.keys).toHaveLength(1);
   });
@@ -679,7 +890,7 @@ describe("hashicorp-vault provider on OpenBao: root namespace, mounts restrictio
       { id: "vault-root", type: "hashicorp-vault", address: server.address },
       { env: {} },
     );
-    const snapshot = await vault.collectLocation(server.address);
+    const snapshot = await collectLocation(vault, server.address);
     expect(snapshot.keys).toEqual([]);
     expect(snapshot.gaps).toEqual([
       {
@@ -688,6 +899,69 @@ describe("hashicorp-vault provider on OpenBao: root namespace, mounts restrictio
         error: expect.objectContaining({ code: "TokenMissing", retryable: false }),
       },
     ]);
+    expect(snapshot.logging.errors).toEqual([
+      expect.objectContaining({ call: "keyproof:resolve token", code: "TokenMissing" }),
+    ]);
+  });
+
+  it("gives each key of a batch the connection failure when its instance cannot connect", async () => {
+    const vault = createHashicorpVaultProvider(
+      { id: "vault-root", type: "hashicorp-vault", address: server.address, mounts: [mount] },
+      { env: {} },
+    );
+    const batch = await vault.collectKeys(server.address, [
+      { keyId: `${mount}/alpha`, listed: { mount, name: "alpha" } },
+    ]);
+    expect(batch.gaps).toEqual([]);
+    expect(batch.keys).toHaveLength(1);
+    const tokenMissing = expect.objectContaining({ call: "keyproof:resolve token", code: "TokenMissing" });
+    expect(batch.keys[0]).toMatchObject({
+      keyId: `${mount}/alpha`,
+      arn: `${server.address}/v1/${mount}/keys/alpha`,
+      state: "unavailable",
+      rotation: { ok: false, error: tokenMissing },
+      access: { ok: false, error: tokenMissing },
+      raw: {
+        "vault:GET sys/mounts": { ok: false, error: tokenMissing },
+        [`vault:GET ${mount}/keys/alpha`]: { ok: false, error: tokenMissing },
+      },
+      errors: [tokenMissing],
+    });
+  });
+
+  it("answers a location it does not have with a gap and an empty logging status", async () => {
+    const vault = createHashicorpVaultProvider(
+      { id: "vault-root", type: "hashicorp-vault", address: server.address },
+      { env: { VAULT_TOKEN: server.token } },
+    );
+    const elsewhere = "https://vault.example.invalid";
+    const snapshot = await collectLocation(vault, elsewhere);
+    expect(snapshot).toEqual({
+      source: "vault-root",
+      location: elsewhere,
+      keys: [],
+      logging: {
+        source: "vault-root",
+        location: elsewhere,
+        capturedAt: expect.any(String),
+        sinks: [],
+        errors: [],
+      },
+      gaps: [
+        {
+          source: "vault-root",
+          location: elsewhere,
+          error: {
+            call: "keyproof:collect",
+            code: "UnknownLocation",
+            message: `source vault-root has one location: ${server.address}`,
+            retryable: false,
+          },
+        },
+      ],
+    });
+    const refs = [{ keyId: `${mount}/alpha`, listed: { mount, name: "alpha" } }];
+    expect(await vault.collectKeys(elsewhere, refs)).toEqual({ keys: [], gaps: snapshot.gaps });
   });
 
   it("records an unreachable server as a gap with its cause", async () => {
@@ -704,7 +978,7 @@ describe("hashicorp-vault provider on OpenBao: root namespace, mounts restrictio
       { env: { VAULT_TOKEN: "irrelevant" }, requestTimeoutMs: 2_000 },
     );
     expect(await vault.describeAccount()).toBeUndefined();
-    const snapshot = await vault.collectLocation(address);
+    const snapshot = await collectLocation(vault, address);
     expect(snapshot.keys).toEqual([]);
     expect(snapshot.gaps).toEqual([
       {
@@ -769,7 +1043,7 @@ describe("the demo Vault estate (scripts/demo/seed-vault-estate.ts)", () => {
     expect(seeded.inventory.map((entry) => entry.match)).not.toContain("team-data/transit/reports");
 
     const vault = createHashicorpVaultProvider(seeded.source, { env: { VAULT_TOKEN: server.token } });
-    const location = await vault.collectLocation(vault.listLocations()[0] ?? "");
+    const location = await collectLocation(vault, vault.listLocations()[0] ?? "");
     expect(location.gaps).toEqual([]);
     const rotation = Object.fromEntries(
       location.keys.map((key) => [

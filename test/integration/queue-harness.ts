@@ -7,8 +7,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -26,6 +24,7 @@ import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/wor
 import type { DateRange } from "../../src/model/snapshot.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
+import { startRelay, type Relay } from "../support/relay.ts";
 
 export const AWS_ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
 export const REDIS_URL = process.env.KEYPROOF_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -226,46 +225,8 @@ export async function waitFor<T>(
 }
 
 /** Forwards every request to `upstream` after `delayMs`: makes collection slow enough to interrupt it mid-run. */
-export async function startDelayProxy(
-  upstream: string,
-  delayMs: number,
-): Promise<{ endpoint: string; close: () => Promise<void> }> {
-  const target = new URL(upstream);
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      setTimeout(() => {
-        const forwarded = httpRequest(
-          {
-            hostname: target.hostname,
-            port: target.port,
-            method: request.method,
-            path: request.url,
-            headers: { ...request.headers, host: target.host },
-          },
-          (upstreamResponse) => {
-            response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-            upstreamResponse.pipe(response);
-          },
-        );
-        forwarded.on("error", () => {
-          response.writeHead(502);
-          response.end();
-        });
-        forwarded.end(Buffer.concat(chunks));
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export async function startDelayProxy(upstream: string, delayMs: number): Promise<Relay> {
+  return startRelay(upstream, { delayMs });
 }
 
 export interface WorkerProcess {

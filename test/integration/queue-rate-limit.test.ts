@@ -1,7 +1,7 @@
 /**
  * Per-source rate limits across processes, on real Redis: the shared token bucket spaces requests from
- * several clients at the configured rate, and the source lease lets one job at a time work on a source's
- * location, so two runs over the same region take turns.
+ * several clients at the configured rate, and the source lease lets a bounded number of jobs
+ * (`queue.locationConcurrency`, one here) work on a source's location, so two runs over one region take turns.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,8 +106,8 @@ describe("source lease", () => {
     await taken?.release();
   });
 
-  it("makes two runs over the same region extract its usage one after the other", async () => {
-    setup = await prepareEstate();
+  it("makes two runs over the same region take turns (usage always; collection with locationConcurrency 1)", async () => {
+    setup = await prepareEstate({ configExtra: { queue: { locationConcurrency: 1 } } });
     runtime = await startWorkerRuntime({
       redisUrl: REDIS_URL,
       prefix,

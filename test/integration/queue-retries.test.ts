@@ -5,14 +5,13 @@
  * fails the run at once with its cause.
  */
 import { rm } from "node:fs/promises";
-import { createServer, request as httpRequest, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locationJobId, jobIdFor } from "../../src/jobs/queue/job-ids.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
 import { followRun, runQueued } from "../../src/jobs/run-queued.ts";
+import { startRelay } from "../support/relay.ts";
 import {
   AWS_ENDPOINT,
   REDIS_URL,
@@ -29,62 +28,28 @@ import {
 async function startThrottlingProxy(
   throttleCount: number,
 ): Promise<{ endpoint: string; throttled: () => number; close: () => Promise<void> }> {
-  const upstream = new URL(AWS_ENDPOINT);
   const seen = new Map<string, number>();
   let throttled = 0;
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const target = String(request.headers["x-amz-target"] ?? "");
+  const relay = await startRelay(AWS_ENDPOINT, {
+    intercept: (request, _body, response) => {
+      if (String(request.headers["x-amz-target"] ?? "") !== "TrentService.ListKeys") return false;
       // The SigV4 credential scope names the region: Credential=<key>/<date>/<region>/kms/aws4_request.
       const region =
         /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization ?? ""))?.[1] ?? "?";
-      if (target === "TrentService.ListKeys") {
-        const count = (seen.get(region) ?? 0) + 1;
-        seen.set(region, count);
-        if (count <= throttleCount) {
-          throttled += 1;
-          const text = JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" });
-          response.writeHead(400, {
-            "content-type": "application/x-amz-json-1.1",
-            "content-length": Buffer.byteLength(text),
-          });
-          response.end(text);
-          return;
-        }
-      }
-      const forwarded = httpRequest(
-        {
-          hostname: upstream.hostname,
-          port: upstream.port,
-          method: request.method,
-          path: request.url,
-          headers: { ...request.headers, host: upstream.host },
-        },
-        (upstreamResponse) => {
-          response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-          upstreamResponse.pipe(response);
-        },
-      );
-      forwarded.on("error", () => {
-        response.writeHead(502);
-        response.end();
+      const count = (seen.get(region) ?? 0) + 1;
+      seen.set(region, count);
+      if (count > throttleCount) return false;
+      throttled += 1;
+      const text = JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" });
+      response.writeHead(400, {
+        "content-type": "application/x-amz-json-1.1",
+        "content-length": Buffer.byteLength(text),
       });
-      forwarded.end(body);
-    });
+      response.end(text);
+      return true;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    throttled: () => throttled,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { endpoint: relay.endpoint, throttled: () => throttled, close: () => relay.close() };
 }
 
 const prefix = uniquePrefix("retry");
@@ -130,7 +95,7 @@ describe("retries", () => {
         .getJob(locationJobId(result.runId, "collect-location", "aws-demo", region));
       // Two attempts: the throttled one (retried by the queue) and the one that completed.
       expect(job?.attemptsMade, region).toBe(2);
-      expect(job?.returnvalue).toEqual({ keys: region === "us-east-1" ? 8 : 6, gaps: 0 });
+      expect(job?.returnvalue).toEqual({ keys: region === "us-east-1" ? 8 : 6, gaps: 0, batches: 1 });
       expect(await job?.getState()).toBe("completed");
     }
     const gaps = await readJson<Array<{ error?: { call?: string } }>>(

@@ -6,7 +6,12 @@
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
-import { CreateKeyCommand, DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from "@aws-sdk/client-kms";
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  KMSClient,
+  ScheduleKeyDeletionCommand,
+} from "@aws-sdk/client-kms";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseServicesEnv } from "../global-setup.ts";
@@ -28,13 +33,21 @@ describe("moto (AWS emulator)", () => {
   it("creates a KMS key and describes it back", async () => {
     const description = uniqueName("services-test");
     const created = await kms.send(
-      new CreateKeyCommand({ Description: description, KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT" }),
+      new CreateKeyCommand({
+        Description: description,
+        KeyUsage: "ENCRYPT_DECRYPT",
+        KeySpec: "SYMMETRIC_DEFAULT",
+      }),
     );
     const keyId = created.KeyMetadata?.KeyId;
     expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
 
     const described = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
-    expect(described.KeyMetadata).toMatchObject({ KeyId: keyId, Description: description, KeyState: "Enabled" });
+    expect(described.KeyMetadata).toMatchObject({
+      KeyId: keyId,
+      Description: description,
+      KeyState: "Enabled",
+    });
     expect(described.KeyMetadata?.Arn).toContain(":eu-west-3:");
 
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
@@ -59,7 +72,11 @@ describe("Redis", () => {
   it("is reachable as <vault>.localhost through the test lookup that Lowkey Vault's vault names need", async () => {
     const { port } = new URL(testRedisUrl());
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: "acme-prod.localhost", port: Number(port), lookup: lookupLocalhostSubdomains });
+      const socket = connect({
+        host: "acme-prod.localhost",
+        port: Number(port),
+        lookup: lookupLocalhostSubdomains,
+      });
       socket.once("error", reject);
       socket.once("connect", () => socket.write("PING\r\n"));
       socket.once("data", (chunk: Buffer) => {

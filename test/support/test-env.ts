@@ -91,7 +91,10 @@ export function lookupLocalhostSubdomains(
  * Vault's certificate covers its vault names. The certificate also names `localhost`, and trust is
  * pinned to that one certificate, so `<name>.localhost` is checked as `localhost`.
  */
-export function checkLocalhostSubdomainIdentity(hostname: string, certificate: PeerCertificate): Error | undefined {
+export function checkLocalhostSubdomainIdentity(
+  hostname: string,
+  certificate: PeerCertificate,
+): Error | undefined {
   return checkServerIdentity(hostname.endsWith(".localhost") ? "localhost" : hostname, certificate);
 }
 

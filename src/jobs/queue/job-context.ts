@@ -2,6 +2,8 @@ import type { Redis } from "ioredis";
 import type { ProviderOptions } from "../../providers/create-provider.ts";
 import type { BrowserPool } from "../../render/browser-pool.ts";
 import type { KeyProvider } from "../../providers/key-provider.ts";
+import type { JobName } from "./job-names.ts";
+import type { JobPayloads } from "./job-payloads.ts";
 import type { RunStore } from "./run-store.ts";
 import type { RunStarter } from "./start-run.ts";
 
@@ -32,8 +34,20 @@ export interface JobContext {
      * (it throws BullMQ's DelayedError, which the worker passes through untouched).
      */
     postpone: (delayMs: number) => Promise<never>;
+    /**
+     * Adds these jobs as children of this one (an existing id is left as it is) and parks this job until
+     * every child has completed; then the job runs again from the start. Resolves only when no child is
+     * pending any more (all had completed already); otherwise ends this execution (BullMQ's
+     * WaitingChildrenError, which the worker passes through untouched; no attempt is used).
+     */
+    awaitChildren: (children: readonly ChildJob[]) => Promise<void>;
   };
 }
+
+/** A job a handler adds below itself: the fan-out of a step whose size is known only once it runs. */
+export type ChildJob = {
+  [Name in JobName]: { name: Name; data: JobPayloads[Name]; jobId: string };
+}[JobName];
 
 export function isFinalAttempt(context: JobContext): boolean {
   return context.job.attempt >= context.job.maxAttempts;

@@ -18,3 +18,8 @@ export function locationJobId(
 ): string {
   return jobIdFor(runId, name, source, location);
 }
+
+/** `<run>/collect-key-batch/<source>/<location>/<index>`: the same batch of a plan always has the same job. */
+export function batchJobId(runId: string, source: string, location: string, batch: number): string {
+  return jobIdFor(runId, "collect-key-batch", source, location, String(batch));
+}

@@ -8,6 +8,7 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const JOB_NAMES = [
   "collect-location",
+  "collect-key-batch",
   "extract-usage",
   "judge-run",
   "render-evidence",

@@ -23,6 +23,7 @@ const BASE: JobsOptions = {
 
 export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   "collect-location": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
+  "collect-key-batch": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "extract-usage": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "judge-run": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   // A browser crash is recovered inside the pool; a job-level retry covers a worker that died mid-render.

@@ -21,8 +21,17 @@ const LocationPayloadSchema = z.strictObject({
   location: z.string().min(1),
 });
 
+const KeyBatchPayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  source: z.string().min(1),
+  location: z.string().min(1),
+  /** Index into the location's plan (its key references live in the run's work store, not in Redis). */
+  batch: z.number().int().min(0),
+});
+
 export const JOB_PAYLOAD_SCHEMAS = {
   "collect-location": LocationPayloadSchema,
+  "collect-key-batch": KeyBatchPayloadSchema,
   "extract-usage": LocationPayloadSchema,
   "judge-run": RunPayloadSchema,
   "render-evidence": RunPayloadSchema,
@@ -39,6 +48,7 @@ export const JOB_PAYLOAD_SCHEMAS = {
 
 export type JobPayloads = { [Name in JobName]: z.infer<(typeof JOB_PAYLOAD_SCHEMAS)[Name]> };
 export type LocationPayload = z.infer<typeof LocationPayloadSchema>;
+export type KeyBatchPayload = z.infer<typeof KeyBatchPayloadSchema>;
 export type RunPayload = z.infer<typeof RunPayloadSchema>;
 
 /** Validates a payload for enqueueing; a bad payload is a bug in the caller, reported with the field. */

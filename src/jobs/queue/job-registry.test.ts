@@ -16,7 +16,7 @@ describe("job registry", () => {
       expect(JOB_OPTIONS[name].attempts, name).toBeGreaterThanOrEqual(1);
       expect(JOB_OPTIONS[name].backoff, name).toMatchObject({ type: "exponential" });
     }
-    expect(jobsOfQueues(["collect"])).toEqual(["collect-location", "extract-usage"]);
+    expect(jobsOfQueues(["collect"])).toEqual(["collect-location", "collect-key-batch", "extract-usage"]);
     expect(jobsOfQueues(["seal"])).toEqual(["judge-run", "seal-bundle"]);
   });
 

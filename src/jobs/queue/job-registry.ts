@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { JobContext } from "./job-context.ts";
 import { JOB_NAMES, type JobName, type QueueName } from "./job-names.ts";
 import { JOB_PAYLOAD_SCHEMAS, PayloadError, type JobPayloads } from "./job-payloads.ts";
+import { handleCollectKeyBatch } from "./handlers/collect-key-batch.handler.ts";
 import { handleCollectLocation } from "./handlers/collect-location.handler.ts";
 import { handleDeliverRun } from "./handlers/deliver-run.handler.ts";
 import { handleExtractUsage } from "./handlers/extract-usage.handler.ts";
@@ -29,6 +30,12 @@ export const JOB_REGISTRY: { [Name in JobName]: JobDefinition<JobPayloads[Name]>
     payloadSchema: JOB_PAYLOAD_SCHEMAS["collect-location"],
     describe: (payload) => `${payload.source}/${payload.location}`,
     handle: handleCollectLocation,
+  },
+  "collect-key-batch": {
+    queue: "collect",
+    payloadSchema: JOB_PAYLOAD_SCHEMAS["collect-key-batch"],
+    describe: (payload) => `${payload.source}/${payload.location} batch ${payload.batch}`,
+    handle: handleCollectKeyBatch,
   },
   "extract-usage": {
     queue: "collect",

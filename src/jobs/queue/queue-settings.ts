@@ -3,9 +3,8 @@ import { z } from "zod";
 import { KeyproofError } from "../../errors/errors.ts";
 
 /**
- * Settings of the queued service. Proposed as the `queue:` section of keyproof.yaml (see the report of
- * issue #5); until the config schema carries it, the section is read here from the raw config object and
- * environment variables win over it: `REDIS_URL`, `KEYPROOF_QUEUE_PREFIX`, `KEYPROOF_DATA_DIR`.
+ * Settings of the queued service: the `queue:` section of keyproof.yaml (the config schema embeds this
+ * schema). Environment variables win over it: `REDIS_URL`, `KEYPROOF_QUEUE_PREFIX`, `KEYPROOF_DATA_DIR`.
  */
 export const QueueSettingsSchema = z.strictObject({
   /** `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. */
@@ -27,6 +26,19 @@ export const QueueSettingsSchema = z.strictObject({
    * on different machines. Relative paths resolve against the config file's directory.
    */
   dataDirectory: z.string().min(1).optional(),
+  /**
+   * Keys per collection batch. A location (region, vault, Vault cluster) with more keys than this is
+   * listed once and then described in batches of this many keys, each its own job that any collect worker
+   * may take, so more workers finish a large region sooner. Default 250.
+   */
+  keyBatchSize: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * Collect jobs of one source and location that may call the provider at the same time, across every
+   * worker of the deployment (listing, batches, and other runs over the same location). Provider quotas
+   * are per account and region (KMS ListGrants and ListAliases: 100 requests per second per account and
+   * region), so this bounds the request rate of a location however many workers join. Default 4.
+   */
+  locationConcurrency: z.number().int().min(1).max(64).optional(),
 });
 export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
 
@@ -75,6 +87,18 @@ export function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+export const DEFAULT_KEY_BATCH_SIZE = 250;
+export const DEFAULT_LOCATION_CONCURRENCY = 4;
+
+/** Batch size and per-location concurrency of collection, from a config's `queue:` section or the defaults. */
+export function collectionSettingsOf(config: object): { keyBatchSize: number; locationConcurrency: number } {
+  const section = readQueueSection(config);
+  return {
+    keyBatchSize: section.keyBatchSize ?? DEFAULT_KEY_BATCH_SIZE,
+    locationConcurrency: section.locationConcurrency ?? DEFAULT_LOCATION_CONCURRENCY,
+  };
 }
 
 export interface ResolvedQueueSettings {

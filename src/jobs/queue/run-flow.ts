@@ -1,10 +1,11 @@
 import type { FlowJob, FlowJobNode, JobsOptions } from "bullmq";
 import { CHILD_JOB_OPTIONS, JOB_OPTIONS } from "./job-options.ts";
-import { jobIdFor, locationJobId } from "./job-ids.ts";
+import { batchJobId, jobIdFor, locationJobId } from "./job-ids.ts";
 import { validatePayload, type JobPayloads } from "./job-payloads.ts";
 import type { JobName } from "./job-names.ts";
 import { JOB_REGISTRY } from "./job-registry.ts";
 import type { RunPlan } from "./run-plan.ts";
+import { keyBatchTarget } from "./run-store.ts";
 
 /**
  * A run as one BullMQ flow (children run first, a parent when all its children completed):
@@ -14,6 +15,8 @@ import type { RunPlan } from "./run-plan.ts";
  *      └─ render-evidence               render queue    (absent when the run does not render)
  *         └─ judge-run                  seal queue      (fan-in)
  *            ├─ collect-location ×N     collect queue   (fan-out: one per source and location)
+ *            │  └─ collect-key-batch ×M collect queue   (added by collect-location once it has listed a
+ *            │                                           location with more keys than queue.keyBatchSize)
  *            └─ extract-usage ×N        collect queue
  * Every job id is deterministic (job-ids.ts), so adding the same flow twice is a no-op.
  */
@@ -68,9 +71,13 @@ function node<Name extends JobName>(
   };
 }
 
-/** Every job of a run with its step, for progress: the same ids the flow uses. */
+/**
+ * Every job of a run with its step, for progress: the same ids the flow uses. Key batches are known only
+ * once their location has been listed; `keyBatches` (from the run record) adds them.
+ */
 export function runJobsOf(
   plan: RunPlan,
+  keyBatches: Readonly<Record<string, number>> = {},
 ): Array<{ step: RunStep; name: JobName; jobId: string; target: string }> {
   const { runId } = plan;
   const jobs: Array<{ step: RunStep; name: JobName; jobId: string; target: string }> = [];
@@ -82,6 +89,16 @@ export function runJobsOf(
         jobId: locationJobId(runId, "collect-location", source.id, location),
         target: `${source.id}/${location}`,
       });
+      // One batch is described inside the location's own job; only more than one become jobs.
+      const batches = keyBatches[keyBatchTarget(source.id, location)] ?? 0;
+      for (let batch = 0; batches > 1 && batch < batches; batch += 1) {
+        jobs.push({
+          step: "collect",
+          name: "collect-key-batch",
+          jobId: batchJobId(runId, source.id, location, batch),
+          target: `${source.id}/${location} batch ${batch + 1} of ${batches}`,
+        });
+      }
     }
   }
   for (const source of plan.sources) {

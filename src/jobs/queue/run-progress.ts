@@ -20,8 +20,9 @@ export interface StepProgress {
 export async function readRunProgress(
   client: Pick<QueueClient, "queue">,
   plan: RunPlan,
+  keyBatches: Readonly<Record<string, number>> = {},
 ): Promise<StepProgress[]> {
-  const jobs = runJobsOf(plan);
+  const jobs = runJobsOf(plan, keyBatches);
   const states = await Promise.all(
     jobs.map((job) => client.queue(JOB_REGISTRY[job.name].queue as QueueName).getJobState(job.jobId)),
   );

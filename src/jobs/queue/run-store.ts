@@ -31,6 +31,15 @@ export interface RunRecord {
   bundle?: BundleLocation;
   /** Why the run failed: the cause of the job that failed for good. */
   error?: string;
+  /** Key batches per planned location (`keyBatchTarget`), known once the location has been listed. */
+  keyBatches: Record<string, number>;
+}
+
+const KEY_BATCHES_FIELD = "batches:";
+
+/** `<source>/<location>`, the progress target of a location; segments encoded so `/` in a location stays unambiguous. */
+export function keyBatchTarget(source: string, location: string): string {
+  return `${encodeURIComponent(source)}/${encodeURIComponent(location)}`;
 }
 
 const BundleLocationSchema = z.object({
@@ -128,7 +137,12 @@ export class RunStore {
       createdAt: fields.createdAt ?? "",
       updatedAt: fields.updatedAt ?? fields.createdAt ?? "",
       plan: RunPlanSchema.parse(JSON.parse(fields.plan)),
+      keyBatches: {},
     };
+    for (const [field, value] of Object.entries(fields)) {
+      if (field.startsWith(KEY_BATCHES_FIELD))
+        record.keyBatches[field.slice(KEY_BATCHES_FIELD.length)] = Number(value);
+    }
     if (fields.startedAt !== undefined) record.startedAt = fields.startedAt;
     if (fields.finishedAt !== undefined) record.finishedAt = fields.finishedAt;
     if (fields.summary !== undefined) record.summary = JSON.parse(fields.summary) as RunSummary;
@@ -162,6 +176,15 @@ export class RunStore {
 
   async markRunning(runId: string, now = new Date()): Promise<void> {
     await this.redis.eval(MARK_RUNNING, 1, this.keys.run(runId), now.toISOString());
+  }
+
+  /** How many batches a location's listing was cut into: progress then counts the batch jobs too. */
+  async recordKeyBatches(runId: string, source: string, location: string, batches: number): Promise<void> {
+    await this.redis.hset(
+      this.keys.run(runId),
+      `${KEY_BATCHES_FIELD}${keyBatchTarget(source, location)}`,
+      String(batches),
+    );
   }
 
   async recordSummary(runId: string, summary: RunSummary, now = new Date()): Promise<void> {

@@ -2,15 +2,16 @@ import type { Redis } from "ioredis";
 import { redisKeys } from "./redis-keys.ts";
 
 /**
- * One job at a time per (source, location, kind of work) across every worker of a deployment.
+ * A bounded number of jobs at a time per (source, location, kind of work) across every worker of a
+ * deployment: one for usage extraction (LookupEvents), `queue.locationConcurrency` for collection.
  *
  * Why: provider quotas are per account and region (CloudTrail LookupEvents: 2 requests per second per
  * account and region; KMS read APIs share a per-account request quota). The provider spaces its own calls
  * with an in-process token bucket; holding this lease while a job calls a location guarantees no other
  * process calls the same location for the same kind of work at the same time, so the in-process rate is
- * the deployment-wide rate. Two concurrent runs over the same region then take turns instead of doubling
+ * the deployment-wide rate (with N slots: at most N times it, however many workers join). Two concurrent runs over the same region then take turns instead of doubling
  * the request rate. (A Redis token bucket shared by all processes, redis-token-bucket.ts, is the finer
- * tool once providers accept an injected bucket; see the report.)
+ * tool once providers accept an injected bucket.)
  *
  * The lease expires on its own (`ttlMs`) if its holder dies, is renewed while held, and is re-entrant for
  * the same job id, so a job retried after its worker was killed takes its own lease back at once.
@@ -66,6 +67,31 @@ export async function tryAcquireSourceLease(
       await redis.eval(RENEW_OR_RELEASE, 1, key, holder, "release", "0");
     },
   };
+}
+
+/**
+ * One of `slots` leases of the same (source, location, kind): at most `slots` holders at once. With one
+ * slot this is the plain lease. Slots are tried in order, so a retried job whose earlier slot has not
+ * expired yet simply takes a free one; its stale slot frees itself after the TTL.
+ */
+export async function tryAcquireSlottedLease(
+  redis: Redis,
+  key: string,
+  slots: number,
+  holder: string,
+  ttlMs = LEASE_TTL_MS,
+): Promise<SourceLease | undefined> {
+  if (slots <= 1) return tryAcquireSourceLease(redis, key, holder, ttlMs);
+  for (let slot = 0; slot < slots; slot += 1) {
+    const lease = await tryAcquireSourceLease(redis, slotKey(key, slot), holder, ttlMs);
+    if (lease !== undefined) return lease;
+  }
+  return undefined;
+}
+
+/** The Redis key of one slot; slot 0 of a slotted lease is its own key, distinct from the plain lease. */
+export function slotKey(key: string, slot: number): string {
+  return `${key}:slot-${slot}`;
 }
 
 /** Who holds a lease now, for tests and diagnostics. */

@@ -1,13 +1,20 @@
-import { DelayedError, Worker, type Job } from "bullmq";
+import { DelayedError, WaitingChildrenError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { describeError } from "../../errors/errors.ts";
 import type { ProviderOptions } from "../../providers/create-provider.ts";
 import { BrowserPool } from "../../render/browser-pool.ts";
 import type { JobContext } from "./job-context.ts";
 import { isUnrecoverable, toJobError } from "./job-errors.ts";
-import { DEFAULT_CONCURRENCY, workerOptions, type WorkerTuning } from "./job-options.ts";
+import {
+  CHILD_JOB_OPTIONS,
+  DEFAULT_CONCURRENCY,
+  JOB_OPTIONS,
+  workerOptions,
+  type WorkerTuning,
+} from "./job-options.ts";
 import type { QueueName } from "./job-names.ts";
-import { dispatchJob, jobsOfQueues, runIdOf } from "./job-registry.ts";
+import { validatePayload } from "./job-payloads.ts";
+import { dispatchJob, JOB_REGISTRY, jobsOfQueues, runIdOf } from "./job-registry.ts";
 import { QueueClient } from "./queue-client.ts";
 import { checkEvictionPolicy, createRedisConnection, type EvictionCheck } from "./redis-connection.ts";
 
@@ -125,6 +132,21 @@ async function processJob(
         await job.moveToDelayed(Date.now() + delayMs, token);
         throw new DelayedError();
       },
+      awaitChildren: async (children) => {
+        const parent = { id: job.id ?? "", queue: job.queueQualifiedName };
+        for (const child of children) {
+          await deps.producer
+            .queue(JOB_REGISTRY[child.name].queue)
+            .add(child.name, validatePayload(child.name, child.data), {
+              ...JOB_OPTIONS[child.name],
+              ...CHILD_JOB_OPTIONS,
+              jobId: child.jobId,
+              parent,
+            });
+        }
+        // False when every child has completed already (this is a later execution): the handler goes on.
+        if (await job.moveToWaitingChildren(token ?? "")) throw new WaitingChildrenError();
+      },
     },
   };
   const fields = { job: job.id, name: job.name, attempt: context.job.attempt, of: maxAttempts };
@@ -134,9 +156,17 @@ async function processJob(
     deps.logger.info(fields, "job completed");
     return result;
   } catch (thrown) {
-    // A postponed job is not a failure: BullMQ must see its DelayedError as is.
+    // A postponed job, or one parked until its children complete, is not a failure: BullMQ must see
+    // its DelayedError or WaitingChildrenError as is.
     if (thrown instanceof DelayedError || (thrown instanceof Error && thrown.name === "DelayedError")) {
       deps.logger.info(fields, "job postponed");
+      throw thrown;
+    }
+    if (
+      thrown instanceof WaitingChildrenError ||
+      (thrown instanceof Error && thrown.name === "WaitingChildrenError")
+    ) {
+      deps.logger.info(fields, "job waiting for its children");
       throw thrown;
     }
     const error = toJobError(thrown);

@@ -3,9 +3,10 @@ import type { GetAccountAuthorizationDetailsCommandOutput } from "@aws-sdk/clien
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 import type { Collected } from "../../model/key.ts";
-import type { DateRange, LocationSnapshot } from "../../model/snapshot.ts";
+import type { LoggingStatus } from "../../model/logging.ts";
+import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
-import type { Clock, KeyProvider } from "../key-provider.ts";
+import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
 import type { AwsClientFactory, AwsCredentials } from "./aws-clients.ts";
 import { createAwsClientFactory } from "./aws-clients.ts";
@@ -16,7 +17,7 @@ import { collectLoggingStatus } from "./cloudtrail-status.collector.ts";
 import type { AuthorizationDetails, IdentityKmsStatement } from "./identity-policy.normalizer.ts";
 import { collectIdentityKmsStatements } from "./identity-policy.normalizer.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
-import { collectLocationKeys } from "./kms-key.collector.ts";
+import { collectLocationKeyBatch, listLocationKeys } from "./kms-key.collector.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 import { createTokenBucket } from "./token-bucket.ts";
 
@@ -68,7 +69,10 @@ export function createAwsKmsProvider(
     return accountPromise;
   }
 
-  /** Read once per source: IAM is global, and every key whose policy enables IAM shares the answer. */
+  /**
+   * Read once per provider instance: IAM is global, and every key whose policy enables IAM shares the
+   * answer, across every region and every batch this instance describes.
+   */
   function identityStatements(): Promise<Collected<IdentityKmsStatement[]>> {
     identityPromise ??= capture("iam:GetAccountAuthorizationDetails", clock, async () => {
       const details: AuthorizationDetails = { users: [], roles: [], groups: [], policies: [] };
@@ -110,24 +114,25 @@ export function createAwsKmsProvider(
       return result.ok ? result.value : undefined;
     },
 
-    async collectLocation(location: string): Promise<LocationSnapshot> {
-      const [keys, logging] = await Promise.all([
-        collectLocationKeys({
-          sourceId: config.id,
-          location,
-          kms: clients.kms(location),
-          clock,
-          identityStatements,
-        }),
-        collectLoggingStatus({
-          sourceId: config.id,
-          location,
-          clock,
-          cloudTrail: (region) => clients.cloudTrail(region),
-          s3: (region) => clients.s3(region),
-        }),
-      ]);
-      return { source: config.id, location, keys: keys.keys, logging, gaps: keys.gaps };
+    listKeys(location: string): Promise<KeyListing> {
+      return listLocationKeys({ sourceId: config.id, location, kms: clients.kms(location), clock });
+    },
+
+    collectKeys(location: string, refs: readonly KeyRef[]): Promise<KeyBatch> {
+      return collectLocationKeyBatch(
+        { sourceId: config.id, location, kms: clients.kms(location), clock, identityStatements },
+        refs,
+      );
+    },
+
+    collectLogging(location: string): Promise<LoggingStatus> {
+      return collectLoggingStatus({
+        sourceId: config.id,
+        location,
+        clock,
+        cloudTrail: (region) => clients.cloudTrail(region),
+        s3: (region) => clients.s3(region),
+      });
     },
 
     streamUsage(location: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {

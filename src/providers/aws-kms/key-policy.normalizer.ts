@@ -187,7 +187,9 @@ export function normalizeKmsGrants(grants: readonly KmsGrantEntry[]): AccessGran
     return grantOf(
       { principal, classified: classifyAwsPrincipal(principal) },
       "allow",
-      (grant.Operations ?? []).map((operation) => (operation.startsWith("kms:") ? operation : `kms:${operation}`)),
+      (grant.Operations ?? []).map((operation) =>
+        operation.startsWith("kms:") ? operation : `kms:${operation}`,
+      ),
       constraints,
       "grant",
       grant.GrantId ?? `Grants[${index}]`,

@@ -8,6 +8,7 @@ import {
   paginateListKeys,
   paginateListResourceTags,
 } from "@aws-sdk/client-kms";
+import { z } from "zod";
 import type {
   AliasListEntry,
   GrantListEntry,
@@ -28,7 +29,7 @@ import type {
   RotationStatus,
 } from "../../model/key.ts";
 import type { SourceGap } from "../../model/snapshot.ts";
-import type { Clock } from "../key-provider.ts";
+import type { Clock, JsonValue, KeyBatch, KeyListing, KeyRef } from "../key-provider.ts";
 import { capture, collectPages, mapWithConcurrency } from "./capture.ts";
 import type { IdentityKmsStatement } from "./identity-policy.normalizer.ts";
 import { identityStatementsForKey } from "./identity-policy.normalizer.ts";
@@ -40,24 +41,24 @@ import {
 import { toIsoInstant, toRawValue } from "./raw-value.ts";
 
 /**
- * Collects every KMS key of one region with its configuration, rotation and access. Each call's outcome
- * is kept (`Collected`); a failed call fills its slot with the error and never drops the key.
+ * Lists and describes the KMS keys of one region with their configuration, rotation and access. Listing
+ * (ListKeys + ListAliases) and describing are separate so a large region can be described in batches by
+ * different workers; each call's outcome is kept (`Collected`), and a failed call fills its slot with the
+ * error and never drops the key.
  */
 
-export interface KeyCollectionContext {
+export interface KeyListingContext {
   sourceId: string;
   location: string;
   kms: KMSClient;
   clock: Clock;
-  /** Identity-policy statements of the account, read once per source and shared by every key. */
-  identityStatements: () => Promise<Collected<IdentityKmsStatement[]>>;
-  /** Keys collected in parallel; each key makes six calls at once. */
-  keyConcurrency?: number;
 }
 
-export interface LocationKeys {
-  keys: KeyRecord[];
-  gaps: SourceGap[];
+export interface KeyCollectionContext extends KeyListingContext {
+  /** Identity-policy statements of the account, read once per provider instance and shared by every key. */
+  identityStatements: () => Promise<Collected<IdentityKmsStatement[]>>;
+  /** Keys described in parallel; each key makes six calls at once. Default 4. */
+  keyConcurrency?: number;
 }
 
 const STATES: Record<string, KeyState> = {
@@ -79,14 +80,52 @@ const ORIGINS: Record<string, KeyOrigin> = {
 /** Placeholder spec when DescribeKey failed: the error is on the key, the spec is simply not known. */
 export const UNKNOWN_KEY_SPEC = "UNKNOWN";
 
-export async function collectLocationKeys(context: KeyCollectionContext): Promise<LocationKeys> {
+/** Code of the error recorded when a key reference cannot be read back (it is not what listKeys wrote). */
+export const INVALID_KEY_REF = "InvalidKeyRef";
+
+/** One ListAliases entry as plain JSON (toRawValue output: dates as ISO strings, no undefined values). */
+type AliasEntry = { [field: string]: JsonValue };
+
+const CollectionErrorSchema = z.object({
+  call: z.string(),
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+
+/**
+ * What `listKeys` puts in a reference's `listed`: the key ARN from ListKeys (absent when ListKeys gave
+ * none) and the key's share of the region's one ListAliases answer, failure included, so a batch never
+ * calls ListAliases again. Field order of the parsed value follows these shapes, which are the order
+ * `capture` and `toCollectionError` write, so the raw evidence rebuilt from it is byte-identical.
+ */
+const ListedKeySchema = z.object({
+  keyArn: z.string().min(1).optional(),
+  aliases: z.discriminatedUnion("ok", [
+    z.object({
+      ok: z.literal(true),
+      value: z.array(z.record(z.string(), z.json())),
+      call: z.string(),
+      capturedAt: z.string(),
+    }),
+    z.object({ ok: z.literal(false), error: CollectionErrorSchema, capturedAt: z.string() }),
+  ]),
+});
+
+interface ListedKey {
+  keyArn?: string;
+  aliases: Collected<AliasEntry[]>;
+}
+
+/** ListKeys, then ListAliases, of one region: every key as a reference sorted by key id. */
+export async function listLocationKeys(context: KeyListingContext): Promise<KeyListing> {
   const { kms, clock } = context;
   const listed = await capture("kms:ListKeys", clock, () =>
     collectPages(paginateListKeys({ client: kms }, {}), (page) => page.Keys),
   );
   if (!listed.ok) {
     return {
-      keys: [],
+      refs: [],
       gaps: [{ source: context.sourceId, location: context.location, error: listed.error }],
     };
   }
@@ -107,25 +146,108 @@ export async function collectLocationKeys(context: KeyCollectionContext): Promis
       aliasesByKey.set(alias.TargetKeyId, list);
     }
   }
-  const keys = await mapWithConcurrency(keyEntries, context.keyConcurrency ?? 4, (entry) =>
-    collectKey(
-      context,
-      entry,
+  const refs: KeyRef[] = keyEntries.map((entry) => ({
+    keyId: entry.KeyId,
+    listed: {
+      ...(entry.KeyArn === undefined ? {} : { keyArn: entry.KeyArn }),
       // This key's share of the region's one ListAliases answer.
-      aliases.ok ? { ...aliases, value: aliasesByKey.get(entry.KeyId) ?? [] } : aliases,
-    ),
+      aliases: aliases.ok
+        ? {
+            ok: true,
+            // toRawValue leaves plain JSON: dates become ISO strings, undefined fields and $metadata go.
+            value: toRawValue(aliasesByKey.get(entry.KeyId) ?? []) as JsonValue,
+            call: aliases.call,
+            capturedAt: aliases.capturedAt,
+          }
+        : { ok: false, error: jsonOfError(aliases.error), capturedAt: aliases.capturedAt },
+    },
+  }));
+  refs.sort((left, right) => left.keyId.localeCompare(right.keyId));
+  return { refs, gaps: [] };
+}
+
+/** Describes exactly the given keys, in reference order. */
+export async function collectLocationKeyBatch(
+  context: KeyCollectionContext,
+  refs: readonly KeyRef[],
+): Promise<KeyBatch> {
+  const gaps: SourceGap[] = [];
+  const readable: Array<{ keyId: string; listed: ListedKey }> = [];
+  refs.forEach((ref, index) => {
+    // Refs come back from a file another process wrote: even the key id is checked before use.
+    const keyId: unknown = (ref as { keyId?: unknown } | null)?.keyId;
+    if (typeof keyId !== "string" || keyId.length === 0) {
+      gaps.push({
+        source: context.sourceId,
+        location: context.location,
+        error: invalidRef(`key reference ${index} of the batch has no key id`),
+      });
+      return;
+    }
+    readable.push({ keyId, listed: readListed(context, keyId, ref.listed) });
+  });
+  const keys = await mapWithConcurrency(readable, context.keyConcurrency ?? 4, ({ keyId, listed }) =>
+    collectKey(context, keyId, listed),
   );
-  keys.sort((left, right) => left.keyId.localeCompare(right.keyId));
-  return { keys, gaps: [] };
+  return { keys, gaps };
+}
+
+function jsonOfError(error: CollectionError): { [field: string]: JsonValue } {
+  return { call: error.call, code: error.code, message: error.message, retryable: error.retryable };
+}
+
+function invalidRef(message: string): CollectionError {
+  return { call: "kms:ListAliases", code: INVALID_KEY_REF, message, retryable: false };
+}
+
+/**
+ * The listing's facts about one key, or, when the reference is not what listKeys wrote, the key still
+ * described from KMS with its aliases slot failed naming the key: the population stays complete.
+ */
+function readListed(context: KeyCollectionContext, keyId: string, listed: unknown): ListedKey {
+  const parsed = ListedKeySchema.safeParse(listed);
+  const problem = parsed.success
+    ? aliasProblem(keyId, parsed.data.aliases)
+    : parsed.error.issues
+        .map(
+          (issue) =>
+            `${issue.path.length === 0 ? "listed" : `listed.${issue.path.join(".")}`}: ${issue.message}`,
+        )
+        .join("; ");
+  if (parsed.success && problem === undefined) {
+    const { keyArn, aliases } = parsed.data;
+    return { ...(keyArn === undefined ? {} : { keyArn }), aliases };
+  }
+  return {
+    aliases: {
+      ok: false,
+      error: invalidRef(
+        `the reference to key ${keyId} in ${context.location} does not carry the listing's aliases as listKeys wrote them (${problem ?? "unreadable"}); list the location again`,
+      ),
+      capturedAt: context.clock().toISOString(),
+    },
+  };
+}
+
+/** Entries the schema cannot express: each names this key and has a string alias name when it has one. */
+function aliasProblem(keyId: string, aliases: Collected<AliasEntry[]>): string | undefined {
+  if (!aliases.ok) return undefined;
+  const index = aliases.value.findIndex(
+    (alias) =>
+      alias.TargetKeyId !== keyId || (alias.AliasName !== undefined && typeof alias.AliasName !== "string"),
+  );
+  return index === -1
+    ? undefined
+    : `listed.aliases.value.${index}: not an alias of this key with a string AliasName`;
 }
 
 async function collectKey(
   context: KeyCollectionContext,
-  entry: KeyListEntry & { KeyId: string },
-  keyAliases: Collected<AliasListEntry[]>,
+  KeyId: string,
+  listed: ListedKey,
 ): Promise<KeyRecord> {
   const { kms, clock } = context;
-  const KeyId = entry.KeyId;
+  const keyAliases = listed.aliases;
   const [describe, tags, rotationStatus, rotations, policy, grants] = await Promise.all([
     capture("kms:DescribeKey", clock, () => kms.send(new DescribeKeyCommand({ KeyId }))),
     capture("kms:ListResourceTags", clock, () =>
@@ -150,7 +272,7 @@ async function collectKey(
   if (!tags.ok) errors.push(tags.error);
   if (!keyAliases.ok) errors.push(keyAliases.error);
 
-  const arn = metadata?.Arn ?? entry.KeyArn ?? KeyId;
+  const arn = metadata?.Arn ?? listed.keyArn ?? KeyId;
   const rotation = buildRotation(rotationStatus, rotations, errors);
   const access = await buildAccess(context, arn, policy, grants, errors);
 
@@ -173,7 +295,7 @@ async function collectKey(
     aliases: keyAliases.ok
       ? keyAliases.value
           .map((alias) => alias.AliasName)
-          .filter((name): name is string => name !== undefined)
+          .filter((name): name is string => typeof name === "string")
           .sort()
       : [],
     keySpec: metadata?.KeySpec ?? metadata?.CustomerMasterKeySpec ?? UNKNOWN_KEY_SPEC,

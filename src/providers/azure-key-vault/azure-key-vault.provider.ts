@@ -2,11 +2,12 @@ import type { KeyClient, KeyProperties, KeyVaultKey } from "@azure/keyvault-keys
 import type { Vault } from "@azure/arm-keyvault";
 import type { RoleAssignment } from "@azure/arm-authorization";
 import type { FullOperationResponse } from "@azure/core-client";
+import { z } from "zod";
 import type { AccessPolicy, Collected, CollectionError, KeyRecord, RotationStatus } from "../../model/key.ts";
 import type { LoggingSink, LoggingStatus } from "../../model/logging.ts";
-import type { DateRange, LocationSnapshot } from "../../model/snapshot.ts";
+import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
-import type { Clock, KeyProvider } from "../key-provider.ts";
+import type { Clock, JsonValue, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
 import type { AzureKeyVaultSourceConfig } from "./azure-key-vault.config.ts";
 import { normalizeVaultUrl } from "./azure-key-vault.config.ts";
@@ -31,6 +32,9 @@ import { USAGE_TABLES, buildUsageQuery, toUsageEvent, usageWindows } from "./usa
  * or access-policy mode, soft delete, purge protection), its role assignments and its diagnostic settings;
  * usage events from Log Analytics. Facts only: checks judge them. A failed call is carried where its fact
  * would have been (`Collected` with `ok: false`, a key error, a gap), never dropped.
+ * A vault is collected in parts that may run in different processes: `listKeys` (one `listPropertiesOfKeys`;
+ * each reference carries the listed properties), `collectKeys` per batch (the ARM facts read once per vault
+ * per provider instance), `collectLogging` (the same memoized ARM facts).
  */
 
 export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
@@ -75,6 +79,39 @@ interface VaultLocator {
   resourceGroup: string;
 }
 
+/** An ISO-8601 instant exactly as `Date#toISOString` writes it, so reading it back gives the same string. */
+const IsoInstantSchema = z.string().refine((value) => {
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === value;
+}, "not an ISO-8601 instant");
+
+/**
+ * A key reference's `listed`: the listed `KeyProperties` a key record needs, as plain JSON (dates as ISO
+ * strings, absent values omitted). The name addresses the key; the rest is what the record falls back to when
+ * `getKey` fails, and the listed id is the record's `arn`, as when the location was collected in one call.
+ */
+const ListedKeySchema = z.object({
+  name: z.string().min(1),
+  id: z.string().min(1).optional(),
+  enabled: z.boolean().optional(),
+  managed: z.boolean().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  createdOn: IsoInstantSchema.optional(),
+  expiresOn: IsoInstantSchema.optional(),
+});
+type ListedKey = z.infer<typeof ListedKeySchema>;
+
+/** The key properties a record is built from: `getKey`'s, or the listing's when `getKey` failed. */
+interface KeyPropertyFacts {
+  enabled?: boolean | undefined;
+  managed?: boolean | undefined;
+  tags?: Record<string, string> | undefined;
+  /** ISO-8601 */
+  createdOn?: string | undefined;
+  /** ISO-8601 */
+  expiresOn?: string | undefined;
+}
+
 const KEY_VAULT_ARM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
 
@@ -115,6 +152,59 @@ function toRawValue(value: unknown): unknown {
 
 function iso(date: Date | undefined): string | undefined {
   return date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/** A key's id within the source, as on its record (the vault URL is normalized, without a trailing slash). */
+function keyIdOf(location: string, name: string): string {
+  return `${location}/keys/${name}`;
+}
+
+/** Code-unit order, not locale order: the same on every machine that cuts batches from the listing. */
+function byKeyId(left: KeyRef, right: KeyRef): number {
+  if (left.keyId === right.keyId) return 0;
+  return left.keyId < right.keyId ? -1 : 1;
+}
+
+/** The listed properties as a reference carries them: plain JSON, nothing undefined. */
+function toListedJson(properties: KeyProperties): { [field: string]: JsonValue } {
+  const listed: { [field: string]: JsonValue } = { name: properties.name };
+  if (properties.id !== undefined) listed["id"] = properties.id;
+  if (properties.enabled !== undefined) listed["enabled"] = properties.enabled;
+  if (properties.managed !== undefined) listed["managed"] = properties.managed;
+  if (properties.tags !== undefined) listed["tags"] = { ...properties.tags };
+  const created = iso(properties.createdOn);
+  if (created !== undefined) listed["createdOn"] = created;
+  const expires = iso(properties.expiresOn);
+  if (expires !== undefined) listed["expiresOn"] = expires;
+  return listed;
+}
+
+/**
+ * Reads a reference back (it may come from another process, through a file): a `listed` that is not what
+ * `listKeys` wrote, or that names another key or vault, is an error about that key rather than a throw.
+ */
+function readKeyRef(
+  location: string,
+  ref: KeyRef,
+): { ok: true; listed: ListedKey } | { ok: false; message: string } {
+  // The type says KeyRef, but the value came through JSON from another process: check before trusting.
+  const keyId: unknown = (ref as { keyId?: unknown } | null)?.keyId;
+  if (typeof keyId !== "string") return { ok: false, message: "keyId is not a string" };
+  const parsed = ListedKeySchema.safeParse(ref.listed);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where =
+      issue === undefined || issue.path.length === 0 ? "listed" : `listed.${issue.path.join(".")}`;
+    return { ok: false, message: `${where}: ${issue?.message ?? "invalid"}` };
+  }
+  const expected = keyIdOf(location, parsed.data.name);
+  if (keyId !== expected) {
+    return {
+      ok: false,
+      message: `listed name ${parsed.data.name} in ${location} is key ${expected}, not ${keyId}`,
+    };
+  }
+  return { ok: true, listed: parsed.data };
 }
 
 export function createAzureKeyVaultProvider(
@@ -368,7 +458,7 @@ export function createAzureKeyVaultProvider(
     }
   }
 
-  async function collectLogging(location: string, facts: VaultArmFacts): Promise<LoggingStatus> {
+  function describeLogging(location: string, facts: VaultArmFacts): LoggingStatus {
     const sinks: LoggingSink[] = [];
     const errors: CollectionError[] = [];
     if (facts.diagnosticSettings.ok) {
@@ -433,7 +523,7 @@ export function createAzureKeyVaultProvider(
   async function collectKey(
     client: KeyClient,
     location: string,
-    listed: KeyProperties,
+    listed: ListedKey,
     facts: VaultArmFacts,
   ): Promise<KeyRecord> {
     const name = listed.name;
@@ -442,7 +532,15 @@ export function createAzureKeyVaultProvider(
       readKeyVersions(client, name),
       readRotationPolicy(client, name),
     ]);
-    const properties = key.ok ? key.value.properties : listed;
+    const properties: KeyPropertyFacts = key.ok
+      ? {
+          enabled: key.value.properties.enabled,
+          managed: key.value.properties.managed,
+          tags: key.value.properties.tags,
+          createdOn: iso(key.value.properties.createdOn),
+          expiresOn: iso(key.value.properties.expiresOn),
+        }
+      : listed;
     const jwk = key.ok ? key.value.key : undefined;
     const rawKeyType = key.ok ? String(key.value.keyType ?? jwk?.kty ?? "unknown") : "unknown";
     const spec = key.ok
@@ -531,7 +629,7 @@ export function createAzureKeyVaultProvider(
       "arm:vaultProperties": facts.properties,
     };
 
-    const keyId = `${location}/keys/${name}`;
+    const keyId = keyIdOf(location, name);
     const record: KeyRecord = {
       source: config.id,
       sourceType: "azure-key-vault",
@@ -554,10 +652,8 @@ export function createAzureKeyVaultProvider(
     if (spec !== undefined) record.hsmBacked = spec.hsmBacked;
     const operations = key.ok ? key.value.keyOperations : undefined;
     if (operations !== undefined && operations.length > 0) record.keyUsage = [...operations].sort().join(",");
-    const created = iso(properties.createdOn);
-    if (created !== undefined) record.createdAt = created;
-    const expires = iso(properties.expiresOn);
-    if (expires !== undefined) record.expiresAt = expires;
+    if (properties.createdOn !== undefined) record.createdAt = properties.createdOn;
+    if (properties.expiresOn !== undefined) record.expiresAt = properties.expiresOn;
     return record;
   }
 
@@ -567,29 +663,60 @@ export function createAzureKeyVaultProvider(
     listLocations: () => [...locations],
     describeAccount: async () => config.subscriptionId,
 
-    async collectLocation(location) {
-      const facts = await collectArmFacts(location);
-      const logging = await collectLogging(location, facts);
+    async listKeys(location): Promise<KeyListing> {
       const client = clients.keyClient(location);
-      const listCall = "keyvault:listPropertiesOfKeys";
-      let listed: KeyProperties[];
+      const listed: KeyProperties[] = [];
       try {
-        listed = [];
         for await (const properties of client.listPropertiesOfKeys()) listed.push(properties);
       } catch (error) {
-        const snapshot: LocationSnapshot = {
+        // A firewalled or unreachable vault is "not collected", never "no keys".
+        const gap: SourceGap = {
           source: config.id,
           location,
-          keys: [],
-          logging,
-          gaps: [{ source: config.id, location, error: toCollectionError(listCall, error) }],
+          error: toCollectionError("keyvault:listPropertiesOfKeys", error),
         };
-        return snapshot;
+        return { refs: [], gaps: [gap] };
       }
-      const keys = await mapLimit(listed, keyConcurrency, (properties) =>
-        collectKey(client, location, properties, facts),
+      const refs = listed.map((properties): KeyRef => ({
+        keyId: keyIdOf(location, properties.name),
+        listed: toListedJson(properties),
+      }));
+      return { refs: refs.sort(byKeyId), gaps: [] };
+    },
+
+    async collectKeys(location, refs): Promise<KeyBatch> {
+      if (refs.length === 0) return { keys: [], gaps: [] };
+      const gaps: SourceGap[] = [];
+      const readable: ListedKey[] = [];
+      for (const ref of refs) {
+        const read = readKeyRef(location, ref);
+        if (read.ok) readable.push(read.listed);
+        else {
+          // Without a trustworthy name and listing there is nothing to describe: the key is a gap, so the
+          // checks report the population as incomplete instead of judging a made-up record.
+          gaps.push({
+            source: config.id,
+            location,
+            error: missingFact(
+              "keyproof:readKeyRef",
+              "MalformedKeyRef",
+              `key ${typeof ref.keyId === "string" ? ref.keyId : JSON.stringify(ref.keyId)}: ${read.message}`,
+            ),
+          });
+        }
+      }
+      if (readable.length === 0) return { keys: [], gaps };
+      // Memoized per vault: every batch this instance describes shares one read of the vault's ARM facts.
+      const facts = await collectArmFacts(location);
+      const client = clients.keyClient(location);
+      const keys = await mapLimit(readable, keyConcurrency, (listed) =>
+        collectKey(client, location, listed, facts),
       );
-      return { source: config.id, location, keys, logging, gaps: [] };
+      return { keys, gaps };
+    },
+
+    async collectLogging(location): Promise<LoggingStatus> {
+      return describeLogging(location, await collectArmFacts(location));
     },
 
     streamUsage(location: string, range: DateRange) {

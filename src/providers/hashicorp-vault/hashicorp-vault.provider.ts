@@ -9,16 +9,22 @@
  * Calls, each named in errors as `vault:<VERB> <path>`: `GET sys/mounts`, `LIST <mount>/keys`,
  * `GET <mount>/keys/<name>`, `LIST sys/policies/acl`, `GET sys/policies/acl/<name>`, `GET sys/audit`
  * (root namespace: audit devices exist only there), `GET sys/health` (cluster name).
+ *
+ * Batches (issue #5): `listKeys` reads the mount table and LISTs each transit mount; a reference carries
+ * `{ mount, name }`. `collectKeys` may run in a fresh instance on another machine, so what keys share (the
+ * mount table entry, the ACL policies, each mount's key names for BYOK export grants) is read once per
+ * instance, memoized, and reused by its later batches; a `listKeys` of the same instance seeds it.
  * Only the source namespace's own policies are read; policies of parent namespaces that name child paths
  * are not evaluated.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
 import type { AccessPolicy, Collected, CollectionError, KeyRecord } from "../../model/key.ts";
 import type { LoggingStatus } from "../../model/logging.ts";
-import type { DateRange, LocationSnapshot, SourceGap } from "../../model/snapshot.ts";
+import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
-import type { Clock, KeyProvider } from "../key-provider.ts";
+import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
 import { normalizeAuditDevices } from "./audit-device.normalizer.ts";
 import { readAuditLog } from "./audit-log.reader.ts";
@@ -101,11 +107,34 @@ type PolicyCollection =
     }
   | { ok: false; errors: CollectionError[]; capturedAt: string };
 
-interface TransitMount {
-  /** Without trailing slash. */
-  path: string;
-  /** The `sys/mounts` entry, kept as raw evidence on each key. */
-  entry: Collected<unknown>;
+/** `GET sys/mounts`, read once: the table, or why there is none. */
+type MountTableRead =
+  | { ok: true; table: Record<string, unknown>; call: string; capturedAt: string }
+  | { ok: false; error: CollectionError; capturedAt: string };
+
+/** `LIST <mount>/keys`, sorted: the names, or why there are none. */
+type KeyNamesRead = { ok: true; names: string[] } | { ok: false; error: CollectionError; capturedAt: string };
+
+type Connected = { ok: true; clients: Connection } | { ok: false; error: CollectionError };
+
+/** A key as a reference names it: the transit mount (no trailing slash) and the key's name. */
+interface TransitKeyName {
+  mount: string;
+  name: string;
+}
+
+/**
+ * `listed` of a Vault key reference. It comes back from a file another process wrote, so it is checked
+ * rather than trusted: a reference that does not parse becomes a gap naming the key.
+ */
+const ListedTransitKeySchema = z.object({ mount: z.string().min(1), name: z.string().min(1) });
+
+/** The call a malformed reference is reported under: keyproof's own reading, not a Vault request. */
+const READ_KEY_REFERENCE = "keyproof:read key reference";
+
+/** Code-unit order, so refs sort the same on every machine whatever its locale. */
+function compareKeyIds(a: KeyRef, b: KeyRef): number {
+  return a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0;
 }
 
 export function createHashicorpVaultProvider(
@@ -125,6 +154,11 @@ export function createHashicorpVaultProvider(
   const now = (): string => clock().toISOString();
 
   let connection: Promise<Connection> | undefined;
+  // Location-wide facts, memoized per instance (see the file comment). A failed read is memoized too: it is
+  // data on every key of the instance, exactly as one collection of the whole location records it.
+  let mountTable: Promise<MountTableRead> | undefined;
+  let policies: Promise<PolicyCollection> | undefined;
+  const keyNames = new Map<string, Promise<KeyNamesRead>>();
 
   /** Token and CA are read once, lazily: a missing token becomes a gap of this source, not a crash of the run. */
   async function connect(): Promise<Connection> {
@@ -172,36 +206,61 @@ export function createHashicorpVaultProvider(
     return { source: config.id, location, error };
   }
 
-  async function collectMounts(api: VaultApi, gaps: SourceGap[]): Promise<TransitMount[]> {
-    const call = vaultCall("GET", "sys/mounts");
-    let table: Record<string, unknown>;
+  async function openConnection(): Promise<Connected> {
+    const pending = (connection ??= connect());
     try {
-      table = dataOf(await api.read("sys/mounts"));
+      return { ok: true, clients: await pending };
     } catch (error) {
-      const failure = toVaultCollectionError(call, error);
+      // Forget the failure so a later call (another batch, a retry) tries again.
+      if (connection === pending) connection = undefined;
+      return {
+        ok: false,
+        error: isCollectionError(error) ? error : toVaultCollectionError("keyproof:connect", error),
+      };
+    }
+  }
+
+  function unknownLocation(requested: string): SourceGap {
+    return {
+      source: config.id,
+      location: requested,
+      error: setupError(
+        "keyproof:collect",
+        "UnknownLocation",
+        `source ${config.id} has one location: ${location}`,
+      ),
+    };
+  }
+
+  async function readMountTable(api: VaultApi): Promise<MountTableRead> {
+    const call = vaultCall("GET", "sys/mounts");
+    try {
+      const table = dataOf(await api.read("sys/mounts"));
+      return { ok: true, table, call, capturedAt: now() };
+    } catch (error) {
+      return { ok: false, error: toVaultCollectionError(call, error), capturedAt: now() };
+    }
+  }
+
+  /** The transit mounts to list, sorted; configured mounts that are missing or not transit become gaps. */
+  function transitMounts(read: MountTableRead, gaps: SourceGap[]): string[] {
+    if (!read.ok) {
       // Without the mount table only configured mounts can be listed. Their keys are then complete (a mount
       // that cannot be listed becomes its own gap), so the failure is kept on each key's raw mount entry;
       // without configured mounts nothing can be enumerated and the whole location is a gap.
-      if (mountFilter === undefined) gaps.push(gap(failure));
-      return [...(mountFilter ?? [])].map((mount) => ({
-        path: mount,
-        entry: { ok: false, error: failure, capturedAt: now() },
-      }));
+      if (mountFilter === undefined) gaps.push(gap(read.error));
+      return [...(mountFilter ?? [])];
     }
-    const capturedAt = now();
-    const transit = Object.entries(table)
+    const transit = Object.entries(read.table)
       .filter(([, entry]) => (entry as { type?: unknown } | null)?.type === "transit")
-      .map(([mountPath, entry]) => ({
-        path: normalizeMount(mountPath),
-        entry: { ok: true as const, value: entry, call, capturedAt },
-      }));
-    if (mountFilter === undefined) return transit.sort((a, b) => a.path.localeCompare(b.path));
+      .map(([mountPath]) => normalizeMount(mountPath));
+    if (mountFilter === undefined) return transit.sort((a, b) => a.localeCompare(b));
     for (const wanted of mountFilter) {
-      if (transit.some((mount) => mount.path === wanted)) continue;
-      const other = table[`${wanted}/`] as { type?: unknown } | undefined;
+      if (transit.includes(wanted)) continue;
+      const other = read.table[`${wanted}/`] as { type?: unknown } | undefined;
       gaps.push(
         gap({
-          call,
+          call: read.call,
           code: "MountNotFound",
           message:
             other === undefined
@@ -211,11 +270,74 @@ export function createHashicorpVaultProvider(
         }),
       );
     }
-    return transit
-      .filter((mount) => mountFilter.has(mount.path))
-      .sort((a, b) => a.path.localeCompare(b.path));
+    return transit.filter((mount) => mountFilter.has(mount)).sort((a, b) => a.localeCompare(b));
   }
 
+  /** The mount's `sys/mounts` entry, kept as raw evidence on each of its keys. */
+  function mountEntry(read: MountTableRead, mount: string): Collected<unknown> {
+    if (!read.ok) return { ok: false, error: read.error, capturedAt: read.capturedAt };
+    const entry = read.table[`${mount}/`];
+    // Only when the mount went away between the listing and this batch (another instance's listing).
+    if (entry === undefined) {
+      return {
+        ok: false,
+        error: setupError(read.call, "MountNotFound", `mount "${mount}" is not in the mount table`),
+        capturedAt: read.capturedAt,
+      };
+    }
+    return { ok: true, value: entry, call: read.call, capturedAt: read.capturedAt };
+  }
+
+  async function listKeyNames(api: VaultApi, mount: string): Promise<KeyNamesRead> {
+    try {
+      return { ok: true, names: [...(await api.list(`${mount}/keys`))].sort() };
+    } catch (error) {
+      return {
+        ok: false,
+        error: toVaultCollectionError(vaultCall("LIST", `${mount}/keys`), error),
+        capturedAt: now(),
+      };
+    }
+  }
+
+  /** The mount's key names, listed once per instance (by `listKeys`, or by the first batch that needs them). */
+  function mountKeyNames(api: VaultApi, mount: string): Promise<KeyNamesRead> {
+    let names = keyNames.get(mount);
+    if (names === undefined) {
+      names = listKeyNames(api, mount);
+      keyNames.set(mount, names);
+    }
+    return names;
+  }
+
+  /** `listed` checked against the reference's own key id and the configured mounts. */
+  function readKeyRef(
+    ref: KeyRef,
+  ): { ok: true; key: TransitKeyName } | { ok: false; error: CollectionError } {
+    const keyId: unknown = (ref as { keyId?: unknown } | null)?.keyId;
+    const named = typeof keyId === "string" ? JSON.stringify(keyId) : "without a key id";
+    const malformed = (reason: string) => ({
+      ok: false as const,
+      error: setupError(READ_KEY_REFERENCE, "MalformedKeyRef", `key reference ${named}: ${reason}`),
+    });
+    if (typeof keyId !== "string") return malformed("keyId is not a string");
+    const parsed = ListedTransitKeySchema.safeParse(ref.listed);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .map((issue) => `${["listed", ...issue.path].join(".")}: ${issue.message}`)
+        .join("; ");
+      return malformed(issues);
+    }
+    const { mount, name } = parsed.data;
+    if (normalizeMount(mount) !== mount)
+      return malformed(`listed.mount "${mount}" has a leading or trailing slash`);
+    if (name.includes("/")) return malformed(`listed.name "${name}" contains a slash`);
+    if (keyId !== `${mount}/${name}`) return malformed(`listed names "${mount}/${name}", not the key id`);
+    if (mountFilter !== undefined && !mountFilter.has(mount)) {
+      return malformed(`mount "${mount}" is not one of the configured mounts`);
+    }
+    return { ok: true, key: { mount, name } };
+  }
   async function collectPolicies(api: VaultApi): Promise<PolicyCollection> {
     let names: string[];
     try {
@@ -258,8 +380,7 @@ export function createHashicorpVaultProvider(
     return { ok: true, policies: policies.sort((a, b) => a.name.localeCompare(b.name)), capturedAt: now() };
   }
 
-  async function collectLogging(rootApi: VaultApi): Promise<LoggingStatus> {
-    const status: LoggingStatus = { source: config.id, location, capturedAt: now(), sinks: [], errors: [] };
+  async function readAuditDevices(rootApi: VaultApi, status: LoggingStatus): Promise<LoggingStatus> {
     try {
       status.sinks = normalizeAuditDevices(dataOf(await rootApi.read("sys/audit")), address);
     } catch (error) {
@@ -267,10 +388,10 @@ export function createHashicorpVaultProvider(
     }
     return status;
   }
-
   function accessFor(
     policies: PolicyCollection,
-    target: { mount: string; name: string; latestVersion?: number; siblingNames: string[] },
+    names: KeyNamesRead,
+    target: { mount: string; name: string; latestVersion?: number },
   ): Collected<AccessPolicy> {
     if (!policies.ok) {
       const [first, ...rest] = policies.errors;
@@ -284,9 +405,12 @@ export function createHashicorpVaultProvider(
         capturedAt: policies.capturedAt,
       };
     }
+    // `byok-export/<destination>/<key>` names another key of the mount: without the mount's key names the
+    // grants would silently miss those paths, so access is unknown rather than incomplete.
+    if (!names.ok) return { ok: false, error: names.error, capturedAt: names.capturedAt };
     const documents: AccessPolicy["documents"] = [];
     const grants = policies.policies.flatMap((policy) => {
-      const found = grantsForKey(policy.compiled, target);
+      const found = grantsForKey(policy.compiled, { ...target, siblingNames: names.names });
       if (found.length > 0) documents.push({ name: policy.name, document: policy.text });
       return found;
     });
@@ -297,7 +421,6 @@ export function createHashicorpVaultProvider(
       capturedAt: policies.capturedAt,
     };
   }
-
   /** `GET <mount>/keys/<name>`: the raw response, and the normalized key or why there is none. */
   async function readKey(
     api: VaultApi,
@@ -341,30 +464,23 @@ export function createHashicorpVaultProvider(
     };
   }
 
-  async function collectKey(
-    api: VaultApi,
-    mount: TransitMount,
-    name: string,
-    siblingNames: string[],
-    policies: PolicyCollection,
-  ): Promise<KeyRecord> {
-    const keyPath = `${mount.path}/keys/${name}`;
+  type KeyRead = Awaited<ReturnType<typeof readKey>>;
+
+  function keyRecord(
+    key: TransitKeyName,
+    mount: Collected<unknown>,
+    read: KeyRead,
+    access: Collected<AccessPolicy>,
+  ): KeyRecord {
+    const keyPath = `${key.mount}/keys/${key.name}`;
     const call = vaultCall("GET", keyPath);
-    const read = await readKey(api, keyPath);
-    // Export paths are enumerated per version, so the key's versions feed the grant computation.
-    const target = {
-      mount: mount.path,
-      name,
-      siblingNames,
-      ...(read.ok && read.latestVersion !== undefined ? { latestVersion: read.latestVersion } : {}),
-    };
     const record: KeyRecord = {
       source: config.id,
       sourceType: "hashicorp-vault",
       location,
-      keyId: `${mount.path}/${name}`,
+      keyId: `${key.mount}/${key.name}`,
       arn: `${address}/v1/${namespace}${keyPath}`,
-      aliases: [name],
+      aliases: [key.name],
       keySpec: "unknown",
       rawKeyType: "unknown",
       origin: "platform",
@@ -374,40 +490,47 @@ export function createHashicorpVaultProvider(
       rotation: read.ok
         ? { ok: true, value: read.key.rotation, call, capturedAt: read.capturedAt }
         : { ok: false, error: read.error, capturedAt: read.capturedAt },
-      access: accessFor(policies, target),
-      raw: { [vaultCall("GET", "sys/mounts")]: mount.entry },
+      access,
+      raw: { [vaultCall("GET", "sys/mounts")]: mount },
       errors: read.ok ? [] : [read.error],
     };
     if (read.raw !== undefined) record.raw[call] = read.raw;
     if (!read.ok) return record;
-    const key = read.key;
-    record.keySpec = key.keySpec;
-    record.rawKeyType = key.rawKeyType;
-    record.keyUsage = key.keyUsage;
-    record.origin = key.origin;
-    record.state = key.state;
-    record.hsmBacked = key.hsmBacked;
-    if (key.createdAt !== undefined) record.createdAt = key.createdAt;
+    const normalized = read.key;
+    record.keySpec = normalized.keySpec;
+    record.rawKeyType = normalized.rawKeyType;
+    record.keyUsage = normalized.keyUsage;
+    record.origin = normalized.origin;
+    record.state = normalized.state;
+    record.hsmBacked = normalized.hsmBacked;
+    if (normalized.createdAt !== undefined) record.createdAt = normalized.createdAt;
     return record;
   }
 
-  async function collectMountKeys(
+  async function collectKey(
     api: VaultApi,
-    mount: TransitMount,
+    key: TransitKeyName,
+    mount: Collected<unknown>,
     policies: PolicyCollection,
-    gaps: SourceGap[],
-  ): Promise<KeyRecord[]> {
-    let names: string[];
-    try {
-      names = await api.list(`${mount.path}/keys`);
-    } catch (error) {
-      gaps.push(gap(toVaultCollectionError(vaultCall("LIST", `${mount.path}/keys`), error)));
-      return [];
-    }
-    const sorted = [...names].sort();
-    return mapWithConcurrency(sorted, concurrency, (name) => collectKey(api, mount, name, sorted, policies));
+  ): Promise<KeyRecord> {
+    const [read, names] = await Promise.all([
+      readKey(api, `${key.mount}/keys/${key.name}`),
+      mountKeyNames(api, key.mount),
+    ]);
+    // Export paths are enumerated per version, so the key's versions feed the grant computation.
+    const target = {
+      ...key,
+      ...(read.ok && read.latestVersion !== undefined ? { latestVersion: read.latestVersion } : {}),
+    };
+    return keyRecord(key, mount, read, accessFor(policies, names, target));
   }
 
+  /** A key of a batch whose instance could not connect: every fact of it carries the connection failure. */
+  function unreachableKey(key: TransitKeyName, error: CollectionError): KeyRecord {
+    const capturedAt = now();
+    const failed = { ok: false as const, error, capturedAt };
+    return keyRecord(key, failed, { ...failed, raw: failed }, failed);
+  }
   return {
     sourceId: config.id,
     type: "hashicorp-vault",
@@ -424,50 +547,80 @@ export function createHashicorpVaultProvider(
         if (typeof cluster !== "string" || cluster.length === 0) return undefined;
         return namespace.length === 0 ? cluster : `${cluster}/${namespace}`;
       } catch {
-        // The account label is cosmetic; collectLocation records the real failure as a gap.
+        // The account label is cosmetic; listKeys records the real failure as a gap.
         connection = undefined;
         return undefined;
       }
     },
 
-    async collectLocation(requested: string): Promise<LocationSnapshot> {
+    async listKeys(requested: string): Promise<KeyListing> {
+      if (requested !== location) return { refs: [], gaps: [unknownLocation(requested)] };
+      const connected = await openConnection();
+      if (!connected.ok) return { refs: [], gaps: [gap(connected.error)] };
+      const { api } = connected.clients;
+      // Always read afresh, and leave the reads for this instance's batches (the whole-location path).
+      const table = readMountTable(api);
+      mountTable = table;
       const gaps: SourceGap[] = [];
-      const logging: LoggingStatus = {
+      const mounts = transitMounts(await table, gaps);
+      const listings = await mapWithConcurrency(mounts, concurrency, (mount) => {
+        const names = listKeyNames(api, mount);
+        keyNames.set(mount, names);
+        return names;
+      });
+      const refs: KeyRef[] = [];
+      mounts.forEach((mount, index) => {
+        const listing = listings[index];
+        if (listing === undefined) return;
+        if (!listing.ok) {
+          gaps.push(gap(listing.error));
+          return;
+        }
+        for (const name of listing.names) refs.push({ keyId: `${mount}/${name}`, listed: { mount, name } });
+      });
+      return { refs: refs.sort(compareKeyIds), gaps };
+    },
+
+    async collectKeys(requested: string, refs: readonly KeyRef[]): Promise<KeyBatch> {
+      if (refs.length === 0) return { keys: [], gaps: [] };
+      if (requested !== location) return { keys: [], gaps: [unknownLocation(requested)] };
+      const gaps: SourceGap[] = [];
+      const wanted: TransitKeyName[] = [];
+      for (const ref of refs) {
+        const read = readKeyRef(ref);
+        if (read.ok) wanted.push(read.key);
+        else gaps.push(gap(read.error));
+      }
+      if (wanted.length === 0) return { keys: [], gaps };
+      const connected = await openConnection();
+      // The listing reported this failure for the location already; the keys still each say why they are empty.
+      if (!connected.ok) return { keys: wanted.map((key) => unreachableKey(key, connected.error)), gaps };
+      const { api } = connected.clients;
+      const [table, policyCollection] = await Promise.all([
+        (mountTable ??= readMountTable(api)),
+        (policies ??= collectPolicies(api)),
+      ]);
+      const keys = await mapWithConcurrency(wanted, concurrency, (key) =>
+        collectKey(api, key, mountEntry(table, key.mount), policyCollection),
+      );
+      return { keys, gaps };
+    },
+
+    async collectLogging(requested: string): Promise<LoggingStatus> {
+      const status: LoggingStatus = {
         source: config.id,
         location: requested,
         capturedAt: now(),
         sinks: [],
         errors: [],
       };
-      if (requested !== location) {
-        gaps.push({
-          source: config.id,
-          location: requested,
-          error: setupError(
-            "keyproof:collect",
-            "UnknownLocation",
-            `source ${config.id} has one location: ${location}`,
-          ),
-        });
-        return { source: config.id, location: requested, keys: [], logging, gaps };
+      if (requested !== location) return status;
+      const connected = await openConnection();
+      if (!connected.ok) {
+        status.errors.push(connected.error);
+        return status;
       }
-      let clients: Connection;
-      try {
-        clients = await (connection ??= connect());
-      } catch (error) {
-        connection = undefined;
-        const failure = isCollectionError(error) ? error : toVaultCollectionError("keyproof:connect", error);
-        logging.errors.push(failure);
-        return { source: config.id, location, keys: [], logging, gaps: [gap(failure)] };
-      }
-      const [mounts, policies, loggingStatus] = await Promise.all([
-        collectMounts(clients.api, gaps),
-        collectPolicies(clients.api),
-        collectLogging(clients.rootApi),
-      ]);
-      const keys: KeyRecord[] = [];
-      for (const mount of mounts) keys.push(...(await collectMountKeys(clients.api, mount, policies, gaps)));
-      return { source: config.id, location, keys, logging: loggingStatus, gaps };
+      return readAuditDevices(connected.clients.rootApi, status);
     },
 
     streamUsage(requested: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {

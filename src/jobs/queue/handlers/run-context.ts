@@ -6,7 +6,7 @@ import type { SourceConfig } from "../../../config/config.schema.ts";
 import type { KeyRecord } from "../../../model/key.ts";
 import { WorkStore } from "../../work-store.ts";
 import type { JobContext } from "../job-context.ts";
-import { leaseKey, tryAcquireSourceLease } from "../source-lease.ts";
+import { leaseKey, tryAcquireSlottedLease } from "../source-lease.ts";
 import { bundleDirectoryOf, workDirectoryOf, type RunPlan } from "../run-plan.ts";
 
 /** The pieces every run-scoped handler needs: plan, bundle writer, work store, export context. */
@@ -51,16 +51,17 @@ export function keySelectorOf(plan: RunPlan): ((key: KeyRecord) => boolean) | un
 export const LEASE_RETRY_MS = 1000;
 
 /**
- * Runs `work` while holding the (source, location, kind) lease (source-lease.ts); when another job holds
- * it, this job is postponed (delayed, no attempt used) and tried again shortly.
+ * Runs `work` while holding a (source, location, kind) lease (source-lease.ts): one of `slots` (default 1)
+ * that every worker of the deployment shares. When none is free, this job is postponed (delayed, no attempt
+ * used) and tried again shortly.
  */
 export async function withSourceLease<T>(
   job: JobContext,
-  target: { source: string; location: string; kind: string },
+  target: { source: string; location: string; kind: string; slots?: number },
   work: () => Promise<T>,
 ): Promise<T> {
   const key = leaseKey(job.prefix, target.source, target.location, target.kind);
-  const lease = await tryAcquireSourceLease(job.redis, key, job.job.id);
+  const lease = await tryAcquireSlottedLease(job.redis, key, target.slots ?? 1, job.job.id);
   if (lease === undefined) return job.job.postpone(LEASE_RETRY_MS);
   try {
     return await work();

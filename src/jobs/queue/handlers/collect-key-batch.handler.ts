@@ -1,0 +1,39 @@
+import { KeyproofError } from "../../../errors/errors.ts";
+import { locationPlanWorkName, type LocationPlan } from "../../steps/collect-location.step.ts";
+import type { JobContext } from "../job-context.ts";
+import type { KeyBatchPayload } from "../job-payloads.ts";
+import { collectionSettingsOf } from "../queue-settings.ts";
+import { collectBatch } from "./collect-location.handler.ts";
+import { openRunScope, withSourceLease } from "./run-context.ts";
+
+export interface CollectKeyBatchResult {
+  keys: number;
+  gaps: number;
+}
+
+/**
+ * Describes one batch of keys of a large location, a child of that location's collect job. The batch's
+ * key references come from the location plan in the run's work store (shared by every worker), so the
+ * payload stays small and every attempt describes the same keys. It holds one of the location's
+ * `queue.locationConcurrency` collect slots while it calls the provider.
+ */
+export async function handleCollectKeyBatch(
+  payload: KeyBatchPayload,
+  job: JobContext,
+): Promise<CollectKeyBatchResult> {
+  const scope = await openRunScope(payload.runId, job);
+  const plan = await scope.work.get<LocationPlan>(locationPlanWorkName(payload.source, payload.location));
+  if (plan === undefined) {
+    throw new KeyproofError(
+      "INTERNAL",
+      `no plan for ${payload.source}/${payload.location} in ${scope.work.directory}: every worker must see the same data directory`,
+    );
+  }
+  const { locationConcurrency } = collectionSettingsOf(scope.plan.config);
+  const batch = await withSourceLease(
+    job,
+    { source: payload.source, location: payload.location, kind: "collect", slots: locationConcurrency },
+    () => collectBatch(plan, payload.batch, job, scope),
+  );
+  return { keys: batch.keys.length, gaps: batch.gaps.length };
+}
