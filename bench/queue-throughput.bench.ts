@@ -3,7 +3,8 @@
  * processes, printing keys per second and each worker's peak memory. No assertions: figures only.
  *
  *   npx tsx bench/queue-throughput.bench.ts            (moto at KEYPROOF_TEST_AWS_ENDPOINT, Redis at KEYPROOF_TEST_REDIS_URL)
- *   npx tsx bench/queue-throughput.bench.ts --keys 200 --workers 1,4 --layout spread --batch-size 50 --location-concurrency 4
+ *   npx tsx bench/queue-throughput.bench.ts --keys 200 --workers 1,4 --layout spread --batch-size 50 \
+ *     --location-concurrency 4 --worker-concurrency 1
  *
  * moto answers from one Python process, so with it the emulator, not keyproof, sets the ceiling; the
  * whole default bench takes about 15 minutes against a moto shared with other tests.
@@ -46,6 +47,8 @@ const WORKER_COUNTS = (argument("workers") ?? "1,2,4").split(",").map(Number);
 const LAYOUT = argument("layout") ?? "both";
 const BATCH_SIZE = Number(argument("batch-size") ?? 100);
 const LOCATION_CONCURRENCY = Number(argument("location-concurrency") ?? 4);
+/** Collect jobs at once per worker process (KEYPROOF_WORKER_CONCURRENCY); unset = the worker's default, 4. */
+const WORKER_CONCURRENCY = argument("worker-concurrency");
 const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
 interface Estate {
@@ -141,6 +144,7 @@ function startWorker(kind: string, prefix: string): WorkerHandle {
       ...process.env,
       REDIS_URL,
       KEYPROOF_QUEUE_PREFIX: prefix,
+      ...(WORKER_CONCURRENCY === undefined ? {} : { KEYPROOF_WORKER_CONCURRENCY: WORKER_CONCURRENCY }),
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
     },
@@ -261,7 +265,7 @@ async function main(): Promise<void> {
     await generateSigningKey(path.join(directory, "signing.pem"));
     process.stdout.write(
       `Seeding ${KEY_COUNT} keys per estate into moto at ${ENDPOINT}; batches of ${BATCH_SIZE} keys, ` +
-        `at most ${LOCATION_CONCURRENCY} per location at once ...\n`,
+        `at most ${LOCATION_CONCURRENCY} per location at once, worker concurrency ${WORKER_CONCURRENCY ?? "default (4)"} ...\n`,
     );
     const estates: Estate[] = [];
     if (LAYOUT !== "spread") estates.push(await seedEstate("1 region", ["ca-central-1"]));
