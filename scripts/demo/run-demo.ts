@@ -128,6 +128,9 @@ async function runDemo(): Promise<number> {
         retention: { mode: "COMPLIANCE", days: 2555 },
       },
     },
+    // Small batches so the demo estate shows the fan-out large estates get: each region's keys are
+    // described by several collect-key-batch jobs (the default, 250 keys per batch, suits real estates).
+    queue: { keyBatchSize: 4 },
   };
   const configFile = path.join(demoDirectory, "keyproof.yaml");
   await writeFile(
