@@ -25,14 +25,34 @@ export function namesOf(key: KeyRecord): Set<string> {
   return names;
 }
 
-/** Pure: which inventory entry documents which key. Matching is exact; case matters as in the sources. */
-export function matchInventory(entries: readonly InventoryEntry[], keys: readonly KeyRecord[]): InventoryMatch {
+/**
+ * Pure: which inventory entry documents which key. Matching is exact; case matters as in the sources.
+ * Entries are indexed by (source, match) once, so an estate of tens of thousands of keys and entries is
+ * matched in time proportional to keys × names, not keys × entries.
+ */
+export function matchInventory(
+  entries: readonly InventoryEntry[],
+  keys: readonly KeyRecord[],
+): InventoryMatch {
+  const index = new Map<string, number[]>();
+  entries.forEach((entry, position) => {
+    const name = `${entry.source}\u0000${entry.match}`;
+    const positions = index.get(name);
+    if (positions === undefined) index.set(name, [position]);
+    else positions.push(position);
+  });
   const entryByKey = new Map<string, InventoryEntry>();
   const duplicateEntries = new Map<string, InventoryEntry[]>();
   const matchedEntries = new Set<InventoryEntry>();
   for (const key of keys) {
-    const names = namesOf(key);
-    const hits = entries.filter((entry) => entry.source === key.source && names.has(entry.match));
+    const positions = new Set<number>();
+    for (const name of namesOf(key)) {
+      for (const position of index.get(`${key.source}\u0000${name}`) ?? []) positions.add(position);
+    }
+    // In config order, as the user wrote them: the first entry is the one that documents the key.
+    const hits = [...positions]
+      .sort((left, right) => left - right)
+      .map((position) => entries[position] as InventoryEntry);
     const first = hits[0];
     if (first === undefined) continue;
     const reference = keyReference(key);
