@@ -103,7 +103,12 @@ export async function followRun(
       const record = await client.runs.get(runId);
       if (record === undefined) throw new KeyproofError("INTERNAL", `run ${runId} has no record`);
       if (options.onProgress !== undefined) {
-        const progress = await readRunProgress(client, record.plan, record.keyBatches);
+        const progress = await readRunProgress(
+          client,
+          record.plan,
+          record.keyBatches,
+          record.screenshotBatches,
+        );
         const seen = JSON.stringify([record.status, progress]);
         if (seen !== lastSeen) options.onProgress(progress, record);
         lastSeen = seen;

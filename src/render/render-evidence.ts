@@ -70,6 +70,45 @@ export interface RenderOptions {
   templates?: TemplateLibrary;
 }
 
+/** A slice of the screenshot list (`screenshotCount`): what one render batch of a large estate draws. */
+export interface ScreenshotSlice {
+  /** Inclusive index into the run's screenshot list. */
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+/** How many PNGs the snapshot yields (two per key, one per location), in the order slices index them. */
+export function screenshotCount(snapshot: Snapshot): number {
+  return screenshotTargets(snapshot).length;
+}
+
+/**
+ * The JSON exports the screenshots of a slice (default: all) are drawn from: their digests go on the
+ * banners, so only these need hashing for that slice.
+ */
+export function screenshotExportPaths(snapshot: Snapshot, slice?: ScreenshotSlice): string[] {
+  const targets = screenshotTargets(snapshot);
+  return (slice === undefined ? targets : targets.slice(slice.start, slice.end)).map((target) => {
+    switch (target.kind) {
+      case "configuration":
+        return keyConfigurationPath(
+          target.target.key.source,
+          target.target.key.location,
+          target.target.key.keyId,
+        );
+      case "access":
+        return keyAccessPolicyPath(
+          target.target.key.source,
+          target.target.key.location,
+          target.target.key.keyId,
+        );
+      case "logging":
+        return loggingStatusPath(target.target.location.source, target.target.location.location);
+    }
+  });
+}
+
 let defaultTemplates: TemplateLibrary | undefined;
 
 function templatesOf(options: RenderOptions): TemplateLibrary {
@@ -191,12 +230,16 @@ function screenshotPathOf(target: ScreenshotTarget): string {
   }
 }
 
-/** Just the PNGs (configuration and access per key, logging per location). renderEvidence calls it first. */
+/**
+ * The PNGs (configuration and access per key, logging per location), all of them or one slice of the
+ * list (a render batch of a large estate; every slice of a run indexes the same list). renderEvidence
+ * calls it first unless the screenshots were rendered in batches already.
+ */
 export async function renderScreenshots(
   input: RenderInput,
   outputDirectory: string,
   pool: BrowserPool,
-  options: RenderOptions = {},
+  options: RenderOptions & { slice?: ScreenshotSlice } = {},
 ): Promise<DigestedFile[]> {
   const templates = templatesOf(options);
   const { snapshot } = input;
@@ -261,7 +304,10 @@ export async function renderScreenshots(
   };
 
   // Twice the pool size in flight: pages never wait for HTML to be built, and memory stays bounded.
-  return runAll(screenshotTargets(snapshot), pool.size * 2, renderOne, screenshotPathOf);
+  const targets = screenshotTargets(snapshot);
+  const chosen =
+    options.slice === undefined ? targets : targets.slice(options.slice.start, options.slice.end);
+  return runAll(chosen, pool.size * 2, renderOne, screenshotPathOf);
 }
 
 function documentInfo(snapshot: Snapshot, title: string, generatedAt: Date): PdfDocumentInfo {
@@ -321,13 +367,19 @@ export async function renderEvidence(
   input: RenderInput,
   outputDirectory: string,
   pool: BrowserPool,
-  options: RenderOptions = {},
+  options: RenderOptions & {
+    /** The screenshots are in `outputDirectory` already (rendered in batches): only reports and index. */
+    screenshotsRendered?: boolean;
+  } = {},
 ): Promise<RenderResult> {
   const templates = templatesOf(options);
   const generatedAt = input.generatedAt ?? new Date();
   const { snapshot } = input;
 
-  const screenshots = await renderScreenshots(input, outputDirectory, pool, { templates });
+  const screenshots =
+    options.screenshotsRendered === true
+      ? []
+      : await renderScreenshots(input, outputDirectory, pool, { templates });
 
   const reports = [
     {

@@ -3,11 +3,12 @@
  * `queue.keyBatchSize: 3` each region's listing becomes several `collect-key-batch` jobs that two worker
  * processes' worth of runtimes share, at most `queue.locationConcurrency` of them calling one region at once,
  * and the evidence is the same, digest for digest, as an inline run that describes each region in one go.
+ * Rendering fans out the same way: `queue.screenshotBatchSize` PNGs per render job.
  */
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchJobId, locationJobId } from "../../src/jobs/queue/job-ids.ts";
+import { batchJobId, jobIdFor, locationJobId, screenshotBatchJobId } from "../../src/jobs/queue/job-ids.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { redisKeys } from "../../src/jobs/queue/redis-keys.ts";
 import { readRunProgress } from "../../src/jobs/queue/run-progress.ts";
@@ -25,6 +26,7 @@ import {
   cleanupPrefix,
   dataFileDigests,
   fixedClock,
+  renderedFiles,
   prepareEstate,
   removeDirectory,
   startDelayProxy,
@@ -54,7 +56,7 @@ beforeAll(async () => {
       await startWorkerRuntime({
         redisUrl: REDIS_URL,
         prefix,
-        queues: ["collect", "seal", "deliver"],
+        queues: ["collect", "render", "seal", "deliver"],
         providerOptions: { clock: fixedClock },
       }),
     );
@@ -184,6 +186,59 @@ describe("collection in batches of keys", () => {
     const leftover = await client.redis.keys(`${redisKeys(prefix).rateLimit("lease:")}*`);
     expect(leftover).toEqual([]);
   }, 180_000);
+
+  it("renders a large run's screenshots in batch jobs, then reports and index, with the same files as inline", async () => {
+    const runId = "kp-render-batches";
+    const loaded = await loadConfig(setup.configFile);
+    // 14 keys and 2 locations: 30 screenshots, in slices of 8.
+    loaded.config.queue = { prefix: "keyproof", keyBatchSize: 250, screenshotBatchSize: 8 };
+    const inline = await runInline({
+      loaded,
+      range: TEST_RANGE,
+      outDirectory: path.join(setup.directory, "render-inline"),
+      runId,
+      capturedAt: CAPTURED_AT,
+      providerOptions: { clock: fixedClock },
+    });
+    const queued = await runQueued({
+      client,
+      loaded,
+      range: TEST_RANGE,
+      outDirectory: path.join(setup.directory, "render-queued"),
+      runId,
+      capturedAt: CAPTURED_AT,
+      pollIntervalMs: 100,
+    });
+    expect(queued.record.status, queued.record.error).toBe("completed");
+
+    const rendered = await renderedFiles(inline.bundle.directory);
+    const screenshots = rendered.filter((file) => file.endsWith(".png"));
+    expect(screenshots).toHaveLength(30);
+    expect(rendered.filter((file) => file.endsWith(".pdf")).length).toBeGreaterThanOrEqual(5);
+    expect(await renderedFiles(queued.bundle.directory)).toEqual(rendered);
+    expect(await dataFileDigests(queued.bundle.directory)).toEqual(
+      await dataFileDigests(inline.bundle.directory),
+    );
+
+    const record = await client.runs.get(runId);
+    expect(record?.screenshotBatches).toBe(4);
+    const render = client.queue("render");
+    for (let batch = 0; batch < 4; batch += 1) {
+      const job = await render.getJob(screenshotBatchJobId(runId, batch));
+      expect(await job?.getState()).toBe("completed");
+      expect(job?.parent?.id).toBe(jobIdFor(runId, "render-evidence"));
+      expect(job?.returnvalue).toMatchObject({ files: batch < 3 ? 8 : 6 });
+    }
+    const parent = await render.getJob(jobIdFor(runId, "render-evidence"));
+    expect(parent?.returnvalue).toMatchObject({ screenshotBatches: 4 });
+    const progress = await readRunProgress(
+      client,
+      queued.record.plan,
+      record?.keyBatches,
+      record?.screenshotBatches,
+    );
+    expect(progress.find((step) => step.step === "render")).toMatchObject({ total: 5, completed: 5 });
+  }, 240_000);
 
   it("slotted leases admit at most N holders and free a slot on release", async () => {
     const key = leaseKey(prefix, "slot-test", "eu-west-1", "collect");

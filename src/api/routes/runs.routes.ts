@@ -82,7 +82,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     async (request) => {
       const record = await findRun(request.params.id);
       request.accessRunId = record.runId;
-      const progress = await readRunProgress(client, record.plan, record.keyBatches);
+      const progress = await readRunProgress(client, record.plan, record.keyBatches, record.screenshotBatches);
       const gaps = await readGaps(record);
       return { ...runView(record), progress, ...(gaps === undefined ? {} : { gaps }) };
     },

@@ -19,6 +19,11 @@ export function locationJobId(
   return jobIdFor(runId, name, source, location);
 }
 
+/** `<run>/render-screenshot-batch/<index>`. */
+export function screenshotBatchJobId(runId: string, batch: number): string {
+  return jobIdFor(runId, "render-screenshot-batch", String(batch));
+}
+
 /** `<run>/collect-key-batch/<source>/<location>/<index>`: the same batch of a plan always has the same job. */
 export function batchJobId(runId: string, source: string, location: string, batch: number): string {
   return jobIdFor(runId, "collect-key-batch", source, location, String(batch));

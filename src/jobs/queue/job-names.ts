@@ -12,6 +12,7 @@ export const JOB_NAMES = [
   "extract-usage",
   "judge-run",
   "render-evidence",
+  "render-screenshot-batch",
   "seal-bundle",
   "deliver-run",
   "start-scheduled-run",

@@ -28,6 +28,7 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   "judge-run": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   // A browser crash is recovered inside the pool; a job-level retry covers a worker that died mid-render.
   "render-evidence": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
+  "render-screenshot-batch": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "seal-bundle": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "deliver-run": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "start-scheduled-run": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },

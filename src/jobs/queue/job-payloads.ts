@@ -29,12 +29,19 @@ const KeyBatchPayloadSchema = z.strictObject({
   batch: z.number().int().min(0),
 });
 
+const ScreenshotBatchPayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  /** Index of the slice of the run's screenshot list (queue.screenshotBatchSize per slice). */
+  batch: z.number().int().min(0),
+});
+
 export const JOB_PAYLOAD_SCHEMAS = {
   "collect-location": LocationPayloadSchema,
   "collect-key-batch": KeyBatchPayloadSchema,
   "extract-usage": LocationPayloadSchema,
   "judge-run": RunPayloadSchema,
   "render-evidence": RunPayloadSchema,
+  "render-screenshot-batch": ScreenshotBatchPayloadSchema,
   "seal-bundle": RunPayloadSchema,
   "deliver-run": RunPayloadSchema,
   "start-scheduled-run": z.strictObject({
@@ -48,6 +55,7 @@ export const JOB_PAYLOAD_SCHEMAS = {
 
 export type JobPayloads = { [Name in JobName]: z.infer<(typeof JOB_PAYLOAD_SCHEMAS)[Name]> };
 export type LocationPayload = z.infer<typeof LocationPayloadSchema>;
+export type ScreenshotBatchPayload = z.infer<typeof ScreenshotBatchPayloadSchema>;
 export type KeyBatchPayload = z.infer<typeof KeyBatchPayloadSchema>;
 export type RunPayload = z.infer<typeof RunPayloadSchema>;
 

@@ -7,7 +7,7 @@ import { handleCollectLocation } from "./handlers/collect-location.handler.ts";
 import { handleDeliverRun } from "./handlers/deliver-run.handler.ts";
 import { handleExtractUsage } from "./handlers/extract-usage.handler.ts";
 import { handleJudgeRun } from "./handlers/judge-run.handler.ts";
-import { handleRenderEvidence } from "./handlers/render-evidence.handler.ts";
+import { handleRenderEvidence, handleRenderScreenshotBatch } from "./handlers/render-evidence.handler.ts";
 import { handleSealBundle } from "./handlers/seal-bundle.handler.ts";
 import { handleStartScheduledRun } from "./handlers/start-scheduled-run.handler.ts";
 
@@ -54,6 +54,12 @@ export const JOB_REGISTRY: { [Name in JobName]: JobDefinition<JobPayloads[Name]>
     payloadSchema: JOB_PAYLOAD_SCHEMAS["render-evidence"],
     describe: (payload) => payload.runId,
     handle: handleRenderEvidence,
+  },
+  "render-screenshot-batch": {
+    queue: "render",
+    payloadSchema: JOB_PAYLOAD_SCHEMAS["render-screenshot-batch"],
+    describe: (payload) => `${payload.runId} screenshots batch ${payload.batch}`,
+    handle: handleRenderScreenshotBatch,
   },
   "seal-bundle": {
     queue: "seal",

@@ -39,6 +39,12 @@ export const QueueSettingsSchema = z.strictObject({
    * region), so this bounds the request rate of a location however many workers join. Default 4.
    */
   locationConcurrency: z.number().int().min(1).max(64).optional(),
+  /**
+   * Screenshots per render job. A run with more PNGs than this (two per key, one per location) renders
+   * them in slices of this many, one `render-screenshot-batch` job each on any render worker, then the
+   * reports and the evidence index. Default 500.
+   */
+  screenshotBatchSize: z.number().int().min(1).max(1_000_000).optional(),
 });
 export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
 
@@ -91,13 +97,19 @@ export function isTimeZone(zone: string): boolean {
 
 export const DEFAULT_KEY_BATCH_SIZE = 250;
 export const DEFAULT_LOCATION_CONCURRENCY = 4;
+export const DEFAULT_SCREENSHOT_BATCH_SIZE = 500;
 
-/** Batch size and per-location concurrency of collection, from a config's `queue:` section or the defaults. */
-export function collectionSettingsOf(config: object): { keyBatchSize: number; locationConcurrency: number } {
+/** How work fans out, from a config's `queue:` section or the defaults. */
+export function collectionSettingsOf(config: object): {
+  keyBatchSize: number;
+  locationConcurrency: number;
+  screenshotBatchSize: number;
+} {
   const section = readQueueSection(config);
   return {
     keyBatchSize: section.keyBatchSize ?? DEFAULT_KEY_BATCH_SIZE,
     locationConcurrency: section.locationConcurrency ?? DEFAULT_LOCATION_CONCURRENCY,
+    screenshotBatchSize: section.screenshotBatchSize ?? DEFAULT_SCREENSHOT_BATCH_SIZE,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { FlowJob, FlowJobNode, JobsOptions } from "bullmq";
 import { CHILD_JOB_OPTIONS, JOB_OPTIONS } from "./job-options.ts";
-import { batchJobId, jobIdFor, locationJobId } from "./job-ids.ts";
+import { batchJobId, jobIdFor, locationJobId, screenshotBatchJobId } from "./job-ids.ts";
 import { validatePayload, type JobPayloads } from "./job-payloads.ts";
 import type { JobName } from "./job-names.ts";
 import { JOB_REGISTRY } from "./job-registry.ts";
@@ -13,6 +13,8 @@ import { keyBatchTarget } from "./run-store.ts";
  *   deliver-run                         deliver queue
  *   └─ seal-bundle                      seal queue
  *      └─ render-evidence               render queue    (absent when the run does not render)
+ *         ├─ render-screenshot-batch ×K render queue   (added by render-evidence when the run has more
+ *         │                                             screenshots than queue.screenshotBatchSize)
  *         └─ judge-run                  seal queue      (fan-in)
  *            ├─ collect-location ×N     collect queue   (fan-out: one per source and location)
  *            │  └─ collect-key-batch ×M collect queue   (added by collect-location once it has listed a
@@ -78,6 +80,7 @@ function node<Name extends JobName>(
 export function runJobsOf(
   plan: RunPlan,
   keyBatches: Readonly<Record<string, number>> = {},
+  screenshotBatches = 0,
 ): Array<{ step: RunStep; name: JobName; jobId: string; target: string }> {
   const { runId } = plan;
   const jobs: Array<{ step: RunStep; name: JobName; jobId: string; target: string }> = [];
@@ -119,6 +122,14 @@ export function runJobsOf(
       jobId: jobIdFor(runId, "render-evidence"),
       target: "screenshots and reports",
     });
+    for (let batch = 0; batch < screenshotBatches; batch += 1) {
+      jobs.push({
+        step: "render",
+        name: "render-screenshot-batch",
+        jobId: screenshotBatchJobId(runId, batch),
+        target: `screenshots batch ${batch + 1} of ${screenshotBatches}`,
+      });
+    }
   }
   jobs.push({ step: "seal", name: "seal-bundle", jobId: jobIdFor(runId, "seal-bundle"), target: "bundle" });
   jobs.push({

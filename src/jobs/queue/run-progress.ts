@@ -21,8 +21,9 @@ export async function readRunProgress(
   client: Pick<QueueClient, "queue">,
   plan: RunPlan,
   keyBatches: Readonly<Record<string, number>> = {},
+  screenshotBatches = 0,
 ): Promise<StepProgress[]> {
-  const jobs = runJobsOf(plan, keyBatches);
+  const jobs = runJobsOf(plan, keyBatches, screenshotBatches);
   const states = await Promise.all(
     jobs.map((job) => client.queue(JOB_REGISTRY[job.name].queue as QueueName).getJobState(job.jobId)),
   );

@@ -33,6 +33,8 @@ export interface RunRecord {
   error?: string;
   /** Key batches per planned location (`keyBatchTarget`), known once the location has been listed. */
   keyBatches: Record<string, number>;
+  /** Screenshot slices rendered as their own jobs, known once rendering has started (0: none). */
+  screenshotBatches: number;
 }
 
 const KEY_BATCHES_FIELD = "batches:";
@@ -138,6 +140,7 @@ export class RunStore {
       updatedAt: fields.updatedAt ?? fields.createdAt ?? "",
       plan: RunPlanSchema.parse(JSON.parse(fields.plan)),
       keyBatches: {},
+      screenshotBatches: Number(fields.screenshotBatches ?? 0),
     };
     for (const [field, value] of Object.entries(fields)) {
       if (field.startsWith(KEY_BATCHES_FIELD))
@@ -185,6 +188,10 @@ export class RunStore {
       `${KEY_BATCHES_FIELD}${keyBatchTarget(source, location)}`,
       String(batches),
     );
+  }
+
+  async recordScreenshotBatches(runId: string, batches: number): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), "screenshotBatches", String(batches));
   }
 
   async recordSummary(runId: string, summary: RunSummary, now = new Date()): Promise<void> {

@@ -1,58 +1,75 @@
 import path from "node:path";
 import { registry } from "../../checks/registry.ts";
 import { hashFile } from "../../evidence/bundle-tree.ts";
-import { keyAccessPolicyPath, keyConfigurationPath, loggingStatusPath } from "../../evidence/paths.ts";
-import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
+import { matchInventory } from "../../inventory/match-inventory.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import type { BrowserPool } from "../../render/browser-pool.ts";
-import { renderEvidence, type RenderResult } from "../../render/render-evidence.ts";
+import type { DigestedFile } from "../../render/content-digest.ts";
+import {
+  renderEvidence,
+  renderScreenshots,
+  screenshotExportPaths,
+  type RenderInput,
+  type RenderResult,
+  type ScreenshotSlice,
+} from "../../render/render-evidence.ts";
 
 /**
  * Renders the dated screenshots and PDF reports into the bundle directory, after judging and before sealing,
  * so every rendered artifact is in the manifest like any other file. The banners cite the SHA-256 of the JSON
  * export each screenshot was drawn from, so those digests are read from the files already written.
+ *
+ * A large estate renders in two parts: screenshot slices (renderScreenshotSliceStep, one job each, on any
+ * render worker), then reports and index (renderStep with `screenshotsRendered`). A small one renders in
+ * one go. Both draw the same files.
  */
-export async function renderStep(input: {
+
+interface RenderStepInput {
   snapshot: Snapshot;
   findings: Finding[];
   bundleDirectory: string;
   signerDescription: string;
   pool: BrowserPool;
   generatedAt?: Date;
-}): Promise<RenderResult> {
+}
+
+async function renderInputOf(input: RenderStepInput, slice?: ScreenshotSlice): Promise<RenderInput> {
   const { snapshot, bundleDirectory } = input;
   const keys = snapshot.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
-  const match = matchInventory(snapshot.inventory, keys);
-  const inventoryEntryByKey = new Map(
-    [...match.entryByKey].filter(([reference]) => keys.some((key) => keyReference(key) === reference)),
-  );
-
-  const exportPaths = [
-    ...keys.flatMap((key) => [
-      keyConfigurationPath(key.source, key.location, key.keyId),
-      keyAccessPolicyPath(key.source, key.location, key.keyId),
-    ]),
-    ...snapshot.sources.flatMap((source) =>
-      source.locations.map((location) => loggingStatusPath(source.source, location.location)),
-    ),
-  ];
   const exportDigests = new Map<string, string>();
-  for (const exportPath of exportPaths) {
+  for (const exportPath of screenshotExportPaths(snapshot, slice)) {
     exportDigests.set(exportPath, (await hashFile(path.join(bundleDirectory, exportPath))).sha256);
   }
+  return {
+    snapshot,
+    findings: input.findings,
+    checks: registry.map((check) => check.metadata),
+    // Matched over the snapshot's own keys, so every entry belongs to a key that is rendered.
+    inventoryEntryByKey: matchInventory(snapshot.inventory, keys).entryByKey,
+    exportDigests,
+    signerDescription: input.signerDescription,
+    ...(input.generatedAt === undefined ? {} : { generatedAt: input.generatedAt }),
+  };
+}
 
+export async function renderStep(
+  input: RenderStepInput & { screenshotsRendered?: boolean },
+): Promise<RenderResult> {
+  const screenshotsRendered = input.screenshotsRendered === true;
   return renderEvidence(
-    {
-      snapshot,
-      findings: input.findings,
-      checks: registry.map((check) => check.metadata),
-      inventoryEntryByKey,
-      exportDigests,
-      signerDescription: input.signerDescription,
-      ...(input.generatedAt === undefined ? {} : { generatedAt: input.generatedAt }),
-    },
-    bundleDirectory,
+    // With the screenshots drawn already, no export digest is needed: only reports and index remain.
+    await renderInputOf(input, screenshotsRendered ? { start: 0, end: 0 } : undefined),
+    input.bundleDirectory,
     input.pool,
+    { screenshotsRendered },
   );
+}
+
+/** One slice of the screenshot list: a render batch of a large estate. */
+export async function renderScreenshotSliceStep(
+  input: Omit<RenderStepInput, "signerDescription" | "generatedAt"> & { slice: ScreenshotSlice },
+): Promise<DigestedFile[]> {
+  const renderInput = await renderInputOf({ ...input, signerDescription: "" }, input.slice);
+  return renderScreenshots(renderInput, input.bundleDirectory, input.pool, { slice: input.slice });
 }
