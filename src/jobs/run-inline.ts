@@ -21,7 +21,7 @@ import { sealStep } from "./steps/seal.step.ts";
 import { renderStep } from "./steps/render.step.ts";
 import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
-import { collectionSettingsOf } from "./queue/queue-settings.ts";
+import { fanOutSettingsOf } from "./queue/queue-settings.ts";
 import { WorkStore } from "./work-store.ts";
 
 export interface RunProgress {
@@ -100,7 +100,7 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
   );
   const report = request.onProgress ?? (() => undefined);
   // The same cut into key batches as the queued service, so both write the same work items.
-  const { keyBatchSize } = collectionSettingsOf(config);
+  const { keyBatchSize } = fanOutSettingsOf(config);
 
   let done = 0;
   for (const { provider, location } of targets) {

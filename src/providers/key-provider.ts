@@ -1,4 +1,4 @@
-import type { KeyRecord, SourceType } from "../model/key.ts";
+import type { CollectionError, KeyRecord, SourceType } from "../model/key.ts";
 import type { LoggingStatus } from "../model/logging.ts";
 import type { DateRange, SourceGap } from "../model/snapshot.ts";
 import type { UsageItem } from "../model/usage.ts";
@@ -26,6 +26,12 @@ export interface KeyListing {
   refs: KeyRef[];
   /** A listing that failed (whole location, or a part such as one Vault mount). */
   gaps: SourceGap[];
+  /**
+   * Listing calls that failed without stopping the listing, their failure carried inside the references
+   * (AWS: ListAliases). Not evidence by themselves (the keys carry them); they let the queued service
+   * retry a throttled listing before handing its failure to every batch.
+   */
+  errors?: CollectionError[];
 }
 
 export interface KeyBatch {

@@ -636,6 +636,33 @@ describe("AWS KMS provider: access", () => {
     }
   });
 
+  it("reports a throttled ListAliases as a listing error (so a queued plan retries), and keeps every key", async () => {
+    const proxy = await startKmsErrorProxy({
+      upstream: ENDPOINT,
+      failures: [{ operation: "ListAliases", code: "ThrottlingException", message: "Rate exceeded" }],
+    });
+    const throttled = createAwsKmsProvider(
+      { ...estate.source, endpoints: { kms: proxy.endpoint } },
+      { clock, credentials: CREDENTIALS },
+    );
+    try {
+      const listing = await throttled.listKeys("us-east-1");
+      expect(listing.refs.length).toBeGreaterThan(0);
+      expect(listing.gaps).toEqual([]);
+      expect(listing.errors).toEqual([
+        expect.objectContaining({ call: "kms:ListAliases", code: "ThrottlingException", retryable: true }),
+      ]);
+      const batch = await throttled.collectKeys("us-east-1", listing.refs);
+      expect(batch.keys).toHaveLength(listing.refs.length);
+      expect(
+        batch.keys.every((key) => key.errors.some((error) => error.code === "ThrottlingException")),
+      ).toBe(true);
+    } finally {
+      throttled.close();
+      await proxy.close();
+    }
+  });
+
   it("keeps a key whose DescribeKey its own policy denies (moto enforces that one)", async () => {
     const region = "ca-central-1";
     const kms = new KMSClient(awsClientConfig(region));

@@ -4,6 +4,7 @@ import type { BrowserPool } from "../../render/browser-pool.ts";
 import type { KeyProvider } from "../../providers/key-provider.ts";
 import type { JobName } from "./job-names.ts";
 import type { JobPayloads } from "./job-payloads.ts";
+import type { ProviderCache } from "./provider-cache.ts";
 import type { RunStore } from "./run-store.ts";
 import type { RunStarter } from "./start-run.ts";
 
@@ -13,6 +14,8 @@ export interface JobContext {
   prefix: string;
   runs: RunStore;
   providerOptions: ProviderOptions;
+  /** This process's providers per (run, source), shared by the run's collect jobs here. */
+  providers: ProviderCache;
   /** Starts (or joins) a run; the scheduled-run handler uses it. */
   startRun: RunStarter;
   /**

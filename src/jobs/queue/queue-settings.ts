@@ -100,7 +100,7 @@ export const DEFAULT_LOCATION_CONCURRENCY = 4;
 export const DEFAULT_SCREENSHOT_BATCH_SIZE = 500;
 
 /** How work fans out, from a config's `queue:` section or the defaults. */
-export function collectionSettingsOf(config: object): {
+export function fanOutSettingsOf(config: object): {
   keyBatchSize: number;
   locationConcurrency: number;
   screenshotBatchSize: number;

@@ -39,6 +39,12 @@ export interface RunRecord {
 
 const KEY_BATCHES_FIELD = "batches:";
 
+/** A batch count from a hash field; anything else (absent, edited by hand) counts as none. */
+function countOf(value: string | undefined): number {
+  const count = Number(value ?? 0);
+  return Number.isInteger(count) && count >= 0 ? count : 0;
+}
+
 /** `<source>/<location>`, the progress target of a location; segments encoded so `/` in a location stays unambiguous. */
 export function keyBatchTarget(source: string, location: string): string {
   return `${encodeURIComponent(source)}/${encodeURIComponent(location)}`;
@@ -140,11 +146,11 @@ export class RunStore {
       updatedAt: fields.updatedAt ?? fields.createdAt ?? "",
       plan: RunPlanSchema.parse(JSON.parse(fields.plan)),
       keyBatches: {},
-      screenshotBatches: Number(fields.screenshotBatches ?? 0),
+      screenshotBatches: countOf(fields.screenshotBatches),
     };
     for (const [field, value] of Object.entries(fields)) {
       if (field.startsWith(KEY_BATCHES_FIELD))
-        record.keyBatches[field.slice(KEY_BATCHES_FIELD.length)] = Number(value);
+        record.keyBatches[field.slice(KEY_BATCHES_FIELD.length)] = countOf(value);
     }
     if (fields.startedAt !== undefined) record.startedAt = fields.startedAt;
     if (fields.finishedAt !== undefined) record.finishedAt = fields.finishedAt;

@@ -70,9 +70,10 @@ export async function tryAcquireSourceLease(
 }
 
 /**
- * One of `slots` leases of the same (source, location, kind): at most `slots` holders at once. With one
- * slot this is the plain lease. Slots are tried in order, so a retried job whose earlier slot has not
- * expired yet simply takes a free one; its stale slot frees itself after the TTL.
+ * One of `slots` leases of the same (source, location, kind): at most `slots` holders at once. Slots are
+ * tried in order, so a retried job whose earlier slot has not expired yet simply takes a free one (its
+ * stale slot frees itself after the TTL), and runs asking for different slot counts share the low slots:
+ * together they never exceed the largest count asked.
  */
 export async function tryAcquireSlottedLease(
   redis: Redis,
@@ -81,15 +82,14 @@ export async function tryAcquireSlottedLease(
   holder: string,
   ttlMs = LEASE_TTL_MS,
 ): Promise<SourceLease | undefined> {
-  if (slots <= 1) return tryAcquireSourceLease(redis, key, holder, ttlMs);
-  for (let slot = 0; slot < slots; slot += 1) {
+  for (let slot = 0; slot < Math.max(1, slots); slot += 1) {
     const lease = await tryAcquireSourceLease(redis, slotKey(key, slot), holder, ttlMs);
     if (lease !== undefined) return lease;
   }
   return undefined;
 }
 
-/** The Redis key of one slot; slot 0 of a slotted lease is its own key, distinct from the plain lease. */
+/** The Redis key of one slot of a slotted lease (distinct from the plain lease's key). */
 export function slotKey(key: string, slot: number): string {
   return `${key}:slot-${slot}`;
 }

@@ -15,6 +15,7 @@ import {
 import type { QueueName } from "./job-names.ts";
 import { validatePayload } from "./job-payloads.ts";
 import { dispatchJob, JOB_REGISTRY, jobsOfQueues, runIdOf } from "./job-registry.ts";
+import { ProviderCache } from "./provider-cache.ts";
 import { QueueClient } from "./queue-client.ts";
 import { checkEvictionPolicy, createRedisConnection, type EvictionCheck } from "./redis-connection.ts";
 
@@ -61,6 +62,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   // Launched on the first render job only: collect and seal workers never start a browser.
   let pool: BrowserPool | undefined;
   const browserPool = (): BrowserPool => (pool ??= new BrowserPool());
+  const providers = new ProviderCache();
 
   const workers = options.queues.map((queueName) => {
     const names = jobsOfQueues([queueName]);
@@ -73,6 +75,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
           providerOptions: options.providerOptions ?? {},
           logger,
           browserPool,
+          providers,
         }),
       {
         connection,
@@ -93,6 +96,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     eviction,
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
+      providers.close();
       await pool?.close();
       await producer.close();
       await connection.quit().catch(() => undefined);
@@ -109,6 +113,7 @@ async function processJob(
     providerOptions: ProviderOptions;
     logger: RuntimeLogger;
     browserPool: () => BrowserPool;
+    providers: ProviderCache;
   },
 ): Promise<unknown> {
   const maxAttempts = job.opts.attempts ?? 1;
@@ -119,6 +124,7 @@ async function processJob(
     providerOptions: deps.providerOptions,
     startRun: deps.producer.startRun,
     browserPool: deps.browserPool,
+    providers: deps.providers,
     job: {
       id: job.id ?? "",
       name: job.name,
@@ -144,7 +150,9 @@ async function processJob(
               parent,
             });
         }
-        // False when every child has completed already (this is a later execution): the handler goes on.
+        // Asked even when no child was added: a child that saved its result but is not marked completed yet
+        // (its worker stalled) is still pending, and the parent must wait for it. False when every child
+        // has completed (a later execution): the handler goes on.
         if (await job.moveToWaitingChildren(token ?? "")) throw new WaitingChildrenError();
       },
     },

@@ -12,10 +12,13 @@ import {
   collectLocationStep,
   cutBatches,
   finishLocationStep,
+  loadBatchRefs,
+  loadPlan,
   locationWorkName,
   missingBatches,
   planLocationStep,
   storeBatch,
+  storePlan,
   type CollectedLocation,
 } from "./collect-location.step.ts";
 
@@ -123,19 +126,38 @@ describe("collecting a location in batches", () => {
     expect(exported).toHaveLength(7);
   });
 
-  it("knows which batches are still missing, and refuses to merge before all are in", async () => {
+  it("stores the plan as a summary plus each batch's references, and knows which batches are missing", async () => {
     const { provider } = memorySource(5);
     const plan = await planLocationStep({ provider, location: "here", context, writer, batchSize: 2 });
-    expect(await missingBatches(plan, work)).toEqual([0, 1, 2]);
-    await storeBatch(work, plan, 1, await collectBatchStep({ provider, plan, index: 1, context, writer }));
-    expect(await missingBatches(plan, work)).toEqual([0, 2]);
-    await expect(finishLocationStep({ plan, work })).rejects.toThrow(/batch 0 of mem\/here has no result/);
+    const stored = await storePlan(work, plan);
+    expect(stored).toMatchObject({ source: "mem", location: "here", batchCount: 3, account: "acct-1" });
+    expect(stored).not.toHaveProperty("batches");
+    expect(await loadPlan(work, "mem", "here")).toEqual(stored);
+    expect((await loadBatchRefs(work, stored, 2)).map((ref) => ref.keyId)).toEqual(["key-004"]);
+    await expect(loadBatchRefs(work, stored, 3)).rejects.toThrow(
+      /batch 3 of mem\/here has no readable key references/,
+    );
+
+    expect(await missingBatches(stored, work)).toEqual([0, 1, 2]);
+    const refs = await loadBatchRefs(work, stored, 1);
+    await storeBatch(work, plan, 1, await collectBatchStep({ provider, plan, refs, context, writer }));
+    expect(await missingBatches(stored, work)).toEqual([0, 2]);
+    await expect(finishLocationStep({ plan: stored, work })).rejects.toThrow(
+      /batch 0 of mem\/here has no result/,
+    );
+  });
+
+  it("refuses a stored plan that is not one, naming the work item", async () => {
+    await work.put("location-parts/mem--here/plan", { source: "mem", batchCount: "three" });
+    await expect(loadPlan(work, "mem", "here")).rejects.toThrow(
+      /location-parts\/mem--here\/plan is not a location plan/,
+    );
   });
 
   it("turns a provider that throws while describing into a gap naming the batch's keys", async () => {
     const { provider } = memorySource(4, { throwOnCollect: true });
     const plan = await planLocationStep({ provider, location: "here", context, writer, batchSize: 4 });
-    const batch = await collectBatchStep({ provider, plan, index: 0, context, writer });
+    const batch = await collectBatchStep({ provider, plan, refs: plan.batches[0] ?? [], context, writer });
     expect(batch.keys).toEqual([]);
     expect(batch.gaps).toHaveLength(1);
     expect(batch.gaps[0]?.error).toMatchObject({

@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
 import { describeError, KeyproofError } from "../../errors/errors.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import {
@@ -38,7 +39,10 @@ export interface CollectedLocation {
   snapshot: LocationSnapshot;
 }
 
-/** What the listing found, stored in the work store so every batch job (on any machine) reads the same cut. */
+/**
+ * What the listing found. Stored in the work store as a summary plus one references file per batch, so
+ * every batch job (on any machine) reads the same cut, and reads only its own part of it.
+ */
 export interface LocationPlan {
   source: string;
   location: string;
@@ -46,8 +50,40 @@ export interface LocationPlan {
   logging: LoggingStatus;
   /** Listing gaps (a failed ListKeys, an unreadable Vault mount). */
   gaps: SourceGap[];
+  /** Listing calls that failed without stopping it (carried on the keys): a queued plan retries on them. */
+  listingErrors: CollectionError[];
   batches: KeyRef[][];
 }
+
+/** The stored plan without its references: what the location job reads on every execution. */
+export type StoredLocationPlan = Omit<LocationPlan, "batches"> & { batchCount: number };
+
+const CollectionErrorSchema = z.looseObject({
+  call: z.string(),
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+
+/** Checks the shape of what another process wrote; model objects inside are the providers' own output. */
+const StoredLocationPlanSchema = z.object({
+  source: z.string(),
+  location: z.string(),
+  account: z.string().optional(),
+  logging: z.looseObject({
+    source: z.string(),
+    location: z.string(),
+    sinks: z.array(z.unknown()),
+    errors: z.array(CollectionErrorSchema),
+  }),
+  gaps: z.array(z.looseObject({ source: z.string(), error: CollectionErrorSchema })),
+  listingErrors: z.array(CollectionErrorSchema),
+  batchCount: z.number().int().min(0),
+});
+
+const KeyRefsSchema = z.array(
+  z.object({ keyId: z.string().min(1), listed: z.record(z.string(), z.json()).optional() }),
+);
 
 export interface CollectedBatch {
   keys: KeyRecord[];
@@ -70,6 +106,56 @@ export function locationPlanWorkName(source: string, location: string): string {
 
 export function batchWorkName(source: string, location: string, index: number): string {
   return `${partsFolder(source, location)}/batch-${String(index).padStart(5, "0")}`;
+}
+
+function batchRefsWorkName(source: string, location: string, index: number): string {
+  return `${partsFolder(source, location)}/refs-${String(index).padStart(5, "0")}`;
+}
+
+/** Writes each batch's references, then the summary: a stored summary means the whole plan is there. */
+export async function storePlan(work: WorkStore, plan: LocationPlan): Promise<StoredLocationPlan> {
+  for (const [index, refs] of plan.batches.entries()) {
+    await work.put(batchRefsWorkName(plan.source, plan.location, index), refs);
+  }
+  const { batches, ...summary } = plan;
+  const stored: StoredLocationPlan = { ...summary, batchCount: batches.length };
+  await work.put(locationPlanWorkName(plan.source, plan.location), stored);
+  return stored;
+}
+
+export async function loadPlan(
+  work: WorkStore,
+  source: string,
+  location: string,
+): Promise<StoredLocationPlan | undefined> {
+  const name = locationPlanWorkName(source, location);
+  const raw = await work.get<unknown>(name);
+  if (raw === undefined) return undefined;
+  const parsed = StoredLocationPlanSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new KeyproofError(
+      "INTERNAL",
+      `work item ${name} is not a location plan: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    );
+  }
+  return raw as StoredLocationPlan;
+}
+
+/** The references of one batch of a stored plan. */
+export async function loadBatchRefs(
+  work: WorkStore,
+  plan: StoredLocationPlan,
+  index: number,
+): Promise<KeyRef[]> {
+  const name = batchRefsWorkName(plan.source, plan.location, index);
+  const parsed = KeyRefsSchema.safeParse(await work.get<unknown>(name));
+  if (!parsed.success) {
+    throw new KeyproofError(
+      "INTERNAL",
+      `batch ${index} of ${plan.source}/${plan.location} has no readable key references (${name}): ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data as KeyRef[];
 }
 
 /** Consecutive slices of `size` references; an empty listing is zero batches. */
@@ -111,6 +197,7 @@ export async function planLocationStep(input: {
       ...(account === undefined ? {} : { account }),
       logging,
       gaps: listing.gaps,
+      listingErrors: listing.errors ?? [],
       batches: cutBatches(listing.refs, input.batchSize),
     };
   } catch (error) {
@@ -119,6 +206,7 @@ export async function planLocationStep(input: {
       location,
       logging: { source, location, capturedAt: context.capturedAt, sinks: [], errors: [] },
       gaps: [{ source, location, error: thrownError(`${provider.type}:collect`, error) }],
+      listingErrors: [],
       batches: [],
     };
   }
@@ -143,21 +231,14 @@ export async function planLocationStep(input: {
  */
 export async function collectBatchStep(input: {
   provider: KeyProvider;
-  plan: LocationPlan;
-  index: number;
+  plan: Pick<LocationPlan, "source" | "location">;
+  refs: readonly KeyRef[];
   context: ExportContext;
   writer: BundleWriter;
   /** Restricts the run to some keys (an auditor's scoped request); the others are not exported or judged. */
   selectKeys?: (key: KeyRecord) => boolean;
 }): Promise<CollectedBatch> {
-  const { provider, plan, index, context, writer } = input;
-  const refs = plan.batches[index];
-  if (refs === undefined) {
-    throw new KeyproofError(
-      "INTERNAL",
-      `batch ${index} of ${plan.source}/${plan.location} does not exist (the plan has ${plan.batches.length})`,
-    );
-  }
+  const { provider, plan, refs, context, writer } = input;
   let described: KeyBatch;
   try {
     described = await provider.collectKeys(plan.location, refs);
@@ -203,7 +284,7 @@ export async function collectBatchStep(input: {
 
 export async function storeBatch(
   work: WorkStore,
-  plan: LocationPlan,
+  plan: Pick<LocationPlan, "source" | "location">,
   index: number,
   batch: CollectedBatch,
 ): Promise<void> {
@@ -211,21 +292,21 @@ export async function storeBatch(
 }
 
 /** The batches of a plan whose results are not in the work store yet. */
-export async function missingBatches(plan: LocationPlan, work: WorkStore): Promise<number[]> {
+export async function missingBatches(plan: StoredLocationPlan, work: WorkStore): Promise<number[]> {
   const present = new Set(await work.list(path.posix.dirname(batchWorkName(plan.source, plan.location, 0))));
-  return plan.batches
-    .map((_, index) => index)
-    .filter((index) => !present.has(batchWorkName(plan.source, plan.location, index)));
+  return Array.from({ length: plan.batchCount }, (_, index) => index).filter(
+    (index) => !present.has(batchWorkName(plan.source, plan.location, index)),
+  );
 }
 
 /** Merges plan and batch results into the location snapshot judging reads, and stores it. */
 export async function finishLocationStep(input: {
-  plan: LocationPlan;
+  plan: StoredLocationPlan;
   work: WorkStore;
 }): Promise<CollectedLocation> {
   const { plan, work } = input;
   const batches: CollectedBatch[] = [];
-  for (let index = 0; index < plan.batches.length; index += 1) {
+  for (let index = 0; index < plan.batchCount; index += 1) {
     const batch = await work.get<CollectedBatch>(batchWorkName(plan.source, plan.location, index));
     if (batch === undefined) {
       throw new KeyproofError(
@@ -259,11 +340,11 @@ export async function collectLocationStep(input: {
   selectKeys?: (key: KeyRecord) => boolean;
 }): Promise<CollectedLocation> {
   const plan = await planLocationStep(input);
-  await input.work.put(locationPlanWorkName(plan.source, plan.location), plan);
-  for (let index = 0; index < plan.batches.length; index += 1) {
-    await storeBatch(input.work, plan, index, await collectBatchStep({ ...input, plan, index }));
+  const stored = await storePlan(input.work, plan);
+  for (const [index, refs] of plan.batches.entries()) {
+    await storeBatch(input.work, plan, index, await collectBatchStep({ ...input, plan, refs }));
   }
-  return finishLocationStep({ plan, work: input.work });
+  return finishLocationStep({ plan: stored, work: input.work });
 }
 
 function thrownError(call: string, error: unknown): CollectionError {

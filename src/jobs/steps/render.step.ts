@@ -15,16 +15,6 @@ import {
   type ScreenshotSlice,
 } from "../../render/render-evidence.ts";
 
-/**
- * Renders the dated screenshots and PDF reports into the bundle directory, after judging and before sealing,
- * so every rendered artifact is in the manifest like any other file. The banners cite the SHA-256 of the JSON
- * export each screenshot was drawn from, so those digests are read from the files already written.
- *
- * A large estate renders in two parts: screenshot slices (renderScreenshotSliceStep, one job each, on any
- * render worker), then reports and index (renderStep with `screenshotsRendered`). A small one renders in
- * one go. Both draw the same files.
- */
-
 interface RenderStepInput {
   snapshot: Snapshot;
   findings: Finding[];
@@ -53,6 +43,15 @@ async function renderInputOf(input: RenderStepInput, slice?: ScreenshotSlice): P
   };
 }
 
+/**
+ * Renders the dated screenshots and PDF reports into the bundle directory, after judging and before sealing,
+ * so every rendered artifact is in the manifest like any other file. The banners cite the SHA-256 of the JSON
+ * export each screenshot was drawn from, so those digests are read from the files already written.
+ *
+ * A large estate renders in two parts: screenshot slices (renderScreenshotSliceStep, one job each, on any
+ * render worker), then reports and index (renderStep with `screenshotsRendered`). A small one renders in
+ * one go. Both draw the same files.
+ */
 export async function renderStep(
   input: RenderStepInput & { screenshotsRendered?: boolean },
 ): Promise<RenderResult> {

@@ -163,7 +163,9 @@ export async function listLocationKeys(context: KeyListingContext): Promise<KeyL
     },
   }));
   refs.sort((left, right) => left.keyId.localeCompare(right.keyId));
-  return { refs, gaps: [] };
+  // A failed ListAliases does not stop the listing (each key carries the failure), but it is reported so a
+  // queued plan is retried instead of handing a throttled answer to every batch.
+  return { refs, gaps: [], ...(aliases.ok ? {} : { errors: [aliases.error] }) };
 }
 
 /** Describes exactly the given keys, in reference order. */

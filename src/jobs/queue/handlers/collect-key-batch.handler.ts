@@ -1,8 +1,8 @@
 import { KeyproofError } from "../../../errors/errors.ts";
-import { locationPlanWorkName, type LocationPlan } from "../../steps/collect-location.step.ts";
+import { loadPlan } from "../../steps/collect-location.step.ts";
 import type { JobContext } from "../job-context.ts";
 import type { KeyBatchPayload } from "../job-payloads.ts";
-import { collectionSettingsOf } from "../queue-settings.ts";
+import { fanOutSettingsOf } from "../queue-settings.ts";
 import { collectBatch } from "./collect-location.handler.ts";
 import { openRunScope, withSourceLease } from "./run-context.ts";
 
@@ -14,22 +14,22 @@ export interface CollectKeyBatchResult {
 /**
  * Describes one batch of keys of a large location, a child of that location's collect job. The batch's
  * key references come from the location plan in the run's work store (shared by every worker), so the
- * payload stays small and every attempt describes the same keys. It holds one of the location's
- * `queue.locationConcurrency` collect slots while it calls the provider.
+ * payload stays small and every attempt describes the same keys; only this batch's references are read,
+ * once it holds one of the location's `queue.locationConcurrency` collect slots.
  */
 export async function handleCollectKeyBatch(
   payload: KeyBatchPayload,
   job: JobContext,
 ): Promise<CollectKeyBatchResult> {
   const scope = await openRunScope(payload.runId, job);
-  const plan = await scope.work.get<LocationPlan>(locationPlanWorkName(payload.source, payload.location));
+  const plan = await loadPlan(scope.work, payload.source, payload.location);
   if (plan === undefined) {
     throw new KeyproofError(
       "INTERNAL",
       `no plan for ${payload.source}/${payload.location} in ${scope.work.directory}: every worker must see the same data directory`,
     );
   }
-  const { locationConcurrency } = collectionSettingsOf(scope.plan.config);
+  const { locationConcurrency } = fanOutSettingsOf(scope.plan.config);
   const batch = await withSourceLease(
     job,
     { source: payload.source, location: payload.location, kind: "collect", slots: locationConcurrency },

@@ -1,22 +1,29 @@
 import type { CollectionError } from "../../../model/key.ts";
 import type { SourceGap } from "../../../model/snapshot.ts";
-import { createProvider } from "../../../providers/create-provider.ts";
 import {
   collectBatchStep,
   finishLocationStep,
-  locationPlanWorkName,
+  loadBatchRefs,
+  loadPlan,
   missingBatches,
   planLocationStep,
   storeBatch,
+  storePlan,
   type CollectedBatch,
-  type LocationPlan,
+  type StoredLocationPlan,
 } from "../../steps/collect-location.step.ts";
-import { closeProvider, isFinalAttempt, type JobContext } from "../job-context.ts";
+import { isFinalAttempt, type JobContext } from "../job-context.ts";
 import { batchJobId } from "../job-ids.ts";
 import type { LocationPayload } from "../job-payloads.ts";
 import { RetryableJobError } from "../job-errors.ts";
-import { collectionSettingsOf } from "../queue-settings.ts";
-import { keySelectorOf, openRunScope, sourceOf, withSourceLease, type RunScope } from "./run-context.ts";
+import { fanOutSettingsOf } from "../queue-settings.ts";
+import {
+  keySelectorOf,
+  openRunScope,
+  withRunProvider,
+  withSourceLease,
+  type RunScope,
+} from "./run-context.ts";
 
 export interface CollectLocationResult {
   keys: number;
@@ -45,7 +52,7 @@ export async function handleCollectLocation(
 ): Promise<CollectLocationResult> {
   const scope = await openRunScope(payload.runId, job);
   await job.runs.markRunning(payload.runId);
-  const settings = collectionSettingsOf(scope.plan.config);
+  const settings = fanOutSettingsOf(scope.plan.config);
   const lease = {
     source: payload.source,
     location: payload.location,
@@ -53,33 +60,27 @@ export async function handleCollectLocation(
     slots: settings.locationConcurrency,
   };
 
-  const planName = locationPlanWorkName(payload.source, payload.location);
-  const stored = await scope.work.get<LocationPlan>(planName);
-  const missingOf = async (plan: LocationPlan): Promise<number[]> => missingBatches(plan, scope.work);
+  const stored = await loadPlan(scope.work, payload.source, payload.location);
+  const needsLease =
+    stored === undefined ||
+    (stored.batchCount === 1 && (await missingBatches(stored, scope.work)).length > 0);
   // Listing and a single batch happen under one lease hold: a small location is one uninterrupted turn.
   const plan =
-    stored !== undefined && (stored.batches.length !== 1 || (await missingOf(stored)).length === 0)
+    stored !== undefined && !needsLease
       ? stored
       : await withSourceLease(job, lease, async () => {
-          let current = stored;
-          if (current === undefined) {
-            current = await planLocation(payload, job, scope, settings.keyBatchSize);
-            await scope.work.put(planName, current);
-            await job.runs.recordKeyBatches(
-              payload.runId,
-              payload.source,
-              payload.location,
-              current.batches.length,
-            );
-          }
-          if (current.batches.length === 1 && (await missingOf(current)).length > 0) {
+          const current = stored ?? (await planLocation(payload, job, scope, settings.keyBatchSize));
+          if (current.batchCount === 1 && (await missingBatches(current, scope.work)).length > 0) {
             await collectBatch(current, 0, job, scope);
           }
           return current;
         });
+  // On every execution (idempotent): a worker killed right after storing the plan must not leave progress
+  // without the location's batch jobs.
+  await job.runs.recordKeyBatches(payload.runId, payload.source, payload.location, plan.batchCount);
 
-  const missing = await missingOf(plan);
-  if (missing.length > 0) {
+  if (plan.batchCount > 1) {
+    const missing = await missingBatches(plan, scope.work);
     await job.job.awaitChildren(
       missing.map((batch) => ({
         name: "collect-key-batch" as const,
@@ -93,52 +94,53 @@ export async function handleCollectLocation(
   return {
     keys: collected.snapshot.keys.length,
     gaps: collected.snapshot.gaps.length,
-    batches: plan.batches.length,
+    batches: plan.batchCount,
   };
 }
 
+/** Lists the location (with the run's cached provider), rejects a plan with retryable errors, stores it. */
 async function planLocation(
   payload: LocationPayload,
   job: JobContext,
   scope: RunScope,
   batchSize: number,
-): Promise<LocationPlan> {
-  const provider = createProvider(sourceOf(scope.plan, payload.source), {
-    baseDirectory: scope.plan.configDirectory,
-    ...job.providerOptions,
-  });
-  try {
-    const plan = await planLocationStep({
+): Promise<StoredLocationPlan> {
+  const plan = await withRunProvider(job, scope, payload.source, async (provider) => {
+    const listed = await planLocationStep({
       provider,
       location: payload.location,
       context: scope.context,
       writer: scope.writer,
       batchSize,
     });
-    rejectRetryable(retryableErrorsOf({ keys: [], gaps: plan.gaps }, plan.logging.errors), job, payload);
-    return plan;
-  } finally {
-    closeProvider(provider);
-  }
+    rejectRetryable(
+      retryableErrorsOf({ keys: [], gaps: listed.gaps }, [...listed.logging.errors, ...listed.listingErrors]),
+      job,
+      payload,
+    );
+    return listed;
+  });
+  return storePlan(scope.work, plan);
 }
 
-/** Describes one batch of a plan with a fresh provider; shared with the batch job's handler. */
+/**
+ * Describes one batch of a stored plan with the run's cached provider and stores the result once accepted;
+ * shared with the batch job's handler. A batch with retryable errors fails the attempt (and discards the
+ * provider, so the retry reads everything afresh).
+ */
 export async function collectBatch(
-  plan: LocationPlan,
+  plan: StoredLocationPlan,
   index: number,
   job: JobContext,
   scope: RunScope,
 ): Promise<CollectedBatch> {
-  const provider = createProvider(sourceOf(scope.plan, plan.source), {
-    baseDirectory: scope.plan.configDirectory,
-    ...job.providerOptions,
-  });
-  try {
+  const refs = await loadBatchRefs(scope.work, plan, index);
+  return withRunProvider(job, scope, plan.source, async (provider) => {
     const selectKeys = keySelectorOf(scope.plan);
     const batch = await collectBatchStep({
       provider,
       plan,
-      index,
+      refs,
       context: scope.context,
       writer: scope.writer,
       ...(selectKeys === undefined ? {} : { selectKeys }),
@@ -146,9 +148,7 @@ export async function collectBatch(
     rejectRetryable(retryableErrorsOf(batch), job, { source: plan.source, location: plan.location });
     await storeBatch(scope.work, plan, index, batch);
     return batch;
-  } finally {
-    closeProvider(provider);
-  }
+  });
 }
 
 function rejectRetryable(

@@ -8,7 +8,7 @@ import type { WorkStore } from "../../work-store.ts";
 import type { JobContext } from "../job-context.ts";
 import { screenshotBatchJobId } from "../job-ids.ts";
 import type { RunPayload, ScreenshotBatchPayload } from "../job-payloads.ts";
-import { collectionSettingsOf } from "../queue-settings.ts";
+import { fanOutSettingsOf } from "../queue-settings.ts";
 import type { RunPlan } from "../run-plan.ts";
 import { openRunScope } from "./run-context.ts";
 
@@ -69,7 +69,7 @@ export async function handleRenderEvidence(
   const { snapshot, findings } = await readJudged(plan, work);
   const slices = screenshotSlices(
     screenshotCount(snapshot),
-    collectionSettingsOf(plan.config).screenshotBatchSize,
+    fanOutSettingsOf(plan.config).screenshotBatchSize,
   );
   const fannedOut = slices.length > 1;
   if (fannedOut) {
@@ -112,7 +112,7 @@ export async function handleRenderScreenshotBatch(
   const { snapshot, findings } = await readJudged(plan, work);
   const slices = screenshotSlices(
     screenshotCount(snapshot),
-    collectionSettingsOf(plan.config).screenshotBatchSize,
+    fanOutSettingsOf(plan.config).screenshotBatchSize,
   );
   const slice = slices[payload.batch];
   if (slice === undefined) {

@@ -6,7 +6,9 @@ import type { SourceConfig } from "../../../config/config.schema.ts";
 import type { KeyRecord } from "../../../model/key.ts";
 import { WorkStore } from "../../work-store.ts";
 import type { JobContext } from "../job-context.ts";
-import { leaseKey, tryAcquireSlottedLease } from "../source-lease.ts";
+import { leaseKey, tryAcquireSlottedLease, tryAcquireSourceLease } from "../source-lease.ts";
+import { createProvider } from "../../../providers/create-provider.ts";
+import type { KeyProvider } from "../../../providers/key-provider.ts";
 import { bundleDirectoryOf, workDirectoryOf, type RunPlan } from "../run-plan.ts";
 
 /** The pieces every run-scoped handler needs: plan, bundle writer, work store, export context. */
@@ -51,9 +53,9 @@ export function keySelectorOf(plan: RunPlan): ((key: KeyRecord) => boolean) | un
 export const LEASE_RETRY_MS = 1000;
 
 /**
- * Runs `work` while holding a (source, location, kind) lease (source-lease.ts): one of `slots` (default 1)
- * that every worker of the deployment shares. When none is free, this job is postponed (delayed, no attempt
- * used) and tried again shortly.
+ * Runs `work` while holding a (source, location, kind) lease (source-lease.ts): the plain lease, or one of
+ * `slots` that every worker of the deployment shares. When none is free, this job is postponed (delayed,
+ * no attempt used) and tried again after a second and a random part of one, so waiting jobs spread out.
  */
 export async function withSourceLease<T>(
   job: JobContext,
@@ -61,11 +63,36 @@ export async function withSourceLease<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const key = leaseKey(job.prefix, target.source, target.location, target.kind);
-  const lease = await tryAcquireSlottedLease(job.redis, key, target.slots ?? 1, job.job.id);
-  if (lease === undefined) return job.job.postpone(LEASE_RETRY_MS);
+  const lease =
+    target.slots === undefined
+      ? await tryAcquireSourceLease(job.redis, key, job.job.id)
+      : await tryAcquireSlottedLease(job.redis, key, target.slots, job.job.id);
+  if (lease === undefined)
+    return job.job.postpone(LEASE_RETRY_MS + Math.floor(Math.random() * LEASE_RETRY_MS));
   try {
     return await work();
   } finally {
     await lease.release().catch(() => undefined);
   }
+}
+
+/**
+ * Runs `work` with the run's provider for a source from this process's cache (provider-cache.ts): the
+ * location-wide facts it has read are reused by the next batch of the same run here.
+ */
+export function withRunProvider<T>(
+  job: JobContext,
+  scope: RunScope,
+  sourceId: string,
+  work: (provider: KeyProvider) => Promise<T>,
+): Promise<T> {
+  return job.providers.use(
+    { runId: scope.plan.runId, source: sourceId },
+    () =>
+      createProvider(sourceOf(scope.plan, sourceId), {
+        baseDirectory: scope.plan.configDirectory,
+        ...job.providerOptions,
+      }),
+    work,
+  );
 }
