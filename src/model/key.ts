@@ -21,7 +21,14 @@ export type Collected<T> =
   | { ok: true; value: T; call: string; capturedAt: string }
   | { ok: false; error: CollectionError; capturedAt: string };
 
-export const KEY_STATES = ["enabled", "disabled", "pending-deletion", "pending-import", "unavailable", "other"] as const;
+export const KEY_STATES = [
+  "enabled",
+  "disabled",
+  "pending-deletion",
+  "pending-import",
+  "unavailable",
+  "other",
+] as const;
 export type KeyState = (typeof KEY_STATES)[number];
 
 /** Where the key material came from; only `platform` keys can rotate automatically. */

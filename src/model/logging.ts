@@ -2,9 +2,7 @@ import type { CollectionError } from "./key.ts";
 
 /** How long a log sink keeps records. `unknown` is carried with the reason, never guessed. */
 export type Retention =
-  | { kind: "days"; days: number }
-  | { kind: "unlimited" }
-  | { kind: "unknown"; reason: string };
+  { kind: "days"; days: number } | { kind: "unlimited" } | { kind: "unknown"; reason: string };
 
 /** One place key events are sent: a CloudTrail trail, an Azure diagnostic setting, a Vault audit device. */
 export interface LoggingSink {

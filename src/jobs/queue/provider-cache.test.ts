@@ -21,15 +21,23 @@ function countingProvider(name: string): KeyProvider & { closed: number } {
   return provider;
 }
 
-describe("ProviderCache", () => {
-  it("gives the jobs of one run and source the same provider, and another run its own", async () => {
-    const cache = new ProviderCache();
-    const built: Array<KeyProvider & { closed: number }> = [];
-    const build = (): KeyProvider => {
+/** Builds counting providers named p0, p1, ... and keeps them for the assertions. */
+function providerFactory(): { built: Array<KeyProvider & { closed: number }>; build: () => KeyProvider } {
+  const built: Array<KeyProvider & { closed: number }> = [];
+  return {
+    built,
+    build: () => {
       const provider = countingProvider(`p${built.length}`);
       built.push(provider);
       return provider;
-    };
+    },
+  };
+}
+
+describe("ProviderCache", () => {
+  it("gives the jobs of one run and source the same provider, and another run its own", async () => {
+    const cache = new ProviderCache();
+    const { built, build } = providerFactory();
     const first = await cache.use({ runId: "r1", source: "aws" }, build, async (provider) => provider);
     const second = await cache.use({ runId: "r1", source: "aws" }, build, async (provider) => provider);
     const other = await cache.use({ runId: "r2", source: "aws" }, build, async (provider) => provider);
@@ -42,12 +50,7 @@ describe("ProviderCache", () => {
 
   it("discards a provider whose job failed, closing it once its other users are done", async () => {
     const cache = new ProviderCache();
-    const built: Array<KeyProvider & { closed: number }> = [];
-    const build = (): KeyProvider => {
-      const provider = countingProvider(`p${built.length}`);
-      built.push(provider);
-      return provider;
-    };
+    const { built, build } = providerFactory();
     let release: () => void = () => undefined;
     const longJob = cache.use(
       { runId: "r1", source: "aws" },
@@ -70,12 +73,7 @@ describe("ProviderCache", () => {
 
   it("closes the least recently used provider beyond its limit", async () => {
     const cache = new ProviderCache(2);
-    const built: Array<KeyProvider & { closed: number }> = [];
-    const build = (): KeyProvider => {
-      const provider = countingProvider(`p${built.length}`);
-      built.push(provider);
-      return provider;
-    };
+    const { built, build } = providerFactory();
     for (const runId of ["r1", "r2", "r1", "r3"]) {
       await cache.use({ runId, source: "aws" }, build, async () => undefined);
     }

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { CollectionErrorSchema } from "../../model/collection-error.schema.ts";
 import { describeError, KeyproofError } from "../../errors/errors.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import {
@@ -57,13 +58,6 @@ export interface LocationPlan {
 
 /** The stored plan without its references: what the location job reads on every execution. */
 export type StoredLocationPlan = Omit<LocationPlan, "batches"> & { batchCount: number };
-
-const CollectionErrorSchema = z.looseObject({
-  call: z.string(),
-  code: z.string(),
-  message: z.string(),
-  retryable: z.boolean(),
-});
 
 /** Checks the shape of what another process wrote; model objects inside are the providers' own output. */
 const StoredLocationPlanSchema = z.object({

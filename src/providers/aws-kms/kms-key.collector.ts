@@ -9,6 +9,7 @@ import {
   paginateListResourceTags,
 } from "@aws-sdk/client-kms";
 import { z } from "zod";
+import { CollectionErrorSchema } from "../../model/collection-error.schema.ts";
 import type {
   AliasListEntry,
   GrantListEntry,
@@ -85,13 +86,6 @@ export const INVALID_KEY_REF = "InvalidKeyRef";
 
 /** One ListAliases entry as plain JSON (toRawValue output: dates as ISO strings, no undefined values). */
 type AliasEntry = { [field: string]: JsonValue };
-
-const CollectionErrorSchema = z.object({
-  call: z.string(),
-  code: z.string(),
-  message: z.string(),
-  retryable: z.boolean(),
-});
 
 /**
  * What `listKeys` puts in a reference's `listed`: the key ARN from ListKeys (absent when ListKeys gave
