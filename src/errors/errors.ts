@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   STORAGE_REFUSED: { retryable: false, exitCode: 1 },
   /** A render timed out or the browser crashed twice: worth a retry on a fresh browser. */
   RENDER_FAILED: { retryable: true, exitCode: 1 },
+  /** A worker cannot see a run's data directory (not the shared volume every worker must mount). */
+  DATA_DIRECTORY_UNAVAILABLE: { retryable: false, exitCode: 1 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -146,6 +146,9 @@ describe("a worker killed mid-run", () => {
     expect(artifactPaths((await readBundleTree(bundle)).files)).toEqual(expected);
     expect(expected.filter((file) => file.endsWith("/configuration.json"))).toHaveLength(14);
     expect(finished.summary?.sources[0]?.keys).toBe(14);
+    // The replacement worker stops here: the next test's graceful worker must be the only one taking jobs.
+    signalWorker(second, "SIGKILL");
+    await second.exited;
   });
 
   it("on SIGTERM finishes the jobs in flight, then exits 0", async () => {

@@ -8,6 +8,7 @@ import { createSigner } from "../../signing/create-signer.ts";
 import { generateRunId } from "../run-inline.ts";
 import { closeProvider } from "./job-context.ts";
 import { buildRunFlow } from "./run-flow.ts";
+import { writeRunMarker } from "./run-marker.ts";
 import { RunPlanSchema, scopeDigestOf, type RunPlan } from "./run-plan.ts";
 import type { RunStore } from "./run-store.ts";
 
@@ -93,6 +94,7 @@ export function createRunStarter(deps: { runs: RunStore; flows: FlowProducer }):
     const created = await deps.runs.create(plan);
     if (created.existing) return created;
     try {
+      await writeRunMarker(plan);
       await deps.flows.add(buildRunFlow(plan));
     } catch (error) {
       await deps.runs.fail(plan.runId, `could not enqueue the run: ${describeError(error)}`);

@@ -10,6 +10,7 @@ import { leaseKey, tryAcquireSlottedLease, tryAcquireSourceLease } from "../sour
 import { createProvider } from "../../../providers/create-provider.ts";
 import type { KeyProvider } from "../../../providers/key-provider.ts";
 import { bundleDirectoryOf, workDirectoryOf, type RunPlan } from "../run-plan.ts";
+import { assertRunVisible } from "../run-marker.ts";
 
 /** The pieces every run-scoped handler needs: plan, bundle writer, work store, export context. */
 export interface RunScope {
@@ -21,6 +22,8 @@ export interface RunScope {
 
 export async function openRunScope(runId: string, job: JobContext): Promise<RunScope> {
   const plan = await job.runs.getPlan(runId);
+  // Before anything is created here: a worker without the shared data directory must not start a second one.
+  await assertRunVisible(plan);
   return {
     plan,
     writer: await BundleWriter.open(bundleDirectoryOf(plan)),
