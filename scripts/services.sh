@@ -276,7 +276,11 @@ redis_healthy() {
   [[ "$answer" == PONG ]] || return 1
   # BullMQ loses jobs under any eviction policy, so only a noeviction Redis is reused.
   policy="$(timeout 3 redis-cli -h 127.0.0.1 -p "$1" --raw config get maxmemory-policy 2>/dev/null | sed -n 2p)"
-  [[ "$policy" == noeviction ]]
+  [[ "$policy" == noeviction ]] || return 1
+  # It must also take writes: a Redis whose snapshot directory is gone answers PING but refuses every
+  # write (MISCONF), and so does a read-only replica or a full one.
+  answer="$(timeout 3 redis-cli -h 127.0.0.1 -p "$1" set keyproof:services:write-probe 1 EX 5 2>/dev/null)" || return 1
+  [[ "$answer" == OK ]]
 }
 
 moto_healthy() {
