@@ -1,11 +1,11 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { CheckMetadata } from "../checks/check.ts";
 import type { InventoryEntry } from "../config/config.schema.ts";
 import { KeyproofError, describeError } from "../errors/errors.ts";
 import { assertBundlePath } from "../evidence/bundle-path.ts";
+import { hashFile, readBundleTree } from "../evidence/bundle-tree.ts";
+import { sha256Hex } from "../evidence/manifest.ts";
 import {
   MANIFEST_FILE,
   SIGNATURE_FILE,
@@ -89,24 +89,27 @@ export function screenshotCount(snapshot: Snapshot): number {
  */
 export function screenshotExportPaths(snapshot: Snapshot, slice?: ScreenshotSlice): string[] {
   const targets = screenshotTargets(snapshot);
-  return (slice === undefined ? targets : targets.slice(slice.start, slice.end)).map((target) => {
-    switch (target.kind) {
-      case "configuration":
-        return keyConfigurationPath(
-          target.target.key.source,
-          target.target.key.location,
-          target.target.key.keyId,
-        );
-      case "access":
-        return keyAccessPolicyPath(
-          target.target.key.source,
-          target.target.key.location,
-          target.target.key.keyId,
-        );
-      case "logging":
-        return loggingStatusPath(target.target.location.source, target.target.location.location);
-    }
-  });
+  return (slice === undefined ? targets : targets.slice(slice.start, slice.end)).map(exportPathOf);
+}
+
+/** The JSON export a screenshot is drawn from. */
+function exportPathOf(target: ScreenshotTarget): string {
+  switch (target.kind) {
+    case "configuration":
+      return keyConfigurationPath(
+        target.target.key.source,
+        target.target.key.location,
+        target.target.key.keyId,
+      );
+    case "access":
+      return keyAccessPolicyPath(
+        target.target.key.source,
+        target.target.key.location,
+        target.target.key.keyId,
+      );
+    case "logging":
+      return loggingStatusPath(target.target.location.source, target.target.location.location);
+  }
 }
 
 let defaultTemplates: TemplateLibrary | undefined;
@@ -115,10 +118,6 @@ function templatesOf(options: RenderOptions): TemplateLibrary {
   if (options.templates !== undefined) return options.templates;
   defaultTemplates ??= new TemplateLibrary();
   return defaultTemplates;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Writes beside the target and renames, so an interrupted render never leaves a truncated PNG or PDF. */
@@ -264,7 +263,7 @@ export async function renderScreenshots(
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(keyConfigurationPath(key.source, key.location, key.keyId)),
+            exportSha256: input.exportDigests.get(exportPathOf(target)),
           }),
         );
         break;
@@ -278,7 +277,7 @@ export async function renderScreenshots(
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(keyAccessPolicyPath(key.source, key.location, key.keyId)),
+            exportSha256: input.exportDigests.get(exportPathOf(target)),
             findings: findingsByKey.get(keyReference(key)) ?? [],
             checksById,
           }),
@@ -293,7 +292,7 @@ export async function renderScreenshots(
             snapshot,
             source,
             location,
-            exportSha256: input.exportDigests.get(loggingStatusPath(location.source, location.location)),
+            exportSha256: input.exportDigests.get(exportPathOf(target)),
           }),
         );
         break;
@@ -337,25 +336,12 @@ async function renderReport(
 
 /** Every file under the bundle directory except the index itself, the manifest pair and partial writes. */
 async function digestDirectory(outputDirectory: string): Promise<DigestedFile[]> {
-  const files: DigestedFile[] = [];
   const excluded = new Set([EVIDENCE_INDEX_PATH, MANIFEST_FILE, SIGNATURE_FILE]);
-  const walk = async (directory: string): Promise<void> => {
-    const entries = await readdir(directory, { withFileTypes: true });
-    for (const entry of entries) {
-      const full = join(directory, entry.name);
-      if (entry.isDirectory()) {
-        await walk(full);
-        continue;
-      }
-      if (!entry.isFile() || entry.name.endsWith(".partial")) continue;
-      const path = relative(outputDirectory, full).split(sep).join("/");
-      if (excluded.has(path)) continue;
-      const hash = createHash("sha256");
-      for await (const chunk of createReadStream(full)) hash.update(chunk as Buffer);
-      files.push({ path, sha256: hash.digest("hex"), bytes: (await stat(full)).size });
-    }
-  };
-  await walk(outputDirectory);
+  const files: DigestedFile[] = [];
+  for (const path of (await readBundleTree(outputDirectory)).files) {
+    if (excluded.has(path) || path.endsWith(".partial")) continue;
+    files.push({ path, ...(await hashFile(join(outputDirectory, ...path.split("/")))) });
+  }
   return files;
 }
 

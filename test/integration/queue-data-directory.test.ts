@@ -11,10 +11,10 @@ import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/wor
 import { followRun } from "../../src/jobs/run-queued.ts";
 import {
   REDIS_URL,
-  TEST_RANGE,
   cleanupPrefix,
   prepareEstate,
   removeDirectory,
+  startEstateRun,
   uniquePrefix,
   type TestEstate,
 } from "./queue-harness.ts";
@@ -39,14 +39,7 @@ afterAll(async () => {
 describe("the shared data directory", () => {
   it("is marked when a run starts, and a worker that cannot see it fails the run naming the path", async () => {
     const dataDirectory = path.join(setup.directory, "data");
-    const started = await client.startRun({
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      outDirectory: dataDirectory,
-      range: TEST_RANGE,
-      render: false,
-      request: { origin: "cli" },
-    });
+    const started = await startEstateRun(client, setup, dataDirectory);
     const workDirectory = path.join(dataDirectory, ".work", started.runId);
     expect(await readdir(workDirectory)).toEqual(["run.json"]);
 

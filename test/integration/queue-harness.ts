@@ -20,6 +20,7 @@ import { buildApiServer } from "../../src/api/api-server.ts";
 import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import { API_ACCESS_LOG_FILE } from "../../src/jobs/queue/access-log.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
+import { runJobsOf } from "../../src/jobs/queue/run-flow.ts";
 import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
 import type { DateRange } from "../../src/model/snapshot.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
@@ -222,6 +223,39 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Starts an unrendered run of the test estate into `outDirectory`, as `keyproof run` does, and returns its
+ * id with the ids of its collect-step jobs (known before any worker runs).
+ */
+export async function startEstateRun(
+  client: QueueClient,
+  setup: TestEstate,
+  outDirectory: string,
+): Promise<{ runId: string; collectIds: string[] }> {
+  const started = await client.startRun({
+    config: setup.loaded.config,
+    configDirectory: setup.loaded.directory,
+    outDirectory,
+    range: TEST_RANGE,
+    render: false,
+    request: { origin: "cli" },
+  });
+  const record = await client.runs.get(started.runId);
+  if (record === undefined) throw new Error("no run record");
+  const collectIds = runJobsOf(record.plan)
+    .filter((job) => job.step === "collect")
+    .map((job) => job.jobId);
+  return { runId: started.runId, collectIds };
+}
+
+/** Resolves once one of these collect-queue jobs is active: a worker is in the middle of collecting. */
+export async function waitForActiveCollectJob(client: QueueClient, jobIds: readonly string[]): Promise<void> {
+  await waitFor("a collect job in flight", async () => {
+    const states = await Promise.all(jobIds.map((id) => client.queue("collect").getJobState(id)));
+    return states.includes("active") ? true : undefined;
+  });
 }
 
 /** Forwards every request to `upstream` after `delayMs`: makes collection slow enough to interrupt it mid-run. */

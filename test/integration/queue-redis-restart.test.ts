@@ -12,18 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { checkEvictionPolicy } from "../../src/jobs/queue/redis-connection.ts";
-import { runJobsOf } from "../../src/jobs/queue/run-flow.ts";
 import { followRun } from "../../src/jobs/run-queued.ts";
 import {
   AWS_ENDPOINT,
-  TEST_RANGE,
   prepareEstate,
   removeDirectory,
   signalWorker,
   spawnWorker,
   startDelayProxy,
+  startEstateRun,
   uniquePrefix,
   waitFor,
+  waitForActiveCollectJob,
   waitForWorkerReady,
   type TestEstate,
   type WorkerProcess,
@@ -115,23 +115,9 @@ describe("Redis restarted mid-run", () => {
       AWS_SECRET_ACCESS_KEY: "test",
     });
     await waitForWorkerReady(worker);
-    const started = await client.startRun({
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      outDirectory: path.join(setup.directory, "data"),
-      range: TEST_RANGE,
-      render: false,
-      request: { origin: "cli" },
-    });
-    const record = await client.runs.get(started.runId);
-    if (record === undefined) throw new Error("no run record");
-    const collectIds = runJobsOf(record.plan)
-      .filter((job) => job.step === "collect")
-      .map((job) => job.jobId);
-    await waitFor("a collect job in flight", async () => {
-      const states = await Promise.all(collectIds.map((id) => client.queue("collect").getJobState(id)));
-      return states.includes("active") ? true : undefined;
-    });
+    const started = await startEstateRun(client, setup, path.join(setup.directory, "data"));
+    const { collectIds } = started;
+    await waitForActiveCollectJob(client, collectIds);
 
     // SIGTERM makes Redis flush its AOF and exit; it comes back on the same port from the same files.
     const stopped = redis;

@@ -11,7 +11,6 @@ import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/evidence/paths.ts";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
 import { API_ACCESS_LOG_FILE } from "../../src/jobs/queue/access-log.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
-import { runJobsOf } from "../../src/jobs/queue/run-flow.ts";
 import { runInline } from "../../src/jobs/run-inline.ts";
 import { followRun } from "../../src/jobs/run-queued.ts";
 import {
@@ -24,8 +23,9 @@ import {
   signalWorker,
   spawnWorker,
   startDelayProxy,
+  startEstateRun,
   uniquePrefix,
-  waitFor,
+  waitForActiveCollectJob,
   waitForWorkerReady,
   type TestEstate,
   type WorkerProcess,
@@ -81,25 +81,11 @@ describe("a worker killed mid-run", () => {
     await waitForWorkerReady(first);
 
     const dataDirectory = path.join(setup.directory, "data");
-    const started = await client.startRun({
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      outDirectory: dataDirectory,
-      range: TEST_RANGE,
-      render: false,
-      request: { origin: "cli" },
-    });
-    const record = await client.runs.get(started.runId);
-    if (record === undefined) throw new Error("no run record");
-    const collectIds = runJobsOf(record.plan)
-      .filter((job) => job.step === "collect")
-      .map((job) => job.jobId);
+    const started = await startEstateRun(client, setup, dataDirectory);
+    const { collectIds } = started;
 
     // Kill as soon as the worker is collecting: its jobs are cut off in the middle.
-    await waitFor("a collect job in flight", async () => {
-      const states = await Promise.all(collectIds.map((id) => client.queue("collect").getJobState(id)));
-      return states.includes("active") ? true : undefined;
-    });
+    await waitForActiveCollectJob(client, collectIds);
     signalWorker(first, "SIGKILL");
     expect(await first.exited).toBe("SIGKILL");
     const interrupted = await Promise.all(collectIds.map((id) => client.queue("collect").getJobState(id)));
@@ -155,23 +141,9 @@ describe("a worker killed mid-run", () => {
     const worker = spawnWorker("collect", workerEnv);
     workers.push(worker);
     await waitForWorkerReady(worker);
-    const started = await client.startRun({
-      config: setup.loaded.config,
-      configDirectory: setup.loaded.directory,
-      outDirectory: path.join(setup.directory, "graceful"),
-      range: TEST_RANGE,
-      render: false,
-      request: { origin: "cli" },
-    });
-    const record = await client.runs.get(started.runId);
-    if (record === undefined) throw new Error("no run record");
-    const collectIds = runJobsOf(record.plan)
-      .filter((job) => job.step === "collect")
-      .map((job) => job.jobId);
-    await waitFor("a collect job in flight", async () => {
-      const states = await Promise.all(collectIds.map((id) => client.queue("collect").getJobState(id)));
-      return states.includes("active") ? true : undefined;
-    });
+    const started = await startEstateRun(client, setup, path.join(setup.directory, "graceful"));
+    const { collectIds } = started;
+    await waitForActiveCollectJob(client, collectIds);
     const activeBefore = (
       await Promise.all(
         collectIds.map(async (id) => [id, await client.queue("collect").getJobState(id)] as const),

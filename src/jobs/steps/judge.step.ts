@@ -1,9 +1,9 @@
-import type { Config } from "../../config/config.schema.ts";
+import type { Config, InventoryEntry } from "../../config/config.schema.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import { FINDINGS_FILE, GAPS_FILE, INVENTORY_FILE, SUMMARY_FILE } from "../../evidence/paths.ts";
 import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
 import type { Finding } from "../../model/finding.ts";
-import type { SourceType } from "../../model/key.ts";
+import type { KeyRecord, SourceType } from "../../model/key.ts";
 import type { DateRange, Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
 import type { UsageSummary } from "../../model/usage.ts";
 import { runChecks } from "../../checks/run-checks.ts";
@@ -124,6 +124,25 @@ export function collectGaps(snapshot: Snapshot): Array<Record<string, unknown>> 
 export function buildInventoryExport(snapshot: Snapshot): Record<string, unknown> {
   const keys = snapshot.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
   const match = matchInventory(snapshot.inventory, keys);
+  const named = (key: KeyRecord) => ({
+    source: key.source,
+    location: key.location,
+    keyId: key.keyId,
+    arn: key.arn,
+    aliases: key.aliases,
+  });
+  // One pass over the keys, in key order per entry: an estate-sized inventory is not entries × keys.
+  const keysByEntry = new Map<InventoryEntry, Array<ReturnType<typeof named>>>();
+  const undocumented: Array<ReturnType<typeof named> & { manager: KeyRecord["manager"] }> = [];
+  for (const key of keys) {
+    const entry = match.entryByKey.get(keyReference(key));
+    if (entry === undefined) undocumented.push({ ...named(key), manager: key.manager });
+    else {
+      const matched = keysByEntry.get(entry) ?? [];
+      matched.push(named(key));
+      keysByEntry.set(entry, matched);
+    }
+  }
   return {
     runId: snapshot.runId,
     organization: snapshot.organization,
@@ -131,26 +150,9 @@ export function buildInventoryExport(snapshot: Snapshot): Record<string, unknown
     entries: snapshot.inventory.map((entry, index) => ({
       index,
       ...entry,
-      matchedKeys: keys
-        .filter((key) => match.entryByKey.get(keyReference(key)) === entry)
-        .map((key) => ({
-          source: key.source,
-          location: key.location,
-          keyId: key.keyId,
-          arn: key.arn,
-          aliases: key.aliases,
-        })),
+      matchedKeys: keysByEntry.get(entry) ?? [],
     })),
-    undocumentedKeys: keys
-      .filter((key) => !match.entryByKey.has(keyReference(key)))
-      .map((key) => ({
-        source: key.source,
-        location: key.location,
-        keyId: key.keyId,
-        arn: key.arn,
-        aliases: key.aliases,
-        manager: key.manager,
-      })),
+    undocumentedKeys: undocumented,
   };
 }
 

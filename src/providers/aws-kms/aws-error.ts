@@ -1,4 +1,5 @@
 import type { CollectionError } from "../../model/key.ts";
+import { readProperty, readString } from "../shared/json-fields.ts";
 
 /**
  * Turns whatever an AWS SDK v3 call threw into the model's `CollectionError`, naming the call that failed.
@@ -39,16 +40,6 @@ const TRANSIENT_CODES = new Set([
   "KMSInternalException",
   "DependencyTimeoutException",
 ]);
-
-function readProperty(value: unknown, property: string): unknown {
-  if (typeof value !== "object" || value === null) return undefined;
-  return (value as Record<string, unknown>)[property];
-}
-
-function readString(value: unknown, property: string): string | undefined {
-  const found = readProperty(value, property);
-  return typeof found === "string" && found.length > 0 ? found : undefined;
-}
 
 /** The AWS error code: the SDK puts it in `name`; XML services also expose `Code`; Node errors use `code`. */
 export function awsErrorCode(error: unknown): string {

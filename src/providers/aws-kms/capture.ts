@@ -24,22 +24,3 @@ export async function collectPages<Page, Item>(
   for await (const page of pages) items.push(...(itemsOf(page) ?? []));
   return items;
 }
-
-/** Maps with at most `limit` calls in flight; results keep the input order. */
-export async function mapWithConcurrency<Input, Output>(
-  inputs: readonly Input[],
-  limit: number,
-  run: (input: Input) => Promise<Output>,
-): Promise<Output[]> {
-  const results: Output[] = new Array<Output>(inputs.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < inputs.length) {
-      const index = next;
-      next += 1;
-      results[index] = await run(inputs[index] as Input);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, inputs.length) }, worker));
-  return results;
-}

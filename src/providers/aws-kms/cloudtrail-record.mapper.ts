@@ -1,5 +1,6 @@
 import type { UsageEvent } from "../../model/usage.ts";
 import { KMS_EVENT_SOURCE } from "./cloudtrail-coverage.ts";
+import { asObject, asString } from "../shared/json-fields.ts";
 
 /**
  * Pure mapping of one CloudTrail record (a log-file `Records[]` entry or a LookupEvents `CloudTrailEvent`)
@@ -19,16 +20,6 @@ export type RecordMapping =
   | { kind: "other-service" }
   /** A KMS record that cannot be read (no time, no name): reported as a gap by the caller. */
   | { kind: "invalid"; reason: string };
-
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
-}
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(.+)$/;
 /** Key ids are UUIDs; multi-Region keys add an `mrk-` prefix and a hex id. */

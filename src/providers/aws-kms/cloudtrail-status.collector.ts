@@ -12,7 +12,7 @@ import type { Clock } from "../key-provider.ts";
 import { capture } from "./capture.ts";
 import { evaluateKmsCoverage, retentionFromLifecycle } from "./cloudtrail-coverage.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
-import { toIsoInstant, toRawValue } from "./raw-value.ts";
+import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
 
 /**
  * Which CloudTrail trails record this region's KMS events, whether they are logging, and how long their

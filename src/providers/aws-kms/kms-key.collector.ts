@@ -31,7 +31,8 @@ import type {
 } from "../../model/key.ts";
 import type { SourceGap } from "../../model/snapshot.ts";
 import type { Clock, JsonValue, KeyBatch, KeyListing, KeyRef } from "../key-provider.ts";
-import { capture, collectPages, mapWithConcurrency } from "./capture.ts";
+import { capture, collectPages } from "./capture.ts";
+import { mapWithConcurrency } from "../shared/concurrency.ts";
 import type { IdentityKmsStatement } from "./identity-policy.normalizer.ts";
 import { identityStatementsForKey } from "./identity-policy.normalizer.ts";
 import {
@@ -39,7 +40,7 @@ import {
   normalizeKeyPolicy,
   normalizeKmsGrants,
 } from "./key-policy.normalizer.ts";
-import { toIsoInstant, toRawValue } from "./raw-value.ts";
+import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
 
 /**
  * Lists and describes the KMS keys of one region with their configuration, rotation and access. Listing

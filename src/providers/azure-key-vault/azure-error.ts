@@ -1,4 +1,5 @@
 import type { CollectionError } from "../../model/key.ts";
+import { readProperty, readString } from "../shared/json-fields.ts";
 
 /**
  * Turns whatever an Azure SDK call threw into the model's `CollectionError`, naming the call that failed.
@@ -21,16 +22,6 @@ const TRANSIENT_CODES = new Set([
   "ServiceUnavailable",
   "InternalServerError",
 ]);
-
-function readProperty(value: unknown, property: string): unknown {
-  if (typeof value !== "object" || value === null) return undefined;
-  return (value as Record<string, unknown>)[property];
-}
-
-function readString(value: unknown, property: string): string | undefined {
-  const found = readProperty(value, property);
-  return typeof found === "string" && found.length > 0 ? found : undefined;
-}
 
 export function azureStatusCode(error: unknown): number | undefined {
   const status = readProperty(error, "statusCode") ?? readProperty(readProperty(error, "response"), "status");

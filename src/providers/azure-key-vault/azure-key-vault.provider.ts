@@ -25,6 +25,8 @@ import type { AzureRotationPolicy, KeyVersionInfo } from "./rotation-policy.ts";
 import { isEmptyRotationPolicy, toRotationStatus } from "./rotation-policy.ts";
 import type { UsageRow, UsageTable } from "./usage-query.ts";
 import { USAGE_TABLES, buildUsageQuery, toUsageEvent, usageWindows } from "./usage-query.ts";
+import { mapWithConcurrency } from "../shared/concurrency.ts";
+import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
 
 /**
  * Azure Key Vault behind the `KeyProvider` port. Per vault (the location is the vault URL): every key from the
@@ -115,45 +117,6 @@ interface KeyPropertyFacts {
 const KEY_VAULT_ARM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
 
-/** Runs `work` over `items` with at most `limit` in flight, keeping input order. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  async function lane(): Promise<void> {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
-/** Dates to ISO strings and `undefined` dropped: raw values are plain JSON for the bundle and job queues. */
-function toRawValue(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64url");
-  if (Array.isArray(value)) return value.map(toRawValue);
-  if (typeof value === "object" && value !== null) {
-    const plain: Record<string, unknown> = {};
-    for (const [name, entry] of Object.entries(value)) {
-      if (entry === undefined) continue;
-      plain[name] = toRawValue(entry);
-    }
-    return plain;
-  }
-  return value;
-}
-
-function iso(date: Date | undefined): string | undefined {
-  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
 /** A key's id within the source, as on its record (the vault URL is normalized, without a trailing slash). */
 function keyIdOf(location: string, name: string): string {
   return `${location}/keys/${name}`;
@@ -172,9 +135,9 @@ function toListedJson(properties: KeyProperties): { [field: string]: JsonValue }
   if (properties.enabled !== undefined) listed["enabled"] = properties.enabled;
   if (properties.managed !== undefined) listed["managed"] = properties.managed;
   if (properties.tags !== undefined) listed["tags"] = { ...properties.tags };
-  const created = iso(properties.createdOn);
+  const created = toIsoInstant(properties.createdOn);
   if (created !== undefined) listed["createdOn"] = created;
-  const expires = iso(properties.expiresOn);
+  const expires = toIsoInstant(properties.expiresOn);
   if (expires !== undefined) listed["expiresOn"] = expires;
   return listed;
 }
@@ -537,8 +500,8 @@ export function createAzureKeyVaultProvider(
           enabled: key.value.properties.enabled,
           managed: key.value.properties.managed,
           tags: key.value.properties.tags,
-          createdOn: iso(key.value.properties.createdOn),
-          expiresOn: iso(key.value.properties.expiresOn),
+          createdOn: toIsoInstant(key.value.properties.createdOn),
+          expiresOn: toIsoInstant(key.value.properties.expiresOn),
         }
       : listed;
     const jwk = key.ok ? key.value.key : undefined;
@@ -559,7 +522,7 @@ export function createAzureKeyVaultProvider(
     else {
       const versionInfo: KeyVersionInfo[] = versions.value.map((version) => {
         const info: KeyVersionInfo = { version: version.version ?? "" };
-        const created = iso(version.createdOn);
+        const created = toIsoInstant(version.createdOn);
         if (created !== undefined) info.createdOn = created;
         return info;
       });
@@ -709,7 +672,7 @@ export function createAzureKeyVaultProvider(
       // Memoized per vault: every batch this instance describes shares one read of the vault's ARM facts.
       const facts = await collectArmFacts(location);
       const client = clients.keyClient(location);
-      const keys = await mapLimit(readable, keyConcurrency, (listed) =>
+      const keys = await mapWithConcurrency(readable, keyConcurrency, (listed) =>
         collectKey(client, location, listed, facts),
       );
       return { keys, gaps };

@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../model/usage.ts";
 import { isInRange } from "../../time/date-range.ts";
+import { asObject, asString } from "../shared/json-fields.ts";
 
 export interface AuditLogScope {
   source: string;
@@ -100,16 +101,6 @@ export function parseTransitCall(relativePath: string, operation: string): Trans
     default:
       return undefined;
   }
-}
-
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
 /** "1 error occurred:\n\t* permission denied\n\n" → "permission denied". */

@@ -38,6 +38,7 @@ import { compilePolicy, grantsForKey, type CompiledPolicy } from "./vault-acl.ts
 import { createVaultApi, dataOf, type VaultApi } from "./vault-client.ts";
 import { setupError, toVaultCollectionError } from "./vault-error.ts";
 import { parseVaultPolicy, PolicyParseError } from "./vault-policy.parser.ts";
+import { mapWithConcurrency } from "../shared/concurrency.ts";
 
 export interface HashicorpVaultProviderOptions {
   clock?: Clock;
@@ -72,24 +73,6 @@ export function vaultLocation(address: string, namespace: string | undefined): s
 /** Calls are named like `vault:GET sys/policies/acl/app`, so a gap says exactly what failed. */
 export function vaultCall(verb: "GET" | "LIST", apiPath: string): string {
   return `vault:${verb} ${apiPath}`;
-}
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await task(items[index] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 interface Connection {

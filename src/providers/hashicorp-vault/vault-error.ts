@@ -1,4 +1,5 @@
 import type { CollectionError } from "../../model/key.ts";
+import { readProperty } from "../shared/json-fields.ts";
 
 /**
  * Turns whatever a node-vault call threw into the model's `CollectionError`, naming the call that failed.
@@ -36,11 +37,6 @@ const TRANSIENT_CODES = new Set([
   "ENETUNREACH",
   "ERR_NETWORK",
 ]);
-
-function readProperty(value: unknown, property: string): unknown {
-  if (typeof value !== "object" || value === null) return undefined;
-  return (value as Record<string, unknown>)[property];
-}
 
 /** HTTP status of a Vault API error, undefined for transport errors. */
 export function vaultHttpStatus(error: unknown): number | undefined {
