@@ -89,27 +89,9 @@ export function screenshotCount(snapshot: Snapshot): number {
  */
 export function screenshotExportPaths(snapshot: Snapshot, slice?: ScreenshotSlice): string[] {
   const targets = screenshotTargets(snapshot);
-  return (slice === undefined ? targets : targets.slice(slice.start, slice.end)).map(exportPathOf);
-}
-
-/** The JSON export a screenshot is drawn from. */
-function exportPathOf(target: ScreenshotTarget): string {
-  switch (target.kind) {
-    case "configuration":
-      return keyConfigurationPath(
-        target.target.key.source,
-        target.target.key.location,
-        target.target.key.keyId,
-      );
-    case "access":
-      return keyAccessPolicyPath(
-        target.target.key.source,
-        target.target.key.location,
-        target.target.key.keyId,
-      );
-    case "logging":
-      return loggingStatusPath(target.target.location.source, target.target.location.location);
-  }
+  return (slice === undefined ? targets : targets.slice(slice.start, slice.end)).map(
+    (target) => target.exportPath,
+  );
 }
 
 let defaultTemplates: TemplateLibrary | undefined;
@@ -186,10 +168,12 @@ interface LocationTarget {
   location: LocationSnapshot;
 }
 
-type ScreenshotTarget =
+/** One PNG to draw: what it shows, where it goes, and the JSON export it is drawn from (its digest is cited). */
+type ScreenshotTarget = { path: string; exportPath: string } & (
   | { kind: "configuration"; target: KeyTarget }
   | { kind: "access"; target: KeyTarget }
-  | { kind: "logging"; target: LocationTarget };
+  | { kind: "logging"; target: LocationTarget }
+);
 
 function screenshotTargets(snapshot: Snapshot): ScreenshotTarget[] {
   const targets: ScreenshotTarget[] = [];
@@ -197,36 +181,29 @@ function screenshotTargets(snapshot: Snapshot): ScreenshotTarget[] {
     for (const location of source.locations) {
       for (const key of location.keys) {
         targets.push(
-          { kind: "configuration", target: { source, key } },
-          { kind: "access", target: { source, key } },
+          {
+            kind: "configuration",
+            target: { source, key },
+            path: keyConfigurationScreenshotPath(key.source, key.location, key.keyId),
+            exportPath: keyConfigurationPath(key.source, key.location, key.keyId),
+          },
+          {
+            kind: "access",
+            target: { source, key },
+            path: keyAccessPolicyScreenshotPath(key.source, key.location, key.keyId),
+            exportPath: keyAccessPolicyPath(key.source, key.location, key.keyId),
+          },
         );
       }
-      targets.push({ kind: "logging", target: { source, location } });
+      targets.push({
+        kind: "logging",
+        target: { source, location },
+        path: loggingConfigurationScreenshotPath(location.source, location.location),
+        exportPath: loggingStatusPath(location.source, location.location),
+      });
     }
   }
   return targets;
-}
-
-function screenshotPathOf(target: ScreenshotTarget): string {
-  switch (target.kind) {
-    case "configuration":
-      return keyConfigurationScreenshotPath(
-        target.target.key.source,
-        target.target.key.location,
-        target.target.key.keyId,
-      );
-    case "access":
-      return keyAccessPolicyScreenshotPath(
-        target.target.key.source,
-        target.target.key.location,
-        target.target.key.keyId,
-      );
-    case "logging":
-      return loggingConfigurationScreenshotPath(
-        target.target.location.source,
-        target.target.location.location,
-      );
-  }
 }
 
 /**
@@ -251,7 +228,7 @@ export async function renderScreenshots(
   }
 
   const renderOne = async (target: ScreenshotTarget): Promise<DigestedFile> => {
-    const path = screenshotPathOf(target);
+    const path = target.path;
     let html: string;
     switch (target.kind) {
       case "configuration": {
@@ -263,7 +240,7 @@ export async function renderScreenshots(
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(exportPathOf(target)),
+            exportSha256: input.exportDigests.get(target.exportPath),
           }),
         );
         break;
@@ -277,7 +254,7 @@ export async function renderScreenshots(
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(exportPathOf(target)),
+            exportSha256: input.exportDigests.get(target.exportPath),
             findings: findingsByKey.get(keyReference(key)) ?? [],
             checksById,
           }),
@@ -292,7 +269,7 @@ export async function renderScreenshots(
             snapshot,
             source,
             location,
-            exportSha256: input.exportDigests.get(exportPathOf(target)),
+            exportSha256: input.exportDigests.get(target.exportPath),
           }),
         );
         break;
@@ -306,7 +283,7 @@ export async function renderScreenshots(
   const targets = screenshotTargets(snapshot);
   const chosen =
     options.slice === undefined ? targets : targets.slice(options.slice.start, options.slice.end);
-  return runAll(chosen, pool.size * 2, renderOne, screenshotPathOf);
+  return runAll(chosen, pool.size * 2, renderOne, (target) => target.path);
 }
 
 function documentInfo(snapshot: Snapshot, title: string, generatedAt: Date): PdfDocumentInfo {
