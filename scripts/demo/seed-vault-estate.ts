@@ -32,7 +32,7 @@ import { pathToFileURL } from "node:url";
 import NodeVault from "node-vault";
 import type { InventoryEntry } from "../../src/config/config.schema.ts";
 import type { DateRange } from "../../src/model/snapshot.ts";
-import type { HashicorpVaultSourceConfig } from "../../src/providers/hashicorp-vault/hashicorp-vault.config.ts";
+import type { HashicorpVaultSourceConfig } from "../../src/config/sources/hashicorp-vault.schema.ts";
 import { daysOf, parsePeriod } from "../../src/time/date-range.ts";
 
 export const VAULT_DEMO_SOURCE_ID = "vault-demo";

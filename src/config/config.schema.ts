@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { EndpointSchema, SourceIdSchema } from "./common.schema.ts";
-import { AzureKeyVaultSourceSchema } from "../providers/azure-key-vault/azure-key-vault.config.ts";
-import { HashicorpVaultSourceSchema } from "../providers/hashicorp-vault/hashicorp-vault.config.ts";
-import { QueueSettingsSchema, SchedulesSchema } from "../jobs/queue/queue-settings.ts";
+import { AzureKeyVaultSourceSchema } from "./sources/azure-key-vault.schema.ts";
+import { HashicorpVaultSourceSchema } from "./sources/hashicorp-vault.schema.ts";
+import { QueueSettingsSchema, SchedulesSchema } from "./queue.schema.ts";
 
 /**
  * The schema of the user's `keyproof.yaml`. Unknown fields are errors everywhere (`strict`), so a typo

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/model/key.ts";
 import type { KeyRef } from "../../src/providers/key-provider.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
-import { HashicorpVaultSourceSchema } from "../../src/providers/hashicorp-vault/hashicorp-vault.config.ts";
+import { HashicorpVaultSourceSchema } from "../../src/config/sources/hashicorp-vault.schema.ts";
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
 import { collectLocation } from "../../src/providers/collect-location.ts";
 import { check as keyExportableCheck } from "../../src/checks/vault-key-exportable/vault-key-exportable.check.ts";

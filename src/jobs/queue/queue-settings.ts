@@ -2,98 +2,22 @@ import path from "node:path";
 import { z } from "zod";
 import { KeyproofError } from "../../errors/errors.ts";
 
-/**
- * Settings of the queued service: the `queue:` section of keyproof.yaml (the config schema embeds this
- * schema). Environment variables win over it: `REDIS_URL`, `KEYPROOF_QUEUE_PREFIX`, `KEYPROOF_DATA_DIR`.
- */
-export const QueueSettingsSchema = z.strictObject({
-  /** `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. */
-  redisUrl: z
-    .string()
-    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-    .optional(),
-  /**
-   * BullMQ key prefix and the namespace of keyproof's own Redis keys. Two deployments (or two tests)
-   * sharing one Redis must use different prefixes.
-   */
-  prefix: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, _ or - (it names Redis keys)")
-    .default("keyproof"),
-  /**
-   * Where bundles (`<dataDirectory>/<runId>`) and intermediate work (`<dataDirectory>/.work/<runId>`) live.
-   * Every worker must see this directory at the same path (a shared volume): jobs of one run may execute
-   * on different machines. Relative paths resolve against the config file's directory.
-   */
-  dataDirectory: z.string().min(1).optional(),
-  /**
-   * Keys per collection batch. A location (region, vault, Vault cluster) with more keys than this is
-   * listed once and then described in batches of this many keys, each its own job that any collect worker
-   * may take, so more workers finish a large region sooner. Default 250.
-   */
-  keyBatchSize: z.number().int().min(1).max(100_000).optional(),
-  /**
-   * Collect jobs of one source and location that may call the provider at the same time, across every
-   * worker of the deployment (listing, batches, and other runs over the same location). Provider quotas
-   * are per account and region (KMS ListGrants and ListAliases: 100 requests per second per account and
-   * region), so this bounds the request rate of a location however many workers join. Default 4.
-   */
-  locationConcurrency: z.number().int().min(1).max(64).optional(),
-  /**
-   * Screenshots per render job. A run with more PNGs than this (two per key, one per location) renders
-   * them in slices of this many, one `render-screenshot-batch` job each on any render worker, then the
-   * reports and the evidence index. Default 500.
-   */
-  screenshotBatchSize: z.number().int().min(1).max(1_000_000).optional(),
-});
-export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
-
-export const SCHEDULE_PERIODS = ["previous-quarter", "previous-month", "previous-year"] as const;
-export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
-
-/** One entry of the proposed `schedules:` config section. */
-export const ScheduleSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes"),
-  /** Five-field cron pattern (minute hour day-of-month month day-of-week), evaluated in `tz`. */
-  cron: z
-    .string()
-    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"'),
-  /** IANA time zone of the cron pattern. */
-  tz: z
-    .string()
-    .default("UTC")
-    .refine((zone) => isTimeZone(zone), { message: "is not an IANA time zone (e.g. UTC, Europe/Berlin)" }),
-  period: z.enum(SCHEDULE_PERIODS),
-});
-export type Schedule = z.infer<typeof ScheduleSchema>;
-
-export const SchedulesSchema = z.array(ScheduleSchema).superRefine((schedules, context) => {
-  const seen = new Set<string>();
-  schedules.forEach((schedule, index) => {
-    if (seen.has(schedule.name)) {
-      context.addIssue({
-        code: "custom",
-        path: [index, "name"],
-        message: `duplicate schedule name "${schedule.name}"`,
-      });
-    }
-    seen.add(schedule.name);
-  });
-});
-
-/** 06:00 UTC on the first day of January, April, July and October, covering the quarter that just ended. */
-export const DEFAULT_SCHEDULES: Schedule[] = [
-  { name: "quarterly", cron: "0 6 1 1,4,7,10 *", tz: "UTC", period: "previous-quarter" },
-];
-
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export {
+  QueueSettingsSchema,
+  SCHEDULE_PERIODS,
+  ScheduleSchema,
+  SchedulesSchema,
+  DEFAULT_SCHEDULES,
+  isTimeZone,
+} from "../../config/queue.schema.ts";
+export type { QueueSettings, SchedulePeriod, Schedule } from "../../config/queue.schema.ts";
+import {
+  QueueSettingsSchema,
+  SchedulesSchema,
+  DEFAULT_SCHEDULES,
+  type QueueSettings,
+  type Schedule,
+} from "../../config/queue.schema.ts";
 
 export const DEFAULT_KEY_BATCH_SIZE = 250;
 export const DEFAULT_LOCATION_CONCURRENCY = 4;

@@ -10,7 +10,7 @@ import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { MonitorClient } from "@azure/arm-monitor";
 import { LogsQueryClient } from "@azure/monitor-query-logs";
-import type { AzureKeyVaultSourceConfig } from "./azure-key-vault.config.ts";
+import type { AzureKeyVaultSourceConfig } from "../../config/sources/azure-key-vault.schema.ts";
 import { KeyproofError } from "../../errors/errors.ts";
 
 /**

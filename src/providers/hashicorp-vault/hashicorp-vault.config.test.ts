@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HashicorpVaultSourceSchema } from "./hashicorp-vault.config.ts";
+import { HashicorpVaultSourceSchema } from "../../config/sources/hashicorp-vault.schema.ts";
 import { normalizeMount, normalizeNamespace, vaultLocation } from "./hashicorp-vault.provider.ts";
 import { toVaultCollectionError, isEmptyListResponse } from "./vault-error.ts";
 

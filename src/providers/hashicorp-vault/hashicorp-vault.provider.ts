@@ -28,7 +28,7 @@ import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-pr
 import { systemClock } from "../key-provider.ts";
 import { normalizeAuditDevices } from "./audit-device.normalizer.ts";
 import { readAuditLog } from "./audit-log.reader.ts";
-import type { HashicorpVaultSourceConfig } from "./hashicorp-vault.config.ts";
+import type { HashicorpVaultSourceConfig } from "../../config/sources/hashicorp-vault.schema.ts";
 import {
   normalizeTransitKey,
   TransitKeyDataSchema,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EndpointSchema, SourceIdSchema } from "../../config/common.schema.ts";
+import { EndpointSchema, SourceIdSchema } from "../common.schema.ts";
 
 /**
  * An Azure Key Vault source in `keyproof.yaml`. Unknown fields are errors (`strictObject`), which also keeps

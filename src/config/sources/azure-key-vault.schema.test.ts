@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AzureKeyVaultSourceSchema, normalizeVaultUrl } from "./azure-key-vault.config.ts";
+import { AzureKeyVaultSourceSchema, normalizeVaultUrl } from "./azure-key-vault.schema.ts";
 
 const valid = {
   id: "azure-prod",
