@@ -8,6 +8,9 @@ import { z } from "zod";
 
 export const SourceIdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes (it names bundle folders)");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    "must be lowercase letters, digits and dashes (it names bundle folders)",
+  );
 
 export const EndpointSchema = z.url({ message: "must be a URL such as http://127.0.0.1:5000" });

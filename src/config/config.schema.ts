@@ -125,7 +125,11 @@ export const SigningSchema = z
   })
   .superRefine((signing, context) => {
     if (signing.localKeyFile !== undefined && signing.kmsKeyId !== undefined) {
-      context.addIssue({ code: "custom", path: ["kmsKeyId"], message: "set either localKeyFile or kmsKeyId, not both" });
+      context.addIssue({
+        code: "custom",
+        path: ["kmsKeyId"],
+        message: "set either localKeyFile or kmsKeyId, not both",
+      });
     } else if (signing.localKeyFile === undefined && signing.kmsKeyId === undefined) {
       context.addIssue({
         code: "custom",
@@ -154,7 +158,10 @@ export type SigningConfig = LocalSigningConfig | KmsSigningConfig;
 /** S3 bucket naming rules (3-63 lowercase letters, digits, dots, dashes; starts and ends alphanumeric). */
 const BucketNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "is not an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)");
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "is not an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)",
+  );
 
 export const S3StorageSchema = z.strictObject({
   /** Must have Object Lock enabled (and therefore versioning); keyproof refuses any other bucket. */
@@ -190,7 +197,10 @@ export const StorageSchema = z
      */
     scope: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/, "must be letters, digits, dots, dashes, underscores or + (max 100)")
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/,
+        "must be letters, digits, dots, dashes, underscores or + (max 100)",
+      )
       .optional(),
     s3: S3StorageSchema.optional(),
     /** A directory (relative to the config file) that keeps a copy of every bundle, chained like S3. */

@@ -86,7 +86,11 @@ function lineOf(document: Document, lineCounter: LineCounter, fieldPath: Array<s
   return 1;
 }
 
-function keyLineOf(document: Document, lineCounter: LineCounter, fieldPath: Array<string | number>): number | undefined {
+function keyLineOf(
+  document: Document,
+  lineCounter: LineCounter,
+  fieldPath: Array<string | number>,
+): number | undefined {
   const parentPath = fieldPath.slice(0, -1);
   const last = fieldPath[fieldPath.length - 1];
   const parent = parentPath.length === 0 ? document.contents : document.getIn(parentPath, true);
@@ -101,6 +105,8 @@ function keyLineOf(document: Document, lineCounter: LineCounter, fieldPath: Arra
 export function formatPath(fieldPath: ReadonlyArray<string | number>): string {
   if (fieldPath.length === 0) return "(root)";
   return fieldPath
-    .map((segment, index) => (typeof segment === "number" ? `[${segment}]` : index === 0 ? segment : `.${segment}`))
+    .map((segment, index) =>
+      typeof segment === "number" ? `[${segment}]` : index === 0 ? segment : `.${segment}`,
+    )
     .join("");
 }

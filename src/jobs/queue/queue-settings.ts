@@ -1,5 +1,4 @@
 import path from "node:path";
-import { z } from "zod";
 import { KeyproofError } from "../../errors/errors.ts";
 
 export {
