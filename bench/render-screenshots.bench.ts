@@ -12,14 +12,10 @@ import { readFile, readdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { keyReference } from "../src/inventory/match-inventory.ts";
 import { BrowserPool } from "../src/render/browser-pool.ts";
-import { renderScreenshots, type RenderInput } from "../src/render/render-evidence.ts";
+import { buildScreenshotViews, renderScreenshots, type RenderInput } from "../src/render/render-evidence.ts";
 import { screenshotHtml } from "../src/render/render-html.ts";
 import { TemplateLibrary } from "../src/render/template.ts";
-import { buildAccessPolicyView } from "../src/render/view-models/access-policy.view-model.ts";
-import { buildKeyConfigurationView } from "../src/render/view-models/key-configuration.view-model.ts";
-import { buildLoggingConfigurationView } from "../src/render/view-models/logging-configuration.view-model.ts";
 import { buildFixtureRenderInput, buildSyntheticSnapshot } from "../test/fixtures/render/render-fixture.ts";
 
 const { values } = parseArgs({
@@ -110,38 +106,8 @@ function megabytes(bytes: number): string {
 /** The HTML of every screenshot renderScreenshots would take, built the same way, for the baseline. */
 async function screenshotPages(input: RenderInput, templates: TemplateLibrary): Promise<string[]> {
   const pages: string[] = [];
-  const { snapshot } = input;
-  for (const source of snapshot.sources) {
-    for (const location of source.locations) {
-      for (const key of location.keys) {
-        const inventoryEntry = input.inventoryEntryByKey.get(keyReference(key));
-        pages.push(
-          await templates.render(
-            "screenshots/key-configuration.html",
-            buildKeyConfigurationView({ snapshot, source, key, inventoryEntry, exportSha256: undefined }),
-          ),
-          await templates.render(
-            "screenshots/key-access-policy.html",
-            buildAccessPolicyView({
-              snapshot,
-              source,
-              key,
-              inventoryEntry,
-              exportSha256: undefined,
-              findings: [],
-              checksById: new Map(),
-            }),
-          ),
-        );
-      }
-      pages.push(
-        await templates.render(
-          "screenshots/logging-configuration.html",
-          buildLoggingConfigurationView({ snapshot, source, location, exportSha256: undefined }),
-        ),
-      );
-    }
-  }
+  for (const screenshot of buildScreenshotViews(input))
+    pages.push(await templates.render(screenshot.template, screenshot.view));
   return pages;
 }
 

@@ -23,6 +23,7 @@ import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
 import { fanOutSettingsOf } from "./queue/queue-settings.ts";
 import { WorkStore } from "./work-store.ts";
+import { signerIdentityOf } from "../render/view-models/signer-identity.ts";
 
 export interface RunProgress {
   step: "collect" | "usage" | "judge" | "render" | "seal" | "store";
@@ -145,7 +146,7 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
         snapshot: judged.snapshot,
         findings: judged.findings,
         bundleDirectory,
-        signerDescription: signer.description,
+        signer: signerIdentityOf(signer),
         pool,
         generatedAt: now,
       });

@@ -32,14 +32,23 @@ import type { DigestedFile } from "./content-digest.ts";
 import { assemblePdf, type PdfDocumentInfo } from "./pdf-document.ts";
 import { printHtml, screenshotHtml } from "./render-html.ts";
 import { TemplateLibrary } from "./template.ts";
-import { buildAccessPolicyView } from "./view-models/access-policy.view-model.ts";
+import { buildAccessPolicyView, type AccessPolicyView } from "./view-models/access-policy.view-model.ts";
+import { captureWindowOf } from "./view-models/capture-banner.view-model.ts";
 import { buildEvidenceIndexView } from "./view-models/evidence-index.view-model.ts";
 import { buildFindingsReportView } from "./view-models/findings-report.view-model.ts";
-import { buildKeyConfigurationView } from "./view-models/key-configuration.view-model.ts";
+import {
+  buildKeyConfigurationView,
+  type KeyConfigurationView,
+} from "./view-models/key-configuration.view-model.ts";
 import { buildKeyInventoryView } from "./view-models/key-inventory.view-model.ts";
 import { buildKeyManagementProcedureView } from "./view-models/key-management-procedure.view-model.ts";
-import { buildLoggingConfigurationView } from "./view-models/logging-configuration.view-model.ts";
+import {
+  buildLoggingConfigurationView,
+  type LoggingConfigurationView,
+} from "./view-models/logging-configuration.view-model.ts";
+import { describeSignerIdentity, type SignerIdentity } from "./view-models/signer-identity.ts";
 import { buildUsageSummaryView } from "./view-models/usage-summary.view-model.ts";
+import { indexFindings } from "./view-models/verdicts.ts";
 
 /**
  * The render step: dated PNGs of each key's configuration and access policy and of each location's
@@ -55,7 +64,8 @@ export interface RenderInput {
   inventoryEntryByKey: Map<string, InventoryEntry>;
   /** Bundle path → SHA-256 of the configuration, access and logging exports already written. */
   exportDigests: Map<string, string>;
-  signerDescription: string;
+  /** Shown by key id and fingerprint; a local key file's path never reaches a PDF. */
+  signer: SignerIdentity;
   /** Stamped on the PDFs; defaults to now. Pass a fixed value to get byte-identical output on a rerun. */
   generatedAt?: Date;
 }
@@ -218,72 +228,139 @@ export async function renderScreenshots(
   options: RenderOptions & { slice?: ScreenshotSlice } = {},
 ): Promise<DigestedFile[]> {
   const templates = templatesOf(options);
+  const renderOne = async (screenshot: ScreenshotView): Promise<DigestedFile> => {
+    const html = await templates.render(screenshot.template, screenshot.view);
+    const png = await screenshotHtml(pool, html, screenshot.path);
+    return writeArtifact(outputDirectory, screenshot.path, png);
+  };
+  // Twice the pool size in flight: pages never wait for HTML to be built, and memory stays bounded.
+  return runAll(buildScreenshotViews(input, options.slice), pool.size * 2, renderOne, (view) => view.path);
+}
+
+/** One PNG as its view model: what the picture shows, and the template that draws it. */
+export type ScreenshotView = { path: string } & (
+  | { kind: "configuration"; template: "screenshots/key-configuration.html"; view: KeyConfigurationView }
+  | { kind: "access"; template: "screenshots/key-access-policy.html"; view: AccessPolicyView }
+  | { kind: "logging"; template: "screenshots/logging-configuration.html"; view: LoggingConfigurationView }
+);
+
+/**
+ * The view models of the screenshots (all, or one slice), exactly as renderScreenshots draws them. Pure:
+ * the consistency test reads every status in them against the findings.
+ */
+export function buildScreenshotViews(input: RenderInput, slice?: ScreenshotSlice): ScreenshotView[] {
   const { snapshot } = input;
   const checksById = new Map(input.checks.map((check) => [check.id, check]));
-  const findingsByKey = new Map<string, Finding[]>();
-  for (const finding of input.findings) {
-    if (finding.keyId === undefined) continue;
-    const reference = keyReference({ source: finding.source, keyId: finding.keyId });
-    findingsByKey.set(reference, [...(findingsByKey.get(reference) ?? []), finding]);
-  }
-
-  const renderOne = async (target: ScreenshotTarget): Promise<DigestedFile> => {
-    const path = target.path;
-    let html: string;
+  const verdicts = indexFindings(input.findings);
+  const capture = captureWindowOf(snapshot);
+  const targets = screenshotTargets(snapshot);
+  const chosen = slice === undefined ? targets : targets.slice(slice.start, slice.end);
+  return chosen.map((target): ScreenshotView => {
+    const exportSha256 = input.exportDigests.get(target.exportPath);
     switch (target.kind) {
       case "configuration": {
         const { source, key } = target.target;
-        html = await templates.render(
-          "screenshots/key-configuration.html",
-          buildKeyConfigurationView({
+        return {
+          kind: "configuration",
+          path: target.path,
+          template: "screenshots/key-configuration.html",
+          view: buildKeyConfigurationView({
             snapshot,
+            capture,
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(target.exportPath),
+            exportSha256,
+            verdicts,
           }),
-        );
-        break;
+        };
       }
       case "access": {
         const { source, key } = target.target;
-        html = await templates.render(
-          "screenshots/key-access-policy.html",
-          buildAccessPolicyView({
+        return {
+          kind: "access",
+          path: target.path,
+          template: "screenshots/key-access-policy.html",
+          view: buildAccessPolicyView({
             snapshot,
+            capture,
             source,
             key,
             inventoryEntry: input.inventoryEntryByKey.get(keyReference(key)),
-            exportSha256: input.exportDigests.get(target.exportPath),
-            findings: findingsByKey.get(keyReference(key)) ?? [],
+            exportSha256,
+            verdicts,
             checksById,
           }),
-        );
-        break;
+        };
       }
       case "logging": {
         const { source, location } = target.target;
-        html = await templates.render(
-          "screenshots/logging-configuration.html",
-          buildLoggingConfigurationView({
+        return {
+          kind: "logging",
+          path: target.path,
+          template: "screenshots/logging-configuration.html",
+          view: buildLoggingConfigurationView({
             snapshot,
+            capture,
             source,
             location,
-            exportSha256: input.exportDigests.get(target.exportPath),
+            exportSha256,
+            verdicts,
           }),
-        );
-        break;
+        };
       }
     }
-    const png = await screenshotHtml(pool, html, path);
-    return writeArtifact(outputDirectory, path, png);
-  };
+  });
+}
 
-  // Twice the pool size in flight: pages never wait for HTML to be built, and memory stays bounded.
-  const targets = screenshotTargets(snapshot);
-  const chosen =
-    options.slice === undefined ? targets : targets.slice(options.slice.start, options.slice.end);
-  return runAll(chosen, pool.size * 2, renderOne, (target) => target.path);
+/** The PDF reports (all but the evidence index) as view models, exactly as renderEvidence prints them. */
+export function buildReportViews(
+  input: RenderInput,
+  generatedAt: Date,
+): Array<{ path: string; template: string; title: string; view: object }> {
+  const { snapshot } = input;
+  const verdicts = indexFindings(input.findings);
+  return [
+    {
+      path: FINDINGS_REPORT_PATH,
+      template: "reports/findings-report.html",
+      title: "Findings report",
+      view: buildFindingsReportView({
+        snapshot,
+        findings: input.findings,
+        checks: input.checks,
+        generatedAt,
+      }),
+    },
+    {
+      path: KEY_INVENTORY_REPORT_PATH,
+      template: "reports/key-inventory.html",
+      title: "Key inventory",
+      view: buildKeyInventoryView({
+        snapshot,
+        inventoryEntryByKey: input.inventoryEntryByKey,
+        verdicts,
+        generatedAt,
+      }),
+    },
+    {
+      path: KEY_MANAGEMENT_PROCEDURE_PATH,
+      template: "reports/key-management-procedure.html",
+      title: "Encryption key management procedure",
+      view: buildKeyManagementProcedureView({
+        snapshot,
+        signerDescription: describeSignerIdentity(input.signer),
+        verdicts,
+        generatedAt,
+      }),
+    },
+    {
+      path: USAGE_SUMMARY_REPORT_PATH,
+      template: "reports/usage-summary.html",
+      title: "Key usage summary",
+      view: buildUsageSummaryView({ snapshot, verdicts, generatedAt }),
+    },
+  ];
 }
 
 function documentInfo(snapshot: Snapshot, title: string, generatedAt: Date): PdfDocumentInfo {
@@ -344,42 +421,7 @@ export async function renderEvidence(
       ? []
       : await renderScreenshots(input, outputDirectory, pool, { templates });
 
-  const reports = [
-    {
-      path: FINDINGS_REPORT_PATH,
-      template: "reports/findings-report.html",
-      title: "Findings report",
-      view: buildFindingsReportView({
-        snapshot,
-        findings: input.findings,
-        checks: input.checks,
-        generatedAt,
-      }),
-    },
-    {
-      path: KEY_INVENTORY_REPORT_PATH,
-      template: "reports/key-inventory.html",
-      title: "Key inventory",
-      view: buildKeyInventoryView({ snapshot, inventoryEntryByKey: input.inventoryEntryByKey, generatedAt }),
-    },
-    {
-      path: KEY_MANAGEMENT_PROCEDURE_PATH,
-      template: "reports/key-management-procedure.html",
-      title: "Encryption key management procedure",
-      view: buildKeyManagementProcedureView({
-        snapshot,
-        inventoryEntryByKey: input.inventoryEntryByKey,
-        signerDescription: input.signerDescription,
-        generatedAt,
-      }),
-    },
-    {
-      path: USAGE_SUMMARY_REPORT_PATH,
-      template: "reports/usage-summary.html",
-      title: "Key usage summary",
-      view: buildUsageSummaryView({ snapshot, generatedAt }),
-    },
-  ];
+  const reports = buildReportViews(input, generatedAt);
   const reportFiles = await runAll(
     reports,
     pool.size,
@@ -391,7 +433,7 @@ export async function renderEvidence(
   const indexView = buildEvidenceIndexView({
     snapshot,
     files: listed,
-    signerDescription: input.signerDescription,
+    signerDescription: describeSignerIdentity(input.signer),
     generatedAt,
   });
   const [cover, listing] = await Promise.all([

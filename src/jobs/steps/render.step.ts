@@ -14,12 +14,14 @@ import {
   type RenderResult,
   type ScreenshotSlice,
 } from "../../render/render-evidence.ts";
+import type { SignerIdentity } from "../../render/view-models/signer-identity.ts";
 
 interface RenderStepInput {
   snapshot: Snapshot;
   findings: Finding[];
   bundleDirectory: string;
-  signerDescription: string;
+  /** Who seals the bundle, as the reports show it (key id and fingerprint, no file path). */
+  signer: SignerIdentity;
   pool: BrowserPool;
   generatedAt?: Date;
 }
@@ -38,7 +40,7 @@ async function renderInputOf(input: RenderStepInput, slice?: ScreenshotSlice): P
     // Matched over the snapshot's own keys, so every entry belongs to a key that is rendered.
     inventoryEntryByKey: matchInventory(snapshot.inventory, keys).entryByKey,
     exportDigests,
-    signerDescription: input.signerDescription,
+    signer: input.signer,
     ...(input.generatedAt === undefined ? {} : { generatedAt: input.generatedAt }),
   };
 }
@@ -67,8 +69,9 @@ export async function renderStep(
 
 /** One slice of the screenshot list: a render batch of a large estate. */
 export async function renderScreenshotSliceStep(
-  input: Omit<RenderStepInput, "signerDescription" | "generatedAt"> & { slice: ScreenshotSlice },
+  input: Omit<RenderStepInput, "signer" | "generatedAt"> & { slice: ScreenshotSlice },
 ): Promise<DigestedFile[]> {
-  const renderInput = await renderInputOf({ ...input, signerDescription: "" }, input.slice);
+  // Screenshots never show the signer; only the reports and the index do.
+  const renderInput = await renderInputOf({ ...input, signer: { keyId: "" } }, input.slice);
   return renderScreenshots(renderInput, input.bundleDirectory, input.pool, { slice: input.slice });
 }

@@ -8,6 +8,7 @@ import {
   type KeyViewInput,
 } from "./key-configuration.view-model.ts";
 import { STATUS_TEXT, compareText, describeCollectionError, isAttentionStatus } from "./format.ts";
+import { findingsOfKey, stripMarkdown } from "./verdicts.ts";
 
 export type FindingBadgeView = {
   status: string;
@@ -49,8 +50,6 @@ export type AccessPolicyView = ConsoleFrameView & {
 };
 
 export interface AccessPolicyViewInput extends KeyViewInput {
-  /** Findings of every check on this key (same source and key id). */
-  findings: Finding[];
   checksById: ReadonlyMap<string, CheckMetadata>;
 }
 
@@ -111,7 +110,9 @@ export function buildAccessPolicyView(input: AccessPolicyViewInput): AccessPolic
     keyAccessPolicyPath(key.source, key.location, key.keyId),
     "Key policy and access",
   );
-  const sortedFindings = [...input.findings].sort(
+  const sortedFindings = [
+    ...findingsOfKey(input.verdicts, { source: key.source, location: key.location, keyId: key.keyId }),
+  ].sort(
     (left, right) =>
       STATUS_ORDER.indexOf(left.status) - STATUS_ORDER.indexOf(right.status) ||
       compareText(left.checkId, right.checkId),
@@ -122,8 +123,8 @@ export function buildAccessPolicyView(input: AccessPolicyViewInput): AccessPolic
     statusClass: finding.status,
     severity: finding.severity,
     checkId: finding.checkId,
-    checkTitle: input.checksById.get(finding.checkId)?.title ?? finding.checkId,
-    message: finding.message,
+    checkTitle: stripMarkdown(input.checksById.get(finding.checkId)?.title ?? finding.checkId),
+    message: stripMarkdown(finding.message),
     attention: isAttentionStatus(finding.status),
   }));
 

@@ -9,23 +9,34 @@ import {
 import type { Snapshot } from "../../model/snapshot.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
 import { STATUS_TEXT, compareText, formatInstant, isAttentionStatus } from "./format.ts";
+import { proseOf, stripMarkdown, type ProseSegment } from "./verdicts.ts";
 
 export type FindingEntryView = {
   status: string;
   statusClass: FindingStatus;
   attention: boolean;
   checkId: string;
-  checkTitle: string;
+  checkTitle: ProseSegment[];
   resource: string;
   keyId: string;
   where: string;
-  message: string;
+  message: ProseSegment[];
   date: string;
   evidence: Array<{ path: string }>;
-  risk: string;
-  remediation: string;
+  risk: ProseSegment[];
+  remediation: ProseSegment[];
   soc2: string;
   procedureStep: string;
+};
+
+/** One compact table row per closed finding (pass, not applicable): the open ones get the full entry. */
+export type ClosedFindingView = {
+  status: string;
+  statusClass: FindingStatus;
+  checkId: string;
+  resource: string;
+  where: string;
+  message: ProseSegment[];
 };
 
 export type FindingsReportView = {
@@ -34,15 +45,19 @@ export type FindingsReportView = {
   severityTotals: Array<{ severity: string; attention: number; total: number }>;
   total: number;
   attentionTotal: number;
+  /** Open findings (fail, error, warn) by severity, critical first. */
   groups: Array<{ severity: string; severityClass: Severity; count: number; findings: FindingEntryView[] }>;
+  closedTotal: number;
+  /** Passed and not-applicable findings, one row each, by check. */
+  closed: ClosedFindingView[];
   checks: Array<{
     id: string;
-    title: string;
+    title: ProseSegment[];
     severity: string;
     soc2: string;
     procedureStep: string;
-    risk: string;
-    remediation: string;
+    risk: ProseSegment[];
+    remediation: ProseSegment[];
   }>;
 };
 
@@ -60,12 +75,19 @@ function missingMetadata(
   checkId: string,
 ): Pick<FindingEntryView, "checkTitle" | "risk" | "remediation" | "soc2" | "procedureStep"> {
   const text = `No metadata was supplied for check ${checkId}`;
-  return { checkTitle: checkId, risk: text, remediation: text, soc2: "Not mapped", procedureStep: text };
+  return {
+    checkTitle: proseOf(checkId),
+    risk: proseOf(text),
+    remediation: proseOf(text),
+    soc2: "Not mapped",
+    procedureStep: text,
+  };
 }
 
 /** Pure: the findings report, grouped by severity (critical first), the worst status first within a group. */
 export function buildFindingsReportView(input: {
-  snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt">;
+  snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt"> &
+    Partial<Pick<Snapshot, "sources">>;
   findings: readonly Finding[];
   checks: readonly CheckMetadata[];
   generatedAt: Date;
@@ -78,17 +100,28 @@ export function buildFindingsReportView(input: {
       compareText(left.source, right.source) ||
       compareText(left.resource, right.resource),
   );
+  const open = ordered.filter((finding) => isAttentionStatus(finding.status));
+  // Closed findings by check, then where: an auditor scans one check's population at a time.
+  const closed = ordered
+    .filter((finding) => !isAttentionStatus(finding.status))
+    .sort(
+      (left, right) =>
+        compareText(left.checkId, right.checkId) ||
+        STATUS_ORDER.indexOf(left.status) - STATUS_ORDER.indexOf(right.status) ||
+        compareText(left.source, right.source) ||
+        compareText(left.resource, right.resource),
+    );
   const toEntry = (finding: Finding): FindingEntryView => {
     const check = checksById.get(finding.checkId);
     const prose =
       check === undefined
         ? missingMetadata(finding.checkId)
         : {
-            checkTitle: check.title,
-            risk: check.risk,
-            remediation: check.remediation,
+            checkTitle: proseOf(check.title),
+            risk: proseOf(check.risk),
+            remediation: proseOf(check.remediation),
             soc2: check.soc2.join(", "),
-            procedureStep: check.procedureStep,
+            procedureStep: stripMarkdown(check.procedureStep),
           };
     return {
       status: STATUS_TEXT[finding.status],
@@ -98,7 +131,7 @@ export function buildFindingsReportView(input: {
       resource: finding.resource,
       keyId: finding.keyId ?? "",
       where: [finding.source, finding.location].filter((part) => part !== undefined).join(" / "),
-      message: finding.message,
+      message: proseOf(finding.message),
       date: finding.date === undefined ? "" : formatInstant(finding.date),
       evidence: finding.evidence.map((path) => ({ path })),
       ...prose,
@@ -123,7 +156,7 @@ export function buildFindingsReportView(input: {
     total: input.findings.length,
     attentionTotal: input.findings.filter((finding) => isAttentionStatus(finding.status)).length,
     groups: SEVERITIES.map((severity) => {
-      const findings = ordered.filter((finding) => finding.severity === severity).map(toEntry);
+      const findings = open.filter((finding) => finding.severity === severity).map(toEntry);
       return {
         severity: SEVERITY_TITLES[severity],
         severityClass: severity,
@@ -131,16 +164,25 @@ export function buildFindingsReportView(input: {
         findings,
       };
     }).filter((group) => group.count > 0),
+    closedTotal: closed.length,
+    closed: closed.map((finding) => ({
+      status: STATUS_TEXT[finding.status],
+      statusClass: finding.status,
+      checkId: finding.checkId,
+      resource: finding.resource,
+      where: [finding.source, finding.location].filter((part) => part !== undefined).join(" / "),
+      message: proseOf(finding.message),
+    })),
     checks: [...input.checks]
       .sort((left, right) => compareText(left.id, right.id))
       .map((check) => ({
         id: check.id,
-        title: check.title,
+        title: proseOf(check.title),
         severity: SEVERITY_TITLES[check.severity],
         soc2: check.soc2.join(", "),
-        procedureStep: check.procedureStep,
-        risk: check.risk,
-        remediation: check.remediation,
+        procedureStep: stripMarkdown(check.procedureStep),
+        risk: proseOf(check.risk),
+        remediation: proseOf(check.remediation),
       })),
   };
 }

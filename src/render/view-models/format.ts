@@ -3,6 +3,7 @@ import type { FindingStatus } from "../../model/finding.ts";
 import type { CollectionError, KeyOrigin, KeyState, SourceType } from "../../model/key.ts";
 import type { Retention } from "../../model/logging.ts";
 import type { SourceSnapshot } from "../../model/snapshot.ts";
+import type { DisplayStatus, DisplayVerdict } from "./verdicts.ts";
 
 /**
  * Shared wording and formatting for view models. Everything here is pure and returns plain text; the
@@ -99,12 +100,48 @@ export function isAttentionStatus(status: FindingStatus): boolean {
   return status === "fail" || status === "warn" || status === "error";
 }
 
-/** A two-column table row; `tone` colours the value (`ok`, `bad`, `warn`, or `plain`). */
-export type Row = { label: string; value: string; mono: boolean; tone: Tone };
+/**
+ * A two-column table row. A fact no check judges is `plain`; a judged fact carries the check id, the
+ * finding's status and its tone (see verdicts.ts), and `note` says why when the verdict is not a pass.
+ */
+export type Row = {
+  label: string;
+  value: string;
+  mono: boolean;
+  tone: Tone;
+  note: string;
+  /** Empty for a fact no check judges. */
+  checkId: string;
+  status: DisplayStatus | "";
+};
 export type Tone = "plain" | "ok" | "bad" | "warn";
 
-export function row(label: string, value: string, options: { mono?: boolean; tone?: Tone } = {}): Row {
-  return { label, value, mono: options.mono ?? false, tone: options.tone ?? "plain" };
+/** A fact shown neutral: no check judges it, so it carries no colour. */
+export function row(label: string, value: string, options: { mono?: boolean } = {}): Row {
+  return { label, value, mono: options.mono ?? false, tone: "plain", note: "", checkId: "", status: "" };
+}
+
+/**
+ * A fact and the verdict of the check that judges it. The fact is shown as collected, coloured by the
+ * verdict; where the check could not judge it (`not-applicable`, `error`, no finding) the verdict's label
+ * replaces the value and the reason is given, so a picture never shows a mark the findings do not.
+ */
+export function judgedRow(
+  label: string,
+  value: string,
+  verdict: DisplayVerdict,
+  options: { mono?: boolean } = {},
+): Row {
+  const judged = verdict.status === "pass" || verdict.status === "fail" || verdict.status === "warn";
+  return {
+    label,
+    value: judged || verdict.status === "not-judged" ? value : verdict.label,
+    mono: judged || verdict.status === "not-judged" ? (options.mono ?? false) : false,
+    tone: verdict.tone,
+    note: verdict.status === "pass" || verdict.status === "not-judged" ? "" : verdict.reason,
+    checkId: verdict.checkId,
+    status: verdict.status,
+  };
 }
 
 /** How each source type looks and names things, so each screenshot reads like the console an auditor knows. */

@@ -3,16 +3,27 @@ import { keyReference } from "../../inventory/match-inventory.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import { displayNameOf } from "./key-configuration.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
-import { CONSOLE_STYLES, compareText, describeState, describeUsage, formatDay } from "./format.ts";
+import { CONSOLE_STYLES, compareText, describeState, describeUsage, formatDay, type Tone } from "./format.ts";
+import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
 
 export type InventoryKeyView = {
   keyId: string;
   name: string;
   spec: string;
   state: string;
+  stateTone: Tone;
+  stateStatus: DisplayStatus;
   created: string;
+  /** `key-rotation-enabled` on this key: `Enabled`, `Not enabled`, `Not applicable`... */
   rotation: string;
+  rotationTone: Tone;
+  rotationStatus: DisplayStatus;
+  rotationNote: string;
   documented: boolean;
+  ownerTone: Tone;
+  ownerStatus: DisplayStatus;
+  /** The entry is highlighted when key-owner-documented fails on it. */
+  ownerFailed: boolean;
   owner: string;
   usage: string;
   systems: string;
@@ -42,6 +53,7 @@ function entryIdentity(entry: InventoryEntry): string {
 export function buildKeyInventoryView(input: {
   snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt" | "sources" | "inventory">;
   inventoryEntryByKey: ReadonlyMap<string, InventoryEntry>;
+  verdicts: FindingIndex;
   generatedAt: Date;
 }): KeyInventoryView {
   let keyCount = 0;
@@ -61,17 +73,29 @@ export function buildKeyInventoryView(input: {
           keyCount += 1;
           const entry = input.inventoryEntryByKey.get(keyReference(key));
           if (entry !== undefined) documentedCount += 1;
+          const scope = { source: key.source, location: key.location, keyId: key.keyId };
+          const state = verdictOf(input.verdicts, scope, "key-state-active");
+          const rotation = verdictOf(input.verdicts, scope, "key-rotation-enabled", {
+            pass: "Enabled",
+            fail: "Not enabled",
+          });
+          const owner = verdictOf(input.verdicts, scope, "key-owner-documented");
           return {
             keyId: key.keyId,
             name: key.aliases.length > 0 ? key.aliases.join(", ") : displayNameOf(key),
             spec: key.keySpec,
             state: describeState(key.state),
+            stateTone: state.tone,
+            stateStatus: state.status,
             created: formatDay(key.createdAt),
-            rotation: key.rotation.ok
-              ? key.rotation.value.enabled
-                ? "Enabled"
-                : "Not enabled"
-              : "Not collected",
+            rotation: rotation.label,
+            rotationTone: rotation.tone,
+            rotationStatus: rotation.status,
+            rotationNote:
+              rotation.status === "not-applicable" || rotation.status === "error" ? rotation.reason : "",
+            ownerTone: owner.tone,
+            ownerStatus: owner.status,
+            ownerFailed: owner.status === "fail",
             documented: entry !== undefined,
             owner: entry?.owner ?? "NO OWNER DOCUMENTED",
             usage: entry === undefined ? "" : describeUsage(entry.usage),

@@ -1,8 +1,7 @@
 import type { KeyRecord, SourceType } from "../../model/key.ts";
 import type { LoggingSink } from "../../model/logging.ts";
 import type { Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
-import type { InventoryEntry } from "../../config/config.schema.ts";
-import { keyReference } from "../../inventory/match-inventory.ts";
+import { captureWindowOf, describeCaptureWindow } from "./capture-banner.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
 import {
   CONSOLE_STYLES,
@@ -14,6 +13,7 @@ import {
   sortedCounts,
   type Row,
 } from "./format.ts";
+import { tallyOf, type FindingIndex, type VerdictTally } from "./verdicts.ts";
 
 /**
  * The key-management procedure document the mission asks for ("how keys are created, rotated, revoked,
@@ -153,11 +153,21 @@ function describeTools(
   return tools;
 }
 
-function observedRows(
-  source: SourceSnapshot,
-  approvedSpecs: readonly string[],
-  entryByKey: ReadonlyMap<string, InventoryEntry>,
-): Row[] {
+/**
+ * A fact about a source's keys or locations, marked by how the check that judges it came out over that
+ * source: colour from the worst status, the counts in the note. The fact itself is never judged here.
+ */
+function tallyRow(label: string, value: string, tally: VerdictTally, options: { mono?: boolean } = {}): Row {
+  return {
+    ...row(label, value, options),
+    tone: tally.tone,
+    note: tally.text,
+    checkId: tally.checkId,
+    status: tally.worst,
+  };
+}
+
+function observedRows(source: SourceSnapshot, verdicts: FindingIndex): Row[] {
   const keys = keysOfSource(source);
   const customer = keys.filter((key) => key.manager === "customer");
   const rotationKnown = customer.filter((key) => key.rotation.ok);
@@ -168,34 +178,31 @@ function observedRows(
     ),
   );
   const specs = sortedCounts(Object.fromEntries(countBy(keys, (key) => key.keySpec)));
-  const unapproved = specs.filter(([spec]) => !approvedSpecs.includes(spec));
   const sinks = sinksOfSource(source);
   const covering = sinks.filter((sink) => sink.active && sink.coversKeyEvents);
-  const undocumented = customer.filter((key) => !entryByKey.has(keyReference(key)));
+  const ofSource = (checkId: string): VerdictTally =>
+    tallyOf(verdicts, checkId, (finding) => finding.source === source.source);
   return [
     row("Keys found", `${plural(keys.length, "key")} (${customer.length} customer-managed)`),
-    row(
+    tallyRow(
       "State",
       sortedCounts(Object.fromEntries(countBy(keys, (key) => key.state)))
         .map(([state, count]) => `${state}: ${count}`)
         .join(", ") || "none",
+      ofSource("key-state-active"),
     ),
-    row("Key specs in use", specs.map(([spec, count]) => `${spec} (${count})`).join(", ") || "none", {
-      mono: true,
-    }),
-    row(
-      "Specs outside the approved list",
-      unapproved.length === 0 ? "None" : unapproved.map(([spec]) => spec).join(", "),
-      {
-        tone: unapproved.length === 0 ? "ok" : "bad",
-      },
+    tallyRow(
+      "Key specs in use",
+      specs.map(([spec, count]) => `${spec} (${count})`).join(", ") || "none",
+      ofSource("key-spec-approved"),
+      { mono: true },
     ),
-    row(
+    tallyRow(
       "Automatic rotation",
-      `${rotating.length} of ${customer.length} customer-managed keys${rotationKnown.length < customer.length ? ` (${customer.length - rotationKnown.length} not readable)` : ""}`,
-      { tone: rotating.length === customer.length ? "ok" : "warn" },
+      `on for ${rotating.length} of ${customer.length} customer-managed keys${rotationKnown.length < customer.length ? ` (${customer.length - rotationKnown.length} not readable)` : ""}`,
+      ofSource("key-rotation-enabled"),
     ),
-    row(
+    tallyRow(
       "Rotation periods configured",
       periods.size === 0
         ? "None reported"
@@ -203,13 +210,23 @@ function observedRows(
             .sort((left, right) => left - right)
             .map((days) => plural(days, "day"))
             .join(", "),
+      ofSource("key-rotation-period"),
     ),
-    row("Keys without a documented owner", `${undocumented.length}`, {
-      tone: undocumented.length === 0 ? "ok" : "bad",
-    }),
-    row("Logging", `${covering.length} of ${sinks.length} sinks active and recording key events`, {
-      tone: covering.length > 0 ? "ok" : "bad",
-    }),
+    tallyRow(
+      "Documented owners",
+      `${plural(keys.length, "key")} in this source`,
+      ofSource("key-owner-documented"),
+    ),
+    tallyRow(
+      "Logging",
+      `${covering.length} of ${sinks.length} sinks active and recording key events`,
+      ofSource("key-usage-logging-enabled"),
+    ),
+    tallyRow(
+      "Log retention",
+      `${plural(source.locations.length, "location")}`,
+      ofSource("log-retention-sufficient"),
+    ),
   ];
 }
 
@@ -223,6 +240,7 @@ function observedForPhase(
   phase: LifecyclePhase,
   keys: readonly KeyRecord[],
   maxRotationDays: number,
+  verdicts: FindingIndex,
 ): Array<{ text: string }> {
   const customer = keys.filter((key) => key.manager === "customer");
   switch (phase) {
@@ -241,18 +259,13 @@ function observedForPhase(
       ];
     }
     case "rotate": {
-      const off = customer.filter((key) => key.rotation.ok && !key.rotation.value.enabled);
-      const slow = customer.filter(
-        (key) =>
-          key.rotation.ok &&
-          key.rotation.value.enabled &&
-          (key.rotation.value.periodDays ?? 0) > maxRotationDays,
-      );
+      const enabled = tallyOf(verdicts, "key-rotation-enabled", () => true);
+      const period = tallyOf(verdicts, "key-rotation-period", () => true);
       return [
         {
-          text: `${customer.length - off.length} of ${customer.length} customer-managed keys rotate automatically or could not be read; ${off.length} do not rotate automatically and need a documented manual schedule.`,
+          text: `Automatic rotation, as judged: ${enabled.text}. Keys that fail need rotation enabled or a documented manual schedule; not applicable keys (asymmetric, imported, provider-managed) follow the manual schedule.`,
         },
-        { text: `${slow.length} keys rotate less often than every ${maxRotationDays} days.` },
+        { text: `Rotation period of at most ${maxRotationDays} days, as judged: ${period.text}.` },
       ];
     }
     case "revoke": {
@@ -313,8 +326,10 @@ export function buildKeyManagementProcedureView(input: {
     Snapshot,
     "organization" | "range" | "runId" | "capturedAt" | "sources" | "policy" | "inventory"
   >;
-  inventoryEntryByKey: ReadonlyMap<string, InventoryEntry>;
+  /** The signer as a person may read it: key id and fingerprint, never a local file path. */
   signerDescription: string;
+  /** The run's findings: every ok/bad mark in the observed settings comes from them. */
+  verdicts: FindingIndex;
   generatedAt: Date;
 }): KeyManagementProcedureView {
   const { snapshot } = input;
@@ -391,7 +406,7 @@ export function buildKeyManagementProcedureView(input: {
     report: buildReportHeader(snapshot, "Encryption key management procedure", input.generatedAt),
     reviewDate,
     signer: input.signerDescription,
-    scope: `This procedure covers ${plural(allKeys.length, "key")} in ${plural(snapshot.sources.length, "source")} (${snapshot.sources.map((source) => source.source).join(", ") || "none"}) managed with ${products.join(", ") || "no key management system"}, as observed on ${formatInstant(snapshot.capturedAt)}.`,
+    scope: `This procedure covers ${plural(allKeys.length, "key")} in ${plural(snapshot.sources.length, "source")} (${snapshot.sources.map((source) => source.source).join(", ") || "none"}) managed with ${products.join(", ") || "no key management system"}, as observed on ${describeCaptureWindow(captureWindowOf(snapshot))}.`,
     tools: describeTools(snapshot, input.signerDescription),
     policyRows: [
       row("Maximum interval between rotations", plural(maximum, "day")),
@@ -401,7 +416,7 @@ export function buildKeyManagementProcedureView(input: {
     observed: snapshot.sources.map((source) => ({
       source: source.source,
       product: CONSOLE_STYLES[source.type].productName,
-      rows: observedRows(source, snapshot.policy.approvedKeySpecs, input.inventoryEntryByKey),
+      rows: observedRows(source, input.verdicts),
     })),
     steps,
     lifecycle: PHASES.map(({ phase, title, summary }) => ({
@@ -411,7 +426,7 @@ export function buildKeyManagementProcedureView(input: {
         product: CONSOLE_STYLES[type].productName,
         text: TOOL_PROCEDURES[type][phase].replaceAll("{max}", String(maximum)),
       })),
-      observed: observedForPhase(phase, allKeys, maximum),
+      observed: observedForPhase(phase, allKeys, maximum, input.verdicts),
     })),
     roles: [
       {

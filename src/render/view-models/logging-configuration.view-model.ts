@@ -1,6 +1,10 @@
 import { loggingStatusPath } from "../../evidence/paths.ts";
 import type { LocationSnapshot, Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
-import { buildCaptureBanner, type CaptureBannerView } from "./capture-banner.view-model.ts";
+import {
+  buildCaptureBanner,
+  type CaptureBannerView,
+  type CaptureWindow,
+} from "./capture-banner.view-model.ts";
 import { buildBreadcrumbs } from "./key-configuration.view-model.ts";
 import {
   CONSOLE_STYLES,
@@ -12,17 +16,28 @@ import {
   type Row,
   type Tone,
 } from "./format.ts";
+import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
 
 export type SinkView = {
   name: string;
   reference: string;
   activeText: string;
-  activeTone: Tone;
   coverageText: string;
-  coverageTone: Tone;
   coverageReason: string;
   destination: string;
   retention: string;
+  /** The colour of `log-retention-sufficient` on sinks it judged (those recording key events); plain otherwise. */
+  retentionTone: Tone;
+};
+
+/** One location-level verdict shown as a headline chip. */
+export type LocationVerdictView = {
+  title: string;
+  checkId: string;
+  status: DisplayStatus;
+  label: string;
+  tone: Tone;
+  reason: string;
 };
 
 export type LoggingConfigurationView = {
@@ -35,16 +50,20 @@ export type LoggingConfigurationView = {
   sinkLabel: string;
   sourceRows: Row[];
   sinks: SinkView[];
+  /** Counted fact: `1 of 2 audit device(s) active and recording key events`. Neutral: the verdicts judge it. */
   summary: string;
-  summaryTone: Tone;
+  /** `key-usage-logging-enabled` and `log-retention-sufficient` on this location. */
+  verdicts: LocationVerdictView[];
   errors: Array<{ text: string }>;
 };
 
 export interface LoggingViewInput {
-  snapshot: Pick<Snapshot, "capturedAt" | "runId">;
+  snapshot: Pick<Snapshot, "runId">;
+  capture: CaptureWindow;
   source: Pick<SourceSnapshot, "source" | "type" | "account">;
   location: LocationSnapshot;
   exportSha256: string | undefined;
+  verdicts: FindingIndex;
 }
 
 /** Pure: what the logging screenshot of one location shows (trails, diagnostic settings or audit devices). */
@@ -52,23 +71,40 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
   const { source, location } = input;
   const style = CONSOLE_STYLES[source.type];
   const logging = location.logging;
+  const scope = { source: location.source, location: location.location };
+  const logged = verdictOf(input.verdicts, scope, "key-usage-logging-enabled", {
+    pass: "Key events logged",
+    fail: "Key events not logged",
+  });
+  const retained = verdictOf(input.verdicts, scope, "log-retention-sufficient", {
+    pass: "Retention sufficient",
+    fail: "Retention too short",
+    warn: "Retention not confirmed",
+  });
   const sinks = logging.sinks.map((sink): SinkView => ({
     name: sink.name,
     reference: sink.reference,
     activeText: sink.active ? "Active" : "Inactive",
-    activeTone: sink.active ? "ok" : "bad",
-    coverageText: sink.coversKeyEvents ? "Key events recorded" : "Key events NOT recorded",
-    coverageTone: sink.coversKeyEvents ? "ok" : "bad",
+    coverageText: sink.coversKeyEvents ? "Key events recorded" : "Key events not recorded",
     coverageReason: sink.coverageReason,
     destination: sink.destination ?? NOT_REPORTED,
     retention: describeRetention(sink.retention),
+    // log-retention-sufficient judges the retention of the sinks that record key events, and only those.
+    retentionTone: sink.coversKeyEvents ? retained.tone : "plain",
   }));
   const covering = logging.sinks.filter((sink) => sink.active && sink.coversKeyEvents).length;
-  const summaryTone: Tone = covering > 0 ? "ok" : "bad";
   const summary =
     logging.sinks.length === 0
       ? `No ${style.sinkLabel.toLowerCase()} is configured for this ${style.locationLabel.toLowerCase()}`
       : `${covering} of ${logging.sinks.length} ${style.sinkLabel.toLowerCase()}(s) active and recording key events`;
+  const toView = (title: string, verdict: typeof logged): LocationVerdictView => ({
+    title,
+    checkId: verdict.checkId,
+    status: verdict.status,
+    label: verdict.label,
+    tone: verdict.tone,
+    reason: verdict.reason,
+  });
   return {
     theme: style.theme,
     consoleName: style.consoleName,
@@ -78,7 +114,7 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
     title: style.loggingTitle,
     subtitle: `Logging of key usage and administration in ${style.locationLabel.toLowerCase()} ${location.location}`,
     banner: buildCaptureBanner(
-      input.snapshot,
+      { window: input.capture, runId: input.snapshot.runId },
       loggingStatusPath(location.source, location.location),
       input.exportSha256,
     ),
@@ -91,7 +127,7 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
     ],
     sinks,
     summary,
-    summaryTone,
+    verdicts: [toView("Key-event logging", logged), toView("Log retention", retained)],
     errors: [
       ...logging.errors.map((error) => ({ text: describeCollectionError(error) })),
       ...location.gaps.map((gap) => ({ text: `Collection gap: ${describeCollectionError(gap.error)}` })),

@@ -1,4 +1,5 @@
 import type { Snapshot } from "../../model/snapshot.ts";
+import { captureWindowOf, describeCaptureWindow } from "./capture-banner.view-model.ts";
 import { formatInstant } from "./format.ts";
 
 /** The block at the top of every PDF report: whose evidence, which period, which run, when. */
@@ -12,7 +13,8 @@ export type ReportHeaderView = {
 };
 
 export function buildReportHeader(
-  snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt">,
+  snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt"> &
+    Partial<Pick<Snapshot, "sources">>,
   title: string,
   generatedAt: Date,
 ): ReportHeaderView {
@@ -21,7 +23,13 @@ export function buildReportHeader(
     organization: snapshot.organization,
     period: describePeriod(snapshot.range),
     runId: snapshot.runId,
-    capturedAt: formatInstant(snapshot.capturedAt),
+    // The first and last API read, as on the screenshot banners.
+    capturedAt:
+      snapshot.sources === undefined
+        ? formatInstant(snapshot.capturedAt)
+        : describeCaptureWindow(
+            captureWindowOf({ capturedAt: snapshot.capturedAt, sources: snapshot.sources }),
+          ),
     generatedAt: formatInstant(generatedAt.toISOString()),
   };
 }

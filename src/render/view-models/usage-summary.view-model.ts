@@ -5,7 +5,8 @@ import { renderDailyChart } from "../daily-chart.ts";
 import type { TrustedHtml } from "../template.ts";
 import { displayNameOf } from "./key-configuration.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
-import { formatCount, formatInstant, sortedCounts } from "./format.ts";
+import { formatCount, formatInstant, sortedCounts, type Tone } from "./format.ts";
+import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
 
 /**
  * Breakdowns a usage summary may carry beyond the shared model: `byPrincipal` (events per principal) and
@@ -42,6 +43,11 @@ export type UsageSummaryView = {
     first: string;
     last: string;
     gaps: string;
+    /** `usage-log-present` on this location. */
+    checkStatus: DisplayStatus;
+    checkLabel: string;
+    checkTone: Tone;
+    checkReason: string;
   }>;
   byKey: CountTableView;
   byAction: CountTableView;
@@ -90,6 +96,7 @@ function unavailable(reason: string): CountTableView {
 /** Pure: events by key, by action and by principal over the range, and a per-day chart. */
 export function buildUsageSummaryView(input: {
   snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt" | "sources">;
+  verdicts: FindingIndex;
   generatedAt: Date;
 }): UsageSummaryView {
   const summaries = input.snapshot.sources.flatMap((source) => source.usage);
@@ -126,15 +133,27 @@ export function buildUsageSummaryView(input: {
   return {
     report: buildReportHeader(input.snapshot, "Key usage summary", input.generatedAt),
     totalEvents: formatCount(total),
-    locations: summaries.map((summary) => ({
-      source: summary.source,
-      location: summary.location,
-      method: summary.method,
-      events: formatCount(summary.eventCount),
-      first: formatInstant(summary.firstEventAt),
-      last: formatInstant(summary.lastEventAt),
-      gaps: formatCount(summary.gaps.length),
-    })),
+    locations: summaries.map((summary) => {
+      const verdict = verdictOf(
+        input.verdicts,
+        { source: summary.source, location: summary.location },
+        "usage-log-present",
+        { pass: "Present", fail: "Missing", warn: "Incomplete" },
+      );
+      return {
+        source: summary.source,
+        location: summary.location,
+        method: summary.method,
+        events: formatCount(summary.eventCount),
+        first: formatInstant(summary.firstEventAt),
+        last: formatInstant(summary.lastEventAt),
+        gaps: formatCount(summary.gaps.length),
+        checkStatus: verdict.status,
+        checkLabel: verdict.label,
+        checkTone: verdict.tone,
+        checkReason: verdict.status === "pass" ? "" : verdict.reason,
+      };
+    }),
     byKey: toTable(byKey, total, (name) => {
       const [source = "", keyId = name] = name.split("\u0000");
       return { name: keyId, detail: `${keyNames.get(name) ?? "key not in this snapshot"} (${source})` };

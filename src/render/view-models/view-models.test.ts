@@ -25,8 +25,18 @@ import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-
 import { buildLoggingConfigurationView } from "./logging-configuration.view-model.ts";
 import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
 import { keyReference } from "../../inventory/match-inventory.ts";
+import { runChecks } from "../../checks/run-checks.ts";
+import type { Snapshot } from "../../model/snapshot.ts";
+import { captureWindowOf, type CaptureWindow } from "./capture-banner.view-model.ts";
+import { describeSignerIdentity, publicKeyFingerprint } from "./signer-identity.ts";
+import { indexFindings, proseOf, stripMarkdown, type FindingIndex } from "./verdicts.ts";
 
 const generatedAt = new Date("2026-10-01T09:00:00.000Z");
+
+/** What renderEvidence hands every view model: the capture window and the real checks' findings. */
+function judged(snapshot: Snapshot): { capture: CaptureWindow; verdicts: FindingIndex } {
+  return { capture: captureWindowOf(snapshot), verdicts: indexFindings(runChecks(snapshot)) };
+}
 
 const rotationCheck: CheckMetadata = {
   id: "key-rotation-enabled",
@@ -61,6 +71,7 @@ describe("buildKeyConfigurationView", () => {
     const snapshot = makeSnapshot({ keys: [key] });
     const view = buildKeyConfigurationView({
       snapshot,
+      ...judged(snapshot),
       source: snapshot.sources[0]!,
       key,
       inventoryEntry: inventoryEntryFor(key),
@@ -87,22 +98,98 @@ describe("buildKeyConfigurationView", () => {
     expect(view.title).toBe("alias/payments");
   });
 
-  it("says rotation was not collected, with the cause, and flags a key no inventory entry names", () => {
+  it("says rotation could not be read, with the cause, and flags a key no inventory entry names", () => {
     const key = makeKey({ rotation: notCollected("kms:GetKeyRotationStatus") });
     const snapshot = makeSnapshot({ keys: [key] });
     const view = buildKeyConfigurationView({
       snapshot,
+      ...judged(snapshot),
       source: snapshot.sources[0]!,
       key,
       inventoryEntry: undefined,
       exportSha256: undefined,
     });
-    expect(view.rotationStatus).toBe("Not collected");
-    expect(view.rotationRows.map((row) => row.value).join(" ")).toContain(
-      "kms:GetKeyRotationStatus failed: AccessDeniedException",
-    );
-    expect(view.ownershipRows[0]).toMatchObject({ value: "No inventory entry names this key", tone: "bad" });
+    expect(view.rotationStatus).toBe("Could not be read");
+    expect(view.rotationVerdict).toBe("error");
+    expect(view.rotationReason).toContain("kms:GetKeyRotationStatus failed (AccessDeniedException)");
+    expect(view.rotationRows[0]).toMatchObject({ value: "Could not be read", status: "error" });
+    expect(view.ownershipRows[0]).toMatchObject({
+      value: "No inventory entry names this key",
+      tone: "bad",
+      checkId: "key-owner-documented",
+      status: "fail",
+    });
     expect(view.banner.exportMissing).toBe(true);
+  });
+
+  it("shows rotation of an asymmetric AWS key as not applicable, with the check's reason, never as a red 'Not enabled'", () => {
+    const key = makeKey({
+      keySpec: "RSA_2048",
+      rawKeyType: "RSA_2048",
+      keyUsage: "SIGN_VERIFY",
+      rotation: makeRotation({ enabled: false }),
+    });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildKeyConfigurationView({
+      snapshot,
+      ...judged(snapshot),
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: inventoryEntryFor(key),
+      exportSha256: undefined,
+    });
+    expect(view.rotationStatus).toBe("Not applicable");
+    expect(view.rotationTone).toBe("plain");
+    expect(view.rotationReason).toContain("AWS KMS cannot rotate asymmetric keys");
+    const tones = [...view.rotationRows, ...view.generalRows].map((row) => row.tone);
+    expect(tones).not.toContain("bad");
+    expect(view.checks).toContainEqual(
+      expect.objectContaining({ checkId: "key-rotation-enabled", status: "not-applicable" }),
+    );
+  });
+
+  it("presents a last rotation and an empty history consistently (Vault reports no history)", () => {
+    const key = makeKey({
+      source: "vault-prod",
+      sourceType: "hashicorp-vault",
+      location: "transit",
+      keyId: "transit/app",
+      keySpec: "AES256_GCM96",
+      rawKeyType: "aes256-gcm96",
+      rotation: makeRotation({ periodDays: 90, lastRotation: "2026-09-08T12:00:00.000Z", history: [] }),
+    });
+    const snapshot = makeSnapshot({ keys: [key] });
+    const view = buildKeyConfigurationView({
+      snapshot,
+      ...judged(snapshot),
+      source: snapshot.sources[0]!,
+      key,
+      inventoryEntry: inventoryEntryFor(key),
+      exportSha256: undefined,
+    });
+    const history = view.rotationRows.find((row) => row.label === "Rotation history")?.value ?? "";
+    expect(history).not.toContain("No rotations recorded");
+    expect(history).toContain("Not reported by the source");
+    expect(history).toContain("2026-09-08 12:00:00 UTC");
+  });
+
+  it("shows the run's capture window on the banner, so no read time on the page is later than it", () => {
+    const early = makeKey({
+      rotation: { ...makeRotation(), capturedAt: "2026-10-01T07:59:00.000Z" },
+    });
+    const late = makeKey({
+      access: { ...makeAccess([accountRootGrant()]), capturedAt: "2026-10-01T08:03:12.000Z" },
+    });
+    const snapshot = makeSnapshot({ keys: [early, late] });
+    const view = buildKeyConfigurationView({
+      snapshot,
+      ...judged(snapshot),
+      source: snapshot.sources[0]!,
+      key: early,
+      inventoryEntry: undefined,
+      exportSha256: undefined,
+    });
+    expect(view.banner.capturedAt).toBe("2026-10-01 07:59:00 UTC to 2026-10-01 08:03:12 UTC");
   });
 });
 
@@ -118,24 +205,31 @@ describe("buildAccessPolicyView", () => {
     const snapshot = makeSnapshot({ keys: [key] });
     const view = buildAccessPolicyView({
       snapshot,
+      capture: captureWindowOf(snapshot),
+      // Hand-made findings: this test is about flagging by message, not about what the checks say.
+      verdicts: indexFindings([
+        finding({
+          checkId: "key-access-no-human-users",
+          status: "fail",
+          severity: "high",
+          location: key.location,
+          keyId: key.keyId,
+          message: `${human.principal} is a human user with \`kms:Decrypt\``,
+        }),
+        finding({ location: key.location, keyId: key.keyId }),
+      ]),
       source: snapshot.sources[0]!,
       key,
       inventoryEntry: undefined,
       exportSha256: undefined,
       checksById: new Map([[rotationCheck.id, rotationCheck]]),
-      findings: [
-        finding({
-          checkId: "key-access-no-human-users",
-          status: "fail",
-          severity: "high",
-          keyId: key.keyId,
-          message: `${human.principal} is a human user with kms:Decrypt`,
-        }),
-        finding({ keyId: key.keyId }),
-      ],
     });
     expect(view.attentionCount).toBe(1);
-    expect(view.findings[0]).toMatchObject({ status: "FAIL", attention: true });
+    expect(view.findings[0]).toMatchObject({
+      status: "FAIL",
+      attention: true,
+      message: `${human.principal} is a human user with kms:Decrypt`,
+    });
     expect(view.findings[1]).toMatchObject({
       status: "PASS",
       attention: false,
@@ -154,12 +248,12 @@ describe("buildAccessPolicyView", () => {
     const snapshot = makeSnapshot({ keys: [key] });
     const view = buildAccessPolicyView({
       snapshot,
+      ...judged(snapshot),
       source: snapshot.sources[0]!,
       key,
       inventoryEntry: undefined,
       exportSha256: undefined,
       checksById: new Map(),
-      findings: [],
     });
     expect(view.accessError).toContain("kms:GetKeyPolicy failed: AccessDeniedException");
     expect(view.statements).toEqual([]);
@@ -167,14 +261,14 @@ describe("buildAccessPolicyView", () => {
 });
 
 describe("buildLoggingConfigurationView", () => {
-  it("summarises sinks that record key events and flags an inactive one", () => {
+  it("marks retention by log-retention-sufficient: 90 days where 365 are required is too short", () => {
     const snapshot = makeSnapshot({
       keys: [makeKey()],
       logging: [
         makeLoggingStatus({
           sinks: [
-            makeSink(),
-            makeSink({ name: "old-trail", active: false, retention: { kind: "days", days: 90 } }),
+            makeSink({ retention: { kind: "days", days: 90 } }),
+            makeSink({ name: "old-trail", active: false, coversKeyEvents: false, coverageReason: "stopped" }),
           ],
         }),
       ],
@@ -182,29 +276,47 @@ describe("buildLoggingConfigurationView", () => {
     const source = snapshot.sources[0]!;
     const view = buildLoggingConfigurationView({
       snapshot,
+      ...judged(snapshot),
       source,
       location: source.locations[0]!,
       exportSha256: "c".repeat(64),
     });
     expect(view.summary).toBe("1 of 2 trail(s) active and recording key events");
+    expect(view.verdicts).toEqual([
+      expect.objectContaining({ checkId: "key-usage-logging-enabled", status: "pass", tone: "ok" }),
+      expect.objectContaining({
+        checkId: "log-retention-sufficient",
+        status: "fail",
+        label: "Retention too short",
+        tone: "bad",
+      }),
+    ]);
+    expect(view.sinks[0]).toMatchObject({ retention: "90 days", retentionTone: "bad" });
+    // The stopped trail records no key events: the retention check does not judge it.
     expect(view.sinks[1]).toMatchObject({
       name: "old-trail",
       activeText: "Inactive",
-      activeTone: "bad",
-      retention: "90 days",
+      retentionTone: "plain",
     });
     expect(view.title).toBe("CloudTrail trails");
   });
 });
 
 describe("buildFindingsReportView", () => {
-  it("groups by severity, worst status first, with the check's prose", () => {
+  it("leads with open findings by severity, then one compact row per closed finding, without markdown", () => {
     const view = buildFindingsReportView({
       snapshot: makeSnapshot(),
       findings: [
         finding({ resource: "b" }),
-        finding({ status: "fail", severity: "high", resource: "a", date: "2025-01-01T00:00:00.000Z" }),
-        finding({ status: "error", resource: "c" }),
+        finding({
+          status: "fail",
+          severity: "high",
+          resource: "a",
+          date: "2025-01-01T00:00:00.000Z",
+          message: "key policy grants `kms:*`",
+        }),
+        finding({ status: "error", severity: "info", resource: "c" }),
+        finding({ status: "not-applicable", resource: "d" }),
       ],
       checks: [rotationCheck],
       generatedAt,
@@ -212,12 +324,50 @@ describe("buildFindingsReportView", () => {
     expect(view.groups.map((group) => group.severity)).toEqual(["High", "Informational"]);
     expect(view.groups[0]?.findings[0]).toMatchObject({
       status: "FAIL",
-      risk: rotationCheck.risk,
+      risk: proseOf(rotationCheck.risk),
       soc2: "CC6.1",
       date: "2025-01-01 00:00:00 UTC",
+      message: [
+        { text: "key policy grants ", code: false },
+        { text: "kms:*", code: true },
+      ],
     });
-    expect(view.groups[1]?.findings.map((entry) => entry.status)).toEqual(["ERROR", "PASS"]);
+    expect(view.groups[1]?.findings.map((entry) => entry.status)).toEqual(["ERROR"]);
+    expect(view.closed.map((entry) => entry.status)).toEqual(["PASS", "N/A"]);
+    expect(view.closedTotal).toBe(2);
     expect(view.attentionTotal).toBe(2);
+  });
+});
+
+describe("prose and markdown", () => {
+  it("splits backtick code spans and leaves an unpaired backtick as text", () => {
+    expect(proseOf("a `b` c")).toEqual([
+      { text: "a ", code: false },
+      { text: "b", code: true },
+      { text: " c", code: false },
+    ]);
+    expect(proseOf("a `b")).toEqual([
+      { text: "a ", code: false },
+      { text: "b", code: false },
+    ]);
+    expect(stripMarkdown("`all`/`purge`")).toBe("all/purge");
+  });
+});
+
+describe("describeSignerIdentity", () => {
+  it("names the signer by key id and fingerprint, never by a file path", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { publicKey } = generateKeyPairSync("ed25519");
+    const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const fingerprint = publicKeyFingerprint(pem);
+    const text = describeSignerIdentity({ keyId: `local:${fingerprint}`, publicKeyPem: pem });
+    expect(text).toBe(
+      `local Ed25519 key local:${fingerprint} (public key SHA-256 fingerprint ${fingerprint})`,
+    );
+    expect(text).not.toMatch(/\.pem|\//);
+    expect(describeSignerIdentity({ keyId: "arn:aws:kms:eu-west-1:111122223333:key/abc" })).toContain(
+      "AWS KMS key arn:aws:kms:eu-west-1:111122223333:key/abc (public key SHA-256 fingerprint not available)",
+    );
   });
 });
 
@@ -231,6 +381,7 @@ describe("buildKeyInventoryView", () => {
     const view = buildKeyInventoryView({
       snapshot,
       inventoryEntryByKey: new Map([[keyReference(documented), entry]]),
+      verdicts: judged(snapshot).verdicts,
       generatedAt,
     });
     expect(view).toMatchObject({ keyCount: 2, documentedCount: 1, undocumentedCount: 1 });
@@ -238,6 +389,10 @@ describe("buildKeyInventoryView", () => {
     expect(keys.find((key) => key.keyId === undocumented.keyId)).toMatchObject({
       documented: false,
       owner: "NO OWNER DOCUMENTED",
+      ownerStatus: "fail",
+      ownerTone: "bad",
+      rotation: "Enabled",
+      rotationStatus: "pass",
     });
     expect(view.unmatched).toEqual([expect.objectContaining({ match: "does-not-exist", owner: "bob" })]);
   });
@@ -246,10 +401,8 @@ describe("buildKeyInventoryView", () => {
 describe("buildUsageSummaryView", () => {
   it("says the per-day and per-principal breakdowns are missing rather than drawing zeros (summaries from before they existed)", () => {
     const { byPrincipal: _byPrincipal, byDay: _byDay, ...legacy } = makeUsageSummary();
-    const view = buildUsageSummaryView({
-      snapshot: makeSnapshot({ keys: [makeKey()], usage: [legacy as UsageSummary] }),
-      generatedAt,
-    });
+    const snapshot = makeSnapshot({ keys: [makeKey()], usage: [legacy as UsageSummary] });
+    const view = buildUsageSummaryView({ snapshot, verdicts: judged(snapshot).verdicts, generatedAt });
     expect(view.chart).toBe(false);
     expect(view.chartUnavailableReason).toContain("aws-prod/eu-west-1");
     expect(view.byPrincipal.available).toBe(false);
@@ -261,10 +414,8 @@ describe("buildUsageSummaryView", () => {
       byPrincipal: { "arn:aws:iam::111122223333:role/app": 40, "arn:aws:iam::111122223333:user/<script>": 2 },
       byDay: { "2026-07-01": 10, "2026-09-30": 32 },
     });
-    const view = buildUsageSummaryView({
-      snapshot: makeSnapshot({ keys: [makeKey()], usage: [summary] }),
-      generatedAt,
-    });
+    const snapshot = makeSnapshot({ keys: [makeKey()], usage: [summary] });
+    const view = buildUsageSummaryView({ snapshot, verdicts: judged(snapshot).verdicts, generatedAt });
     expect(view.byPrincipal.rows.map((row) => row.name)).toEqual([
       "arn:aws:iam::111122223333:role/app",
       "arn:aws:iam::111122223333:user/<script>",
@@ -293,11 +444,14 @@ describe("buildKeyManagementProcedureView", () => {
       keyId: "transit/payments",
       rotation: makeRotation({ periodDays: 90 }),
     });
-    const snapshot = makeSnapshot({ keys: [rotating, manual, vaultKey] });
+    const snapshot = makeSnapshot({
+      keys: [rotating, manual, vaultKey],
+      logging: [makeLoggingStatus({ source: "vault-prod", location: "transit", sinks: [] })],
+    });
     const view = buildKeyManagementProcedureView({
       snapshot,
-      inventoryEntryByKey: new Map(),
       signerDescription: "local Ed25519 key",
+      verdicts: judged(snapshot).verdicts,
       generatedAt,
     });
     expect(view.reviewDate).toBe("2027-10-01");
@@ -324,7 +478,17 @@ describe("buildKeyManagementProcedureView", () => {
     ]);
     const aws = view.observed.find((source) => source.source === "aws-prod");
     expect(aws?.rows).toContainEqual(
-      expect.objectContaining({ label: "Automatic rotation", value: "1 of 2 customer-managed keys" }),
+      expect.objectContaining({
+        label: "Automatic rotation",
+        value: "on for 1 of 2 customer-managed keys",
+        note: "key-rotation-enabled: 1 pass, 1 fail",
+        tone: "bad",
+        status: "fail",
+      }),
+    );
+    // No audit device in the Vault mount: key-usage-logging-enabled fails there, and the row says so in red.
+    expect(view.observed.find((source) => source.source === "vault-prod")?.rows).toContainEqual(
+      expect.objectContaining({ label: "Logging", tone: "bad", note: "key-usage-logging-enabled: 1 fail" }),
     );
     expect(view.observed.find((source) => source.source === "vault-prod")?.rows).toContainEqual(
       expect.objectContaining({ label: "Rotation periods configured", value: "90 days" }),

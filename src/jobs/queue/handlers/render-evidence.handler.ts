@@ -11,6 +11,7 @@ import type { RunPayload, ScreenshotBatchPayload } from "../job-payloads.ts";
 import { fanOutSettingsOf } from "../queue-settings.ts";
 import type { RunPlan } from "../run-plan.ts";
 import { openRunScope } from "./run-context.ts";
+import { signerIdentityOf } from "../../../render/view-models/signer-identity.ts";
 
 export interface RenderEvidenceResult {
   files: number;
@@ -94,7 +95,7 @@ export async function handleRenderEvidence(
     snapshot,
     findings,
     bundleDirectory: writer.directory,
-    signerDescription: signer.description,
+    signer: signerIdentityOf(signer),
     pool: job.browserPool(),
     generatedAt: new Date(plan.capturedAt),
     screenshotsRendered: fannedOut,
