@@ -3,6 +3,7 @@ import { EndpointSchema, SourceIdSchema } from "./common.schema.ts";
 import { AzureKeyVaultSourceSchema } from "./sources/azure-key-vault.schema.ts";
 import { HashicorpVaultSourceSchema } from "./sources/hashicorp-vault.schema.ts";
 import { QueueSettingsSchema, SchedulesSchema } from "./queue.schema.ts";
+import { KEY_USAGES, type InventoryEntry } from "../model/inventory.ts";
 
 /**
  * The schema of the user's `keyproof.yaml`. Unknown fields are errors everywhere (`strict`), so a typo
@@ -10,6 +11,8 @@ import { QueueSettingsSchema, SchedulesSchema } from "./queue.schema.ts";
  */
 
 export { SourceIdSchema, EndpointSchema } from "./common.schema.ts";
+// The inventory's shape is the model's (src/model/inventory.ts); re-exported for config readers.
+export { KEY_USAGES, type InventoryEntry, type KeyUsage } from "../model/inventory.ts";
 
 export const AwsKmsSourceSchema = z.strictObject({
   id: SourceIdSchema,
@@ -50,8 +53,6 @@ export const SourceSchema = z.discriminatedUnion("type", [
   HashicorpVaultSourceSchema,
 ]);
 
-export const KEY_USAGES = ["data-at-rest", "data-in-transit", "application"] as const;
-
 export const InventoryEntrySchema = z.strictObject({
   source: SourceIdSchema,
   /** Alias, key id or ARN (AWS). */
@@ -60,7 +61,7 @@ export const InventoryEntrySchema = z.strictObject({
   usage: z.enum(KEY_USAGES),
   systems: z.array(z.string().min(1)).min(1, "list the systems the key protects"),
   notes: z.string().optional(),
-});
+}) satisfies z.ZodType<InventoryEntry>;
 
 /**
  * Approved algorithms per the procedure ("e.g. AES-256, RSA-2048"), in each source's own vocabulary:
@@ -256,7 +257,5 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type AwsKmsSourceConfig = z.infer<typeof AwsKmsSourceSchema>;
-export type InventoryEntry = z.infer<typeof InventoryEntrySchema>;
 export type StorageConfig = z.infer<typeof StorageSchema>;
 export type S3StorageConfig = z.infer<typeof S3StorageSchema>;
-export type KeyUsage = (typeof KEY_USAGES)[number];

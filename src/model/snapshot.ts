@@ -1,7 +1,7 @@
 import type { KeyRecord, SourceType, CollectionError } from "./key.ts";
 import type { LoggingStatus } from "./logging.ts";
 import type { UsageSummary } from "./usage.ts";
-import type { InventoryEntry } from "../config/config.schema.ts";
+import type { InventoryEntry } from "./inventory.ts";
 
 export interface DateRange {
   /** Inclusive UTC start, ISO-8601 instant (00:00:00.000Z of the first day). */

@@ -9,8 +9,8 @@ import {
   summarizeList,
 } from "../eligibility.ts";
 import type { AccessGrant, KeyRecord } from "../../model/key.ts";
-// Pure path matching (no I/O): the same Vault glob rules the provider used to find the grants.
-import { patternMatchesPath, transitOperations } from "../../providers/hashicorp-vault/vault-acl.ts";
+// Pure path matching (src/policy, no I/O): the same Vault glob rules the provider used to find the grants.
+import { patternMatchesPath, transitOperations } from "../../policy/vault-acl.ts";
 import rawMetadata from "./vault-policy-least-privilege.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);

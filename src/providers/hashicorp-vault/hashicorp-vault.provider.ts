@@ -34,10 +34,10 @@ import {
   TransitKeyDataSchema,
   type NormalizedTransitKey,
 } from "./transit-key.normalizer.ts";
-import { compilePolicy, grantsForKey, type CompiledPolicy } from "./vault-acl.ts";
+import { compilePolicy, grantsForKey, type CompiledPolicy } from "../../policy/vault-acl.ts";
 import { createVaultApi, dataOf, type VaultApi } from "./vault-client.ts";
 import { setupError, toVaultCollectionError } from "./vault-error.ts";
-import { parseVaultPolicy, PolicyParseError } from "./vault-policy.parser.ts";
+import { parseVaultPolicy, PolicyParseError } from "../../policy/vault-policy.parser.ts";
 import { mapWithConcurrency } from "../shared/concurrency.ts";
 
 export interface HashicorpVaultProviderOptions {

@@ -8,7 +8,7 @@
  * token combines is not known from the policy list; a `deny` in another policy is therefore not applied here
  * and shows up as a separate `deny` grant.
  */
-import type { AccessGrant } from "../../model/key.ts";
+import type { AccessGrant } from "../model/key.ts";
 import type { PolicyPathRule } from "./vault-policy.parser.ts";
 
 interface Permissions {
