@@ -1,6 +1,10 @@
+import { z } from "zod";
+
 /**
- * The only error shapes the API answers with. Bodies name the problem and, for bad input, the field;
- * they never carry a stack trace, an internal path of the server, or a credential.
+ * The only error shape the API answers with, for its own errors and Fastify's (bad URL encoding, a too
+ * long URL, a body that is not JSON, an unknown route, the rate limit). Bodies name the problem and, for
+ * bad input, the field; they never carry a stack trace, an internal path of the server, a credential, or
+ * the request's URL or body read back.
  */
 export const API_ERROR_CODES = {
   bad_request: 400,
@@ -9,20 +13,28 @@ export const API_ERROR_CODES = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 } as const;
 export type ApiErrorCode = keyof typeof API_ERROR_CODES;
 
-export interface ApiErrorBody {
-  error: ApiErrorCode;
-  message: string;
-  /** The request field at fault (`from`, `sources[1]`, `period`), for 400s. */
-  field?: string;
-  /** Correlates with the server log for 500s. */
-  requestId?: string;
-}
+const API_ERROR_CODE_NAMES = Object.keys(API_ERROR_CODES) as [ApiErrorCode, ...ApiErrorCode[]];
+
+export const ApiErrorBodySchema = z
+  .object({
+    error: z.enum(API_ERROR_CODE_NAMES),
+    message: z.string(),
+    field: z
+      .string()
+      .optional()
+      .meta({ description: "The request field at fault (`from`, `sources[1]`, `cron`), for 400s" }),
+    requestId: z.string().optional().meta({ description: "Correlates with the server log, for 500s" }),
+  })
+  .meta({ id: "Error", description: "Every error the API answers, whatever its status" });
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
 
 export class ApiError extends Error {
   override readonly name = "ApiError";

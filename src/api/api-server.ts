@@ -1,4 +1,7 @@
+import type { Socket } from "node:net";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, {
+  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -15,7 +18,8 @@ import {
 } from "../auth/api-tokens.ts";
 import { appendAccessEntry } from "../jobs/queue/access-log.ts";
 import type { QueueClient } from "../jobs/queue/queue-client.ts";
-import { ApiError, type ApiErrorBody } from "./api-error.ts";
+import { API_ERROR_CODES, ApiError, type ApiErrorBody } from "./api-error.ts";
+import { apiLimitsOf } from "./api-limits.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.ts";
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
@@ -59,11 +63,22 @@ export interface ApiServerOptions {
  * writes into its bundle. Errors answer with `ApiErrorBody` only.
  */
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const limits = apiLimitsOf(options.service.config);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
     // Request ids for error correlation; never derived from client input.
     genReqId: () => `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    // Run ids (128) and nested bundle paths need more than Fastify's 100; longer answers 414 in our shape.
+    routerOptions: { maxParamLength: 1024 },
+    // Errors Fastify raises before any route runs (bad URL encoding, a parameter over maxParamLength):
+    // its default answers read the URL back; these answer in the API's one shape.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = errorBody(error, request.id);
+      void reply.status(status).type("application/json").send(body);
+    },
+    // Requests Node's HTTP parser refuses (malformed, headers too large) never reach Fastify's handlers.
+    clientErrorHandler: answerClientError,
   });
   // JSON only: a text/plain body would otherwise reach validation as a string and read as a field error.
   app.removeContentTypeParser("text/plain");
@@ -108,15 +123,31 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     if (body.status >= 500) request.log.error({ err: describeError(error) }, "request failed");
     await reply.status(body.status).type("application/json").send(body.body);
   });
-  app.setNotFoundHandler(async (request, reply) => {
-    const body: ApiErrorBody = {
-      error: "not_found",
-      message: `no route ${request.method} ${request.url.split("?")[0] ?? ""}`,
-    };
+  app.setNotFoundHandler(async (_request, reply) => {
+    // The method and path are not read back: a 404 body never carries request input.
+    const body: ApiErrorBody = { error: "not_found", message: "no such route; see /openapi.json" };
     await reply.status(404).send(body);
   });
 
-  app.get("/healthz", async (_request, reply) => {
+  // Per token (per client address before authentication), counted in Redis so every API process of the
+  // deployment shares one budget. preHandler: after the auth hook, so the token is known.
+  await app.register(rateLimit, {
+    global: true,
+    hook: "preHandler",
+    max: limits.requestsPerMinute,
+    timeWindow: 60_000,
+    redis: options.client.redis,
+    nameSpace: `${options.client.prefix}:kp:api-rate:`,
+    keyGenerator: (request) =>
+      request.principal === undefined ? `address:${request.ip}` : `token:${request.principal.tokenId}`,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        "too_many_requests",
+        `more than ${context.max} requests per minute for this token (queue.apiRequestsPerMinute); retry in ${context.after}`,
+      ),
+  });
+
+  app.get("/healthz", { config: { rateLimit: false } }, async (_request, reply) => {
     try {
       await options.client.redis.ping();
       return { status: "ok" };
@@ -142,11 +173,59 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     if (mapped.status >= 500) app.log.error({ err: describeError(error) }, "queue dashboard request failed");
     return mapped;
   });
-  registerEvidenceRequestRoutes(app, options);
+  registerEvidenceRequestRoutes(app, options, limits);
   registerRunRoutes(app, options);
   registerScheduleRoutes(app, options);
   await app.ready();
   return app;
+}
+
+const NOT_JSON: ApiErrorBody = {
+  error: "bad_request",
+  field: "(body)",
+  message: "the body is not valid JSON",
+};
+
+/** Fastify's own errors, by code, as the API's body; none of Fastify's messages (which quote the URL) pass. */
+const FRAMEWORK_ERRORS: Record<string, ApiErrorBody> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: NOT_JSON,
+  FST_ERR_CTP_EMPTY_JSON_BODY: NOT_JSON,
+  FST_ERR_CTP_BODY_TOO_LARGE: { error: "payload_too_large", message: "the body is larger than 64 KiB" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    error: "unsupported_media_type",
+    message: "send Content-Type: application/json",
+  },
+  FST_ERR_BAD_URL: {
+    error: "bad_request",
+    field: "(url)",
+    message: "the URL is not validly percent-encoded",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    error: "uri_too_long",
+    field: "(url)",
+    message: "a path segment of the URL is longer than 1024 characters",
+  },
+  FST_ERR_ASYNC_CONSTRAINT: { error: "internal", message: "internal error; the server log has the details" },
+};
+
+/**
+ * Node's HTTP parser refused the request (malformed request line, headers over 16 KiB): answered on the
+ * socket in the API's shape, since no Fastify reply exists yet.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const body = JSON.stringify({
+    error: "bad_request",
+    message: tooLarge ? "the request headers are too large" : "the request is malformed",
+  } satisfies ApiErrorBody);
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Maps anything thrown to a status and a body that says what is wrong without internals. */
@@ -160,29 +239,17 @@ function errorBody(error: unknown, requestId?: string): { status: number; body: 
       body: { error: "bad_request", message: error.message, ...(field === undefined ? {} : { field }) },
     };
   }
+  if (isKeyproofError(error) && error.code === "RUN_LIMIT_REACHED") {
+    return { status: 429, body: { error: "too_many_requests", message: error.message } };
+  }
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
-  if (
-    code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
-    code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
-    error instanceof SyntaxError
-  ) {
-    return {
-      status: 400,
-      body: { error: "bad_request", field: "(body)", message: "the body is not valid JSON" },
-    };
-  }
-  if (code === "FST_ERR_CTP_BODY_TOO_LARGE")
-    return { status: 413, body: { error: "payload_too_large", message: "the body is larger than 64 KiB" } };
-  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return {
-      status: 415,
-      body: { error: "unsupported_media_type", message: "send Content-Type: application/json" },
-    };
-  }
+  const framework = FRAMEWORK_ERRORS[code];
+  if (framework !== undefined) return { status: API_ERROR_CODES[framework.error], body: framework };
+  if (error instanceof SyntaxError) return { status: 400, body: NOT_JSON };
   const status =
     typeof error === "object" && error !== null && "statusCode" in error ? Number(error.statusCode) : 500;
   if (code.startsWith("FST_") && status >= 400 && status < 500) {
-    // Other request-shape errors Fastify detects itself (bad Content-Length, malformed URL).
+    // Other request-shape errors Fastify detects itself (bad Content-Length, ...); its message may quote input.
     return { status: 400, body: { error: "bad_request", message: "the request is malformed" } };
   }
   if (isRedisUnavailable(error)) {

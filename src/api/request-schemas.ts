@@ -1,44 +1,103 @@
 import { z } from "zod";
-import { SCHEDULE_PERIODS } from "../jobs/queue/queue-settings.ts";
+import { CronPatternSchema, SCHEDULE_PERIODS } from "../config/queue.schema.ts";
+import { RunIdSchema } from "../jobs/queue/job-payloads.ts";
+import { badRequest } from "./api-error.ts";
+
+/**
+ * Every request schema of the API: the routes validate with these, and `openapi.ts` generates the OpenAPI
+ * document from the same objects, so the document cannot describe a field the route does not take.
+ * `.meta()` carries only documentation (description, example).
+ */
+
+const DaySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+  .meta({ format: "date" });
 
 /** `POST /v1/evidence-requests`: a period (`2026-Q3`, `2026-09`, `2026`) or inclusive UTC `from` + `to`. */
-export const EvidenceRequestSchema = z.strictObject({
-  period: z.string().min(1).optional(),
-  from: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-    .optional(),
-  to: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-    .optional(),
-  sources: z
-    .array(z.string().min(1))
-    .min(1, "list at least one source, or omit the field for all")
-    .max(100)
-    .optional(),
-  keys: z
-    .array(z.string().min(1).max(2048))
-    .min(1, "list at least one key, or omit the field for all")
-    .max(1000)
-    .optional(),
-  requester: z.string().trim().min(1, "name who asks for the evidence").max(200),
-  reason: z.string().trim().min(1, "say why the evidence is needed").max(2000),
-});
+export const EvidenceRequestSchema = z
+  .strictObject({
+    period: z
+      .string()
+      .min(1)
+      .max(20)
+      .optional()
+      .meta({ description: "Quarter, month or year (UTC); instead of from/to", example: "2026-Q3" }),
+    from: DaySchema.optional().meta({ description: "First day, inclusive (UTC)", example: "2026-07-01" }),
+    to: DaySchema.optional().meta({ description: "Last day, inclusive (UTC)", example: "2026-09-30" }),
+    sources: z
+      .array(z.string().min(1).max(100))
+      .min(1, "list at least one source, or omit the field for all")
+      .max(100)
+      .optional()
+      .meta({ description: "Source ids from the config; default all" }),
+    keys: z
+      .array(z.string().min(1).max(2048))
+      .min(1, "list at least one key, or omit the field for all")
+      .max(1000)
+      .optional()
+      .meta({ description: "Key ids, ARNs or aliases; default all keys" }),
+    requester: z
+      .string()
+      .trim()
+      .min(1, "name who asks for the evidence")
+      .max(200)
+      .meta({ example: "jane.doe@auditfirm.example" }),
+    reason: z
+      .string()
+      .trim()
+      .min(1, "say why the evidence is needed")
+      .max(2000)
+      .meta({ example: "SOC 2 Type II fieldwork, CC6.1 sample" }),
+  })
+  .meta({
+    id: "EvidenceRequest",
+    description: "A period, or from + to; at most policy.maxRangeDays days (default 400), years 1970-2100.",
+  });
 export type EvidenceRequest = z.infer<typeof EvidenceRequestSchema>;
 
 export const RunListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).default(0),
+  // Stated for the document: zod-to-openapi marks a schema nullable when it accepts null (coercion makes
+  // null 0), and an explicit `type` replaces the generated one, minimum and default included.
+  offset: z.coerce.number().int().min(0).default(0).meta({ type: "integer", minimum: 0, default: 0 }),
 });
 
-export const ScheduleBodySchema = z.strictObject({
-  cron: z
-    .string()
-    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"'),
-  tz: z.string().min(1).default("UTC"),
-  period: z.enum(SCHEDULE_PERIODS),
+export const RunIdParamsSchema = z.strictObject({
+  id: RunIdSchema.meta({ description: "A run id, as returned by POST /v1/evidence-requests" }),
 });
+
+export const BundleQuerySchema = z.strictObject({
+  redirect: z.enum(["true", "false"], "must be true or false").optional().meta({
+    description:
+      "For bundles stored in S3: `true` (default) redirects to the presigned URL, `false` returns it as JSON",
+  }),
+});
+
+export const ArtifactParamsSchema = z.strictObject({
+  id: RunIdParamsSchema.shape.id,
+  path: z.string().meta({
+    description: "The file's path inside the bundle as listed in manifest.json, e.g. findings.json",
+  }),
+});
+
+export const ScheduleNameParamsSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes")
+    .meta({ example: "quarterly" }),
+});
+
+export const ScheduleBodySchema = z
+  .strictObject({
+    cron: CronPatternSchema.meta({
+      description: "Five-field cron pattern (minute hour day-of-month month day-of-week), evaluated in tz",
+      example: "0 6 1 1,4,7,10 *",
+    }),
+    tz: z.string().min(1).max(100).default("UTC").meta({ description: "IANA time zone", example: "UTC" }),
+    period: z.enum(SCHEDULE_PERIODS),
+  })
+  .meta({ id: "ScheduleBody" });
 
 /** The first zod issue as `field` + message, the field written `sources[1]`-style. */
 export function firstIssue(error: z.ZodError): { field: string; message: string } {
@@ -57,4 +116,14 @@ export function firstIssue(error: z.ZodError): { field: string; message: string 
     )
     .join("");
   return { field: field === "" ? "(body)" : field, message: issue.message };
+}
+
+/** Validates one part of a request (body, query, params); a failure is a 400 naming the field. */
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error);
+    throw badRequest(issue.field, issue.message);
+  }
+  return parsed.data;
 }

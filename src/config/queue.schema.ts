@@ -1,3 +1,4 @@
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 
 /**
@@ -43,8 +44,56 @@ export const QueueSettingsSchema = z.strictObject({
    * reports and the evidence index. Default 500.
    */
   screenshotBatchSize: z.number().int().min(1).max(1_000_000).optional(),
+  /**
+   * Seconds after an API-requested run completed during which an identical request (same sources, keys and
+   * period) answers with that run (200, `existing: true`) instead of starting another. 0 turns it off; a
+   * failed run is never reused. Default 300.
+   */
+  dedupeWindowSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional(),
+  /**
+   * API-requested runs that may be queued or running per source at once; one more answers 429
+   * `too_many_requests`. Each source a run covers counts it (one run over two sources counts for both),
+   * so varying the key list or the period does not get around the bound. Default 3.
+   */
+  maxQueuedRunsPerSource: z.number().int().min(1).max(1000).optional(),
+  /**
+   * API requests per minute per bearer token (unauthenticated requests: per client address), counted in
+   * Redis so every API process of a deployment shares the budget; one more answers 429 with Retry-After.
+   * Default 120.
+   */
+  apiRequestsPerMinute: z.number().int().min(1).max(100_000).optional(),
 });
 export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
+
+/**
+ * A cron pattern BullMQ can schedule: five fields (minute hour day-of-month month day-of-week), or six with
+ * seconds first. Checked with cron-parser, the parser BullMQ itself uses, so a pattern accepted here is one
+ * the scheduler accepts (`99 99 99 99 99` used to pass a field-count check and fail inside BullMQ).
+ */
+export const CronPatternSchema = z
+  .string()
+  .max(200)
+  .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"')
+  .superRefine((pattern, context) => {
+    const problem = cronPatternProblem(pattern);
+    if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+  });
+
+/** Why cron-parser refuses a pattern (`Constraint error, got value 99 expected range 0-59`), or undefined. */
+export function cronPatternProblem(pattern: string): string | undefined {
+  try {
+    CronExpressionParser.parse(pattern, { tz: "UTC" });
+    return undefined;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return `is not a valid cron pattern: ${reason}`;
+  }
+}
 
 export const SCHEDULE_PERIODS = ["previous-quarter", "previous-month", "previous-year"] as const;
 export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
@@ -53,9 +102,7 @@ export type SchedulePeriod = (typeof SCHEDULE_PERIODS)[number];
 export const ScheduleSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and dashes"),
   /** Five-field cron pattern (minute hour day-of-month month day-of-week), evaluated in `tz`. */
-  cron: z
-    .string()
-    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"'),
+  cron: CronPatternSchema,
   /** IANA time zone of the cron pattern. */
   tz: z
     .string()

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   RENDER_FAILED: { retryable: true, exitCode: 1 },
   /** A worker cannot see a run's data directory (not the shared volume every worker must mount). */
   DATA_DIRECTORY_UNAVAILABLE: { retryable: false, exitCode: 1 },
+  /** A bound on queued runs (`queue.maxQueuedRunsPerSource`) refused a new run; it passes once runs finish. */
+  RUN_LIMIT_REACHED: { retryable: true, exitCode: 1 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -87,3 +87,47 @@ export function daysOf(range: DateRange, extraDays = 0): string[] {
   return days;
 }
 
+/**
+ * Years keyproof accepts in a period or date. Evidence before the Unix epoch cannot exist in any source, and
+ * four-digit years like `0099` would otherwise be read by Date.UTC as 1999 (years 0-99 map to 1900-1999),
+ * while `9999-12-31` would end a range at `+010000-01-01`, an instant no event string compares below.
+ */
+export const SUPPORTED_YEARS = { first: 1970, last: 2100 } as const;
+
+/** Longest range a run or API request may cover unless `policy.maxRangeDays` says otherwise. */
+export const MAX_RANGE_DAYS_DEFAULT = 400;
+
+/** Refuses a year outside `SUPPORTED_YEARS`, naming the field (`--period`, `from`, ...) and the year. */
+export function assertSupportedYear(year: number, field: string): void {
+  if (!Number.isInteger(year) || year < SUPPORTED_YEARS.first || year > SUPPORTED_YEARS.last) {
+    throw new KeyproofError(
+      "ARGUMENT_INVALID",
+      `${field}: year ${year} is outside ${SUPPORTED_YEARS.first}-${SUPPORTED_YEARS.last}`,
+    );
+  }
+}
+
+/** Whole UTC days a range covers (a quarter is 90-92, a leap year 366). */
+export function rangeDays(range: Pick<DateRange, "from" | "toExclusive">): number {
+  return Math.round((Date.parse(range.toExclusive) - Date.parse(range.from)) / DAY_MS);
+}
+
+/** Refuses a range longer than `maxDays`, naming the field and the limit. */
+export function assertRangeWithin(range: DateRange, maxDays: number, field: string): void {
+  const days = rangeDays(range);
+  if (days > maxDays) {
+    throw new KeyproofError(
+      "ARGUMENT_INVALID",
+      `${field}: the range covers ${days} days; at most ${maxDays} are allowed (policy.maxRangeDays)`,
+    );
+  }
+}
+
+/**
+ * `policy.maxRangeDays` when the config sets it, else `MAX_RANGE_DAYS_DEFAULT`. Read through `object` so it
+ * works whether or not the policy schema declares the field yet.
+ */
+export function maxRangeDaysOf(policy: object): number {
+  const value = (policy as { maxRangeDays?: unknown }).maxRangeDays;
+  return typeof value === "number" ? value : MAX_RANGE_DAYS_DEFAULT;
+}

@@ -1,31 +1,33 @@
 import type { FastifyInstance } from "fastify";
 import { describeError } from "../../errors/errors.ts";
 import type { DateRange } from "../../model/snapshot.ts";
-import { parsePeriod, parseRange } from "../../time/date-range.ts";
+import { assertRangeWithin, assertSupportedYear, parsePeriod, parseRange } from "../../time/date-range.ts";
 import { badRequest } from "../api-error.ts";
+import type { ApiLimits } from "../api-limits.ts";
 import type { ApiServerOptions } from "../api-server.ts";
-import { EvidenceRequestSchema, firstIssue, type EvidenceRequest } from "../request-schemas.ts";
+import { EvidenceRequestSchema, parseRequest, type EvidenceRequest } from "../request-schemas.ts";
+import type { RunAcceptedSchema } from "../response-schemas.ts";
+import type { z } from "zod";
 
-/** `POST /v1/evidence-requests`: an auditor's on-demand run. 202 with a new run, 200 with the identical run already going. */
-export function registerEvidenceRequestRoutes(app: FastifyInstance, options: ApiServerOptions): void {
+/**
+ * `POST /v1/evidence-requests`: an auditor's on-demand run. 202 with a new run; 200 with the identical run
+ * already going or completed within the dedupe window; 429 when a source has too many runs queued.
+ */
+export function registerEvidenceRequestRoutes(
+  app: FastifyInstance,
+  options: ApiServerOptions,
+  limits: ApiLimits,
+): void {
   app.post(
     "/v1/evidence-requests",
     { config: { permission: "request-evidence" } },
     async (request, reply) => {
-      const parsed = EvidenceRequestSchema.safeParse(request.body ?? undefined);
-      if (!parsed.success) {
-        const issue = firstIssue(parsed.error);
-        throw badRequest(issue.field, issue.message);
-      }
-      const body = parsed.data;
-      const range = rangeOf(body);
+      const body = parseRequest(EvidenceRequestSchema, request.body ?? undefined);
+      const range = rangeOf(body, limits.maxRangeDays);
       const known = new Set(options.service.config.sources.map((source) => source.id));
       body.sources?.forEach((source, index) => {
         if (!known.has(source))
-          throw badRequest(
-            `sources[${index}]`,
-            `unknown source "${source}"; configured: ${[...known].join(", ")}`,
-          );
+          throw badRequest(`sources[${index}]`, `unknown source; configured: ${[...known].join(", ")}`);
       });
 
       const started = await options.client.startRun({
@@ -42,33 +44,64 @@ export function registerEvidenceRequestRoutes(app: FastifyInstance, options: Api
           reason: body.reason,
           ...(request.principal === undefined ? {} : { token: request.principal.name }),
         },
+        limits: {
+          dedupeWindowSeconds: limits.dedupeWindowSeconds,
+          maxUnfinishedRunsPerSource: limits.maxQueuedRunsPerSource,
+        },
       });
       request.accessRunId = started.runId;
       const record = await options.client.runs.get(started.runId);
-      return reply.status(started.existing ? 200 : 202).send({
+      const plan = record?.plan.range ?? range;
+      const accepted: z.infer<typeof RunAcceptedSchema> = {
         runId: started.runId,
         status: record?.status ?? "queued",
         existing: started.existing,
-        period: { label: range.label, from: range.from.slice(0, 10), to: range.to },
+        period: { label: plan.label, from: plan.from.slice(0, 10), to: plan.to },
         links: { self: `/v1/runs/${started.runId}`, bundle: `/v1/runs/${started.runId}/bundle` },
-      });
+      };
+      return reply.status(started.existing ? 200 : 202).send(accepted);
     },
   );
 }
 
-/** `period` xor `from` + `to`; each problem names its field. */
-function rangeOf(body: EvidenceRequest): DateRange {
+/** The year of a `YYYY…` period or date, refused by name outside 1970-2100 before any date arithmetic. */
+function checkYear(value: string, field: string): void {
+  const year = /^(\d{4})/.exec(value)?.[1];
+  if (year === undefined) return; // not a date at all: the parser names the format
+  try {
+    assertSupportedYear(Number(year), field);
+  } catch (error) {
+    throw badRequest(field, describeError(error).replace(`${field}: `, ""));
+  }
+}
+
+/** `period` xor `from` + `to`; each problem names its field; at most `maxDays` days. */
+function rangeOf(body: EvidenceRequest, maxDays: number): DateRange {
+  const range = parsedRangeOf(body);
+  const field = body.period === undefined ? "to" : "period";
+  try {
+    assertRangeWithin(range, maxDays, field);
+  } catch (error) {
+    throw badRequest(field, describeError(error).replace(`${field}: `, ""));
+  }
+  return range;
+}
+
+function parsedRangeOf(body: EvidenceRequest): DateRange {
   if (body.period !== undefined) {
     if (body.from !== undefined || body.to !== undefined)
       throw badRequest("period", "give either period or from + to, not both");
+    checkYear(body.period, "period");
     try {
       return parsePeriod(body.period);
     } catch (error) {
-      throw badRequest("period", describeError(error).replace(/^--period: /, ""));
+      throw badRequest("period", describeError(error).replace(/^--period: "[^"]*" /, ""));
     }
   }
   if (body.from === undefined) throw badRequest("from", "give period, or from and to (inclusive UTC dates)");
   if (body.to === undefined) throw badRequest("to", "give to together with from (inclusive UTC date)");
+  checkYear(body.from, "from");
+  checkYear(body.to, "to");
   try {
     return parseRange(body.from, body.to);
   } catch (error) {

@@ -10,13 +10,19 @@ import { createS3Client } from "../../storage/s3-client.ts";
 import { parseS3Url, type S3Location } from "../../storage/s3-location.ts";
 import { presignS3Download } from "../../storage/s3-presign.ts";
 import { storageRecordPath, type StorageRecord } from "../../storage/store-sealed-bundle.ts";
-import { RunIdSchema } from "../../jobs/queue/job-payloads.ts";
 import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
 import { readRunProgress } from "../../jobs/queue/run-progress.ts";
 import type { RunRecord } from "../../jobs/queue/run-store.ts";
 import { ApiError, badRequest } from "../api-error.ts";
 import type { ApiServerOptions } from "../api-server.ts";
-import { firstIssue, RunListQuerySchema } from "../request-schemas.ts";
+import {
+  ArtifactParamsSchema,
+  BundleQuerySchema,
+  parseRequest,
+  RunIdParamsSchema,
+  RunListQuerySchema,
+} from "../request-schemas.ts";
+import type { RunView } from "../response-schemas.ts";
 
 /** Lifetime of a presigned bundle URL: long enough to start a download, short enough not to be a share link. */
 const PRESIGNED_URL_SECONDS = 300;
@@ -39,9 +45,8 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
   const { client } = options;
 
   async function findRun(id: string): Promise<RunRecord> {
-    // A malformed id cannot name a run: same answer as an unknown one, and it never reaches a Redis key.
-    if (!RunIdSchema.safeParse(id).success)
-      throw new ApiError("not_found", `no run ${JSON.stringify(id.slice(0, 80))}`);
+    // A malformed id cannot name a run: same answer as an unknown one, never read back, never a Redis key.
+    if (!RunIdParamsSchema.safeParse({ id }).success) throw new ApiError("not_found", "no run with that id");
     const record = await client.runs.get(id);
     if (record === undefined) throw new ApiError("not_found", `no run ${id}`);
     return record;
@@ -54,27 +59,18 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     return record.bundle;
   }
 
-  app.get<{ Querystring: Record<string, string> }>(
-    "/v1/runs",
-    { config: { permission: "read-runs" } },
-    async (request) => {
-      const parsed = RunListQuerySchema.safeParse(request.query);
-      if (!parsed.success) {
-        const issue = firstIssue(parsed.error);
-        throw badRequest(issue.field, issue.message);
-      }
-      const { limit, offset } = parsed.data;
-      const page = await client.runs.list(offset, limit);
-      const runs = page.runs.map((record) => runView(record));
-      return {
-        total: page.total,
-        offset,
-        limit,
-        runs,
-        ...(offset + limit < page.total ? { next: `/v1/runs?offset=${offset + limit}&limit=${limit}` } : {}),
-      };
-    },
-  );
+  app.get("/v1/runs", { config: { permission: "read-runs" } }, async (request) => {
+    const { limit, offset } = parseRequest(RunListQuerySchema, request.query);
+    const page = await client.runs.list(offset, limit);
+    const runs = page.runs.map((record) => runView(record));
+    return {
+      total: page.total,
+      offset,
+      limit,
+      runs,
+      ...(offset + limit < page.total ? { next: `/v1/runs?offset=${offset + limit}&limit=${limit}` } : {}),
+    };
+  });
 
   app.get<{ Params: { id: string } }>(
     "/v1/runs/:id",
@@ -82,7 +78,12 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     async (request) => {
       const record = await findRun(request.params.id);
       request.accessRunId = record.runId;
-      const progress = await readRunProgress(client, record.plan, record.keyBatches, record.screenshotBatches);
+      const progress = await readRunProgress(
+        client,
+        record.plan,
+        record.keyBatches,
+        record.screenshotBatches,
+      );
       const gaps = await readGaps(record);
       return { ...runView(record), progress, ...(gaps === undefined ? {} : { gaps }) };
     },
@@ -98,13 +99,11 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     return s3Client;
   }
 
-  app.get<{ Params: { id: string }; Querystring: { redirect?: string } }>(
+  app.get<{ Params: { id: string } }>(
     "/v1/runs/:id/bundle",
     { config: { permission: "download" } },
     async (request, reply) => {
-      const redirect = request.query.redirect;
-      if (redirect !== undefined && redirect !== "true" && redirect !== "false")
-        throw badRequest("redirect", "must be true or false");
+      const { redirect } = parseRequest(BundleQuerySchema, request.query);
       const record = await findRun(request.params.id);
       request.accessRunId = record.runId;
       const bundle = sealedBundleOf(record);
@@ -137,11 +136,12 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     "/v1/runs/:id/artifacts/*",
     { config: { permission: "download" } },
     async (request, reply) => {
-      const record = await findRun(request.params.id);
+      const params = { id: request.params.id, path: request.params["*"] };
+      const record = await findRun(params.id);
       request.accessRunId = record.runId;
-      const relative = request.params["*"];
+      const relative = parseRequest(ArtifactParamsSchema, params).path;
       const problem = bundlePathProblem(relative);
-      if (problem !== undefined) throw badRequest("path", `"${relative.slice(0, 200)}" ${problem}`);
+      if (problem !== undefined) throw badRequest("path", `the path ${problem}`);
       const bundle = sealedBundleOf(record);
       const root = await realpath(bundle.directory).catch(() => undefined);
       if (root === undefined)
@@ -171,7 +171,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
 }
 
 /** The public shape of a run: no server paths, no config internals. */
-export function runView(record: RunRecord): Record<string, unknown> {
+export function runView(record: RunRecord): RunView {
   const { plan } = record;
   return {
     runId: record.runId,

@@ -11,6 +11,10 @@ export function redisKeys(prefix: string) {
     runIndex: `${base}:runs`,
     /** String: the run id currently running for a scope + period; the dedup lock of requests. */
     activeRun: (scopeDigest: string) => `${base}:active-run:${scopeDigest}`,
+    /** String: the run last created for a scope + period, kept after it finished (the dedupe window). */
+    recentRun: (scopeDigest: string) => `${base}:recent-run:${scopeDigest}`,
+    /** Set: ids of a source's runs that may still be queued or running (finished ones pruned on create). */
+    unfinishedRuns: (sourceId: string) => `${base}:unfinished-runs:${encodeURIComponent(sourceId)}`,
     /** List: API accesses not yet written into a bundle. */
     accessLog: `${base}:api-access-log`,
     /** List: the API accesses claimed by one run (moved from `accessLog` once, so a retry rewrites the same entries). */

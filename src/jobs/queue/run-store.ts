@@ -57,17 +57,47 @@ const BundleLocationSchema = z.object({
 });
 
 /**
- * Creates the run record and takes the scope lock in one step, or returns the run already holding it.
- * KEYS: active-run, run record, run index. ARGV: run id, plan JSON, now ISO, now ms, lock TTL seconds.
+ * Creates the run record and takes the scope lock in one step, or returns the run already holding it, or
+ * (with a dedupe window) the identical run that completed within the window; refuses when one of the run's
+ * sources already has the maximum of unfinished runs. One script, so concurrent requests cannot interleave.
+ * KEYS: active-run, run record prefix, run index, recent-run, then one unfinished-runs set per source.
+ * ARGV: run id, plan JSON, now ISO, now ms, lock TTL seconds, completed-since ISO ('' = no window),
+ * max unfinished runs per source ('0' = no bound).
  */
 const CREATE_RUN = `
+local function live(status)
+  return status == 'queued' or status == 'running' or status == 'sealed'
+end
 local current = redis.call('GET', KEYS[1])
 if current then
-  local status = redis.call('HGET', KEYS[2] .. current, 'status')
-  if status == 'queued' or status == 'running' or status == 'sealed' then return {current, 1} end
+  if live(redis.call('HGET', KEYS[2] .. current, 'status')) then return {current, 1} end
+end
+if ARGV[6] ~= '' then
+  local recent = redis.call('GET', KEYS[4])
+  if recent then
+    local fields = redis.call('HMGET', KEYS[2] .. recent, 'status', 'finishedAt')
+    if fields[1] and string.sub(fields[1], 1, 9) == 'completed' and fields[2] and fields[2] >= ARGV[6] then
+      return {recent, 1}
+    end
+  end
+end
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  for index = 5, #KEYS do
+    local count = 0
+    for _, id in ipairs(redis.call('SMEMBERS', KEYS[index])) do
+      if live(redis.call('HGET', KEYS[2] .. id, 'status')) then count = count + 1 else redis.call('SREM', KEYS[index], id) end
+    end
+    if count >= limit then return redis.error_reply('RUN_LIMIT ' .. (index - 4) .. ' ' .. count) end
+  end
 end
 if redis.call('EXISTS', KEYS[2] .. ARGV[1]) == 1 then return redis.error_reply('RUN_EXISTS') end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[5]))
+redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[5]))
+for index = 5, #KEYS do
+  redis.call('SADD', KEYS[index], ARGV[1])
+  redis.call('EXPIRE', KEYS[index], tonumber(ARGV[5]))
+end
 redis.call('HSET', KEYS[2] .. ARGV[1], 'status', 'queued', 'plan', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'activeKey', KEYS[1])
 redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[1])
 return {ARGV[1], 0}
@@ -97,6 +127,13 @@ return 0
 /** The scope lock outlives any sane run; it is released when the run ends, the TTL only guards against a lost run. */
 export const ACTIVE_RUN_TTL_SECONDS = 7 * 24 * 3600;
 
+export interface CreateRunLimits {
+  /** Seconds after a run completed during which an identical request returns it; 0 or absent: none. */
+  dedupeWindowSeconds?: number;
+  /** Runs queued or running per source at most; absent or 0: no bound. */
+  maxUnfinishedRunsPerSource?: number;
+}
+
 export class RunStore {
   readonly keys: RedisKeys;
 
@@ -107,28 +144,52 @@ export class RunStore {
     this.keys = redisKeys(prefix);
   }
 
-  /** `existing: true` when a run for the same scope and period is still going: its id is returned. */
-  async create(plan: RunPlan, now = new Date()): Promise<{ runId: string; existing: boolean }> {
+  /**
+   * `existing: true` when a run for the same scope and period is still going, or (with
+   * `dedupeWindowSeconds`) completed at most that many seconds ago: its id is returned. With
+   * `maxUnfinishedRunsPerSource`, refuses (RUN_LIMIT_REACHED) when one of the plan's sources already has
+   * that many runs queued or running.
+   */
+  async create(
+    plan: RunPlan,
+    now = new Date(),
+    limits: CreateRunLimits = {},
+  ): Promise<{ runId: string; existing: boolean }> {
     const runPrefix = this.keys.run("");
+    const sourceIds = plan.sources.map((source) => source.id);
+    const window = limits.dedupeWindowSeconds ?? 0;
     let reply: unknown;
     try {
       reply = await this.redis.eval(
         CREATE_RUN,
-        3,
+        4 + sourceIds.length,
         this.keys.activeRun(plan.scopeDigest),
         runPrefix,
         this.keys.runIndex,
+        this.keys.recentRun(plan.scopeDigest),
+        ...sourceIds.map((id) => this.keys.unfinishedRuns(id)),
         plan.runId,
         JSON.stringify(plan),
         now.toISOString(),
         String(now.getTime()),
         String(ACTIVE_RUN_TTL_SECONDS),
+        window > 0 ? new Date(now.getTime() - window * 1000).toISOString() : "",
+        String(limits.maxUnfinishedRunsPerSource ?? 0),
       );
     } catch (error) {
       if (error instanceof Error && error.message.includes("RUN_EXISTS")) {
         throw new KeyproofError("ARGUMENT_INVALID", `run id ${plan.runId} is already used`, {
           remediation: "omit --run-id to get a fresh id, or choose another",
         });
+      }
+      const limit = error instanceof Error ? /RUN_LIMIT (\d+) (\d+)/.exec(error.message) : null;
+      if (limit !== null) {
+        const source = sourceIds[Number(limit[1]) - 1] ?? "?";
+        throw new KeyproofError(
+          "RUN_LIMIT_REACHED",
+          `source ${source} already has ${limit[2]} runs queued or running (queue.maxQueuedRunsPerSource)`,
+          { remediation: "wait for one of them to finish, then ask again" },
+        );
       }
       throw error;
     }

@@ -9,8 +9,9 @@ import { generateRunId } from "../run-inline.ts";
 import { closeProvider } from "./job-context.ts";
 import { buildRunFlow } from "./run-flow.ts";
 import { writeRunMarker } from "./run-marker.ts";
+import { assertRangeWithin, maxRangeDaysOf } from "../../time/date-range.ts";
 import { RunPlanSchema, scopeDigestOf, type RunPlan } from "./run-plan.ts";
-import type { RunStore } from "./run-store.ts";
+import type { CreateRunLimits, RunStore } from "./run-store.ts";
 
 export interface StartRunRequest {
   config: Config;
@@ -27,6 +28,8 @@ export interface StartRunRequest {
   /** Screenshots and PDF reports (default true); needs a worker serving the render queue. */
   render?: boolean;
   request: RunPlan["request"];
+  /** The API's bounds: reuse a just-completed identical run, cap unfinished runs per source. */
+  limits?: CreateRunLimits;
 }
 
 export interface StartedRun {
@@ -53,6 +56,7 @@ export function createRunStarter(deps: { runs: RunStore; flows: FlowProducer }):
         `sources: unknown source(s) ${unknown.join(", ")}; configured: ${[...known].join(", ")}`,
       );
     }
+    assertRangeWithin(request.range, maxRangeDaysOf(config.policy), "range");
     // Fail fast on the signing key before anything is queued: a run that cannot be sealed wastes API quota.
     await createSigner(config.signing, request.configDirectory);
 
@@ -91,7 +95,7 @@ export function createRunStarter(deps: { runs: RunStore; flows: FlowProducer }):
       request: request.request,
     });
 
-    const created = await deps.runs.create(plan);
+    const created = await deps.runs.create(plan, new Date(), request.limits);
     if (created.existing) return created;
     try {
       await writeRunMarker(plan);

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { SCHEDULE_PERIODS } from "../config/queue.schema.ts";
+import { RUN_STEPS } from "../jobs/queue/run-flow.ts";
+import { RUN_ORIGINS } from "../jobs/queue/run-plan.ts";
+import { RUN_STATUSES } from "../jobs/queue/run-store.ts";
+
+/**
+ * What the API answers, as zod schemas: the OpenAPI document is generated from them, and the handlers'
+ * return types are inferred from them (`RunView`), so the compiler keeps the two in step.
+ */
+
+const PeriodViewSchema = z.object({
+  label: z.string().meta({ example: "2026-Q3" }),
+  from: z.string().meta({ format: "date" }),
+  to: z.string().meta({ format: "date", description: "Last day, inclusive" }),
+});
+
+export const RunAcceptedSchema = z
+  .object({
+    runId: z.string(),
+    status: z.enum(RUN_STATUSES),
+    existing: z.boolean().meta({
+      description:
+        "True when an identical run is going, or completed within queue.dedupeWindowSeconds: that run is returned",
+    }),
+    period: PeriodViewSchema,
+    links: z.object({ self: z.string(), bundle: z.string() }),
+  })
+  .meta({ id: "RunAccepted" });
+
+export const StepProgressSchema = z
+  .object({
+    step: z.enum(RUN_STEPS),
+    total: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    active: z.number().int(),
+    pending: z.number().int(),
+    unknown: z.number().int(),
+  })
+  .meta({ id: "StepProgress" });
+
+export const RunViewSchema = z
+  .object({
+    runId: z.string(),
+    status: z.enum(RUN_STATUSES),
+    period: PeriodViewSchema,
+    createdAt: z.string().meta({ format: "date-time" }),
+    startedAt: z.string().meta({ format: "date-time" }).optional(),
+    finishedAt: z.string().meta({ format: "date-time" }).optional(),
+    request: z.object({
+      origin: z.enum(RUN_ORIGINS),
+      requester: z.string().optional(),
+      reason: z.string().optional(),
+      schedule: z.string().optional(),
+      token: z.string().optional().meta({ description: "Name of the API token that asked" }),
+    }),
+    scope: z.object({ sources: z.array(z.string()), keys: z.array(z.string()).optional() }),
+    findings: z
+      .object({
+        total: z.number().int(),
+        byStatus: z.record(z.string(), z.number().int()),
+        openBySeverity: z.record(z.string(), z.number().int()),
+      })
+      .optional()
+      .meta({ description: "Totals by status and open findings by severity" }),
+    gapCount: z.number().int().optional(),
+    bundle: z.object({ manifestSha256: z.string(), download: z.string() }).optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: "RunSummary" });
+export type RunView = z.infer<typeof RunViewSchema>;
+
+export const RunDetailSchema = RunViewSchema.extend({
+  progress: z.array(StepProgressSchema),
+  gaps: z
+    .object({ count: z.number().int(), items: z.array(z.record(z.string(), z.unknown())) })
+    .optional()
+    .meta({ description: "At most 100 gaps inline; the bundle's gaps.json has all" }),
+}).meta({ id: "Run" });
+
+export const RunPageSchema = z
+  .object({
+    total: z.number().int(),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    runs: z.array(RunViewSchema),
+    next: z.string().optional().meta({ description: "URL of the next page, absent on the last" }),
+  })
+  .meta({ id: "RunPage" });
+
+export const PresignedBundleSchema = z
+  .object({
+    url: z.string().meta({ description: "Presigned S3 GetObject URL; no Authorization header needed" }),
+    expiresAt: z.string().meta({ format: "date-time" }),
+    versionId: z.string().optional().meta({ description: "The S3 object version the URL is pinned to" }),
+  })
+  .meta({ id: "PresignedBundle" });
+
+export const ScheduleViewSchema = z
+  .object({
+    name: z.string(),
+    cron: z.string(),
+    tz: z.string(),
+    period: z.enum(SCHEDULE_PERIODS),
+    origin: z.enum(["config", "api", "unknown"]),
+    next: z.string().meta({ format: "date-time" }).optional(),
+  })
+  .meta({ id: "Schedule" });
+
+export const ScheduleListSchema = z.object({ schedules: z.array(ScheduleViewSchema) });
+
+export const HealthSchema = z.object({ status: z.literal("ok") });
