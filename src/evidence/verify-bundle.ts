@@ -5,8 +5,8 @@ import { join, resolve } from "node:path";
 import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import type { SignatureAlgorithm } from "../signing/signer.ts";
 import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
-import { checkFiles, extractArchive, findBundleRoot, isGzip } from "./bundle-archive.ts";
-import type { AlteredFile } from "./bundle-archive.ts";
+import { archiveCheck, checkFiles, extractArchive, findBundleRoot, isGzip } from "./bundle-archive.ts";
+import type { AlteredFile, ArchiveReading } from "./bundle-archive.ts";
 import { ManifestSchema, canonicalManifestBytes, sameBytes, sha256Hex } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
@@ -283,9 +283,9 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
 
   const extracted = await mkdtemp(join(tmpdir(), "keyproof-verify-"));
   try {
-    let rejected: string[];
+    let reading: ArchiveReading;
     try {
-      ({ rejected } = await extractArchive(bundle, extracted));
+      reading = await extractArchive(bundle, extracted);
     } catch (error) {
       return unreadableArchiveResult(
         bundle,
@@ -298,19 +298,12 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
       return unreadableArchiveResult(
         bundle,
         `the archive holds no bundle (expected one folder containing ${MANIFEST_FILE})`,
-        rejected,
+        [...reading.problems, ...reading.rejected],
       );
     }
     const result = await verifyDirectory(root, options);
-    const archiveOk = rejected.length === 0;
-    return {
-      ...result,
-      ok: result.ok && archiveOk,
-      bundle,
-      archive: archiveOk
-        ? { ok: true, rejectedEntries: [] }
-        : { ok: false, reason: `${rejected.length} archive entries were refused`, rejectedEntries: rejected },
-    };
+    const archive = archiveCheck(reading);
+    return { ...result, ok: result.ok && archive.ok, bundle, archive };
   } finally {
     await rm(extracted, { recursive: true, force: true });
   }
