@@ -105,7 +105,7 @@ describe("verifyBundle on hostile archives", () => {
     expect(result.ok).toBe(false);
     expect(result.archive).toMatchObject({ ok: false });
     expect(result.archive?.rejectedEntries).toEqual([
-      "run-unit/passwd (SymbolicLink: only files and directories are allowed)",
+      "run-unit/passwd (symlink to /etc/passwd: only files and directories are allowed)",
     ]);
     // The rest of the bundle is still checked and reported.
     expect(result.signature.ok).toBe(true);
@@ -139,7 +139,7 @@ describe("verifyBundle on hostile archives", () => {
     );
     const result = await verifyBundle(archive);
     expect(result.archive?.rejectedEntries).toEqual([
-      "run-unit/findings.json (appears twice in the archive)",
+      "run-unit/findings.json (duplicate entry: appears twice in the archive)",
     ]);
     expect(result.ok).toBe(false);
   });

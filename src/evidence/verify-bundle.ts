@@ -1,13 +1,12 @@
 import type { Stats } from "node:fs";
-import { lstat, mkdtemp, open, readFile, readdir, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { extract as extractTar } from "tar";
 import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import type { SignatureAlgorithm } from "../signing/signer.ts";
 import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
-import { bundlePathProblem } from "./bundle-path.ts";
-import { hashFile, readBundleTree } from "./bundle-tree.ts";
+import { archiveCheck, checkFiles, extractArchive, findBundleRoot, isGzip } from "./bundle-archive.ts";
+import type { AlteredFile, ArchiveReading } from "./bundle-archive.ts";
 import { ManifestSchema, canonicalManifestBytes, sameBytes, sha256Hex } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
@@ -25,13 +24,7 @@ export interface VerifyOptions {
   expectedPublicKey?: string;
 }
 
-export interface AlteredFile {
-  path: string;
-  /** SHA-256 hex from the manifest. */
-  expected: string;
-  /** SHA-256 hex of the file found, or what was found instead of a regular file. */
-  actual: string;
-}
+export type { AlteredFile } from "./bundle-archive.ts";
 
 /** For bundles read from S3: what the store says about the object version now. */
 export interface StorageCheck {
@@ -209,44 +202,6 @@ async function checkSignature(
   return { ok: true, ...about };
 }
 
-async function checkFiles(directory: string, manifest: Manifest | undefined): Promise<VerifyResult["files"]> {
-  const tree = await readBundleTree(directory);
-  const present = new Set(tree.files.filter((path) => path !== MANIFEST_FILE && path !== SIGNATURE_FILE));
-  const special = new Map(tree.others.map((other) => [other.path, other.kind]));
-  const result: VerifyResult["files"] = { checked: 0, missing: [], extra: [], altered: [] };
-  if (manifest === undefined) return result;
-
-  const listed = new Set<string>();
-  for (const entry of manifest.files) {
-    listed.add(entry.path);
-    result.checked++;
-    const kind = special.get(entry.path);
-    if (kind !== undefined) {
-      result.altered.push({
-        path: entry.path,
-        expected: entry.sha256,
-        actual: `(${kind}, not a regular file)`,
-      });
-      continue;
-    }
-    if (!present.has(entry.path)) {
-      result.missing.push(entry.path);
-      continue;
-    }
-    const actual = await hashFile(join(directory, entry.path));
-    if (actual.sha256 !== entry.sha256 || actual.bytes !== entry.bytes) {
-      result.altered.push({ path: entry.path, expected: entry.sha256, actual: actual.sha256 });
-    }
-  }
-  for (const path of present) if (!listed.has(path)) result.extra.push(path);
-  for (const path of special.keys()) {
-    // A link in place of manifest.json or manifest.sig.json is already reported by those checks.
-    if (!listed.has(path) && path !== MANIFEST_FILE && path !== SIGNATURE_FILE) result.extra.push(path);
-  }
-  result.extra.sort();
-  return result;
-}
-
 async function verifyDirectory(
   directory: string,
   options: VerifyOptions,
@@ -289,67 +244,6 @@ async function verifyDirectory(
   };
 }
 
-/** Entry path as tar reports it, without a leading `./` or a trailing `/`. */
-function normalizeEntryPath(path: string): string {
-  return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
-}
-
-/**
- * Extracts into `into`, refusing anything a bundle never contains: links, devices, absolute or `..` paths,
- * the same file twice. Refused entries are not written and are reported; the archive then fails.
- */
-async function extractArchive(archive: string, into: string): Promise<{ rejected: string[] }> {
-  const rejected: string[] = [];
-  const seen = new Set<string>();
-  await extractTar({
-    file: archive,
-    cwd: into,
-    strict: true,
-    preserveOwner: false,
-    filter: (path, entry) => {
-      const type = "type" in entry ? entry.type : "Unknown";
-      const normalized = normalizeEntryPath(path);
-      if (type !== "File" && type !== "OldFile" && type !== "Directory") {
-        rejected.push(`${path} (${type}: only files and directories are allowed)`);
-        return false;
-      }
-      if (normalized === "" || normalized === ".") return type === "Directory";
-      const problem = bundlePathProblem(normalized);
-      if (problem !== undefined) {
-        rejected.push(`${path} (${problem})`);
-        return false;
-      }
-      if (seen.has(normalized)) {
-        rejected.push(`${path} (appears twice in the archive)`);
-        return false;
-      }
-      seen.add(normalized);
-      return true;
-    },
-  });
-  return { rejected };
-}
-
-/** The bundle root inside an extracted archive: its single top-level folder, or the top level itself. */
-async function findBundleRoot(extracted: string): Promise<string | undefined> {
-  const top = await readdir(extracted, { withFileTypes: true });
-  if (top.some((entry) => entry.name === MANIFEST_FILE)) return extracted;
-  const only = top[0];
-  if (top.length === 1 && only !== undefined && only.isDirectory()) return join(extracted, only.name);
-  return undefined;
-}
-
-async function isGzip(path: string): Promise<boolean> {
-  const handle = await open(path, "r");
-  try {
-    const header = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(header, 0, 2, 0);
-    return bytesRead === 2 && header[0] === 0x1f && header[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The result for an archive that could not be opened at all: nothing inside it is trusted. */
 export function unreadableArchiveResult(
   bundle: string,
@@ -389,9 +283,9 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
 
   const extracted = await mkdtemp(join(tmpdir(), "keyproof-verify-"));
   try {
-    let rejected: string[];
+    let reading: ArchiveReading;
     try {
-      ({ rejected } = await extractArchive(bundle, extracted));
+      reading = await extractArchive(bundle, extracted);
     } catch (error) {
       return unreadableArchiveResult(
         bundle,
@@ -404,19 +298,12 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
       return unreadableArchiveResult(
         bundle,
         `the archive holds no bundle (expected one folder containing ${MANIFEST_FILE})`,
-        rejected,
+        [...reading.problems, ...reading.rejected],
       );
     }
     const result = await verifyDirectory(root, options);
-    const archiveOk = rejected.length === 0;
-    return {
-      ...result,
-      ok: result.ok && archiveOk,
-      bundle,
-      archive: archiveOk
-        ? { ok: true, rejectedEntries: [] }
-        : { ok: false, reason: `${rejected.length} archive entries were refused`, rejectedEntries: rejected },
-    };
+    const archive = archiveCheck(reading);
+    return { ...result, ok: result.ok && archive.ok, bundle, archive };
   } finally {
     await rm(extracted, { recursive: true, force: true });
   }
