@@ -225,7 +225,7 @@ async function* gunzipMembers(path: string, problems: string[]): AsyncGenerator<
         return;
       }
       problems.push(
-        `${member === 1 ? "a second gzip member" : `gzip member ${member + 1}`} starts at byte ${start}, after the archive's gzip stream ends (gzip -d and GNU tar read it as more of the archive)`,
+        `${member === 1 ? "a second gzip member" : `gzip member ${member + 1}`} starts at byte ${start}, after the archive's gzip stream ends (gzip -d joins it to the archive; tar --ignore-zeros extracts what it holds)`,
       );
     }
   } finally {
@@ -292,6 +292,11 @@ class ByteReader {
     }
   }
 
+  /** Stops the source early (its generator's `finally` closes the archive file). */
+  async close(): Promise<void> {
+    await this.#chunks.return?.();
+  }
+
   /** Skips up to `length` bytes; returns how many were there. */
   async skip(length: number): Promise<number> {
     let skipped = 0;
@@ -337,6 +342,16 @@ function describeEntryType(header: Header): string {
 export async function extractArchive(archive: string, into: string): Promise<ArchiveReading> {
   const reading: ArchiveReading = { rejected: [], problems: [] };
   const reader = new ByteReader(gunzipMembers(archive, reading.problems));
+  try {
+    await readTarEntries(reader, into, reading);
+  } finally {
+    await reader.close();
+  }
+  return reading;
+}
+
+/** The tar walk of `extractArchive`, block by block over the uncompressed stream. */
+async function readTarEntries(reader: ByteReader, into: string, reading: ArchiveReading): Promise<void> {
   const seen = new Map<string, "file" | "directory">();
   let extended: HeaderData | undefined;
   let zeroBlocks = 0;
@@ -391,7 +406,7 @@ export async function extractArchive(archive: string, into: string): Promise<Arc
     const shown = header.path ?? "";
     const normalized = normalizeEntryPath(shown);
     const refusal = afterEnd
-      ? "after the tar end-of-archive marker, so not part of the bundle; tar -i would still extract it"
+      ? "after the tar end-of-archive marker, so not part of the bundle; tar --ignore-zeros would still extract it"
       : entryRefusal(type, size, normalized, seen, describeEntryType(header));
     if (refusal !== undefined) {
       reading.rejected.push(`${shown} (${refusal})`);
@@ -437,7 +452,6 @@ export async function extractArchive(archive: string, into: string): Promise<Arc
     );
   }
   await refuseOutsideBundleFolder(seen, into, reading);
-  return reading;
 }
 
 /** Why an entry is refused, or undefined to extract it. */
