@@ -305,6 +305,19 @@ class ByteReader {
   }
 }
 
+/**
+ * The size an entry declares, before tar's Header sets it to 0 for directories (and for files whose name ends
+ * in `/`, which it reads as directories): a reader that honours the field would take the next blocks as
+ * that entry's body, one that does not as the next header.
+ */
+function declaredSize(block: Buffer, pending: HeaderData | undefined): number {
+  if (pending?.size !== undefined) return pending.size;
+  const field = block.subarray(124, 136);
+  if (((field[0] ?? 0) & 0x80) !== 0) return Number.NaN;
+  const digits = field.toString("latin1").replace(/[\0 ]/g, "");
+  return digits === "" ? 0 : Number.parseInt(digits, 8);
+}
+
 function isZero(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte !== 0) return false;
   return true;
@@ -382,11 +395,17 @@ async function readTarEntries(reader: ByteReader, into: string, reading: Archive
       throw damaged(`the archive is truncated: the tar stream ends inside a header at byte ${at}`);
     }
 
-    const header = new Header(block, 0, extended);
+    const pending = extended;
+    const header = new Header(block, 0, pending);
     extended = undefined;
     if (!header.cksumValid) {
       if (afterEnd) break;
       throw damaged(`the tar header at byte ${at} of the uncompressed tar is damaged (checksum mismatch)`);
+    }
+    if (header.type === "Directory" && declaredSize(block, pending) !== 0 && !afterEnd) {
+      throw damaged(
+        `the tar entry ${header.path ?? ""} at byte ${at} is a directory with a nonzero size field (tar readers disagree on what follows it)`,
+      );
     }
     const size = header.size ?? 0;
     const type = header.type;
@@ -407,7 +426,7 @@ async function readTarEntries(reader: ByteReader, into: string, reading: Archive
     const normalized = normalizeEntryPath(shown);
     const refusal = afterEnd
       ? "after the tar end-of-archive marker, so not part of the bundle; tar --ignore-zeros would still extract it"
-      : entryRefusal(type, size, normalized, seen, describeEntryType(header));
+      : entryRefusal(type, normalized, seen, describeEntryType(header));
     if (refusal !== undefined) {
       reading.rejected.push(`${shown} (${refusal})`);
       const skipped = await reader.skip(blocksFor(size));
@@ -457,15 +476,12 @@ async function readTarEntries(reader: ByteReader, into: string, reading: Archive
 /** Why an entry is refused, or undefined to extract it. */
 function entryRefusal(
   type: string,
-  size: number,
   normalized: string,
   seen: ReadonlyMap<string, "file" | "directory">,
   typeDescription: string,
 ): string | undefined {
   const isFile = type === "File" || type === "OldFile";
   if (!isFile && type !== "Directory") return `${typeDescription}: only files and directories are allowed`;
-  if (!isFile && size !== 0)
-    return "directory entry with a nonzero size (tar readers disagree on what follows)";
   if (normalized === "" || normalized === ".") return isFile ? "a file without a name" : undefined;
   const problem = bundlePathProblem(normalized);
   if (problem !== undefined) return problem;
