@@ -225,7 +225,7 @@ async function* gunzipMembers(path: string, problems: string[]): AsyncGenerator<
         return;
       }
       problems.push(
-        `${member === 1 ? "a second gzip member" : `gzip member ${member + 1}`} starts at byte ${start}, after the archive's gzip stream ends (gzip -d and GNU tar read it as more of the archive)`,
+        `${member === 1 ? "a second gzip member" : `gzip member ${member + 1}`} starts at byte ${start}, after the archive's gzip stream ends (gzip -d joins it to the archive; tar --ignore-zeros extracts what it holds)`,
       );
     }
   } finally {
@@ -292,12 +292,30 @@ class ByteReader {
     }
   }
 
+  /** Stops the source early (its generator's `finally` closes the archive file). */
+  async close(): Promise<void> {
+    await this.#chunks.return?.();
+  }
+
   /** Skips up to `length` bytes; returns how many were there. */
   async skip(length: number): Promise<number> {
     let skipped = 0;
     for await (const piece of this.pieces(length)) skipped += piece.length;
     return skipped;
   }
+}
+
+/**
+ * The size an entry declares, before tar's Header sets it to 0 for directories (and for files whose name ends
+ * in `/`, which it reads as directories): a reader that honours the field would take the next blocks as
+ * that entry's body, one that does not as the next header.
+ */
+function declaredSize(block: Buffer, pending: HeaderData | undefined): number {
+  if (pending?.size !== undefined) return pending.size;
+  const field = block.subarray(124, 136);
+  if (((field[0] ?? 0) & 0x80) !== 0) return Number.NaN;
+  const digits = field.toString("latin1").replace(/[\0 ]/g, "");
+  return digits === "" ? 0 : Number.parseInt(digits, 8);
 }
 
 function isZero(bytes: Buffer): boolean {
@@ -337,6 +355,16 @@ function describeEntryType(header: Header): string {
 export async function extractArchive(archive: string, into: string): Promise<ArchiveReading> {
   const reading: ArchiveReading = { rejected: [], problems: [] };
   const reader = new ByteReader(gunzipMembers(archive, reading.problems));
+  try {
+    await readTarEntries(reader, into, reading);
+  } finally {
+    await reader.close();
+  }
+  return reading;
+}
+
+/** The tar walk of `extractArchive`, block by block over the uncompressed stream. */
+async function readTarEntries(reader: ByteReader, into: string, reading: ArchiveReading): Promise<void> {
   const seen = new Map<string, "file" | "directory">();
   let extended: HeaderData | undefined;
   let zeroBlocks = 0;
@@ -367,11 +395,17 @@ export async function extractArchive(archive: string, into: string): Promise<Arc
       throw damaged(`the archive is truncated: the tar stream ends inside a header at byte ${at}`);
     }
 
-    const header = new Header(block, 0, extended);
+    const pending = extended;
+    const header = new Header(block, 0, pending);
     extended = undefined;
     if (!header.cksumValid) {
       if (afterEnd) break;
       throw damaged(`the tar header at byte ${at} of the uncompressed tar is damaged (checksum mismatch)`);
+    }
+    if (header.type === "Directory" && declaredSize(block, pending) !== 0 && !afterEnd) {
+      throw damaged(
+        `the tar entry ${header.path ?? ""} at byte ${at} is a directory with a nonzero size field (tar readers disagree on what follows it)`,
+      );
     }
     const size = header.size ?? 0;
     const type = header.type;
@@ -391,8 +425,8 @@ export async function extractArchive(archive: string, into: string): Promise<Arc
     const shown = header.path ?? "";
     const normalized = normalizeEntryPath(shown);
     const refusal = afterEnd
-      ? "after the tar end-of-archive marker, so not part of the bundle; tar -i would still extract it"
-      : entryRefusal(type, size, normalized, seen, describeEntryType(header));
+      ? "after the tar end-of-archive marker, so not part of the bundle; tar --ignore-zeros would still extract it"
+      : entryRefusal(type, normalized, seen, describeEntryType(header));
     if (refusal !== undefined) {
       reading.rejected.push(`${shown} (${refusal})`);
       const skipped = await reader.skip(blocksFor(size));
@@ -437,21 +471,17 @@ export async function extractArchive(archive: string, into: string): Promise<Arc
     );
   }
   await refuseOutsideBundleFolder(seen, into, reading);
-  return reading;
 }
 
 /** Why an entry is refused, or undefined to extract it. */
 function entryRefusal(
   type: string,
-  size: number,
   normalized: string,
   seen: ReadonlyMap<string, "file" | "directory">,
   typeDescription: string,
 ): string | undefined {
   const isFile = type === "File" || type === "OldFile";
   if (!isFile && type !== "Directory") return `${typeDescription}: only files and directories are allowed`;
-  if (!isFile && size !== 0)
-    return "directory entry with a nonzero size (tar readers disagree on what follows)";
   if (normalized === "" || normalized === ".") return isFile ? "a file without a name" : undefined;
   const problem = bundlePathProblem(normalized);
   if (problem !== undefined) return problem;
