@@ -29,6 +29,7 @@ import {
   AWS_LEGACY_KEY_ID,
   AZURE_KEY_ID,
   AZURE_VAULT,
+  FIXTURE_SIGNER_KEY_ID,
   HUMAN_PRINCIPAL,
   VAULT_KEY_ID,
   buildFixtureRenderInput,
@@ -64,6 +65,32 @@ async function ocrText(file: string): Promise<string> {
 /** Letters and digits only, lower case: compares text regardless of spacing, wrapping and punctuation noise. */
 function normalize(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, "");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/**
+ * Asserts `identifier` appears in `text` (pdftotext reading order) and is never broken mid-word: a line
+ * break inside it may only follow one of `/ : - .` (or replace a space, where `spaces` allows it).
+ */
+function expectUnbroken(text: string, identifier: string, options: { spaces?: boolean } = {}): void {
+  const characters = [...identifier];
+  const anywhere = new RegExp(characters.map(escapeRegExp).join("\\s*"), "g");
+  const allowed = new RegExp(
+    characters
+      .map((character, index) => {
+        if (character === " ") return options.spaces === true ? "\\s+" : " ";
+        const last = index === characters.length - 1;
+        return escapeRegExp(character) + (!last && "/:-.".includes(character) ? "\\s*" : "");
+      })
+      .join(""),
+    "g",
+  );
+  const found = text.match(anywhere)?.length ?? 0;
+  expect(found, `${identifier} is missing`).toBeGreaterThan(0);
+  expect(text.match(allowed)?.length ?? 0, `${identifier} is broken mid-word`).toBe(found);
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -135,21 +162,65 @@ describe("renderEvidence", () => {
   describe("PDF reports (read back with pdftotext)", () => {
     it("findings report: key ids, statuses, dates, risk, remediation, SOC 2 mapping and evidence pointers, numbered pages", async () => {
       const text = await pdfText(join(directory, FINDINGS_REPORT_PATH));
-      for (const keyId of [AWS_KEY_ID, AWS_LEGACY_KEY_ID, VAULT_KEY_ID]) expect(text).toContain(keyId);
-      expect(normalize(text)).toContain(normalize(AZURE_KEY_ID));
+      const reading = await pdfText(join(directory, FINDINGS_REPORT_PATH), "reading");
+      for (const keyId of [AWS_KEY_ID, AWS_LEGACY_KEY_ID, VAULT_KEY_ID, AZURE_KEY_ID])
+        expectUnbroken(reading, keyId);
       expect(text).toContain("FAIL");
       expect(text).toContain("PASS");
-      expect(text).toContain("2026-01-15 10:00:00 UTC");
-      expect(text).toContain("Automatic rotation is disabled and no manual schedule is documented");
-      expect(text).toContain("Remove the human principal from the key policy or grant");
-      expect(text).toContain("CC6.1, CC6.3");
-      expect(normalize(text)).toContain(normalize(keyAccessPolicyPath("aws-prod", "eu-west-1", AWS_KEY_ID)));
-      // Critical/high before informational: the failing high finding precedes every pass.
-      expect(text.indexOf("High (")).toBeLessThan(text.indexOf("Informational ("));
+      expectUnbroken(reading, "2026-01-15 10:00:00 UTC", { spaces: true });
+      expect(normalize(text)).toContain(normalize("automatic key rotation is disabled"));
+      expect(normalize(text)).toContain(
+        normalize(`1 human user can use or administer the key: ${HUMAN_PRINCIPAL} (kms:Decrypt via grant`),
+      );
+      expect(text).toContain("CC6.1");
+      expectUnbroken(reading, keyAccessPolicyPath("aws-prod", "eu-west-1", AWS_KEY_ID));
+      // Open findings lead; passes follow as one compact row each.
+      expect(text.indexOf("Open findings (")).toBeLessThan(text.indexOf("Passed and not applicable ("));
+      expect(text.indexOf("High (")).toBeLessThan(text.indexOf("Passed and not applicable ("));
       const pages = Number(/Page 1 of (\d+)/.exec(text)?.[1]);
       expect(pages).toBeGreaterThanOrEqual(1);
       for (let page = 1; page <= pages; page++) expect(text).toContain(`Page ${page} of ${pages}`);
       expect(text).toContain("generated 2026-10-01 09:00 UTC");
+    });
+
+    it("findings report: no page but the last is less than half full", async () => {
+      const pages = (await pdfText(join(directory, FINDINGS_REPORT_PATH)))
+        .split("\f")
+        .filter((page) => page.trim() !== "");
+      const heights = pages.map((page) => page.split("\n").filter((line) => line.trim() !== "").length);
+      const fullest = Math.max(...heights);
+      for (const [index, height] of heights.slice(0, -1).entries())
+        expect(height, `page ${index + 1} of ${heights.length}`).toBeGreaterThanOrEqual(fullest / 2);
+    });
+
+    it("no report shows markdown, a local file path, or an identifier broken mid-word", async () => {
+      for (const path of [
+        FINDINGS_REPORT_PATH,
+        KEY_INVENTORY_REPORT_PATH,
+        KEY_MANAGEMENT_PROCEDURE_PATH,
+        USAGE_SUMMARY_REPORT_PATH,
+        EVIDENCE_INDEX_PATH,
+      ]) {
+        const reading = await pdfText(join(directory, path), "reading");
+        expect(reading, path).not.toContain("`");
+        expect(reading, path).not.toContain(".pem");
+        expect(reading, path).not.toContain(directory);
+      }
+      const inventory = await pdfText(join(directory, KEY_INVENTORY_REPORT_PATH), "reading");
+      for (const keyId of [AWS_KEY_ID, AWS_LEGACY_KEY_ID, VAULT_KEY_ID, AZURE_KEY_ID])
+        expectUnbroken(inventory, keyId);
+      for (const word of ["Enabled", "Not enabled", "NO OWNER DOCUMENTED", "2025-01-15"])
+        expectUnbroken(inventory, word);
+      const procedure = await pdfText(join(directory, KEY_MANAGEMENT_PROCEDURE_PATH), "reading");
+      for (const tool of [
+        "AWS CloudTrail",
+        "Azure Monitor diagnostic settings",
+        "Vault audit devices",
+        "Azure Log Analytics (AuditEvent)",
+        "CloudTrail log files in Amazon S3",
+      ])
+        expectUnbroken(procedure, tool);
+      expectUnbroken(procedure, FIXTURE_SIGNER_KEY_ID);
     });
 
     it("key inventory: every key with owner, usage and systems; missing owners and stray entries shown", async () => {
@@ -193,7 +264,8 @@ describe("renderEvidence", () => {
       expect(text).toContain("ScheduleKeyDeletion");
       expect(text).toContain("Engineering Lead");
       expect(text).toContain("Security Analyst");
-      expect(text).toContain("1 of 2 customer-managed keys");
+      expect(text).toContain("on for 1 of 2 customer-managed keys");
+      expect(text).toContain("key-rotation-enabled: 1 pass, 1 fail");
     });
 
     it("usage summary: events by key, by action and by principal, with a daily chart whose labels are text", async () => {
@@ -211,15 +283,12 @@ describe("renderEvidence", () => {
     it("evidence index: cover facts, and every other artifact with the digest of its bytes", async () => {
       const text = await pdfText(join(directory, EVIDENCE_INDEX_PATH));
       const normalized = normalize(await pdfText(join(directory, EVIDENCE_INDEX_PATH), "reading"));
-      for (const fact of [
-        "Example Corp",
-        "2026-Q3",
-        "run-2026q3-0001",
-        "2026-10-01 09:00:00 UTC",
-        "local Ed25519 key ./keyproof-signing.pem",
-      ]) {
+      for (const fact of ["Example Corp", "2026-Q3", "run-2026q3-0001", "2026-10-01 09:00:00 UTC"]) {
         expect(text).toContain(fact);
       }
+      // The signer by key id and fingerprint; the key file's path stays on the machine that signed.
+      expect(normalized).toContain(normalize(`local Ed25519 key ${FIXTURE_SIGNER_KEY_ID}`));
+      expect(normalized).toContain(normalize(`fingerprint ${FIXTURE_SIGNER_KEY_ID.slice("local:".length)}`));
       const files = (await listFiles(directory)).filter((path) => path !== EVIDENCE_INDEX_PATH);
       const digests = await Promise.all(
         files.map(async (path) => ({ path, sha256: sha256(await readFile(join(directory, path))) })),
@@ -288,8 +357,8 @@ describe("renderEvidence", () => {
         join(directory, keyAccessPolicyScreenshotPath("aws-prod", "eu-west-1", AWS_KEY_ID)),
       );
       expect(text).toContain(normalize(AWS_KEY_ID));
-      expect(text).toContain(normalize("No human user can use the key directly"));
-      expect(text).toContain(normalize("user/alice (a human user) holds a grant for Decrypt"));
+      expect(text).toContain(normalize("Human users cannot use or administer keys directly"));
+      expect(text).toContain(normalize("user/alice (kms:Decrypt via grant"));
       expect(text).toContain(normalize("Captured 2026-10-01 08:00:00 UTC"));
     });
 

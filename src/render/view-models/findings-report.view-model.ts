@@ -37,6 +37,7 @@ export type ClosedFindingView = {
   resource: string;
   where: string;
   message: ProseSegment[];
+  date: string;
 };
 
 export type FindingsReportView = {
@@ -172,6 +173,7 @@ export function buildFindingsReportView(input: {
       resource: finding.resource,
       where: [finding.source, finding.location].filter((part) => part !== undefined).join(" / "),
       message: proseOf(finding.message),
+      date: finding.date === undefined ? "" : formatInstant(finding.date),
     })),
     checks: [...input.checks]
       .sort((left, right) => compareText(left.id, right.id))
