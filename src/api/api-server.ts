@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  type RouteOptions,
 } from "fastify";
 import type { Config } from "../config/config.schema.ts";
 import { describeError, isKeyproofError } from "../errors/errors.ts";
@@ -53,6 +54,8 @@ export interface ApiServerOptions {
   tokens?: ApiTokenStore;
   /** Fastify's logger option; default off. `keyproof serve` passes pino settings. */
   logger?: FastifyServerOptions["logger"];
+  /** Sees every route as it is registered, the dashboard's included (the OpenAPI test lists them so). */
+  onRoute?: (route: RouteOptions) => void;
   /** Called when writing an access log entry failed (Redis down); the request itself still succeeds. */
   onAccessLogFailure?: (error: unknown) => void;
 }
@@ -83,6 +86,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   // JSON only: a text/plain body would otherwise reach validation as a string and read as a field error.
   app.removeContentTypeParser("text/plain");
   const tokens = options.tokens ?? new ApiTokenStore(options.client.redis, options.client.prefix);
+  const { onRoute } = options;
+  if (onRoute !== undefined) app.addHook("onRoute", (route) => onRoute(route));
 
   app.addHook("onRequest", async (request) => {
     const permission = request.routeOptions.config.permission;
