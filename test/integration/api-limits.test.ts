@@ -13,6 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiErrorBodySchema } from "../../src/api/api-error.ts";
 import { buildApiServer } from "../../src/api/api-server.ts";
+import { readPendingAccessEntries } from "../../src/jobs/queue/access-log.ts";
 import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import type { Config } from "../../src/config/config.schema.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
@@ -210,6 +211,26 @@ describe("Fastify's own errors in the API's shape, never reading the request bac
     expect(text).not.toContain("kkkkkkkk");
     expectErrorShape(JSON.parse(text), response.status);
     expect(JSON.parse(text)).toMatchObject({ error: "uri_too_long" });
+    // The access log (which lands in the next bundle) keeps a bounded path, not the 5,000 characters.
+    const logged = await waitFor("the access log entry", async () => {
+      const entries = await readPendingAccessEntries(served!.client.redis, served!.client.prefix);
+      return entries.find((entry) => entry.status === 414);
+    });
+    expect(logged.path.length).toBeLessThanOrEqual(512);
+  });
+
+  it("does not read an unknown field's name back unless it looks like a field name", async () => {
+    const response = await post("/v1/evidence-requests", served?.auditor ?? "", {
+      ...request,
+      period: "2026-Q3",
+      "<img src=x onerror=alert(1)>": 1,
+    });
+    expect(response.status).toBe(400);
+    expect(response.json).toEqual({
+      error: "bad_request",
+      field: "(body)",
+      message: "(body): unknown field",
+    });
   });
 
   it("answers bad URL encoding with 400 in the error shape, without the URL", async () => {
