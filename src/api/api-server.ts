@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  type RouteOptions,
 } from "fastify";
 import type { Config } from "../config/config.schema.ts";
 import { describeError, isKeyproofError } from "../errors/errors.ts";
@@ -53,6 +54,8 @@ export interface ApiServerOptions {
   tokens?: ApiTokenStore;
   /** Fastify's logger option; default off. `keyproof serve` passes pino settings. */
   logger?: FastifyServerOptions["logger"];
+  /** Sees every route as it is registered, the dashboard's included (the OpenAPI test lists them so). */
+  onRoute?: (route: RouteOptions) => void;
   /** Called when writing an access log entry failed (Redis down); the request itself still succeeds. */
   onAccessLogFailure?: (error: unknown) => void;
 }
@@ -64,6 +67,8 @@ export interface ApiServerOptions {
  */
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const limits = apiLimitsOf(options.service.config);
+  // Set once the access log exists (below); Fastify takes frameworkErrors before the instance does.
+  let frameworkErrorLogger: (request: FastifyRequest, status: number) => void = () => undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
@@ -76,6 +81,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const { status, body } = errorBody(error, request.id);
       void reply.status(status).type("application/json").send(body);
+      frameworkErrorLogger(request, status);
     },
     // Requests Node's HTTP parser refuses (malformed, headers too large) never reach Fastify's handlers.
     clientErrorHandler: answerClientError,
@@ -83,6 +89,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   // JSON only: a text/plain body would otherwise reach validation as a string and read as a field error.
   app.removeContentTypeParser("text/plain");
   const tokens = options.tokens ?? new ApiTokenStore(options.client.redis, options.client.prefix);
+  const { onRoute } = options;
+  if (onRoute !== undefined) app.addHook("onRoute", (route) => onRoute(route));
 
   app.addHook("onRequest", async (request) => {
     const permission = request.routeOptions.config.permission;
@@ -98,15 +106,16 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     }
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  async function logAccess(request: FastifyRequest, status: number): Promise<void> {
     if (request.url === "/healthz") return;
     const entry = {
       at: new Date().toISOString(),
       actor: request.principal?.name ?? "anonymous",
       role: request.principal?.role ?? "none",
       method: request.method,
-      path: request.url.split("?")[0] ?? request.url,
-      status: reply.statusCode,
+      // Bounded: a 5,000-character URL (answered 414) must not become a 5,000-character log entry in the bundle.
+      path: (request.url.split("?")[0] ?? request.url).slice(0, ACCESS_LOG_PATH_CHARACTERS),
+      status,
       ...(request.accessRunId === undefined ? {} : { runId: request.accessRunId }),
       remoteAddress: request.ip,
     };
@@ -116,7 +125,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
       request.log.error({ err: describeError(error) }, "could not append to the API access log");
       options.onAccessLogFailure?.(error);
     }
-  });
+  }
+  app.addHook("onResponse", async (request, reply) => logAccess(request, reply.statusCode));
+  // Requests refused by Fastify's router run no hooks: they are logged here, refused accesses being accesses.
+  frameworkErrorLogger = (request, status) => void logAccess(request, status);
 
   app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const body = errorBody(error, request.id);
@@ -179,6 +191,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.ready();
   return app;
 }
+
+/** Longest request path the access log keeps; longer ones are cut (the route is still recognisable). */
+const ACCESS_LOG_PATH_CHARACTERS = 512;
 
 const NOT_JSON: ApiErrorBody = {
   error: "bad_request",

@@ -52,7 +52,7 @@ const bearer = [{ bearerAuth: [] }];
 const DASHBOARD_DESCRIPTION =
   "bull-board's pages, assets and JSON API; every path under /admin/queues/ needs an operator bearer token " +
   "(send it with a header-injecting proxy or browser extension). Not part of the versioned API.";
-const DASHBOARD_METHODS = ["get", "post", "put", "delete", "patch"] as const;
+const DASHBOARD_METHODS = ["get", "post", "put", "patch"] as const;
 
 export const API_OPERATIONS: RouteConfig[] = [
   {

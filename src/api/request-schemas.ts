@@ -99,15 +99,19 @@ export const ScheduleBodySchema = z
   })
   .meta({ id: "ScheduleBody" });
 
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
 /** The first zod issue as `field` + message, the field written `sources[1]`-style. */
 export function firstIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
   if (issue === undefined) return { field: "(body)", message: "invalid" };
   const segments = issue.path.map((segment) => (typeof segment === "symbol" ? String(segment) : segment));
   if (issue.code === "unrecognized_keys") {
+    // The unknown key is named only when it looks like a field name: arbitrary input is not read back.
+    const key = issue.keys.find((name) => FIELD_NAME.test(name));
     return {
-      field: [...segments, issue.keys[0] ?? ""].map(String).join("."),
-      message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`,
+      field: key === undefined ? "(body)" : [...segments, key].map(String).join("."),
+      message: key === undefined ? "unknown field" : `unknown field ${key}`,
     };
   }
   const field = segments
