@@ -36,6 +36,11 @@ if ! npx --no-install eslint .; then
   failures+=("lint")
 fi
 
+log "lint: import boundaries (dependency-cruiser)"
+if ! npm run --silent lint:boundaries; then
+  failures+=("import boundaries")
+fi
+
 log "tests: vitest run"
 rm -f "$RESULTS"
 vitest_status=0

@@ -4,6 +4,7 @@ import type { CollectionError, KeyOrigin, KeyState, SourceType } from "../../mod
 import type { Retention } from "../../model/logging.ts";
 import type { SourceSnapshot } from "../../model/snapshot.ts";
 import type { DisplayStatus, DisplayVerdict } from "./verdicts.ts";
+import type { Tone } from "./tone.ts";
 
 /**
  * Shared wording and formatting for view models. Everything here is pure and returns plain text; the
@@ -114,7 +115,7 @@ export type Row = {
   checkId: string;
   status: DisplayStatus | "";
 };
-export type Tone = "plain" | "ok" | "bad" | "warn";
+export type { Tone } from "./tone.ts";
 
 /** A fact shown neutral: no check judges it, so it carries no colour. */
 export function row(label: string, value: string, options: { mono?: boolean } = {}): Row {

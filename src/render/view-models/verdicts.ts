@@ -1,5 +1,5 @@
 import { FINDING_STATUSES, type Finding, type FindingStatus } from "../../model/finding.ts";
-import type { Tone } from "./format.ts";
+import type { Tone } from "./tone.ts";
 
 /**
  * Findings are the only verdict. Every ok/bad word, mark or colour a person sees in a picture or a report
