@@ -5,60 +5,22 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
-  type FastifyServerOptions,
-  type RouteOptions,
 } from "fastify";
-import type { Config } from "../config/config.schema.ts";
 import { describeError, isKeyproofError } from "../errors/errors.ts";
-import {
-  ApiTokenStore,
-  bearerTokenOf,
-  roleAllows,
-  type ApiRole,
-  type Permission,
-} from "../auth/api-tokens.ts";
+import { ApiTokenStore, bearerTokenOf, roleAllows } from "../auth/api-tokens.ts";
 import { appendAccessEntry } from "../jobs/queue/access-log.ts";
-import type { QueueClient } from "../jobs/queue/queue-client.ts";
 import { API_ERROR_CODES, ApiError, type ApiErrorBody } from "./api-error.ts";
 import { apiLimitsOf } from "./api-limits.ts";
+import type { ApiServerOptions } from "./api-types.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.ts";
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
 
-declare module "fastify" {
-  interface FastifyContextConfig {
-    /** What the caller's role must allow; routes without it are public (health, OpenAPI). */
-    permission?: Permission;
-  }
-  interface FastifyRequest {
-    principal?: { name: string; role: ApiRole; tokenId: string };
-    /** The run a request was about, for the access log. */
-    accessRunId?: string;
-  }
-}
-
-/** What the API serves runs from: the config (sources, signing) and the shared data directory. */
-export interface ServiceContext {
-  config: Config;
-  configDirectory: string;
-  dataDirectory: string;
-  /** Render screenshots and reports for API-requested runs (default true; needs a render worker). */
-  render?: boolean;
-}
-
-export interface ApiServerOptions {
-  client: QueueClient;
-  service: ServiceContext;
-  tokens?: ApiTokenStore;
-  /** Fastify's logger option; default off. `keyproof serve` passes pino settings. */
-  logger?: FastifyServerOptions["logger"];
-  /** Sees every route as it is registered, the dashboard's included (the OpenAPI test lists them so). */
-  onRoute?: (route: RouteOptions) => void;
-  /** Called when writing an access log entry failed (Redis down); the request itself still succeeds. */
-  onAccessLogFailure?: (error: unknown) => void;
-}
+// The options' types and the request fields this server adds live in api-types.ts, which the routes import
+// (they are registered from here, so importing this module back would be a cycle); re-exported for callers.
+export type { ApiServerOptions, ServiceContext } from "./api-types.ts";
 
 /**
  * The HTTP API. Every route but health and the OpenAPI document needs a bearer token whose role allows the

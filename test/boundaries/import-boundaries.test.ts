@@ -44,12 +44,16 @@ describe("import boundaries", () => {
     );
   }, 120_000);
 
-  it("the known-violations baseline holds only import cycles of jobs/, api/ and cli/, never a layer breach", async () => {
+  // jobs/ and api/ are free of cycles (shared types sit in leaf modules: jobs/queue/job-types.ts,
+  // api/api-types.ts); what the baseline may still hold is cli/'s command ↔ main cycles and the render
+  // view models' format ↔ verdicts cycle, both to be broken by the work on those folders.
+  it("the known-violations baseline holds only import cycles of cli/ and render/view-models/, never a layer breach", async () => {
     const known = JSON.parse(
       await readFile(join(root, ".dependency-cruiser-known-violations.json"), "utf8"),
     ) as Violation[];
     const outside = known.filter(
-      (violation) => violation.rule.name !== "no-circular" || !/^src\/(jobs|api|cli)\//.test(violation.from),
+      (violation) =>
+        violation.rule.name !== "no-circular" || !/^src\/cli\//.test(violation.from),
     );
     expect(outside).toEqual([]);
   });

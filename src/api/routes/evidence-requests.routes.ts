@@ -4,7 +4,7 @@ import type { DateRange } from "../../model/snapshot.ts";
 import { assertRangeWithin, assertSupportedYear, parsePeriod, parseRange } from "../../time/date-range.ts";
 import { badRequest } from "../api-error.ts";
 import type { ApiLimits } from "../api-limits.ts";
-import type { ApiServerOptions } from "../api-server.ts";
+import type { ApiServerOptions } from "../api-types.ts";
 import { EvidenceRequestSchema, parseRequest, type EvidenceRequest } from "../request-schemas.ts";
 import type { RunAcceptedSchema } from "../response-schemas.ts";
 import type { z } from "zod";

@@ -14,7 +14,7 @@ import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
 import { readRunProgress } from "../../jobs/queue/run-progress.ts";
 import type { RunRecord } from "../../jobs/queue/run-store.ts";
 import { ApiError, badRequest } from "../api-error.ts";
-import type { ApiServerOptions } from "../api-server.ts";
+import type { ApiServerOptions } from "../api-types.ts";
 import {
   ArtifactParamsSchema,
   BundleQuerySchema,

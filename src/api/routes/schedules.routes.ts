@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { listSchedules, removeSchedule, upsertSchedule } from "../../jobs/schedules/schedule-sync.ts";
 import { isTimeZone } from "../../jobs/queue/queue-settings.ts";
 import { ApiError, badRequest } from "../api-error.ts";
-import type { ApiServerOptions } from "../api-server.ts";
+import type { ApiServerOptions } from "../api-types.ts";
 import { parseRequest, ScheduleBodySchema, ScheduleNameParamsSchema } from "../request-schemas.ts";
 
 /** Operators manage schedules. Those from keyproof.yaml are re-synced from it; API-made ones are kept by sync. */

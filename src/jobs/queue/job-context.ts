@@ -1,12 +1,11 @@
 import type { Redis } from "ioredis";
 import type { ProviderOptions } from "../../providers/create-provider.ts";
 import type { BrowserPool } from "../../render/browser-pool.ts";
-import type { KeyProvider } from "../../providers/key-provider.ts";
 import type { JobName } from "./job-names.ts";
 import type { JobPayloads } from "./job-payloads.ts";
 import type { ProviderCache } from "./provider-cache.ts";
 import type { RunStore } from "./run-store.ts";
-import type { RunStarter } from "./start-run.ts";
+import type { RunStarter } from "./job-types.ts";
 
 /** What a handler may use besides its payload. Built once per worker process; nothing here is per job except `job`. */
 export interface JobContext {
@@ -56,8 +55,6 @@ export function isFinalAttempt(context: JobContext): boolean {
   return context.job.attempt >= context.job.maxAttempts;
 }
 
-/** Providers hold SDK clients with socket pools; a worker creates one per job and closes it after. */
-export function closeProvider(provider: KeyProvider): void {
-  const closable = provider as KeyProvider & { close?: () => void };
-  if (typeof closable.close === "function") closable.close();
-}
+// closeProvider moved to close-provider.ts (provider-cache.ts and start-run.ts need it, and this module
+// must not be imported back by them); re-exported for the modules that import it from here.
+export { closeProvider } from "./close-provider.ts";

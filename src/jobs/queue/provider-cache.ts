@@ -1,5 +1,5 @@
 import type { KeyProvider } from "../../providers/key-provider.ts";
-import { closeProvider } from "./job-context.ts";
+import { closeProvider } from "./close-provider.ts";
 
 /**
  * The providers of the runs a worker process is working on, one per (run, source), shared by that process's

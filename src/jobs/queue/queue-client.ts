@@ -3,7 +3,8 @@ import type { Redis } from "ioredis";
 import { createRedisConnection } from "./redis-connection.ts";
 import type { QueueName } from "./job-names.ts";
 import { RunStore } from "./run-store.ts";
-import { createRunStarter, type RunStarter } from "./start-run.ts";
+import type { RunStarter } from "./job-types.ts";
+import { createRunStarter } from "./start-run.ts";
 
 /**
  * The producer side: one Redis connection, the flow producer, queue handles (for states, schedulers),

@@ -1,44 +1,20 @@
 import path from "node:path";
 import type { FlowProducer } from "bullmq";
-import type { Config } from "../../config/config.schema.ts";
 import { KeyproofError, describeError } from "../../errors/errors.ts";
-import type { DateRange } from "../../model/snapshot.ts";
 import { createProvider } from "../../providers/create-provider.ts";
 import { createSigner } from "../../signing/create-signer.ts";
 import { generateRunId } from "../run-inline.ts";
-import { closeProvider } from "./job-context.ts";
+import { closeProvider } from "./close-provider.ts";
+import type { RunStarter } from "./job-types.ts";
 import { buildRunFlow } from "./run-flow.ts";
 import { writeRunMarker } from "./run-marker.ts";
 import { assertRangeWithin, maxRangeDaysOf } from "../../time/date-range.ts";
 import { RunPlanSchema, scopeDigestOf, type RunPlan } from "./run-plan.ts";
-import type { CreateRunLimits, RunStore } from "./run-store.ts";
+import type { RunStore } from "./run-store.ts";
 
-export interface StartRunRequest {
-  config: Config;
-  configDirectory: string;
-  /** Data directory shared by all workers; the bundle goes to `<outDirectory>/<runId>`. */
-  outDirectory: string;
-  range: DateRange;
-  /** Restrict to these source ids (default: all configured). */
-  sources?: string[];
-  /** Restrict to keys with one of these names (id, ARN, alias). */
-  keys?: string[];
-  runId?: string;
-  capturedAt?: Date;
-  /** Screenshots and PDF reports (default true); needs a worker serving the render queue. */
-  render?: boolean;
-  request: RunPlan["request"];
-  /** The API's bounds: reuse a just-completed identical run, cap unfinished runs per source. */
-  limits?: CreateRunLimits;
-}
-
-export interface StartedRun {
-  runId: string;
-  /** True when an identical request was already running: its run is returned, nothing new is enqueued. */
-  existing: boolean;
-}
-
-export type RunStarter = (request: StartRunRequest) => Promise<StartedRun>;
+// The starter's types live in job-types.ts (JobContext needs them without importing this module, which
+// imports the flow and so every handler); re-exported for the modules that import them from here.
+export type { RunStarter, StartedRun, StartRunRequest } from "./job-types.ts";
 
 /**
  * Plans a run, records it, and enqueues its flow; or returns the run already going for the same scope and

@@ -1,6 +1,7 @@
 import { createProvider } from "../../../providers/create-provider.ts";
 import { extractUsageStep } from "../../steps/extract-usage.step.ts";
-import { closeProvider, type JobContext } from "../job-context.ts";
+import { closeProvider } from "../close-provider.ts";
+import type { JobContext } from "../job-context.ts";
 import type { LocationPayload } from "../job-payloads.ts";
 import { openRunScope, sourceOf, withSourceLease, type RunScope } from "./run-context.ts";
 
