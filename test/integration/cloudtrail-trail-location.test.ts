@@ -9,7 +9,12 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { CreateBucketCommandInput } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
@@ -232,6 +237,26 @@ describe("CloudTrail location from the trail", () => {
       },
     ]);
   }, 120_000);
+});
+
+describe("CloudTrail location without a logging trail", () => {
+  it("expects no objects where no trail logs: empty folders are silent, usage-log-present judges the rest", async () => {
+    const cloudTrail = new CloudTrailClient(arrangeConfig("eu-west-1"));
+    await cloudTrail.send(new StopLoggingCommand({ Name: EU_TRAIL }));
+    try {
+      const empty = parseRange("2026-07-03", "2026-07-04");
+      const configured = await readRegion("eu-west-1", empty, { bucket: EU_BUCKET, prefix: "" });
+      expect(configured).toMatchObject({ method: "cloudtrail-s3", events: [], gaps: [] });
+      expect(configured.finding.status).toBe("not-applicable");
+      // Nothing configured and no logging trail: LookupEvents (moto lacks it: its failure is a gap).
+      const unset = await readRegion("eu-west-1", empty);
+      expect(unset.method).toBe("cloudtrail-lookup-events");
+      expect(unset.logging.usageLogLocation).toEqual({ configured: {} });
+    } finally {
+      await cloudTrail.send(new StartLoggingCommand({ Name: EU_TRAIL }));
+      cloudTrail.destroy();
+    }
+  }, 180_000);
 });
 
 describe("CloudTrail log object size bound", () => {

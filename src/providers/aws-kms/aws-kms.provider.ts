@@ -154,7 +154,11 @@ export function createAwsKmsProvider(
       const configured = configuredLocation;
       const bucketRegion = (trail: KmsTrailLocation | undefined) =>
         config.cloudtrail?.region ?? trail?.homeRegion ?? config.regions[0] ?? location;
-      const fromS3 = (bucket: string, prefix: string, trail: KmsTrailLocation | undefined) =>
+      /**
+       * `logged`: the trail discovery found a trail logging the region's KMS events (or could not tell), so
+       * every begun day of the range should hold log objects and an empty day folder is a gap.
+       */
+      const fromS3 = (bucket: string, prefix: string, trail: KmsTrailLocation | undefined, logged: boolean) =>
         streamCloudTrailS3Usage({
           sourceId: config.id,
           location,
@@ -164,22 +168,24 @@ export function createAwsKmsProvider(
           prefix,
           account,
           clock,
+          expectObjects: logged,
           ...(config.cloudtrail?.maxObjectBytes === undefined
             ? {}
             : { maxObjectBytes: config.cloudtrail.maxObjectBytes }),
         });
+      const isLogged = (discovered: Awaited<ReturnType<typeof collectTrailLogging>>) =>
+        discovered.kmsTrail !== undefined ||
+        discovered.status.errors.some((error) => error.call === "cloudtrail:DescribeTrails");
       const { bucket } = configured;
       if (bucket !== undefined) {
-        const { prefix } = configured;
-        if (prefix !== undefined)
-          return { method: "cloudtrail-s3", items: fromS3(bucket, prefix, undefined) };
-        // Bucket configured, prefix not: the trail writing to that bucket knows its prefix.
         return {
           method: "cloudtrail-s3",
           items: (async function* () {
-            const trail = (await collectTrailLogging(loggingContext(location))).kmsTrail;
-            const inherited = trail?.bucket === bucket ? trail : undefined;
-            yield* fromS3(bucket, inherited?.prefix ?? "", inherited);
+            const discovered = await collectTrailLogging(loggingContext(location));
+            // Bucket configured, prefix not: the trail writing to that bucket knows its prefix.
+            const trail = discovered.kmsTrail?.bucket === bucket ? discovered.kmsTrail : undefined;
+            const prefix = configured.prefix ?? trail?.prefix ?? "";
+            yield* fromS3(bucket, prefix, trail, isLogged(discovered));
           })(),
         };
       }
@@ -192,7 +198,7 @@ export function createAwsKmsProvider(
         items: (async function* (): AsyncGenerator<UsageItem> {
           const { status, kmsTrail } = await discovery;
           if (kmsTrail !== undefined) {
-            yield* fromS3(kmsTrail.bucket, kmsTrail.prefix, kmsTrail);
+            yield* fromS3(kmsTrail.bucket, kmsTrail.prefix, kmsTrail, true);
             return;
           }
           const describeFailure = status.errors.find((error) => error.call === "cloudtrail:DescribeTrails");

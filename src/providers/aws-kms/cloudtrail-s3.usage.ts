@@ -21,8 +21,9 @@ import { mapCloudTrailRecord } from "./cloudtrail-record.mapper.ts";
  * `Records` array parsed as a stream (stream-json), one record at a time, so memory depends neither on the
  * range nor on the size of an object. CloudTrail files by delivery day, typically within 15 minutes of the
  * event, so the day after the range is read too and every record is filtered on its own eventTime.
- * An unreadable object, an object over `maxObjectBytes`, and a day of the range whose folder holds no log
- * object each become a gap naming the object or the exact prefix listed, and the stream goes on.
+ * An unreadable object, an object over `maxObjectBytes`, and (while a trail logs the region) a day of the
+ * range whose folder holds no log object each become a gap naming the object or the exact prefix listed,
+ * and the stream goes on.
  */
 
 export interface S3UsageContext {
@@ -42,6 +43,12 @@ export interface S3UsageContext {
   maxObjectBytes?: number;
   /** Day folders listed and small log objects fetched ahead of the one being mapped; default 4. */
   fetchConcurrency?: number;
+  /**
+   * A trail logs the region's KMS events (or whether one does is unknown), so every day of the range
+   * that has begun should hold log objects: an empty day folder is then a `NoLogObjects` gap. Without a
+   * logging trail, empty folders are what is expected and stay silent. Default true.
+   */
+  expectObjects?: boolean;
   /** Days that have not begun by now are not expected to hold objects yet; default the system clock. */
   clock?: Clock;
 }
@@ -204,7 +211,7 @@ export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGe
   const maxBytes = context.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const concurrency = Math.max(1, context.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY);
   const now = (context.clock ?? systemClock)().getTime();
-  const rangeDays = new Set(daysOf(context.range));
+  const rangeDays = new Set(context.expectObjects === false ? [] : daysOf(context.range));
 
   const failed = (call: string, object: string, error: unknown): UsageItem => {
     const failure = toCollectionError(call, error);
@@ -226,8 +233,8 @@ export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGe
     } catch (error) {
       return [{ kind: "gap", item: failed("s3:ListObjectsV2", `s3://${bucket}/${folder}`, error) }];
     }
-    // A day of the range (not the late-delivery day after it) that has begun yet holds nothing: either the
-    // trail did not deliver or the prefix is wrong. Never silent: the gap names the exact prefix listed.
+    // A day of the range (not the late-delivery day after it) that has begun yet holds nothing while a
+    // trail logs the region: either the trail did not deliver or the prefix is wrong. Never silent: the gap names the exact prefix listed.
     if (objects.length === 0 && rangeDays.has(day) && Date.parse(`${day}T00:00:00Z`) <= now) {
       return [
         {
