@@ -12,6 +12,7 @@ import { check as keySpecApproved } from "./key-spec-approved/key-spec-approved.
 import { check as keyStateActive } from "./key-state-active/key-state-active.check.ts";
 import { check as keyUsageLoggingEnabled } from "./key-usage-logging-enabled/key-usage-logging-enabled.check.ts";
 import { check as logRetentionSufficient } from "./log-retention-sufficient/log-retention-sufficient.check.ts";
+import { check as trailLocationMatches } from "./trail-location-matches/trail-location-matches.check.ts";
 import { check as usageLogPresent } from "./usage-log-present/usage-log-present.check.ts";
 import { check as vaultKeyExportable } from "./vault-key-exportable/vault-key-exportable.check.ts";
 import { check as vaultPolicyLeastPrivilege } from "./vault-policy-least-privilege/vault-policy-least-privilege.check.ts";
@@ -29,6 +30,7 @@ export const CHECK_IDS = [
   "key-usage-logging-enabled",
   "log-retention-sufficient",
   "usage-log-present",
+  "trail-location-matches",
   "key-owner-documented",
   "key-in-inventory",
   "inventory-entry-matched",
@@ -51,6 +53,7 @@ export const registry: readonly Check[] = [
   keyUsageLoggingEnabled,
   logRetentionSufficient,
   usageLogPresent,
+  trailLocationMatches,
   keyOwnerDocumented,
   keyInInventory,
   inventoryEntryMatched,

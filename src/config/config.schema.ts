@@ -37,12 +37,31 @@ export const AwsKmsSourceSchema = z.strictObject({
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
     .optional(),
   externalId: z.string().min(2).optional(),
+  /**
+   * Where the usage log files are read. Every field is optional: an unset bucket or prefix is taken from
+   * the trail that logs the region's KMS events (DescribeTrails `S3BucketName`, `S3KeyPrefix`); with no
+   * such trail, usage comes from LookupEvents (last 90 days only).
+   */
   cloudtrail: z
     .strictObject({
-      bucket: z.string().min(3),
-      prefix: z.string().default(""),
-      /** Region of the trail bucket; defaults to the source's first region. */
+      bucket: z.string().min(3).optional(),
+      /**
+       * The trail's S3KeyPrefix: the key prefix before `AWSLogs/` ("" for none). The path form copied from
+       * the bucket (`AWSLogs/`, `audit/AWSLogs/`) is understood as the part before `AWSLogs/`.
+       */
+      prefix: z.string().optional(),
+      /** Region of the trail bucket; defaults to the trail's home region, else the source's first region. */
       region: z.string().optional(),
+      /**
+       * Bound on each log object's size in bytes, compressed and decompressed, enforced while streaming; an
+       * object over it becomes a `LogObjectTooLarge` gap. Default 1073741824 (1 GiB).
+       */
+      maxObjectBytes: z.number().int().positive().optional(),
+    })
+    .refine((cloudtrail) => cloudtrail.prefix === undefined || cloudtrail.bucket !== undefined, {
+      message:
+        "a prefix needs its bucket: set cloudtrail.bucket too, or drop cloudtrail.prefix to use the trail's",
+      path: ["prefix"],
     })
     .optional(),
 });

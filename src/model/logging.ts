@@ -21,6 +21,27 @@ export interface LoggingSink {
   detail: Record<string, unknown>;
 }
 
+/** Where log files sit in object storage: a bucket and the key prefix before the provider's fixed path. */
+export interface LogFileLocation {
+  bucket: string;
+  /** Key prefix before the fixed path (AWS: before `AWSLogs/`): `""`, or ending in `/`. */
+  prefix: string;
+}
+
+/**
+ * Where the usage log files of a location are read, as the configuration names them and as the sink that
+ * logs the location's key events writes them. Facts only: a check compares the two.
+ */
+export interface UsageLogLocation {
+  /**
+   * From the configuration (AWS: `cloudtrail.bucket` / `cloudtrail.prefix`, the `AWSLogs/` form reduced to
+   * the part before it). A field absent here was not configured and is taken from the sink.
+   */
+  configured: Partial<LogFileLocation>;
+  /** The sink that logs the location's key events (AWS: active trail covering KMS); absent when none does. */
+  sink?: LogFileLocation & { reference: string };
+}
+
 /** Logging configuration as seen from one location of a source (an AWS region, a vault). */
 export interface LoggingStatus {
   source: string;
@@ -29,4 +50,6 @@ export interface LoggingStatus {
   sinks: LoggingSink[];
   /** Calls that failed while reading the logging configuration. */
   errors: CollectionError[];
+  /** Set by sources that read usage from log files in a bucket (AWS CloudTrail); absent elsewhere. */
+  usageLogLocation?: UsageLogLocation;
 }

@@ -69,9 +69,13 @@ export interface KeyProvider {
   /**
    * Usage events of one location for the range, streamed: memory must not grow with the range.
    * Unreadable parts (a corrupt log object, a failed page) come out as `gap` items and the stream goes on.
-   * `method` names where events come from, for the extract header.
+   * `method` names where events come from, for the extract header; a promise when the source must first
+   * look up where its log lives (AWS without a configured trail bucket). It never rejects.
    */
-  streamUsage(location: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> };
+  streamUsage(
+    location: string,
+    range: DateRange,
+  ): { method: string | Promise<string>; items: AsyncIterable<UsageItem> };
 }
 
 /** Injectable time source so captured-at stamps are testable. */

@@ -237,7 +237,7 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
     let events = 0;
     for (const location of subject.provider.listLocations()) {
       const stream = subject.provider.streamUsage(location, subject.range);
-      expect(stream.method).toMatch(/\S/);
+      expect(await stream.method).toMatch(/\S/);
       for (const item of await drain(stream.items)) {
         if (item.kind === "gap") {
           expect(item.gap).toMatchObject({ source: subject.provider.sourceId, location });

@@ -14,6 +14,9 @@
  * - Response: `{ Events: [{ EventId, EventName, ReadOnly, AccessKeyId, EventTime (epoch seconds),
  *   EventSource, Username, Resources: [{ ResourceType, ResourceName }], CloudTrailEvent (JSON string) }],
  *   NextToken? }`, newest event first, as AWS returns them.
+ * - `DescribeTrails` (target `...CloudTrail_20131101.DescribeTrails`) answers `{"trailList": []}`: an
+ *   account with no trail, whose only event history is LookupEvents. Counted in `describeTrailsCalls`,
+ *   not in `calls`.
  * - Errors: HTTP 400 `{"__type": "<Code>", "message": "..."}` — InvalidMaxResultsException,
  *   InvalidLookupAttributesException, InvalidTimeRangeException, InvalidNextTokenException, and
  *   `ThrottlingException` for the first `throttleFirst` calls when asked to.
@@ -39,6 +42,11 @@ export interface LookupEventsFakeOptions {
   cloudTrailEventOverrides?: Record<string, string>;
 }
 
+export const DESCRIBE_TRAILS_TARGETS = [
+  "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
+  "CloudTrail_20131101.DescribeTrails",
+];
+
 export interface LookupEventsCall {
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
@@ -50,7 +58,10 @@ export interface LookupEventsCall {
 export interface LookupEventsFake {
   /** `http://127.0.0.1:<port>`: pass as `endpoints.cloudtrail`. */
   endpoint: string;
+  /** LookupEvents calls, in arrival order. */
   calls: LookupEventsCall[];
+  /** How many DescribeTrails calls were answered (with no trail). */
+  readonly describeTrailsCalls: number;
   close(): Promise<void>;
 }
 
@@ -149,6 +160,7 @@ export async function startCloudTrailLookupEventsFake(
   options: LookupEventsFakeOptions,
 ): Promise<LookupEventsFake> {
   const calls: LookupEventsCall[] = [];
+  let describeTrailsCalls = 0;
   let throttlesLeft = options.throttleFirst ?? 0;
   const events: ServedEvent[] = options.records
     .map((record) => ({ seconds: Date.parse(String(record.eventTime)) / 1000, record }))
@@ -231,6 +243,11 @@ export async function startCloudTrailLookupEventsFake(
           sendError(response, "SerializationException", "request body is not JSON");
           return;
         }
+        if (request.method === "POST" && DESCRIBE_TRAILS_TARGETS.includes(target)) {
+          describeTrailsCalls += 1;
+          send(response, 200, { trailList: [] });
+          return;
+        }
         if (request.method !== "POST" || !LOOKUP_EVENTS_TARGETS.includes(target)) {
           calls.push({ receivedAt, target, body, answer: "error" });
           sendError(
@@ -263,6 +280,9 @@ export async function startCloudTrailLookupEventsFake(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
+    get describeTrailsCalls() {
+      return describeTrailsCalls;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -36,7 +36,7 @@ export async function extractUsageStep(input: {
     source: provider.sourceId,
     sourceType: provider.type,
     location,
-    method: stream.method,
+    method: await stream.method,
     range,
     generatedAt: input.generatedAt,
   });

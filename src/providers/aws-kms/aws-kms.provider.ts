@@ -3,7 +3,7 @@ import type { GetAccountAuthorizationDetailsCommandOutput } from "@aws-sdk/clien
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 import type { Collected } from "../../model/key.ts";
-import type { LoggingStatus } from "../../model/logging.ts";
+import type { LogFileLocation, LoggingStatus } from "../../model/logging.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
 import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
@@ -12,8 +12,9 @@ import type { AwsClientFactory, AwsCredentials } from "./aws-clients.ts";
 import { createAwsClientFactory } from "./aws-clients.ts";
 import { capture } from "./capture.ts";
 import { streamLookupEventsUsage } from "./cloudtrail-lookup-events.usage.ts";
-import { streamCloudTrailS3Usage } from "./cloudtrail-s3.usage.ts";
-import { collectLoggingStatus } from "./cloudtrail-status.collector.ts";
+import { normalizeConfiguredPrefix, streamCloudTrailS3Usage } from "./cloudtrail-s3.usage.ts";
+import { collectLoggingStatus, collectTrailLogging } from "./cloudtrail-status.collector.ts";
+import type { KmsTrailLocation, LoggingCollectionContext } from "./cloudtrail-status.collector.ts";
 import type { AuthorizationDetails, IdentityKmsStatement } from "./identity-policy.normalizer.ts";
 import { collectIdentityKmsStatements } from "./identity-policy.normalizer.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
@@ -23,8 +24,9 @@ import { createTokenBucket } from "./token-bucket.ts";
 
 /**
  * The AWS KMS adapter behind the `KeyProvider` port: KMS keys per region, CloudTrail logging status, and
- * KMS usage from the trail's S3 log files (or LookupEvents when no bucket is configured). Adapter only:
- * it records what AWS says and never judges it.
+ * KMS usage from the trail's S3 log files: the configured bucket and prefix, or else the location of the
+ * trail that logs the region's KMS events; LookupEvents only when neither is known. Adapter only: it
+ * records what AWS says and never judges it.
  */
 
 export interface AwsKmsProviderOptions {
@@ -95,6 +97,25 @@ export function createAwsKmsProvider(
     return identityPromise;
   }
 
+  /** `cloudtrail.bucket` / `cloudtrail.prefix` as configured, the `AWSLogs/` form reduced. */
+  const configuredLocation: Partial<LogFileLocation> = {
+    ...(config.cloudtrail?.bucket === undefined ? {} : { bucket: config.cloudtrail.bucket }),
+    ...(config.cloudtrail?.prefix === undefined
+      ? {}
+      : { prefix: normalizeConfiguredPrefix(config.cloudtrail.prefix) }),
+  };
+
+  function loggingContext(location: string): LoggingCollectionContext {
+    return {
+      sourceId: config.id,
+      location,
+      clock,
+      cloudTrail: (region) => clients.cloudTrail(region),
+      s3: (region) => clients.s3(region),
+      configuredLocation,
+    };
+  }
+
   function lookupBucket(region: string): TokenBucket {
     let bucket = buckets.get(region);
     if (bucket === undefined) {
@@ -126,41 +147,83 @@ export function createAwsKmsProvider(
     },
 
     collectLogging(location: string): Promise<LoggingStatus> {
-      return collectLoggingStatus({
-        sourceId: config.id,
-        location,
-        clock,
-        cloudTrail: (region) => clients.cloudTrail(region),
-        s3: (region) => clients.s3(region),
-      });
+      return collectLoggingStatus(loggingContext(location));
     },
 
-    streamUsage(location: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {
-      const trailBucket = config.cloudtrail;
-      if (trailBucket !== undefined) {
-        return {
-          method: "cloudtrail-s3",
-          items: streamCloudTrailS3Usage({
-            sourceId: config.id,
-            location,
-            range,
-            s3: clients.s3(trailBucket.region ?? config.regions[0] ?? location),
-            bucket: trailBucket.bucket,
-            prefix: trailBucket.prefix,
-            account,
-          }),
-        };
-      }
-      return {
-        method: "cloudtrail-lookup-events",
-        items: streamLookupEventsUsage({
+    streamUsage(location: string, range: DateRange) {
+      const configured = configuredLocation;
+      const bucketRegion = (trail: KmsTrailLocation | undefined) =>
+        config.cloudtrail?.region ?? trail?.homeRegion ?? config.regions[0] ?? location;
+      /**
+       * `logged`: the trail discovery found a trail logging the region's KMS events (or could not tell), so
+       * every begun day of the range should hold log objects and an empty day folder is a gap.
+       */
+      const fromS3 = (bucket: string, prefix: string, trail: KmsTrailLocation | undefined, logged: boolean) =>
+        streamCloudTrailS3Usage({
           sourceId: config.id,
           location,
           range,
-          client: clients.cloudTrailWithoutRetries(location),
-          bucket: lookupBucket(location),
+          s3: clients.s3(bucketRegion(trail)),
+          bucket,
+          prefix,
+          account,
           clock,
-        }),
+          expectObjects: logged,
+          ...(config.cloudtrail?.maxObjectBytes === undefined
+            ? {}
+            : { maxObjectBytes: config.cloudtrail.maxObjectBytes }),
+        });
+      const isLogged = (discovered: Awaited<ReturnType<typeof collectTrailLogging>>) =>
+        discovered.kmsTrail !== undefined ||
+        discovered.status.errors.some((error) => error.call === "cloudtrail:DescribeTrails");
+      const { bucket } = configured;
+      if (bucket !== undefined) {
+        return {
+          method: "cloudtrail-s3",
+          items: (async function* () {
+            const discovered = await collectTrailLogging(loggingContext(location));
+            // Bucket configured, prefix not: the trail writing to that bucket knows its prefix.
+            const trail = discovered.kmsTrail?.bucket === bucket ? discovered.kmsTrail : undefined;
+            const prefix = configured.prefix ?? trail?.prefix ?? "";
+            yield* fromS3(bucket, prefix, trail, isLogged(discovered));
+          })(),
+        };
+      }
+      // Nothing configured: read where the trail that logs the region's KMS events writes.
+      const discovery = collectTrailLogging(loggingContext(location));
+      return {
+        method: discovery.then(({ kmsTrail }) =>
+          kmsTrail === undefined ? "cloudtrail-lookup-events" : "cloudtrail-s3",
+        ),
+        items: (async function* (): AsyncGenerator<UsageItem> {
+          const { status, kmsTrail } = await discovery;
+          if (kmsTrail !== undefined) {
+            yield* fromS3(kmsTrail.bucket, kmsTrail.prefix, kmsTrail, true);
+            return;
+          }
+          const describeFailure = status.errors.find((error) => error.call === "cloudtrail:DescribeTrails");
+          if (describeFailure !== undefined) {
+            // Whether a trail bucket holds more than LookupEvents' 90 days is unknown: say so.
+            yield {
+              kind: "gap",
+              gap: {
+                source: config.id,
+                location,
+                object: describeFailure.call,
+                code: describeFailure.code,
+                message: `the trail that logs this region's KMS events could not be looked up (${describeFailure.message}); usage comes from LookupEvents instead`,
+              },
+            };
+          }
+          yield* streamLookupEventsUsage({
+            sourceId: config.id,
+            location,
+            range,
+            client: clients.cloudTrailWithoutRetries(location),
+            bucket: lookupBucket(location),
+            clock,
+          });
+        })(),
       };
     },
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayFolder, normalizePrefix } from "./cloudtrail-s3.usage.ts";
+import { dayFolder, normalizeConfiguredPrefix, normalizePrefix } from "./cloudtrail-s3.usage.ts";
 
 describe("normalizePrefix", () => {
   it.each([
@@ -20,5 +20,22 @@ describe("dayFolder", () => {
     expect(dayFolder("audit", "111122223333", "eu-west-1", "2026-12-31")).toBe(
       "audit/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/12/31/",
     );
+  });
+});
+
+describe("normalizeConfiguredPrefix", () => {
+  it.each([
+    ["", ""],
+    ["audit", "audit/"],
+    ["audit/", "audit/"],
+    ["AWSLogs/", ""],
+    ["AWSLogs", ""],
+    ["/AWSLogs/", ""],
+    ["audit/AWSLogs/", "audit/"],
+    ["org/audit/AWSLogs", "org/audit/"],
+    ["MyAWSLogs/", "MyAWSLogs/"],
+    ["AWSLogs/archive/", "AWSLogs/archive/"],
+  ])("%j → %j", (prefix, expected) => {
+    expect(normalizeConfiguredPrefix(prefix)).toBe(expected);
   });
 });

@@ -1,22 +1,29 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable, Transform, pipeline } from "node:stream";
+import type { TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { parser } from "stream-json";
+import { pick } from "stream-json/filters/pick.js";
+import { streamArray } from "stream-json/streamers/stream-array.js";
 import type { Collected } from "../../model/key.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageGap, UsageItem } from "../../model/usage.ts";
 import { daysOf, isInRange } from "../../time/date-range.ts";
+import type { Clock } from "../key-provider.ts";
+import { systemClock } from "../key-provider.ts";
 import { toCollectionError } from "./aws-error.ts";
 import { mapCloudTrailRecord } from "./cloudtrail-record.mapper.ts";
 
 /**
  * Streams one region's KMS events for a range from the CloudTrail log files in S3
- * (`<prefix>AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`). Each file is read whole and
- * parsed on its own, so memory is bounded by log files, never by the range. CloudTrail files by delivery day,
- * typically within 15 minutes of the event, so the day after the range is read too and every record is
- * filtered on its own eventTime. An unreadable file becomes a gap and the stream goes on.
- * Files are fetched a few at a time ahead of the consumer; memory holds at most that many files.
+ * (`<prefix>AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`). Each object is gunzipped and its
+ * `Records` array parsed as a stream (stream-json), one record at a time, so memory depends neither on the
+ * range nor on the size of an object. CloudTrail files by delivery day, typically within 15 minutes of the
+ * event, so the day after the range is read too and every record is filtered on its own eventTime.
+ * An unreadable object, an object over `maxObjectBytes`, and (while a trail logs the region) a day of the
+ * range whose folder holds no log object each become a gap naming the object or the exact prefix listed,
+ * and the stream goes on.
  */
 
 export interface S3UsageContext {
@@ -29,18 +36,48 @@ export interface S3UsageContext {
   prefix: string;
   /** The account whose folder holds the files (STS GetCallerIdentity). */
   account: () => Promise<Collected<string>>;
-  /** Refuse files that inflate beyond this (a gzip bomb, or not a log file); default 512 MiB. */
-  maxDecompressedBytes?: number;
-  /** Day folders listed and log files fetched ahead of the one being mapped; default 4. */
+  /**
+   * Bound on each object's size, compressed (as stored) and decompressed, in bytes, counted while
+   * streaming; an object over it is abandoned as a `LogObjectTooLarge` gap. Default 1 GiB.
+   */
+  maxObjectBytes?: number;
+  /** Day folders listed and small log objects fetched ahead of the one being mapped; default 4. */
   fetchConcurrency?: number;
+  /**
+   * A trail logs the region's KMS events (or whether one does is unknown), so every day of the range
+   * that has begun should hold log objects: an empty day folder is then a `NoLogObjects` gap. Without a
+   * logging trail, empty folders are what is expected and stay silent. Default true.
+   */
+  expectObjects?: boolean;
+  /** Days that have not begun by now are not expected to hold objects yet; default the system clock. */
+  clock?: Clock;
 }
 
-const DEFAULT_MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_FETCH_CONCURRENCY = 4;
+/**
+ * Objects up to this compressed size are downloaded ahead while earlier ones are parsed (hides S3
+ * latency for the many small files CloudTrail writes); larger ones are streamed from S3 when their turn
+ * comes, so read-ahead memory stays under `fetchConcurrency` times this.
+ */
+const PREFETCH_MAX_BYTES = 8 * 1024 * 1024;
 
 /** `""` → `""`, `logs` → `logs/`, `logs/` → `logs/`. */
 export function normalizePrefix(prefix: string): string {
   return prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+}
+
+/**
+ * A configured `cloudtrail.prefix` as the key prefix before `AWSLogs/`. Trail documentation and the S3
+ * console show the delivery path, so users copy `AWSLogs/` or `audit/AWSLogs/`: that form means the part
+ * before `AWSLogs/` (`""`, `audit/`), never a folder `AWSLogs/AWSLogs/...`. Leading slashes are dropped (S3
+ * keys of CloudTrail never start with one).
+ */
+export function normalizeConfiguredPrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, "");
+  const beforeLogs = /^(.*?)(?:^|\/)AWSLogs\/?$/.exec(trimmed);
+  if (beforeLogs !== null) return normalizePrefix((beforeLogs[1] ?? "").replace(/\/+$/, ""));
+  return normalizePrefix(trimmed);
 }
 
 /** The folder of one region and UTC day, e.g. `AWSLogs/123456789012/CloudTrail/us-east-1/2026/07/01/`. */
@@ -58,51 +95,102 @@ class LogFileError extends Error {
   }
 }
 
-/** Gunzips a stream into one string, bounded in size. zlib's errors (Z_DATA_ERROR...) mean a corrupt file. */
-async function gunzipToString(body: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
+function tooLarge(what: "compressed" | "decompressed", maxBytes: number): LogFileError {
+  return new LogFileError(
+    "LogObjectTooLarge",
+    `the object's ${what} size passed cloudtrail.maxObjectBytes (${maxBytes} bytes); reading it stopped there`,
+  );
+}
+
+/** Counts the bytes flowing through and fails the pipeline once they pass `maxBytes`. */
+function byteLimit(maxBytes: number, what: "compressed" | "decompressed"): Transform {
   let size = 0;
-  const gunzip = createGunzip();
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      size += chunk.length;
+      if (size > maxBytes) callback(tooLarge(what, maxBytes));
+      else callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * Sits between `pick({filter: "Records"})` and `streamArray()`: the picked value must be an array, and a
+ * document whose top level has no `Records` key passes no token at all (checked by the caller).
+ */
+function recordsArrayGuard(): Transform & { tokenCount: () => number } {
+  let tokens = 0;
+  const guard = new Transform({
+    objectMode: true,
+    transform(token: { name: string }, _encoding: BufferEncoding, callback: TransformCallback) {
+      tokens += 1;
+      if (tokens === 1 && token.name !== "startArray")
+        callback(new LogFileError("NoRecordsArray", 'the document\'s "Records" is not an array'));
+      else callback(null, token);
+    },
+  });
+  return Object.assign(guard, { tokenCount: () => tokens });
+}
+
+/**
+ * The `Records[]` entries of one gzipped CloudTrail file, streamed. Throws `LogFileError` for a file that
+ * is too large, not gzip, not JSON or has no Records array; a failing body read throws the S3 error.
+ * Stopping the iteration early destroys every stream of the pipeline, the S3 body included.
+ */
+async function* streamRecords(
+  body: Readable,
+  maxBytes: number,
+): AsyncGenerator<{ index: number; record: unknown }> {
+  const stages = new Map<unknown, "body" | "json">();
+  const json = parser.asStream({ streamValues: false });
+  const guard = recordsArrayGuard();
+  const markFirst = (stage: "body" | "json") => (error: unknown) => {
+    if (!stages.has(error)) stages.set(error, stage);
+  };
+  body.on("error", markFirst("body"));
+  json.on("error", markFirst("json"));
+  const records = streamArray.asStream();
+  pipeline(
+    body,
+    byteLimit(maxBytes, "compressed"),
+    createGunzip(),
+    byteLimit(maxBytes, "decompressed"),
+    json,
+    pick.asStream({ filter: "Records" }),
+    guard,
+    records,
+    // Errors reach the iteration below through the destroyed last stream.
+    () => undefined,
+  );
   try {
-    await pipeline(body, gunzip, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        size += chunk.length;
-        if (size > maxBytes)
-          throw new LogFileError("LogFileTooLarge", `decompresses to more than ${maxBytes} bytes`);
-        chunks.push(chunk);
-      }
-    });
+    for await (const item of records) {
+      const { key, value } = item as { key: number; value: unknown };
+      yield { index: key, record: value };
+    }
   } catch (error) {
     if (error instanceof LogFileError) throw error;
     const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("Z_")) {
+    if (stages.get(error) !== "body" && typeof code === "string" && code.startsWith("Z_")) {
       throw new LogFileError(
         "InvalidGzip",
         `not a readable gzip file (${code}): ${(error as Error).message}`,
       );
     }
+    if (stages.get(error) === "json") {
+      throw new LogFileError("InvalidJson", `not a JSON document: ${(error as Error).message}`);
+    }
     throw error;
   }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseRecords(text: string): unknown[] {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw new LogFileError("InvalidJson", `not a JSON document: ${(error as Error).message}`);
-  }
-  const records = (document as { Records?: unknown } | null)?.Records;
-  if (!Array.isArray(records))
+  if (guard.tokenCount() === 0)
     throw new LogFileError("NoRecordsArray", 'the document has no "Records" array');
-  return records;
 }
 
-/** One listed log file, or a day whose listing failed. */
-type ListedEntry = { kind: "object"; key: string } | { kind: "gap"; item: UsageItem };
-/** One log file read (its records kept until mapped), or the gap it became. */
-type LoadedEntry = { kind: "records"; key: string; records: unknown[] } | { kind: "gap"; item: UsageItem };
+/** One listed log object, an empty day folder, or a day whose listing failed. */
+type ListedEntry =
+  { kind: "object"; key: string; size: number | undefined } | { kind: "gap"; item: UsageItem };
+/** A listed object, its compressed bytes read ahead when small; or the gap it became. */
+type LoadedEntry =
+  { kind: "object"; key: string; compressed: Buffer | undefined } | { kind: "gap"; item: UsageItem };
 
 export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGenerator<UsageItem> {
   const { sourceId, location, bucket, s3 } = context;
@@ -120,75 +208,128 @@ export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGe
     return;
   }
   const accountId = account.value;
-  const maxBytes = context.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const maxBytes = context.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const concurrency = Math.max(1, context.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY);
+  const now = (context.clock ?? systemClock)().getTime();
+  const rangeDays = new Set(context.expectObjects === false ? [] : daysOf(context.range));
+
+  const failed = (call: string, object: string, error: unknown): UsageItem => {
+    const failure = toCollectionError(call, error);
+    return gap(object, failure.code, `${failure.call} failed: ${failure.message}`);
+  };
 
   /** Never rejects: a day whose listing fails becomes its gap. */
   async function listDay(day: string): Promise<ListedEntry[]> {
     const folder = dayFolder(context.prefix, accountId, location, day);
-    const keys: string[] = [];
+    const objects: Array<{ key: string; size: number | undefined }> = [];
     try {
       for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: folder })) {
         for (const object of page.Contents ?? []) {
           // Digest files live in CloudTrail-Digest/; anything else that is not a log file is skipped.
-          if (object.Key !== undefined && object.Key.endsWith(".json.gz")) keys.push(object.Key);
+          if (object.Key !== undefined && object.Key.endsWith(".json.gz"))
+            objects.push({ key: object.Key, size: object.Size });
         }
       }
     } catch (error) {
-      const failure = toCollectionError("s3:ListObjectsV2", error);
+      return [{ kind: "gap", item: failed("s3:ListObjectsV2", `s3://${bucket}/${folder}`, error) }];
+    }
+    // A day of the range (not the late-delivery day after it) that has begun yet holds nothing while a
+    // trail logs the region: either the trail did not deliver or the prefix is wrong. Never silent: the gap names the exact prefix listed.
+    if (objects.length === 0 && rangeDays.has(day) && Date.parse(`${day}T00:00:00Z`) <= now) {
       return [
         {
           kind: "gap",
-          item: gap(`s3://${bucket}/${folder}`, failure.code, `${failure.call} failed: ${failure.message}`),
+          item: gap(
+            `s3://${bucket}/${folder}`,
+            "NoLogObjects",
+            `no CloudTrail log object (*.json.gz) under this prefix for ${day}; if the trail was logging that day, its files are elsewhere: check cloudtrail.bucket and cloudtrail.prefix (the key prefix before AWSLogs/)`,
+          ),
         },
       ];
     }
-    return keys.sort().map((key) => ({ kind: "object", key }));
+    objects.sort((left, right) => left.key.localeCompare(right.key));
+    return objects.map((object) => ({ kind: "object", ...object }));
   }
 
   async function* listed(): AsyncGenerator<ListedEntry> {
     for await (const entries of inOrder(daysOf(context.range, 1), concurrency, listDay)) yield* entries;
   }
 
-  /** Never rejects: a file that cannot be read becomes its gap. */
+  async function getBody(key: string): Promise<Readable> {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!(response.Body instanceof Readable)) {
+      throw new LogFileError("UnreadableBody", "GetObject returned no readable body");
+    }
+    return response.Body;
+  }
+
+  /** Never rejects: reads a small object's compressed bytes ahead; a failed read becomes its gap. */
   async function load(entry: ListedEntry): Promise<LoadedEntry> {
     if (entry.kind === "gap") return entry;
-    const { key } = entry;
-    try {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      if (!(response.Body instanceof Readable)) {
-        throw new LogFileError("UnreadableBody", "GetObject returned no readable body");
-      }
-      return { kind: "records", key, records: parseRecords(await gunzipToString(response.Body, maxBytes)) };
-    } catch (error) {
-      if (error instanceof LogFileError)
-        return { kind: "gap", item: gap(`s3://${bucket}/${key}`, error.code, error.message) };
-      const failure = toCollectionError("s3:GetObject", error);
+    const { key, size } = entry;
+    const object = `s3://${bucket}/${key}`;
+    // The listing already tells the stored size: an object over the bound is not downloaded at all.
+    if (size !== undefined && size > maxBytes)
       return {
         kind: "gap",
-        item: gap(`s3://${bucket}/${key}`, failure.code, `${failure.call} failed: ${failure.message}`),
+        item: gap(
+          object,
+          "LogObjectTooLarge",
+          `${tooLarge("compressed", maxBytes).message} (listed size ${size} bytes)`,
+        ),
       };
+    if (size === undefined || size > PREFETCH_MAX_BYTES)
+      return { kind: "object", key, compressed: undefined };
+    try {
+      const chunks: Buffer[] = [];
+      let read = 0;
+      for await (const chunk of await getBody(key)) {
+        read += (chunk as Buffer).length;
+        if (read > maxBytes) throw tooLarge("compressed", maxBytes);
+        chunks.push(chunk as Buffer);
+      }
+      return { kind: "object", key, compressed: Buffer.concat(chunks) };
+    } catch (error) {
+      if (error instanceof LogFileError) return { kind: "gap", item: gap(object, error.code, error.message) };
+      return { kind: "gap", item: failed("s3:GetObject", object, error) };
     }
   }
 
-  function* itemsOf(loaded: LoadedEntry): Generator<UsageItem> {
+  async function* itemsOf(loaded: LoadedEntry): AsyncGenerator<UsageItem> {
     if (loaded.kind === "gap") {
       yield loaded.item;
       return;
     }
-    for (const [index, record] of loaded.records.entries()) {
-      const mapped = mapCloudTrailRecord(record, { source: sourceId, location, origin: loaded.key });
-      if (mapped.kind === "other-service") continue;
-      if (mapped.kind === "invalid") {
-        yield gap(`s3://${bucket}/${loaded.key}#Records[${index}]`, "InvalidRecord", mapped.reason);
-        continue;
+    const { key } = loaded;
+    const object = `s3://${bucket}/${key}`;
+    let mappedRecords = 0;
+    try {
+      const body = loaded.compressed === undefined ? await getBody(key) : Readable.from([loaded.compressed]);
+      for await (const { index, record } of streamRecords(body, maxBytes)) {
+        mappedRecords += 1;
+        const mapped = mapCloudTrailRecord(record, { source: sourceId, location, origin: key });
+        if (mapped.kind === "other-service") continue;
+        if (mapped.kind === "invalid") {
+          yield gap(`${object}#Records[${index}]`, "InvalidRecord", mapped.reason);
+          continue;
+        }
+        if (isInRange(mapped.event.time, context.range)) yield { kind: "event", event: mapped.event };
       }
-      if (isInRange(mapped.event.time, context.range)) yield { kind: "event", event: mapped.event };
+    } catch (error) {
+      const read =
+        mappedRecords === 0
+          ? ""
+          : ` (the ${mappedRecords} record${mappedRecords === 1 ? "" : "s"} before the failure were read)`;
+      if (error instanceof LogFileError) {
+        yield gap(object, error.code, `${error.message}${read}`);
+        return;
+      }
+      const failure = toCollectionError("s3:GetObject", error);
+      yield gap(object, failure.code, `${failure.call} failed: ${failure.message}${read}`);
     }
   }
 
-  // A few days listed and a few files fetched ahead hide S3 latency; output keeps listing order, and
-  // memory stays bounded by `fetchConcurrency` log files whatever the range.
+  // A few days listed and a few small objects fetched ahead hide S3 latency; output keeps listing order.
   for await (const loaded of inOrder(listed(), concurrency, load)) yield* itemsOf(loaded);
 }
 

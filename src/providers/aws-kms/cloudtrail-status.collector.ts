@@ -7,10 +7,11 @@ import type { CloudTrailClient, Trail } from "@aws-sdk/client-cloudtrail";
 import { GetBucketLifecycleConfigurationCommand } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CollectionError } from "../../model/key.ts";
-import type { LoggingSink, LoggingStatus, Retention } from "../../model/logging.ts";
+import type { LogFileLocation, LoggingSink, LoggingStatus, Retention } from "../../model/logging.ts";
 import type { Clock } from "../key-provider.ts";
 import { capture } from "./capture.ts";
 import { evaluateKmsCoverage, retentionFromLifecycle } from "./cloudtrail-coverage.ts";
+import { normalizePrefix } from "./cloudtrail-s3.usage.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
 
@@ -25,6 +26,20 @@ export interface LoggingCollectionContext {
   clock: Clock;
   cloudTrail: (region: string) => CloudTrailClient;
   s3: (region: string) => S3Client;
+  /** `cloudtrail.bucket` / `cloudtrail.prefix` as configured (prefix already normalized); `{}` for none. */
+  configuredLocation?: Partial<LogFileLocation>;
+}
+
+/** The trail whose files hold the region's KMS events, and where it writes them. */
+export interface KmsTrailLocation extends LogFileLocation {
+  reference: string;
+  /** The trail's home region: the first guess for its bucket's region (S3 redirects otherwise). */
+  homeRegion: string;
+}
+
+/** A trail's S3KeyPrefix as the key prefix before `AWSLogs/`: `""` or ending in `/`. */
+export function trailKeyPrefix(trail: Trail): string {
+  return normalizePrefix((trail.S3KeyPrefix ?? "").replace(/\/+$/, ""));
 }
 
 /**
@@ -47,18 +62,33 @@ export function trailLogPrefix(trail: Trail, region: string): string {
 }
 
 export async function collectLoggingStatus(context: LoggingCollectionContext): Promise<LoggingStatus> {
+  return (await collectTrailLogging(context)).status;
+}
+
+/**
+ * The logging status, and the trail usage is read from: the first (by ARN) trail that is logging, covers
+ * KMS events and names a bucket. Organization trails are passed over: their files sit under an extra
+ * organization-id folder (`AWSLogs/<o-id>/<account>/`) this reader does not list.
+ */
+export async function collectTrailLogging(
+  context: LoggingCollectionContext,
+): Promise<{ status: LoggingStatus; kmsTrail?: KmsTrailLocation }> {
   const { clock, location } = context;
+  const configured = context.configuredLocation ?? {};
   const errors: CollectionError[] = [];
   const described = await capture("cloudtrail:DescribeTrails", clock, () =>
     context.cloudTrail(location).send(new DescribeTrailsCommand({ includeShadowTrails: true })),
   );
   if (!described.ok) {
     return {
-      source: context.sourceId,
-      location,
-      capturedAt: described.capturedAt,
-      sinks: [],
-      errors: [described.error],
+      status: {
+        source: context.sourceId,
+        location,
+        capturedAt: described.capturedAt,
+        sinks: [],
+        errors: [described.error],
+        usageLogLocation: { configured },
+      },
     };
   }
   const trails = new Map<string, Trail>();
@@ -67,11 +97,43 @@ export async function collectLoggingStatus(context: LoggingCollectionContext): P
     const identity = trail.TrailARN ?? trail.Name;
     if (identity !== undefined && !trails.has(identity)) trails.set(identity, trail);
   }
-  const sinks = await Promise.all(
-    [...trails.values()].map((trail) => collectTrailSink(context, trail, errors)),
+  const collected = await Promise.all(
+    [...trails.values()].map(async (trail) => ({
+      trail,
+      sink: await collectTrailSink(context, trail, errors),
+    })),
   );
-  sinks.sort((left, right) => left.reference.localeCompare(right.reference));
-  return { source: context.sourceId, location, capturedAt: clock().toISOString(), sinks, errors };
+  collected.sort((left, right) => left.sink.reference.localeCompare(right.sink.reference));
+  const logging = collected.find(
+    ({ trail, sink }) =>
+      sink.active &&
+      sink.coversKeyEvents &&
+      trail.S3BucketName !== undefined &&
+      trail.IsOrganizationTrail !== true,
+  );
+  const kmsTrail: KmsTrailLocation | undefined =
+    logging?.trail.S3BucketName === undefined
+      ? undefined
+      : {
+          reference: logging.sink.reference,
+          bucket: logging.trail.S3BucketName,
+          prefix: trailKeyPrefix(logging.trail),
+          homeRegion: logging.trail.HomeRegion ?? location,
+        };
+  const status: LoggingStatus = {
+    source: context.sourceId,
+    location,
+    capturedAt: clock().toISOString(),
+    sinks: collected.map(({ sink }) => sink),
+    errors,
+    usageLogLocation: {
+      configured,
+      ...(kmsTrail === undefined
+        ? {}
+        : { sink: { reference: kmsTrail.reference, bucket: kmsTrail.bucket, prefix: kmsTrail.prefix } }),
+    },
+  };
+  return kmsTrail === undefined ? { status } : { status, kmsTrail };
 }
 
 async function collectTrailSink(
