@@ -82,7 +82,12 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     async (request) => {
       const record = await findRun(request.params.id);
       request.accessRunId = record.runId;
-      const progress = await readRunProgress(client, record.plan, record.keyBatches, record.screenshotBatches);
+      const progress = await readRunProgress(
+        client,
+        record.plan,
+        record.keyBatches,
+        record.screenshotBatches,
+      );
       const gaps = await readGaps(record);
       return { ...runView(record), progress, ...(gaps === undefined ? {} : { gaps }) };
     },
@@ -176,6 +181,7 @@ export function runView(record: RunRecord): Record<string, unknown> {
   return {
     runId: record.runId,
     status: record.status,
+    state: record.state,
     period: { label: plan.range.label, from: plan.range.from.slice(0, 10), to: plan.range.to },
     createdAt: record.createdAt,
     ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),
