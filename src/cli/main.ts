@@ -3,6 +3,7 @@ import { EXIT_CODES } from "./exit-codes.ts";
 import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
 import { runValidateCommand } from "./commands/validate.command.ts";
 import { runRunCommand } from "./commands/run.command.ts";
+import { runDoctorCommand, type DoctorCliOptions } from "./commands/doctor.command.ts";
 import { runVerifyCommand, type VerifyCliOptions } from "./commands/verify.command.ts";
 import { runKeygenCommand } from "./commands/keygen.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -82,6 +83,18 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     )
     .action(async (options: RunCliOptions) => {
       exitCode = await runRunCommand(options, io);
+    });
+
+  program
+    .command("doctor")
+    .description(
+      "before any run: check that each source is reachable and its identity has every permission keyproof uses; exit 0, or 3 with the missing ones",
+    )
+    .requiredOption("-c, --config <file>", "path to keyproof.yaml")
+    .option("--source <id...>", "only these source ids")
+    .option("--json", "print the result as JSON")
+    .action(async (options: DoctorCliOptions) => {
+      exitCode = await runDoctorCommand(options, io);
     });
 
   program
