@@ -1,7 +1,17 @@
 /** Exit codes are public interface: users script against them. */
 export const EXIT_CODES = {
+  /** `run`: a bundle was sealed and every configured source and location was collected completely. */
   OK: 0,
   FATAL: 1,
   VERIFY_FAILED: 1,
+  /** Bad config or arguments: nothing was contacted. */
   BAD_INPUT: 2,
+  /**
+   * `run`: a bundle was sealed but the evidence is incomplete (a gap, or a finding with status `error`).
+   * `doctor`: a source is unreachable or a permission is missing. Wins over FAIL_ON when both apply:
+   * findings judged on incomplete evidence are themselves incomplete.
+   */
+  INCOMPLETE: 3,
+  /** `run --fail-on <severity>`: complete evidence, and an open `fail` at or above that severity. */
+  FAIL_ON: 4,
 } as const;

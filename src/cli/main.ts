@@ -3,6 +3,7 @@ import { EXIT_CODES } from "./exit-codes.ts";
 import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
 import { runValidateCommand } from "./commands/validate.command.ts";
 import { runRunCommand } from "./commands/run.command.ts";
+import { runDoctorCommand, type DoctorCliOptions } from "./commands/doctor.command.ts";
 import { runVerifyCommand, type VerifyCliOptions } from "./commands/verify.command.ts";
 import { runKeygenCommand } from "./commands/keygen.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
@@ -62,8 +63,38 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--inline", "run every step in this process, without Redis (one-off runs, CI pipelines)")
     .option("--redis-url <url>", "enqueue on this Redis (default REDIS_URL, then queue.redisUrl)")
     .option("--prefix <prefix>", "queue key prefix (default KEYPROOF_QUEUE_PREFIX, then keyproof)")
+    .addOption(
+      new Option(
+        "--fail-on <severity>",
+        "also exit 4 when an open fail at or above this severity exists (CI gating); exit 3 (incomplete) wins",
+      ).choices(FAIL_ON_SEVERITIES),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Exit codes:",
+        "  0  a bundle was sealed and every configured source and location was collected completely",
+        "  3  a bundle was sealed but the evidence is incomplete (a gap, or a finding with status error)",
+        "  4  with --fail-on: complete evidence and an open fail at or above that severity",
+        "  2  bad config or arguments (nothing was contacted)",
+        "  1  fatal (nothing sealed)",
+      ].join("\n"),
+    )
     .action(async (options: RunCliOptions) => {
       exitCode = await runRunCommand(options, io);
+    });
+
+  program
+    .command("doctor")
+    .description(
+      "before any run: check that each source is reachable and its identity has every permission keyproof uses; exit 0, or 3 with the missing ones",
+    )
+    .requiredOption("-c, --config <file>", "path to keyproof.yaml")
+    .option("--source <id...>", "only these source ids")
+    .option("--json", "print the result as JSON")
+    .action(async (options: DoctorCliOptions) => {
+      exitCode = await runDoctorCommand(options, io);
     });
 
   program
@@ -132,7 +163,13 @@ export interface RunCliOptions {
   inline?: boolean;
   redisUrl?: string;
   prefix?: string;
+  /** Exit 4 when an open `fail` at or above this severity exists. */
+  failOn?: FailOnSeverity;
 }
+
+/** `--fail-on` values: the severities a CI gate may name (`info` findings never gate). */
+export const FAIL_ON_SEVERITIES = ["low", "medium", "high", "critical"] as const;
+export type FailOnSeverity = (typeof FAIL_ON_SEVERITIES)[number];
 
 /** One place that maps errors to exit codes: bad input 2, everything else 1. Never prints a stack. */
 export function reportError(error: unknown, io: CliIo): number {

@@ -6,7 +6,7 @@ import { parseRange } from "../time/date-range.ts";
 import type { UsageEvent, UsageItem } from "../model/usage.ts";
 import { BundleWriter } from "./bundle-writer.ts";
 import { usageExtractPath } from "./paths.ts";
-import { NO_KEY, csvCell, writeUsageExtract } from "./usage-extract.writer.ts";
+import { CSV_GAPS_NAMED, NO_KEY, csvCell, writeUsageExtract } from "./usage-extract.writer.ts";
 import type { UsageExtractTarget } from "./usage-extract.writer.ts";
 
 let workspace: string;
@@ -102,6 +102,7 @@ describe("writeUsageExtract", () => {
         "# range: 2026-07-01 .. 2026-09-30 (UTC, inclusive)",
         "# method: none",
         "# generated: 2026-10-01T08:00:00.000Z",
+        "# complete: NO, usage events are not collected for this source (method none)",
         "time,key_id,key_reference,action,principal,source_address,outcome,error_code,event_id,origin",
         "",
       ].join("\r\n"),
@@ -166,6 +167,12 @@ describe("writeUsageExtract", () => {
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[1] ?? "")).toMatchObject({ principal: "=cmd|' /C calc'!A0", eventId: "e-3" });
     const rows = csv.split("\r\n");
+    expect(rows[6]).toBe(
+      "# complete: NO, 1 gap(s): events in the parts named below are missing from this file",
+    );
+    expect(rows[7]).toBe(`# gap: ${gap.object}: ${gap.code}: ${gap.message}`);
+    expect(rows[8]).toMatch(/^time,key_id,/);
+    rows.splice(0, 2);
     expect(rows[7]).toBe(
       "2026-08-01T00:00:00Z,1234abcd,arn:aws:kms:eu-west-1:111122223333:key/1234abcd,Decrypt,arn:aws:iam::111122223333:role/app,10.0.0.1,success,,e-2,AWSLogs/111122223333/CloudTrail/eu-west-1/2026/07/02/a.json.gz",
     );
@@ -181,7 +188,8 @@ describe("writeUsageExtract", () => {
       "utf8",
     );
     expect(csv.split("\r\n")[2]).toBe("# location: vault 'primary' second line");
-    expect(csv.split("\r\n")[6]).toMatch(/^time,key_id/);
+    expect(csv.split("\r\n")[6]).toBe("# complete: yes (no part of the range failed to read)");
+    expect(csv.split("\r\n")[7]).toMatch(/^time,key_id/);
   });
 
   it("accepts a synchronous iterable", async () => {
@@ -206,6 +214,28 @@ describe("writeUsageExtract", () => {
       },
     ]);
     expect((await files()).ndjson.split("\n")).toHaveLength(2);
+  });
+
+  it("says in the CSV header that the range is incomplete and names the gaps, at most CSV_GAPS_NAMED", async () => {
+    const gaps: UsageItem[] = Array.from({ length: CSV_GAPS_NAMED + 2 }, (_, index) => ({
+      kind: "gap",
+      gap: {
+        source: "aws-prod",
+        location: "eu-west-1",
+        object: `AWSLogs/${index}.json.gz`,
+        code: "AccessDenied",
+        message: "denied",
+      },
+    }));
+    await writeUsageExtract(writer, stream([{ kind: "event", event: event() }, ...gaps]), target);
+    const rows = (await files()).csv.split("\r\n");
+    expect(rows[6]).toBe(
+      `# complete: NO, ${CSV_GAPS_NAMED + 2} gap(s): events in the parts named below are missing from this file`,
+    );
+    expect(rows[7]).toBe("# gap: AWSLogs/0.json.gz: AccessDenied: denied");
+    expect(rows[7 + CSV_GAPS_NAMED]).toBe("# gap: … 2 more in usage-summary.json");
+    expect(rows[8 + CSV_GAPS_NAMED]).toMatch(/^time,key_id,/);
+    expect(rows[9 + CSV_GAPS_NAMED]).toMatch(/^2026-07-02T10:00:00Z,1234abcd,/);
   });
 
   it("refuses to write the same location twice", async () => {

@@ -1,4 +1,9 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { describeError } from "../errors/errors.ts";
 import type { SourceType } from "../model/key.ts";
 import type { DateRange } from "../model/snapshot.ts";
@@ -77,7 +82,34 @@ function commentLine(text: string): string {
   return `# ${text.replace(/[\r\n]+/g, " ").replaceAll('"', "'")}\r\n`;
 }
 
-export function csvPreamble(target: UsageExtractTarget, generatedAt: string): string {
+/** At most this many gaps are named in the CSV preamble; usage-summary.json and gaps.json have every one. */
+export const CSV_GAPS_NAMED = 50;
+
+/**
+ * The `# ...` lines above the column header. `complete:` says whether the rows cover the whole range; an
+ * incomplete extract names its gaps (`# gap: <object>: <code>: <message>`), so a spreadsheet opened on its
+ * own cannot pass for the full period.
+ */
+export function csvPreamble(
+  target: UsageExtractTarget,
+  generatedAt: string,
+  gaps: readonly UsageGap[] = [],
+): string {
+  const completeness =
+    gaps.length > 0
+      ? commentLine(
+          `complete: NO, ${gaps.length} gap(s): events in the parts named below are missing from this file`,
+        )
+      : target.method === "none"
+        ? commentLine("complete: NO, usage events are not collected for this source (method none)")
+        : commentLine("complete: yes (no part of the range failed to read)");
+  const named = gaps
+    .slice(0, CSV_GAPS_NAMED)
+    .map((gap) => commentLine(`gap: ${gap.object}: ${gap.code}: ${gap.message}`));
+  const more =
+    gaps.length > CSV_GAPS_NAMED
+      ? [commentLine(`gap: … ${gaps.length - CSV_GAPS_NAMED} more in usage-summary.json`)]
+      : [];
   return [
     commentLine("keyproof key-usage extract"),
     commentLine(`source: ${target.source} (${target.sourceType})`),
@@ -85,6 +117,9 @@ export function csvPreamble(target: UsageExtractTarget, generatedAt: string): st
     commentLine(`range: ${target.range.from.slice(0, 10)} .. ${target.range.to} (UTC, inclusive)`),
     commentLine(`method: ${target.method}`),
     commentLine(`generated: ${generatedAt}`),
+    completeness,
+    ...named,
+    ...more,
     USAGE_CSV_COLUMNS.join(",") + "\r\n",
   ].join("");
 }
@@ -199,9 +234,12 @@ export async function writeUsageExtract(
   const ndjson = new BufferedSink(
     await writer.openStream(usageExtractPath(target.source, target.location, "ndjson")),
   );
-  const csv = new BufferedSink(
-    await writer.openStream(usageExtractPath(target.source, target.location, "csv")),
-  );
+  // The CSV preamble says whether the range is complete, which is known only at the end: the rows go to a
+  // scratch file first and are copied behind the preamble once the stream is done (memory stays flat).
+  const csvPath = usageExtractPath(target.source, target.location, "csv");
+  const scratch = await mkdtemp(join(tmpdir(), "keyproof-csv-"));
+  const rowsFile = join(scratch, "rows.csv");
+  const csv = new BufferedSink(createWriteStream(rowsFile, { flags: "wx" }));
 
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
@@ -216,8 +254,6 @@ export async function writeUsageExtract(
     Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]()
   ) as AsyncIterator<UsageItem> | Iterator<UsageItem>;
   try {
-    await csv.write(csvPreamble(target, generatedAt));
-
     for (;;) {
       let next: IteratorResult<UsageItem>;
       try {
@@ -257,12 +293,22 @@ export async function writeUsageExtract(
 
     await ndjson.end();
     await csv.end();
+    const preamble = csvPreamble(target, generatedAt, gaps);
+    await pipeline(
+      async function* () {
+        yield preamble;
+        yield* createReadStream(rowsFile);
+      },
+      await writer.openStream(csvPath),
+    );
   } catch (error) {
     ndjson.destroy();
     csv.destroy();
     // Let the producer release what it holds (S3 streams, file handles); its own failure must not mask ours.
     await Promise.resolve(iterator.return?.()).catch(() => undefined);
     throw error;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 
   return {

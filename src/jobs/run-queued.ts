@@ -3,7 +3,10 @@ import { KeyproofError, describeError } from "../errors/errors.ts";
 import { readFile } from "node:fs/promises";
 import type { DateRange } from "../model/snapshot.ts";
 import { storageRecordPath, type StorageRecord } from "../storage/store-sealed-bundle.ts";
+import type { QueueName } from "./queue/job-names.ts";
+import { JOB_REGISTRY } from "./queue/job-registry.ts";
 import type { QueueClient } from "./queue/queue-client.ts";
+import { runJobsOf } from "./queue/run-flow.ts";
 import { readRunProgress, type StepProgress } from "./queue/run-progress.ts";
 import type { RunRecord } from "./queue/run-store.ts";
 import type { RunSummary } from "./run-summary.ts";
@@ -24,6 +27,14 @@ export interface QueuedRunRequest {
   onProgress?: (progress: StepProgress[], record: RunRecord) => void;
   /** Called when Redis could not be read (it may be restarting); following goes on. */
   onWaiting?: (reason: string) => void;
+  /**
+   * Called once per queue when jobs of the run have waited there for `noWorkerAfterMs` while no worker
+   * consumes it (BullMQ's CLIENT LIST based `getWorkersCount`); following goes on, a worker may start.
+   * Called again if the queue is left without a worker later.
+   */
+  onNoWorker?: (queue: QueueName, message: string) => void;
+  /** Default 3000 ms. */
+  noWorkerAfterMs?: number;
   /** Default 500 ms. */
   pollIntervalMs?: number;
   /** Give up following after this long (the run goes on in the workers). Default: no limit. */
@@ -92,16 +103,23 @@ async function readStorageRecord(bundleDirectory: string): Promise<StorageRecord
 export async function followRun(
   client: QueueClient,
   runId: string,
-  options: Pick<QueuedRunRequest, "onProgress" | "onWaiting" | "pollIntervalMs" | "timeoutMs"> = {},
+  options: Pick<
+    QueuedRunRequest,
+    "onProgress" | "onWaiting" | "onNoWorker" | "noWorkerAfterMs" | "pollIntervalMs" | "timeoutMs"
+  > = {},
 ): Promise<RunRecord> {
   const interval = options.pollIntervalMs ?? 500;
   const deadline =
     options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  const watch = options.onNoWorker === undefined ? undefined : new WorkerWatch(options);
   let lastSeen = "";
   for (;;) {
     try {
       const record = await client.runs.get(runId);
       if (record === undefined) throw new KeyproofError("INTERNAL", `run ${runId} has no record`);
+      if (watch !== undefined && record.status !== "completed" && record.status !== "failed") {
+        await watch.check(client, record);
+      }
       if (options.onProgress !== undefined) {
         const progress = await readRunProgress(
           client,
@@ -138,4 +156,68 @@ export function formatQueuedProgress(progress: StepProgress[], record: Pick<RunR
       `${step.step} ${step.completed}/${step.total}${step.failed > 0 ? ` (${step.failed} failed)` : ""}`,
   );
   return `${record.status}  ${steps.join("  ")}`;
+}
+
+/** `no worker is consuming queue collect: start \`keyproof worker\``. */
+export function noWorkerMessage(queue: QueueName): string {
+  return `no worker is consuming queue ${queue}: start \`keyproof worker\` (or \`keyproof worker --queues ${queue}\`) with the same Redis and prefix`;
+}
+
+/**
+ * The queues in which jobs of the run are ready to run (waiting or prioritized, not delayed for a backoff or
+ * waiting for children) and that no worker consumes right now.
+ */
+export async function findQueuesWithoutWorker(
+  client: Pick<QueueClient, "queue">,
+  record: Pick<RunRecord, "plan" | "keyBatches" | "screenshotBatches">,
+): Promise<QueueName[]> {
+  const jobs = runJobsOf(record.plan, record.keyBatches, record.screenshotBatches);
+  const queueOf = (name: (typeof jobs)[number]["name"]): QueueName => JOB_REGISTRY[name].queue as QueueName;
+  const states = await Promise.all(jobs.map((job) => client.queue(queueOf(job.name)).getJobState(job.jobId)));
+  const ready = new Set<QueueName>();
+  jobs.forEach((job, index) => {
+    const state = states[index];
+    if (state === "waiting" || state === "prioritized") ready.add(queueOf(job.name));
+  });
+  const idle: QueueName[] = [];
+  for (const queue of ready) {
+    if ((await client.queue(queue).getWorkersCount()) === 0) idle.push(queue);
+  }
+  return idle;
+}
+
+/** Tracks since when each queue has had ready jobs and no worker; reports each stretch once. */
+class WorkerWatch {
+  readonly #after: number;
+  readonly #report: (queue: QueueName, message: string) => void;
+  readonly #idleSince = new Map<QueueName, number>();
+  readonly #reported = new Set<QueueName>();
+  #lastCheck = 0;
+
+  constructor(options: Pick<QueuedRunRequest, "onNoWorker" | "noWorkerAfterMs">) {
+    this.#after = options.noWorkerAfterMs ?? 3000;
+    this.#report = options.onNoWorker ?? (() => undefined);
+  }
+
+  async check(client: QueueClient, record: RunRecord): Promise<void> {
+    const now = Date.now();
+    // CLIENT LIST is cheap but not free: at most a few times per grace period.
+    if (now - this.#lastCheck < Math.min(1000, this.#after / 3)) return;
+    this.#lastCheck = now;
+    const idle = new Set(await findQueuesWithoutWorker(client, record));
+    for (const queue of [...this.#idleSince.keys()]) {
+      if (!idle.has(queue)) {
+        this.#idleSince.delete(queue);
+        this.#reported.delete(queue);
+      }
+    }
+    for (const queue of idle) {
+      const since = this.#idleSince.get(queue) ?? now;
+      this.#idleSince.set(queue, since);
+      if (now - since >= this.#after && !this.#reported.has(queue)) {
+        this.#reported.add(queue);
+        this.#report(queue, noWorkerMessage(queue));
+      }
+    }
+  }
 }

@@ -176,6 +176,7 @@ export function runView(record: RunRecord): RunView {
   return {
     runId: record.runId,
     status: record.status,
+    state: record.state,
     period: { label: plan.range.label, from: plan.range.from.slice(0, 10), to: plan.range.to },
     createdAt: record.createdAt,
     ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),

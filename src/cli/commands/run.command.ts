@@ -5,10 +5,15 @@ import { resolveQueueSettings } from "../../jobs/queue/queue-settings.ts";
 import { assertRedisReachable } from "../../jobs/queue/redis-connection.ts";
 import { runInline, type RunProgress } from "../../jobs/run-inline.ts";
 import { formatQueuedProgress, runQueued } from "../../jobs/run-queued.ts";
-import { formatRunSummary, type RunSummary } from "../../jobs/run-summary.ts";
+import {
+  formatRunSummary,
+  hasFailAtOrAbove,
+  isSummaryComplete,
+  type RunSummary,
+} from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { parsePeriod, parseRange } from "../../time/date-range.ts";
-import type { CliIo, RunCliOptions } from "../main.ts";
+import type { CliIo, FailOnSeverity, RunCliOptions } from "../main.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
 
@@ -62,6 +67,7 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
             }
           : {}),
         onWaiting: (reason) => io.stderr(`\r\x1b[Kwaiting for Redis: ${reason}\n`),
+        onNoWorker: (_queue, message) => io.stderr(`\r\x1b[Kkeyproof: ${message}\n`),
       });
       if (io.isTty) io.stderr("\r\x1b[K");
       if (queued.joined)
@@ -71,7 +77,7 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
         summary: queued.summary,
         storage: queued.storage,
       });
-      return EXIT_CODES.OK;
+      return runExitCode(queued.summary, options.failOn);
     } finally {
       await client.close();
     }
@@ -86,6 +92,17 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   });
   if (io.isTty) io.stderr("\r\x1b[K");
   printResult(options, io, result);
+  return runExitCode(result.summary, options.failOn);
+}
+
+/**
+ * 0 complete; 3 sealed but incomplete; 4 (only with --fail-on) complete with an open fail at or above the
+ * threshold. 3 wins over 4: findings judged on incomplete evidence are not the whole picture, and a CI gate
+ * that only looks for 4 must not pass a run that could not see everything.
+ */
+export function runExitCode(summary: RunSummary, failOn: FailOnSeverity | undefined): number {
+  if (!isSummaryComplete(summary)) return EXIT_CODES.INCOMPLETE;
+  if (failOn !== undefined && hasFailAtOrAbove(summary, failOn)) return EXIT_CODES.FAIL_ON;
   return EXIT_CODES.OK;
 }
 

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { KeyproofError } from "../../errors/errors.ts";
-import type { RunSummary } from "../run-summary.ts";
+import { isSummaryComplete, type RunSummary } from "../run-summary.ts";
 import { redisKeys, type RedisKeys } from "./redis-keys.ts";
 import { RunPlanSchema, type RunPlan } from "./run-plan.ts";
 
@@ -13,6 +13,27 @@ import { RunPlanSchema, type RunPlan } from "./run-plan.ts";
 export const RUN_STATUSES = ["queued", "running", "sealed", "completed", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/**
+ * What the run came to, for people and scripts: the status, except that a completed run whose evidence is
+ * incomplete (any gap, any `error` finding) is `completed-with-gaps`, the queued twin of `keyproof run`'s
+ * exit code 3. `status` keeps the lifecycle alone (queued → running → sealed → completed | failed).
+ */
+export const RUN_STATES = [
+  "queued",
+  "running",
+  "sealed",
+  "completed",
+  "completed-with-gaps",
+  "failed",
+] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** Pure: the state of a run from its status and summary (a summary without `complete` counts its gaps). */
+export function runStateOf(status: RunStatus, summary: RunSummary | undefined): RunState {
+  if (status !== "completed" || summary === undefined) return status;
+  return isSummaryComplete(summary) ? "completed" : "completed-with-gaps";
+}
+
 export interface BundleLocation {
   directory: string;
   archive: string;
@@ -22,6 +43,8 @@ export interface BundleLocation {
 export interface RunRecord {
   runId: string;
   status: RunStatus;
+  /** `completed-with-gaps` when the run completed but its evidence is incomplete; otherwise the status. */
+  state: RunState;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -200,9 +223,11 @@ export class RunStore {
   async get(runId: string): Promise<RunRecord | undefined> {
     const fields = await this.redis.hgetall(this.keys.run(runId));
     if (fields.plan === undefined || fields.status === undefined) return undefined;
+    const status = fields.status as RunStatus;
     const record: RunRecord = {
       runId,
-      status: fields.status as RunStatus,
+      status,
+      state: status,
       createdAt: fields.createdAt ?? "",
       updatedAt: fields.updatedAt ?? fields.createdAt ?? "",
       plan: RunPlanSchema.parse(JSON.parse(fields.plan)),
@@ -218,6 +243,7 @@ export class RunStore {
     if (fields.summary !== undefined) record.summary = JSON.parse(fields.summary) as RunSummary;
     if (fields.bundle !== undefined) record.bundle = BundleLocationSchema.parse(JSON.parse(fields.bundle));
     if (fields.error !== undefined) record.error = fields.error;
+    record.state = runStateOf(status, record.summary);
     return record;
   }
 

@@ -176,7 +176,7 @@ export async function judgeStep(input: {
   const snapshot = assembleSnapshot({ ...input, ...state });
   const findings = runChecks(snapshot);
   const gaps = collectGaps(snapshot);
-  const summary = summarizeRun(snapshot, findings, gaps.length);
+  const summary = summarizeRun(snapshot, findings);
   await input.writer.writeJson(FINDINGS_FILE, findings, { overwrite: true });
   await input.writer.writeJson(INVENTORY_FILE, buildInventoryExport(snapshot), { overwrite: true });
   await input.writer.writeJson(GAPS_FILE, gaps, { overwrite: true });

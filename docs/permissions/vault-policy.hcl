@@ -1,0 +1,29 @@
+# keyproof reader policy for a HashiCorp Vault / OpenBao source: read-only, no key material.
+# Replace `transit` with each transit mount keyproof collects (one pair of paths per mount).
+# Create it with: vault policy write keyproof-reader docs/permissions/vault-policy.hcl
+
+# Which mounts exist and which of them are transit mounts.
+path "sys/mounts" {
+  capabilities = ["read"]
+}
+
+# Transit keys: their names, then each key's configuration (versions, rotation period, type, exportable).
+path "transit/keys" {
+  capabilities = ["list"]
+}
+path "transit/keys/*" {
+  capabilities = ["read"]
+}
+
+# ACL policies: which tokens may use which key.
+path "sys/policies/acl" {
+  capabilities = ["list"]
+}
+path "sys/policies/acl/*" {
+  capabilities = ["read"]
+}
+
+# Audit devices (root namespace). Vault requires sudo to read sys/audit.
+path "sys/audit" {
+  capabilities = ["read", "sudo"]
+}

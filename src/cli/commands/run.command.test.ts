@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { summarizeRun, hasFailAtOrAbove } from "../../jobs/run-summary.ts";
+import { runStateOf } from "../../jobs/queue/run-store.ts";
+import type { Finding } from "../../model/finding.ts";
+import { makeGap, makeSnapshot } from "../../../test/factories/index.ts";
+import { EXIT_CODES } from "../exit-codes.ts";
+import { runExitCode } from "./run.command.ts";
+
+function finding(overrides: Partial<Finding>): Finding {
+  return {
+    checkId: "key-rotation-enabled",
+    status: "pass",
+    severity: "high",
+    source: "aws-prod",
+    resource: "arn:aws:kms:us-east-1:111122223333:key/x",
+    message: "ok",
+    evidence: [],
+    ...overrides,
+  };
+}
+
+describe("exit codes and --fail-on", () => {
+  const failing = [
+    finding({ status: "fail", severity: "high" }),
+    finding({ status: "warn", severity: "critical" }),
+  ];
+
+  it("gates on fails at or above the threshold only (warns never gate)", () => {
+    const summary = summarizeRun(makeSnapshot(), failing);
+    expect(hasFailAtOrAbove(summary, "critical")).toBe(false);
+    expect(hasFailAtOrAbove(summary, "high")).toBe(true);
+    expect(hasFailAtOrAbove(summary, "low")).toBe(true);
+    expect(runExitCode(summary, undefined)).toBe(EXIT_CODES.OK);
+    expect(runExitCode(summary, "high")).toBe(EXIT_CODES.FAIL_ON);
+    expect(runExitCode(summary, "critical")).toBe(EXIT_CODES.OK);
+    expect(runStateOf("completed", summary)).toBe("completed");
+  });
+
+  it("an error finding alone exits 3", () => {
+    expect(runExitCode(summarizeRun(makeSnapshot(), [finding({ status: "error" })]), undefined)).toBe(
+      EXIT_CODES.INCOMPLETE,
+    );
+  });
+
+  it("incomplete evidence (3) wins over --fail-on (4)", () => {
+    const summary = summarizeRun(makeSnapshot({ gaps: [makeGap()] }), failing);
+    expect(runExitCode(summary, "high")).toBe(EXIT_CODES.INCOMPLETE);
+  });
+});

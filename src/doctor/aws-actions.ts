@@ -1,0 +1,33 @@
+/**
+ * The IAM action(s) each AWS SDK command keyproof sends needs, by `<service>:<CommandName>` (paginators count
+ * as their command, `lib-storage:Upload` as the uploads it makes). docs/permissions/aws-iam-policy*.json must
+ * contain every action listed here; aws-actions.test.ts derives the commands from the imports in src/, so a
+ * new call without an entry here (and in the documented policy) fails the test instead of drifting.
+ */
+export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
+  "sts:GetCallerIdentity": ["sts:GetCallerIdentity"],
+  "iam:GetAccountAuthorizationDetails": ["iam:GetAccountAuthorizationDetails"],
+  "kms:ListKeys": ["kms:ListKeys"],
+  "kms:ListAliases": ["kms:ListAliases"],
+  "kms:DescribeKey": ["kms:DescribeKey"],
+  "kms:GetKeyPolicy": ["kms:GetKeyPolicy"],
+  "kms:GetKeyRotationStatus": ["kms:GetKeyRotationStatus"],
+  "kms:ListKeyRotations": ["kms:ListKeyRotations"],
+  "kms:ListGrants": ["kms:ListGrants"],
+  "kms:ListResourceTags": ["kms:ListResourceTags"],
+  "kms:Sign": ["kms:Sign"],
+  "kms:GetPublicKey": ["kms:GetPublicKey"],
+  "cloudtrail:DescribeTrails": ["cloudtrail:DescribeTrails"],
+  "cloudtrail:GetTrailStatus": ["cloudtrail:GetTrailStatus"],
+  "cloudtrail:GetEventSelectors": ["cloudtrail:GetEventSelectors"],
+  "cloudtrail:LookupEvents": ["cloudtrail:LookupEvents"],
+  // S3 operation names and IAM action names differ.
+  "s3:GetBucketLifecycleConfiguration": ["s3:GetLifecycleConfiguration"],
+  "s3:ListObjectsV2": ["s3:ListBucket"],
+  "s3:GetObject": ["s3:GetObject"],
+  "s3:HeadObject": ["s3:GetObject"],
+  "s3:GetBucketVersioning": ["s3:GetBucketVersioning"],
+  "s3:GetObjectLockConfiguration": ["s3:GetBucketObjectLockConfiguration"],
+  "s3:PutObjectRetention": ["s3:PutObjectRetention"],
+  "lib-storage:Upload": ["s3:PutObject", "s3:AbortMultipartUpload"],
+};
