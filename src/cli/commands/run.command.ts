@@ -7,7 +7,7 @@ import { runInline, type RunProgress } from "../../jobs/run-inline.ts";
 import { formatQueuedProgress, runQueued } from "../../jobs/run-queued.ts";
 import { formatRunSummary, type RunSummary } from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
-import { parsePeriod, parseRange } from "../../time/date-range.ts";
+import { assertRangeWithinLimit, parsePeriod, parseRange } from "../../time/date-range.ts";
 import type { CliIo, RunCliOptions } from "../main.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
@@ -34,6 +34,11 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   // Arguments and config are checked before anything is contacted: exit 2 must mean "nothing happened".
   const range = resolveRange(options);
   const loaded = await loadConfig(options.config);
+  assertRangeWithinLimit(
+    range,
+    loaded.config.policy.maxRangeDays,
+    options.period === undefined ? "--from/--to" : "--period",
+  );
   const settings = resolveQueueSettings({
     config: loaded.config,
     configDirectory: loaded.directory,
