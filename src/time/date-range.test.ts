@@ -6,6 +6,7 @@ import {
   MIN_YEAR,
   assertRangeWithinLimit,
   daysOf,
+  isDateRangeError,
   parsePeriod,
   parseRange,
   rangeLengthDays,
@@ -16,6 +17,7 @@ function errorOf(run: () => unknown): DateRangeError {
     run();
   } catch (error) {
     expect(error).toBeInstanceOf(DateRangeError);
+    expect(isDateRangeError(error)).toBe(true);
     return error as DateRangeError;
   }
   throw new Error("expected a DateRangeError");
@@ -117,6 +119,15 @@ describe("assertRangeWithinLimit", () => {
     expect(
       errorOf(() => assertRangeWithinLimit(parseRange("2026-07-01", "2026-07-11"), 10, "to")).field,
     ).toBe("to");
+  });
+});
+
+describe("isDateRangeError", () => {
+  it("tells a date error from other keyproof errors and plain errors", () => {
+    expect(isDateRangeError(new Error("--from: x"))).toBe(false);
+    expect(
+      isDateRangeError(Object.assign(new Error("x"), { name: "KeyproofError", code: "ARGUMENT_INVALID" })),
+    ).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { KeyproofError } from "../errors/errors.ts";
+import { KeyproofError, isKeyproofError } from "../errors/errors.ts";
 import type { DateRange } from "../model/snapshot.ts";
 import { MAX_YEAR, MIN_YEAR } from "./date-limits.ts";
 
@@ -27,6 +27,15 @@ export class DateRangeError extends KeyproofError {
     this.field = field;
     this.reason = reason;
   }
+}
+
+/** By shape, not `instanceof` alone (errors cross process boundaries): a KeyproofError with field and reason. */
+export function isDateRangeError(error: unknown): error is DateRangeError {
+  return (
+    isKeyproofError(error) &&
+    typeof (error as { field?: unknown }).field === "string" &&
+    typeof (error as { reason?: unknown }).reason === "string"
+  );
 }
 
 /** Field names used in messages; the CLI defaults, the API passes its JSON field names. */
