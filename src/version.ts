@@ -1,7 +1,10 @@
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PACKAGE_ROOT } from "./package-root.ts";
 
-const require = createRequire(import.meta.url);
-const packageJson = require("../package.json") as { version: string };
+const packageJson = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as {
+  version: string;
+};
 
 /** Recorded in every manifest so an auditor knows which keyproof produced a bundle. */
 export const KEYPROOF_VERSION: string = packageJson.version;

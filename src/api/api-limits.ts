@@ -1,6 +1,5 @@
 import type { Config } from "../config/config.schema.ts";
 import { readQueueSection } from "../jobs/queue/queue-settings.ts";
-import { maxRangeDaysOf } from "../time/date-range.ts";
 
 export const DEFAULT_DEDUPE_WINDOW_SECONDS = 300;
 export const DEFAULT_MAX_QUEUED_RUNS_PER_SOURCE = 3;
@@ -24,6 +23,6 @@ export function apiLimitsOf(config: Config): ApiLimits {
     dedupeWindowSeconds: queue.dedupeWindowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS,
     maxQueuedRunsPerSource: queue.maxQueuedRunsPerSource ?? DEFAULT_MAX_QUEUED_RUNS_PER_SOURCE,
     requestsPerMinute: queue.apiRequestsPerMinute ?? DEFAULT_API_REQUESTS_PER_MINUTE,
-    maxRangeDays: maxRangeDaysOf(config.policy),
+    maxRangeDays: config.policy.maxRangeDays,
   };
 }

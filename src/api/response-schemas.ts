@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SCHEDULE_PERIODS } from "../config/queue.schema.ts";
 import { RUN_STEPS } from "../jobs/queue/run-flow.ts";
 import { RUN_ORIGINS } from "../jobs/queue/run-plan.ts";
-import { RUN_STATUSES } from "../jobs/queue/run-store.ts";
+import { RUN_STATES, RUN_STATUSES } from "../jobs/queue/run-store.ts";
 
 /**
  * What the API answers, as zod schemas: the OpenAPI document is generated from them, and the handlers'
@@ -44,6 +44,10 @@ export const RunViewSchema = z
   .object({
     runId: z.string(),
     status: z.enum(RUN_STATUSES),
+    state: z.enum(RUN_STATES).meta({
+      description:
+        "What the run amounts to: completed (complete evidence), completed-with-gaps (sealed, evidence incomplete: the CLI's exit 3), or the lifecycle status while it is not finished",
+    }),
     period: PeriodViewSchema,
     createdAt: z.string().meta({ format: "date-time" }),
     startedAt: z.string().meta({ format: "date-time" }).optional(),

@@ -1,11 +1,8 @@
 import { Command, CommanderError, Option } from "commander";
 import { EXIT_CODES } from "./exit-codes.ts";
 import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
-import { runValidateCommand } from "./commands/validate.command.ts";
-import { runRunCommand } from "./commands/run.command.ts";
-import { runDoctorCommand, type DoctorCliOptions } from "./commands/doctor.command.ts";
-import { runVerifyCommand, type VerifyCliOptions } from "./commands/verify.command.ts";
-import { runKeygenCommand } from "./commands/keygen.command.ts";
+import type { VerifyCliOptions } from "./commands/verify.command.ts";
+import type { DoctorCliOptions } from "./commands/doctor.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
@@ -25,7 +22,15 @@ export const processIo: CliIo = {
   isTty: Boolean(process.stderr.isTTY),
 };
 
-/** Parses argv and runs one command. Returns the exit code instead of exiting, so it can be tested. */
+/**
+ * Parses argv and runs one command. Returns the exit code instead of exiting, so it can be tested.
+ *
+ * Startup cost: this file and the `register*Command` modules import only commander and light helpers.
+ * Every command's work (and with it the AWS and Azure SDKs, puppeteer, bullmq, fastify) is loaded by a
+ * dynamic `import()` inside its action, so `keyproof --help` or a mistyped flag loads none of them.
+ * A new command follows the same shape: options here (or in a `register*Command` with only light imports),
+ * `const { runXCommand } = await import("./commands/x.command.ts")` in the action.
+ */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   let exitCode: number = EXIT_CODES.OK;
   const program = new Command()
@@ -41,6 +46,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .description("check a keyproof.yaml; exit 0 when valid, 2 with every problem as file:line field: message")
     .requiredOption("-c, --config <file>", "path to keyproof.yaml")
     .action(async (options: { config: string }) => {
+      const { runValidateCommand } = await import("./commands/validate.command.ts");
       exitCode = await runValidateCommand(options, io);
     });
 
@@ -82,6 +88,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       ].join("\n"),
     )
     .action(async (options: RunCliOptions) => {
+      const { runRunCommand } = await import("./commands/run.command.ts");
       exitCode = await runRunCommand(options, io);
     });
 
@@ -94,6 +101,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--source <id...>", "only these source ids")
     .option("--json", "print the result as JSON")
     .action(async (options: DoctorCliOptions) => {
+      const { runDoctorCommand } = await import("./commands/doctor.command.ts");
       exitCode = await runDoctorCommand(options, io);
     });
 
@@ -121,6 +129,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--region <region>", "AWS region for s3:// targets")
     .option("--endpoint <url>", "S3 endpoint for s3:// targets (emulators, VPC endpoints)")
     .action(async (bundle: string | undefined, options: VerifyCliOptions) => {
+      const { runVerifyCommand } = await import("./commands/verify.command.ts");
       exitCode = await runVerifyCommand(bundle, options, io);
     });
 
@@ -130,6 +139,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("-o, --out <file>", "where to write the key", "keyproof-signing.pem")
     .option("--force", "overwrite an existing file")
     .action(async (options: { out: string; force?: boolean }) => {
+      const { runKeygenCommand } = await import("./commands/keygen.command.ts");
       exitCode = await runKeygenCommand(options, io);
     });
 

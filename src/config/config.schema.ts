@@ -4,6 +4,7 @@ import { AzureKeyVaultSourceSchema } from "./sources/azure-key-vault.schema.ts";
 import { HashicorpVaultSourceSchema } from "./sources/hashicorp-vault.schema.ts";
 import { QueueSettingsSchema, SchedulesSchema } from "./queue.schema.ts";
 import { KEY_USAGES, type InventoryEntry } from "../model/inventory.ts";
+import { DEFAULT_MAX_RANGE_DAYS } from "../time/date-limits.ts";
 
 /**
  * The schema of the user's `keyproof.yaml`. Unknown fields are errors everywhere (`strict`), so a typo
@@ -114,6 +115,11 @@ export const PolicySchema = z.strictObject({
   maxRotationDays: z.number().int().positive().default(365),
   logRetentionDays: z.number().int().positive().default(365),
   approvedKeySpecs: z.array(z.string().min(1)).min(1).default(DEFAULT_APPROVED_KEY_SPECS),
+  /**
+   * Longest range, in days, a run or an API request may cover (default 400). Collection grows with length
+   * (CloudTrail: one S3 listing per day and region), so a mistyped decade is refused before any call.
+   */
+  maxRangeDays: z.number().int().positive().default(DEFAULT_MAX_RANGE_DAYS),
 });
 
 const AwsRegionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name");
@@ -239,6 +245,7 @@ export const ConfigSchema = z
       maxRotationDays: 365,
       logRetentionDays: 365,
       approvedKeySpecs: DEFAULT_APPROVED_KEY_SPECS,
+      maxRangeDays: DEFAULT_MAX_RANGE_DAYS,
     }),
     signing: SigningSchema,
     /** Where sealed bundles are kept besides the run's output directory. */

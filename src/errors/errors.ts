@@ -41,7 +41,10 @@ export function isKeyproofError(error: unknown): error is KeyproofError {
 /** One problem in a config file, located for `file:line field: message` output. */
 export interface ConfigProblem {
   file: string;
+  /** 1-based; 0 when the problem has no place in the text (the file cannot be read, is too large). */
   line: number;
+  /** 1-based, when known (YAML syntax errors). */
+  column?: number;
   field: string;
   message: string;
 }
@@ -55,7 +58,8 @@ export class ConfigError extends KeyproofError {
 }
 
 export function formatConfigProblem(problem: ConfigProblem): string {
-  return `${problem.file}:${problem.line} ${problem.field}: ${problem.message}`;
+  const column = problem.column === undefined ? "" : `:${problem.column}`;
+  return `${problem.file}:${problem.line}${column} ${problem.field}: ${problem.message}`;
 }
 
 export function describeError(error: unknown): string {

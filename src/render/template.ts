@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import { KeyproofError } from "../errors/errors.ts";
+import { PACKAGE_ROOT } from "../package-root.ts";
 
 /**
  * A deliberately small template language (a strict subset of Mustache), written here rather than pulled
@@ -253,7 +254,7 @@ export function renderTemplateText(
 }
 
 /** `templates/` at the repository root, found from this file so the working directory does not matter. */
-export const TEMPLATES_DIRECTORY = fileURLToPath(new URL("../../templates/", import.meta.url));
+export const TEMPLATES_DIRECTORY = path.join(PACKAGE_ROOT, "templates/");
 
 /**
  * Loads templates from a directory once and keeps them compiled. Partials are loaded ahead of rendering

@@ -1,20 +1,80 @@
-import { isValid, parseISO } from "date-fns";
-import { KeyproofError } from "../errors/errors.ts";
+import { KeyproofError, isKeyproofError } from "../errors/errors.ts";
 import type { DateRange } from "../model/snapshot.ts";
+import { MAX_YEAR, MIN_YEAR } from "./date-limits.ts";
 
-/** UTC midnight of a `YYYY-MM-DD` string; rejects impossible dates like 2026-02-30. */
-function parseDay(value: string, field: string): Date {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    throw new KeyproofError("ARGUMENT_INVALID", `${field}: "${value}" is not a date (YYYY-MM-DD)`);
+/**
+ * Date rules for every range keyproof collects (CLI `--period`/`--from`/`--to`, API requests, schedules).
+ *
+ * Years are bounded to {@link MIN_YEAR}..{@link MAX_YEAR}: a four-digit year like `0099` is legal ISO-8601
+ * but `Date.UTC(99, …)` reads it as 1999, and `9999-12-31` ends at `+010000-01-01`, an ISO string that
+ * sorts before every real timestamp so every event was silently out of range. No evidence period of a
+ * key-management procedure lies outside 1970–2100, so those are refused by name instead.
+ */
+export { DEFAULT_MAX_RANGE_DAYS, MAX_YEAR, MIN_YEAR } from "./date-limits.ts";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A date argument that is wrong. `field` is the argument as the caller spells it (`--from` on the CLI,
+ * `from` in the API, `range`), `reason` the message without it, so an API can answer `{ field, message }`.
+ * Code ARGUMENT_INVALID: exit 2 on the CLI.
+ */
+export class DateRangeError extends KeyproofError {
+  readonly field: string;
+  readonly reason: string;
+  constructor(field: string, reason: string, options: { remediation?: string } = {}) {
+    super("ARGUMENT_INVALID", `${field}: ${reason}`, options);
+    this.field = field;
+    this.reason = reason;
   }
-  const date = parseISO(`${value}T00:00:00Z`);
-  if (!isValid(date) || date.toISOString().slice(0, 10) !== value) {
-    throw new KeyproofError("ARGUMENT_INVALID", `${field}: "${value}" is not a calendar date`);
+}
+
+/** By shape, not `instanceof` alone (errors cross process boundaries): a KeyproofError with field and reason. */
+export function isDateRangeError(error: unknown): error is DateRangeError {
+  return (
+    isKeyproofError(error) &&
+    typeof (error as { field?: unknown }).field === "string" &&
+    typeof (error as { reason?: unknown }).reason === "string"
+  );
+}
+
+/** Field names used in messages; the CLI defaults, the API passes its JSON field names. */
+export interface RangeFieldNames {
+  from: string;
+  to: string;
+}
+export const CLI_RANGE_FIELDS: RangeFieldNames = { from: "--from", to: "--to" };
+
+/** Throws unless MIN_YEAR <= year <= MAX_YEAR; `value` is what the user wrote, quoted in the message. */
+export function assertYearSupported(year: number, field: string, value: string): void {
+  if (!Number.isInteger(year) || year < MIN_YEAR || year > MAX_YEAR) {
+    throw new DateRangeError(
+      field,
+      `"${value}": year ${String(year).padStart(4, "0")} is outside the supported years ${MIN_YEAR}-${MAX_YEAR}`,
+    );
   }
+}
+
+/**
+ * UTC midnight of year/month/day. `setUTCFullYear` rather than `Date.UTC`, which maps years 0-99 to
+ * 1900-1999; month and day may run over (month 12 = January of the next year), as with Date.UTC.
+ */
+function utcMidnight(year: number, monthIndex: number, day: number): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
   return date;
 }
 
-const DAY_MS = 86_400_000;
+/** UTC midnight of a `YYYY-MM-DD` string; rejects impossible dates like 2026-02-30 and unsupported years. */
+function parseDay(value: string, field: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (match === null) throw new DateRangeError(field, `"${value}" is not a date (YYYY-MM-DD)`);
+  const year = Number(match[1]);
+  assertYearSupported(year, field, value);
+  const date = utcMidnight(year, Number(match[2]) - 1, Number(match[3]));
+  if (dayString(date) !== value) throw new DateRangeError(field, `"${value}" is not a calendar date`);
+  return date;
+}
 
 /** UTC-safe: date-fns' addDays works in local time, which shifts across DST in a non-UTC TZ. */
 export function addDays(date: Date, days: number): Date {
@@ -36,43 +96,70 @@ function build(start: Date, endExclusive: Date, label: string): DateRange {
 
 /**
  * `--period` values: a quarter `2026-Q3`, a month `2026-09`, or a year `2026`. All UTC.
- * Boundaries are computed with Date.UTC, never in local time.
+ * `field` names the argument in errors (`--period` on the CLI, `period` in the API).
  */
-export function parsePeriod(period: string): DateRange {
+export function parsePeriod(period: string, field = "--period"): DateRange {
   const quarter = /^(\d{4})-Q([1-4])$/i.exec(period);
   if (quarter) {
     const year = Number(quarter[1]);
+    assertYearSupported(year, field, period);
     const index = Number(quarter[2]) - 1;
-    return build(new Date(Date.UTC(year, index * 3, 1)), new Date(Date.UTC(year, index * 3 + 3, 1)), `${year}-Q${index + 1}`);
+    return build(
+      utcMidnight(year, index * 3, 1),
+      utcMidnight(year, index * 3 + 3, 1),
+      `${year}-Q${index + 1}`,
+    );
   }
   const month = /^(\d{4})-(\d{2})$/.exec(period);
   if (month) {
     const year = Number(month[1]);
+    assertYearSupported(year, field, period);
     const monthIndex = Number(month[2]) - 1;
     if (monthIndex < 0 || monthIndex > 11) {
-      throw new KeyproofError("ARGUMENT_INVALID", `--period: "${period}" has no month ${month[2]}`);
+      throw new DateRangeError(field, `"${period}" has no month ${month[2]}`);
     }
-    return build(new Date(Date.UTC(year, monthIndex, 1)), new Date(Date.UTC(year, monthIndex + 1, 1)), period);
+    return build(utcMidnight(year, monthIndex, 1), utcMidnight(year, monthIndex + 1, 1), period);
   }
   const year = /^(\d{4})$/.exec(period);
   if (year) {
     const value = Number(year[1]);
-    return build(new Date(Date.UTC(value, 0, 1)), new Date(Date.UTC(value + 1, 0, 1)), period);
+    assertYearSupported(value, field, period);
+    return build(utcMidnight(value, 0, 1), utcMidnight(value + 1, 0, 1), period);
   }
-  throw new KeyproofError(
-    "ARGUMENT_INVALID",
-    `--period: "${period}" is not a quarter (2026-Q3), a month (2026-09) or a year (2026)`,
+  throw new DateRangeError(
+    field,
+    `"${period}" is not a quarter (2026-Q3), a month (2026-09) or a year (2026)`,
   );
 }
 
-/** `--from`/`--to`: inclusive UTC days. */
-export function parseRange(from: string, to: string): DateRange {
-  const start = parseDay(from, "--from");
-  const end = parseDay(to, "--to");
+/** `--from`/`--to`: inclusive UTC days. `fields` names the two arguments in errors. */
+export function parseRange(from: string, to: string, fields: RangeFieldNames = CLI_RANGE_FIELDS): DateRange {
+  const start = parseDay(from, fields.from);
+  const end = parseDay(to, fields.to);
   if (end < start) {
-    throw new KeyproofError("ARGUMENT_INVALID", `--to (${to}) is before --from (${from})`);
+    throw new DateRangeError(fields.to, `${to} is before ${fields.from} (${from})`);
   }
   return build(start, addDays(end, 1), `${from}..${to}`);
+}
+
+/** Whole UTC days in the range (a quarter is 90-92, a leap year 366). */
+export function rangeLengthDays(range: DateRange): number {
+  return Math.round((Date.parse(range.toExclusive) - Date.parse(range.from)) / DAY_MS);
+}
+
+/**
+ * Refuses a range longer than `maxDays` (config `policy.maxRangeDays`, default DEFAULT_MAX_RANGE_DAYS),
+ * naming the length and the limit. `field` is what the caller calls the range (`range`, `period`, `to`).
+ */
+export function assertRangeWithinLimit(range: DateRange, maxDays: number, field = "range"): void {
+  const days = rangeLengthDays(range);
+  if (days > maxDays) {
+    throw new DateRangeError(
+      field,
+      `${range.label} covers ${days} days, more than the limit of ${maxDays} days (policy.maxRangeDays)`,
+      { remediation: "split it into shorter runs, or raise policy.maxRangeDays in the config" },
+    );
+  }
 }
 
 export function isInRange(instant: string, range: DateRange): boolean {
@@ -82,52 +169,7 @@ export function isInRange(instant: string, range: DateRange): boolean {
 /** Every UTC day touched by the range, plus `extraDays` after it (late log delivery). */
 export function daysOf(range: DateRange, extraDays = 0): string[] {
   const days: string[] = [];
-  const end = addDays(parseISO(range.toExclusive), extraDays);
-  for (let day = parseISO(range.from); day < end; day = addDays(day, 1)) days.push(dayString(day));
+  const end = addDays(new Date(range.toExclusive), extraDays);
+  for (let day = new Date(range.from); day < end; day = addDays(day, 1)) days.push(dayString(day));
   return days;
-}
-
-/**
- * Years keyproof accepts in a period or date. Evidence before the Unix epoch cannot exist in any source, and
- * four-digit years like `0099` would otherwise be read by Date.UTC as 1999 (years 0-99 map to 1900-1999),
- * while `9999-12-31` would end a range at `+010000-01-01`, an instant no event string compares below.
- */
-export const SUPPORTED_YEARS = { first: 1970, last: 2100 } as const;
-
-/** Longest range a run or API request may cover unless `policy.maxRangeDays` says otherwise. */
-export const MAX_RANGE_DAYS_DEFAULT = 400;
-
-/** Refuses a year outside `SUPPORTED_YEARS`, naming the field (`--period`, `from`, ...) and the year. */
-export function assertSupportedYear(year: number, field: string): void {
-  if (!Number.isInteger(year) || year < SUPPORTED_YEARS.first || year > SUPPORTED_YEARS.last) {
-    throw new KeyproofError(
-      "ARGUMENT_INVALID",
-      `${field}: year ${year} is outside ${SUPPORTED_YEARS.first}-${SUPPORTED_YEARS.last}`,
-    );
-  }
-}
-
-/** Whole UTC days a range covers (a quarter is 90-92, a leap year 366). */
-export function rangeDays(range: Pick<DateRange, "from" | "toExclusive">): number {
-  return Math.round((Date.parse(range.toExclusive) - Date.parse(range.from)) / DAY_MS);
-}
-
-/** Refuses a range longer than `maxDays`, naming the field and the limit. */
-export function assertRangeWithin(range: DateRange, maxDays: number, field: string): void {
-  const days = rangeDays(range);
-  if (days > maxDays) {
-    throw new KeyproofError(
-      "ARGUMENT_INVALID",
-      `${field}: the range covers ${days} days; at most ${maxDays} are allowed (policy.maxRangeDays)`,
-    );
-  }
-}
-
-/**
- * `policy.maxRangeDays` when the config sets it, else `MAX_RANGE_DAYS_DEFAULT`. Read through `object` so it
- * works whether or not the policy schema declares the field yet.
- */
-export function maxRangeDaysOf(policy: object): number {
-  const value = (policy as { maxRangeDays?: unknown }).maxRangeDays;
-  return typeof value === "number" ? value : MAX_RANGE_DAYS_DEFAULT;
 }

@@ -4,3 +4,4 @@ export * from "./key.factory.ts";
 export * from "./logging.factory.ts";
 export * from "./usage.factory.ts";
 export * from "./snapshot.factory.ts";
+export * from "./config-text.factory.ts";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { describeError } from "../../errors/errors.ts";
 import type { DateRange } from "../../model/snapshot.ts";
-import { assertRangeWithin, assertSupportedYear, parsePeriod, parseRange } from "../../time/date-range.ts";
+import { assertRangeWithinLimit, assertYearSupported, parsePeriod, parseRange } from "../../time/date-range.ts";
 import { badRequest } from "../api-error.ts";
 import type { ApiLimits } from "../api-limits.ts";
 import type { ApiServerOptions } from "../api-types.ts";
@@ -69,7 +69,7 @@ function checkYear(value: string, field: string): void {
   const year = /^(\d{4})/.exec(value)?.[1];
   if (year === undefined) return; // not a date at all: the parser names the format
   try {
-    assertSupportedYear(Number(year), field);
+    assertYearSupported(Number(year), field, value);
   } catch (error) {
     throw badRequest(field, describeError(error).replace(`${field}: `, ""));
   }
@@ -80,7 +80,7 @@ function rangeOf(body: EvidenceRequest, maxDays: number): DateRange {
   const range = parsedRangeOf(body);
   const field = body.period === undefined ? "to" : "period";
   try {
-    assertRangeWithin(range, maxDays, field);
+    assertRangeWithinLimit(range, maxDays, field);
   } catch (error) {
     throw badRequest(field, describeError(error).replace(`${field}: `, ""));
   }

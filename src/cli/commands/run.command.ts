@@ -12,7 +12,7 @@ import {
   type RunSummary,
 } from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
-import { parsePeriod, parseRange } from "../../time/date-range.ts";
+import { assertRangeWithinLimit, parsePeriod, parseRange } from "../../time/date-range.ts";
 import type { CliIo, FailOnSeverity, RunCliOptions } from "../main.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
@@ -39,6 +39,11 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   // Arguments and config are checked before anything is contacted: exit 2 must mean "nothing happened".
   const range = resolveRange(options);
   const loaded = await loadConfig(options.config);
+  assertRangeWithinLimit(
+    range,
+    loaded.config.policy.maxRangeDays,
+    options.period === undefined ? "--from/--to" : "--period",
+  );
   const settings = resolveQueueSettings({
     config: loaded.config,
     configDirectory: loaded.directory,

@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { QueueClient } from "../../jobs/queue/queue-client.ts";
-import { resolveService, type QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
-import { storeServiceConfig } from "../../jobs/queue/service-config.ts";
-import { listSchedules, syncSchedules } from "../../jobs/schedules/schedule-sync.ts";
+import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { CliIo } from "../main.ts";
 
@@ -24,6 +21,7 @@ export function registerScheduleCommand(
     .option("--prefix <prefix>", "queue key prefix")
     .option("--data-dir <dir>", "shared data directory for scheduled runs' bundles")
     .action(async (options: QueueCliOptions) => {
+      const { QueueClient, resolveService, storeServiceConfig, syncSchedules } = await loadScheduleModules();
       const service = await resolveService(options, true);
       const client = QueueClient.connect(service.settings.redisUrl, service.settings.prefix);
       try {
@@ -52,6 +50,7 @@ export function registerScheduleCommand(
     .option("--prefix <prefix>", "queue key prefix")
     .option("--json", "print as JSON")
     .action(async (options: QueueCliOptions & { json?: boolean }) => {
+      const { QueueClient, resolveService, listSchedules } = await loadScheduleModules();
       const service = await resolveService(options, false);
       const client = QueueClient.connect(service.settings.redisUrl, service.settings.prefix);
       try {
@@ -71,4 +70,16 @@ export function registerScheduleCommand(
         await client.close();
       }
     });
+}
+
+/** bullmq and the config loader, loaded when a schedule command runs, not for `keyproof --help`. */
+async function loadScheduleModules() {
+  const [{ QueueClient }, { resolveService }, { storeServiceConfig }, { listSchedules, syncSchedules }] =
+    await Promise.all([
+      import("../../jobs/queue/queue-client.ts"),
+      import("../../jobs/queue/resolve-service.ts"),
+      import("../../jobs/queue/service-config.ts"),
+      import("../../jobs/schedules/schedule-sync.ts"),
+    ]);
+  return { QueueClient, resolveService, storeServiceConfig, listSchedules, syncSchedules };
 }

@@ -1,10 +1,5 @@
 import { Option, type Command } from "commander";
-import { buildApiServer } from "../../api/api-server.ts";
-import { QueueClient } from "../../jobs/queue/queue-client.ts";
-import { assertRedisReachable, checkEvictionPolicy } from "../../jobs/queue/redis-connection.ts";
-import { describeSettings, resolveService, type QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
-import { storeServiceConfig } from "../../jobs/queue/service-config.ts";
-import { syncSchedules } from "../../jobs/schedules/schedule-sync.ts";
+import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { CliIo } from "../main.ts";
 import { positiveInteger } from "./worker.command.ts";
@@ -32,6 +27,22 @@ export function registerServeCommand(program: Command, io: CliIo, setExitCode: (
       async (
         options: QueueCliOptions & { host: string; port: number; schedules: boolean; render: boolean },
       ) => {
+        // Loaded here, not at the top: fastify, bullmq and the providers stay out of `keyproof --help`.
+        const [
+          { buildApiServer },
+          { QueueClient },
+          { assertRedisReachable, checkEvictionPolicy },
+          { describeSettings, resolveService },
+          { storeServiceConfig },
+          { syncSchedules },
+        ] = await Promise.all([
+          import("../../api/api-server.ts"),
+          import("../../jobs/queue/queue-client.ts"),
+          import("../../jobs/queue/redis-connection.ts"),
+          import("../../jobs/queue/resolve-service.ts"),
+          import("../../jobs/queue/service-config.ts"),
+          import("../../jobs/schedules/schedule-sync.ts"),
+        ]);
         const service = await resolveService(options, true);
         const loaded = service.loaded;
         if (loaded === undefined) return;

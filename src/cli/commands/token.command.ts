@@ -1,8 +1,7 @@
 import { Option, type Command } from "commander";
 import { API_ROLES, ApiTokenStore, type ApiRole } from "../../auth/api-tokens.ts";
 import { KeyproofError } from "../../errors/errors.ts";
-import { createRedisConnection } from "../../jobs/queue/redis-connection.ts";
-import { resolveService, type QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
+import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { CliIo } from "../main.ts";
 
@@ -83,6 +82,11 @@ async function withTokens(
   options: QueueCliOptions,
   run: (tokens: ApiTokenStore) => Promise<number>,
 ): Promise<number> {
+  // Loaded here, not at the top: ioredis and the config loader stay out of `keyproof --help`.
+  const [{ createRedisConnection }, { resolveService }] = await Promise.all([
+    import("../../jobs/queue/redis-connection.ts"),
+    import("../../jobs/queue/resolve-service.ts"),
+  ]);
   const { settings } = await resolveService(options, false);
   const redis = createRedisConnection(settings.redisUrl, "client", "keyproof-token");
   try {

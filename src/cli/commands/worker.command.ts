@@ -1,5 +1,4 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { runWorkerProcess } from "../../../workers/bootstrap.ts";
 import { QUEUE_NAMES } from "../../jobs/queue/job-names.ts";
 import type { CliIo } from "../main.ts";
 
@@ -24,6 +23,8 @@ export function registerWorkerCommand(
     .action(
       async (options: { queues?: string; concurrency?: number; redisUrl?: string; prefix?: string }) => {
         io.stderr(`keyproof worker: queues ${options.queues ?? "all"}\n`);
+        // Loaded here, not at the top: bullmq and the providers stay out of `keyproof --help` (src/cli/main.ts).
+        const { runWorkerProcess } = await import("../../../workers/bootstrap.ts");
         setExitCode(
           await runWorkerProcess({
             queues: options.queues === undefined ? [...QUEUE_NAMES] : options.queues.split(","),

@@ -8,7 +8,7 @@ import { closeProvider } from "./close-provider.ts";
 import type { RunStarter } from "./job-types.ts";
 import { buildRunFlow } from "./run-flow.ts";
 import { writeRunMarker } from "./run-marker.ts";
-import { assertRangeWithin, maxRangeDaysOf } from "../../time/date-range.ts";
+import { assertRangeWithinLimit } from "../../time/date-range.ts";
 import { RunPlanSchema, scopeDigestOf, type RunPlan } from "./run-plan.ts";
 import type { RunStore } from "./run-store.ts";
 
@@ -32,7 +32,7 @@ export function createRunStarter(deps: { runs: RunStore; flows: FlowProducer }):
         `sources: unknown source(s) ${unknown.join(", ")}; configured: ${[...known].join(", ")}`,
       );
     }
-    assertRangeWithin(request.range, maxRangeDaysOf(config.policy), "range");
+    assertRangeWithinLimit(request.range, config.policy.maxRangeDays, "range");
     // Fail fast on the signing key before anything is queued: a run that cannot be sealed wastes API quota.
     await createSigner(config.signing, request.configDirectory);
 
