@@ -66,7 +66,7 @@ export function assembleSnapshot(input: {
     range: input.range,
     capturedAt: input.capturedAt,
     policy: {
-      ...input.config.policy,
+      ...judgementPolicyOf(input.config.policy),
       hsmRequiredSources: input.config.sources
         .filter((source) => source.type === "azure-key-vault" && source.requireHsm === true)
         .map((source) => source.id),
@@ -74,6 +74,12 @@ export function assembleSnapshot(input: {
     inventory: input.config.keys,
     sources,
   };
+}
+
+/** The thresholds checks judge by; maxRangeDays bounds collection, not judgement, so it stays out of the snapshot. */
+function judgementPolicyOf(policy: Config["policy"]): Omit<Config["policy"], "maxRangeDays"> {
+  const { maxRangeDays: _collectionLimit, ...judgement } = policy;
+  return judgement;
 }
 
 export async function loadCollectedState(
