@@ -559,7 +559,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
     expect(snapshot.gaps).toEqual([]);
     expect(snapshot.keys).toHaveLength(5);
     const legacy = keyById(snapshot.keys, "transit/legacy");
-    expect(legacy).toMatchObject({ keySpec: "unknown", state: "unavailable" });
+    expect(legacy).toMatchObject({ keySpec: "UNKNOWN", state: "unavailable" });
     expect(legacy.rotation).toMatchObject({
       ok: false,
       error: {

@@ -3,7 +3,15 @@ import type { Vault } from "@azure/arm-keyvault";
 import type { RoleAssignment } from "@azure/arm-authorization";
 import type { FullOperationResponse } from "@azure/core-client";
 import { z } from "zod";
-import type { AccessPolicy, Collected, CollectionError, KeyRecord, RotationStatus } from "../../model/key.ts";
+import type {
+  AccessPolicy,
+  Collected,
+  CollectionError,
+  KeyRecord,
+  RotationStatus,
+  VaultProtection,
+} from "../../model/key.ts";
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import type { LoggingSink, LoggingStatus } from "../../model/logging.ts";
 import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
@@ -59,9 +67,10 @@ export interface VaultPropertiesFact {
   vaultUri?: string;
   sku?: string;
   rbacAuthorization: boolean;
-  softDeleteEnabled: boolean;
+  /** Undefined when ARM does not report `enableSoftDelete` (vaults older than soft delete may have it off). */
+  softDeleteEnabled?: boolean;
   softDeleteRetentionInDays?: number;
-  /** ARM omits the property when it was never enabled; absent means off. */
+  /** ARM omits the property when it was never enabled (it can only ever be set to true); absent means off. */
   purgeProtectionEnabled: boolean;
   publicNetworkAccess?: string;
 }
@@ -304,6 +313,17 @@ export function createAzureKeyVaultProvider(
     }
   }
 
+  /** The vault's deletion safeguards as the model types them, or the failed ARM read. */
+  function toVaultProtection(properties: Collected<VaultPropertiesFact>): Collected<VaultProtection> {
+    if (!properties.ok) return properties;
+    const fact = properties.value;
+    const protection: VaultProtection = { vault: fact.name, purgeProtection: fact.purgeProtectionEnabled };
+    if (fact.softDeleteEnabled !== undefined) protection.softDelete = fact.softDeleteEnabled;
+    if (fact.softDeleteRetentionInDays !== undefined)
+      protection.softDeleteRetentionDays = fact.softDeleteRetentionInDays;
+    return { ...properties, value: protection };
+  }
+
   function toVaultProperties(locator: VaultLocator, vault: Vault): VaultPropertiesFact {
     const properties = vault.properties;
     const fact: VaultPropertiesFact = {
@@ -311,10 +331,12 @@ export function createAzureKeyVaultProvider(
       name: locator.name,
       resourceGroup: locator.resourceGroup,
       rbacAuthorization: properties.enableRbacAuthorization === true,
-      // Soft delete is on by default and cannot be switched off once on; only an explicit false means off.
-      softDeleteEnabled: properties.enableSoftDelete !== false,
       purgeProtectionEnabled: properties.enablePurgeProtection === true,
     };
+    // New vaults get soft delete on and it cannot be switched off, but a vault created before soft delete
+    // existed may answer without the property and still have it off: absent stays unknown.
+    if (typeof properties.enableSoftDelete === "boolean")
+      fact.softDeleteEnabled = properties.enableSoftDelete;
     if (properties.vaultUri !== undefined) fact.vaultUri = properties.vaultUri;
     if (properties.sku?.name !== undefined) fact.sku = properties.sku.name;
     if (properties.softDeleteRetentionInDays !== undefined)
@@ -505,7 +527,7 @@ export function createAzureKeyVaultProvider(
         }
       : listed;
     const jwk = key.ok ? key.value.key : undefined;
-    const rawKeyType = key.ok ? String(key.value.keyType ?? jwk?.kty ?? "unknown") : "unknown";
+    const rawKeyType = key.ok ? String(key.value.keyType ?? jwk?.kty ?? UNKNOWN_KEY_SPEC) : UNKNOWN_KEY_SPEC;
     const spec = key.ok
       ? normalizeAzureKeySpec({
           keyType: rawKeyType,
@@ -600,7 +622,7 @@ export function createAzureKeyVaultProvider(
       keyId,
       arn: listed.id ?? keyId,
       aliases: [name],
-      keySpec: spec?.keySpec ?? "UNKNOWN",
+      keySpec: spec?.keySpec ?? UNKNOWN_KEY_SPEC,
       rawKeyType,
       origin: "platform",
       // Keys backing certificates are managed by Key Vault (`managed: true`); their owner is the certificate.
@@ -613,6 +635,8 @@ export function createAzureKeyVaultProvider(
       errors,
     };
     if (spec !== undefined) record.hsmBacked = spec.hsmBacked;
+    if (spec?.unknownReason !== undefined) record.keySpecUnknownReason = spec.unknownReason;
+    record.vaultProtection = toVaultProtection(facts.properties);
     const operations = key.ok ? key.value.keyOperations : undefined;
     if (operations !== undefined && operations.length > 0) record.keyUsage = [...operations].sort().join(",");
     if (properties.createdOn !== undefined) record.createdAt = properties.createdOn;

@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { AccessPolicy, Collected, CollectionError, KeyRecord } from "../../model/key.ts";
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import type { LoggingStatus } from "../../model/logging.ts";
 import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
@@ -464,8 +465,9 @@ export function createHashicorpVaultProvider(
       keyId: `${key.mount}/${key.name}`,
       arn: `${address}/v1/${namespace}${keyPath}`,
       aliases: [key.name],
-      keySpec: "unknown",
-      rawKeyType: "unknown",
+      // The read failed: the spec is not known (the failure is in `errors`), and checks answer `error`.
+      keySpec: UNKNOWN_KEY_SPEC,
+      rawKeyType: UNKNOWN_KEY_SPEC,
       origin: "platform",
       manager: "customer",
       state: "unavailable",
@@ -486,6 +488,9 @@ export function createHashicorpVaultProvider(
     record.origin = normalized.origin;
     record.state = normalized.state;
     record.hsmBacked = normalized.hsmBacked;
+    if (normalized.exportable !== undefined) record.exportable = normalized.exportable;
+    if (normalized.allowPlaintextBackup !== undefined)
+      record.allowPlaintextBackup = normalized.allowPlaintextBackup;
     if (normalized.createdAt !== undefined) record.createdAt = normalized.createdAt;
     return record;
   }
