@@ -14,6 +14,7 @@ import {
 } from "../evidence/paths.ts";
 import type { Finding } from "../model/finding.ts";
 import type { CollectionError, KeyRecord, SourceType } from "../model/key.ts";
+import { UNKNOWN_KEY_SPEC } from "../model/key.ts";
 import type { LocationSnapshot, Snapshot, SourceGap, SourceSnapshot } from "../model/snapshot.ts";
 
 /**
@@ -23,7 +24,7 @@ import type { LocationSnapshot, Snapshot, SourceGap, SourceSnapshot } from "../m
 export type Eligibility = { eligible: true } | { eligible: false; reason: string; unknown?: true };
 
 /** Providers set this key spec when the key's metadata call failed; the failure itself is in `key.errors`. */
-export const UNKNOWN_KEY_SPEC = "UNKNOWN";
+export { UNKNOWN_KEY_SPEC };
 
 /** The verdict for an ineligible key: `error` when eligibility itself is unknown. */
 export function ineligibleStatus(eligibility: { unknown?: true }): "error" | "not-applicable" {

@@ -24,6 +24,9 @@ import type { Check } from "./check.ts";
 import { CheckMetadataSchema } from "./check-metadata.schema.ts";
 import { CHECK_IDS, findCheck, isCheckId, registry } from "./registry.ts";
 import { FINDING_STATUSES, SEVERITIES } from "../model/finding.ts";
+import { UNKNOWN_KEY_SPEC } from "../model/key.ts";
+import type { KeyRecord } from "../model/key.ts";
+import type { Snapshot } from "../model/snapshot.ts";
 
 const checksDirectory = fileURLToPath(new URL(".", import.meta.url));
 const folders = readdirSync(checksDirectory, { withFileTypes: true })
@@ -106,6 +109,7 @@ function busySnapshot() {
         location: "https://kv-prod.vault.azure.net",
         keySpec: "RSA_2048",
         access: notCollected("arm:roleAssignments.listForScope"),
+        vaultProtection: notCollected("arm:Vaults.get"),
       }),
       makeKey({
         source: "vault-prod",
@@ -114,6 +118,16 @@ function busySnapshot() {
         keyId: "transit/payments",
         keySpec: "aes256-gcm96",
         access: notCollected("vault:GET sys/policies/acl"),
+      }),
+      makeKey({
+        source: "vault-prod",
+        sourceType: "hashicorp-vault",
+        location: "transit",
+        keyId: "transit/unreadable",
+        keySpec: UNKNOWN_KEY_SPEC,
+        state: "unavailable",
+        rotation: notCollected("vault:GET transit/keys/unreadable"),
+        errors: [makeCollectionError({ call: "vault:GET transit/keys/unreadable" })],
       }),
     ],
     logging: [
@@ -175,6 +189,34 @@ describe.each(registry.map((check) => [check.metadata.id, check] as const))(
 
     it("reports the failed collections it depends on as errors", () => {
       expect(findings.some((finding) => finding.status === "error")).toBe(true);
+    });
+
+    it("never reads KeyRecord.raw: raw is evidence for people, every judged fact is a typed field", () => {
+      const read: string[] = [];
+      const guarded: Snapshot = {
+        ...snapshot,
+        sources: snapshot.sources.map((source) => ({
+          ...source,
+          locations: source.locations.map((location) => ({
+            ...location,
+            keys: location.keys.map((key): KeyRecord => ({
+              ...key,
+              raw: new Proxy(key.raw, {
+                get(target, property, receiver) {
+                  read.push(String(property));
+                  return Reflect.get(target, property, receiver);
+                },
+                ownKeys(target) {
+                  read.push("<keys>");
+                  return Reflect.ownKeys(target);
+                },
+              }),
+            })),
+          })),
+        })),
+      };
+      check.run(guarded);
+      expect(read).toEqual([]);
     });
 
     it("is pure: the same snapshot gives the same findings and is left untouched", () => {

@@ -35,10 +35,14 @@ export type KeyState = (typeof KEY_STATES)[number];
 export const KEY_ORIGINS = ["platform", "imported", "external-store", "custom-key-store"] as const;
 export type KeyOrigin = (typeof KEY_ORIGINS)[number];
 
+/** One rotation the source reports with its time (an AWS rotation, a new Azure or Vault key version). */
 export interface RotationEvent {
   /** UTC ISO-8601 */
   date: string;
+  /** `new-version`: the source says a version was created but not whether a schedule or a person did it. */
   type: "automatic" | "on-demand" | "manual" | "new-version";
+  /** The key version the rotation created, when the source names versions (Azure version id, Vault number). */
+  version?: string;
 }
 
 export interface RotationStatus {
@@ -48,8 +52,13 @@ export interface RotationStatus {
   periodDays?: number;
   /** UTC ISO-8601 */
   nextRotation?: string;
-  /** UTC ISO-8601 of the latest known rotation or key version creation. */
+  /**
+   * UTC ISO-8601 of the latest rotation: always the date of the last `history` event, never set without
+   * one. Undefined for a key that never rotated (its creation is `KeyRecord.createdAt`) or whose source
+   * reports no rotation times.
+   */
   lastRotation?: string;
+  /** Rotations the source reports with their times, oldest first. The key's creation is not a rotation. */
   history: RotationEvent[];
   /** Provider-specific details worth showing an auditor (raw policy, lifetime actions...). */
   detail?: Record<string, unknown>;
@@ -93,6 +102,24 @@ export interface AccessPolicy {
   grants: AccessGrant[];
 }
 
+/** Key spec a provider records when the key's metadata call failed; the failure itself is in `KeyRecord.errors`. */
+export const UNKNOWN_KEY_SPEC = "UNKNOWN";
+
+/**
+ * Deletion safeguards of the vault a key lives in (Azure Key Vault properties from Resource Manager).
+ * Each fact is undefined when the source does not report it: a check warns then, it never guesses.
+ */
+export interface VaultProtection {
+  /** Vault name, for messages. */
+  vault: string;
+  /** A deleted key is kept (recoverable) for the retention period instead of being erased at once. */
+  softDelete?: boolean;
+  /** Days a soft-deleted key is kept (Azure: 7 to 90, 90 when never set). */
+  softDeleteRetentionDays?: number;
+  /** Soft-deleted keys cannot be purged before their retention ends; irreversible once on. */
+  purgeProtection?: boolean;
+}
+
 export interface KeyRecord {
   /** Source id from the config. */
   source: string;
@@ -106,8 +133,17 @@ export interface KeyRecord {
   /** Aliases or friendly names (AWS `alias/x`, Azure key name, Vault key name). */
   aliases: string[];
   description?: string;
-  /** Normalized spec: AWS KeySpec (`SYMMETRIC_DEFAULT`, `RSA_2048`...), Azure `RSA_2048`/`EC_P256`/`OCT_256`, Vault type. */
+  /**
+   * Normalized spec: AWS KeySpec (`SYMMETRIC_DEFAULT`, `RSA_2048`...), Azure `RSA_2048`/`EC_P256`/`OCT_256`,
+   * Vault type; `UNKNOWN` when the key's metadata could not be read. A spec whose size or curve the source
+   * does not report ends in `_UNKNOWN` (`OCT_UNKNOWN`) and `keySpecUnknownReason` says why.
+   */
   keySpec: string;
+  /**
+   * Why part of `keySpec` is unknown although the key was read (Azure does not report the size of oct-HSM
+   * keys): the reason a check gives in its `warn`. Undefined when the spec is complete.
+   */
+  keySpecUnknownReason?: string;
   /** Provider's own key type string before normalization. */
   rawKeyType: string;
   keyUsage?: string;
@@ -121,11 +157,30 @@ export interface KeyRecord {
   deletionDate?: string;
   expiresAt?: string;
   multiRegion?: boolean;
+  /** Key material is generated and kept in an HSM. Undefined when the source does not say. */
   hsmBacked?: boolean;
+  /**
+   * The key material can be exported from the service in usable form (Vault transit `exportable`).
+   * Undefined when the source has no such setting or did not report it.
+   */
+  exportable?: boolean;
+  /**
+   * A backup of the key returns its material unencrypted (Vault transit `allow_plaintext_backup`).
+   * Undefined when the source has no such setting or did not report it.
+   */
+  allowPlaintextBackup?: boolean;
+  /**
+   * Deletion safeguards of the key's vault (Azure Key Vault), or why they could not be read. Absent for
+   * sources without vault-level deletion settings.
+   */
+  vaultProtection?: Collected<VaultProtection>;
   tags: Record<string, string>;
   rotation: Collected<RotationStatus>;
   access: Collected<AccessPolicy>;
-  /** Raw API responses for the configuration export, keyed by call name. */
+  /**
+   * Raw API responses for the configuration export, keyed by call name: evidence for people only. No check
+   * or view model reads it; every fact they judge has a typed field above.
+   */
   raw: Record<string, Collected<unknown>>;
   /** Failures that affected this key but have no dedicated slot (tags, aliases...). */
   errors: CollectionError[];

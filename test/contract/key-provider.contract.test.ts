@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedAwsDemoEstate } from "../../scripts/demo/seed-aws-estate.ts";
 import { seedAzureDemoEstate } from "../../scripts/demo/seed-azure-estate.ts";
 import { seedVaultDemoEstate } from "../../scripts/demo/seed-vault-estate.ts";
-import { KEY_ORIGINS, KEY_STATES, PRINCIPAL_KINDS, type Collected } from "../../src/model/key.ts";
+import {
+  KEY_ORIGINS,
+  KEY_STATES,
+  PRINCIPAL_KINDS,
+  UNKNOWN_KEY_SPEC,
+  type Collected,
+} from "../../src/model/key.ts";
 import type { DateRange, LocationSnapshot } from "../../src/model/snapshot.ts";
 import type { UsageItem } from "../../src/model/usage.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
@@ -39,14 +45,27 @@ interface ProviderUnderContract {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Typed facts of the model (src/model/key.ts) only some sources have. A source that has one must fill it
+ * for every key it read; one that does not must leave it unset (never a guess).
+ */
+interface TypedFacts {
+  /** `exportable` and `allowPlaintextBackup` (Vault transit). */
+  exportFlags: boolean;
+  /** `vaultProtection` (Azure Key Vault soft delete and purge protection). */
+  vaultProtection: boolean;
+}
+
 interface ContractFactory {
   name: string;
+  facts: TypedFacts;
   create(): Promise<ProviderUnderContract>;
 }
 
 const factories: ContractFactory[] = [
   {
     name: "aws-kms (moto)",
+    facts: { exportFlags: false, vaultProtection: false },
     async create() {
       const account = `5${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`;
       const estate = await seedAwsDemoEstate({
@@ -70,6 +89,7 @@ const factories: ContractFactory[] = [
   },
   {
     name: "hashicorp-vault (OpenBao)",
+    facts: { exportFlags: true, vaultProtection: false },
     async create() {
       const server: OpenBaoServer = await acquireOpenBao();
       const directory = await mkdtemp(path.join(tmpdir(), "keyproof-contract-vault-"));
@@ -100,6 +120,7 @@ const factories: ContractFactory[] = [
   },
   {
     name: "azure-key-vault (local Azure fakes)",
+    facts: { exportFlags: false, vaultProtection: true },
     async create() {
       const directory = await mkdtemp(path.join(tmpdir(), "keyproof-contract-azure-"));
       const estate = await seedAzureDemoEstate({
@@ -212,6 +233,62 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
           expect(grant.reference).toMatch(/\S/);
         }
       }
+    }
+  });
+
+  it("records rotations with their times; lastRotation is always the last history event (the demo rotates payments-db)", () => {
+    const rotations = snapshots.flatMap((snapshot) =>
+      snapshot.keys.flatMap((key) => (key.rotation.ok ? [{ key, rotation: key.rotation.value }] : [])),
+    );
+    for (const { key, rotation } of rotations) {
+      const dates = rotation.history.map((event) => event.date);
+      for (const date of dates) expect(date, `${key.keyId} history`).toMatch(ISO_INSTANT);
+      expect(dates, `${key.keyId} history is oldest first`).toEqual([...dates].sort());
+      expect(rotation.lastRotation, `${key.keyId}.lastRotation`).toBe(dates.at(-1));
+    }
+    const rotated = rotations.filter(({ key }) => key.aliases.some((alias) => alias.includes("payments-db")));
+    expect(rotated.length).toBeGreaterThan(0);
+    for (const { rotation } of rotated) expect(rotation.history.length).toBeGreaterThan(0);
+  });
+
+  it("fills the typed facts its source has, for every key it read, and leaves the others unset", () => {
+    const keys = snapshots.flatMap((snapshot) => snapshot.keys);
+    const read = keys.filter((key) => key.keySpec !== UNKNOWN_KEY_SPEC);
+    expect(read.length).toBeGreaterThan(0);
+    for (const key of read) {
+      // A spec with an unknown size says why, and only then.
+      expect(key.keySpecUnknownReason !== undefined, `${key.keyId} ${key.keySpec}`).toBe(
+        key.keySpec.endsWith("_UNKNOWN"),
+      );
+      if (factory.facts.exportFlags) {
+        expect(typeof key.exportable, `${key.keyId}.exportable`).toBe("boolean");
+        expect(typeof key.allowPlaintextBackup, `${key.keyId}.allowPlaintextBackup`).toBe("boolean");
+      } else {
+        expect(key.exportable).toBeUndefined();
+        expect(key.allowPlaintextBackup).toBeUndefined();
+      }
+      if (factory.facts.vaultProtection) {
+        const protection = key.vaultProtection;
+        expect(protection, `${key.keyId}.vaultProtection`).toBeDefined();
+        if (protection !== undefined) expectCollected(protection, `${key.keyId}.vaultProtection`);
+        if (protection?.ok === true) {
+          expect(protection.value.vault).toMatch(/\S/);
+          expect(typeof protection.value.purgeProtection).toBe("boolean");
+        }
+      } else {
+        expect(key.vaultProtection).toBeUndefined();
+      }
+    }
+    // The demo estates seed both sides of each fact.
+    if (factory.facts.exportFlags) {
+      expect(read.map((key) => key.exportable)).toEqual(expect.arrayContaining([true, false]));
+      expect(read.map((key) => key.allowPlaintextBackup)).toEqual(expect.arrayContaining([true, false]));
+    }
+    if (factory.facts.vaultProtection) {
+      const purge = read.map((key) =>
+        key.vaultProtection?.ok === true ? key.vaultProtection.value.purgeProtection : null,
+      );
+      expect(purge).toEqual(expect.arrayContaining([true, false]));
     }
   });
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_ACCOUNT,
+  makeAzureKey,
+  makeRotation,
+  makeVaultKey,
   makeGap,
   makeKey,
   makeKeys,
@@ -19,6 +22,36 @@ describe("test factories", () => {
     expect(first?.arn).toBe(`arn:aws:kms:us-east-1:${DEFAULT_ACCOUNT}:key/${first?.keyId}`);
     expect(makeKey({ keyId: "abc" }).arn).toMatch(/:key\/abc$/);
     expect(makeKey({ arn: "arn:custom" }).arn).toBe("arn:custom");
+  });
+
+  it("makes Azure and Vault keys with the typed facts their providers fill", () => {
+    const azure = makeAzureKey({ aliases: ["payments"] });
+    expect(azure).toMatchObject({
+      sourceType: "azure-key-vault",
+      keyId: "https://kv-prod.vault.azure.net/keys/payments",
+      hsmBacked: true,
+      vaultProtection: { ok: true, value: { vault: "kv-prod", softDelete: true, purgeProtection: true } },
+    });
+    const vault = makeVaultKey({ keyId: "team/transit/orders" });
+    expect(vault).toMatchObject({
+      sourceType: "hashicorp-vault",
+      arn: "https://vault.example:8200/v1/team/transit/keys/orders",
+      aliases: ["orders"],
+      exportable: false,
+      allowPlaintextBackup: false,
+    });
+  });
+
+  it("keeps lastRotation on the last history event", () => {
+    const rotation = makeRotation({
+      history: [
+        { date: "2026-01-01T00:00:00.000Z", type: "automatic" },
+        { date: "2026-04-01T00:00:00.000Z", type: "on-demand" },
+      ],
+    });
+    expect(rotation.ok && rotation.value.lastRotation).toBe("2026-04-01T00:00:00.000Z");
+    const never = makeRotation();
+    expect(never.ok && "lastRotation" in never.value).toBe(false);
   });
 
   it("makes an empty snapshot with the default policy", () => {

@@ -1,4 +1,11 @@
-import type { AccessGrant, AccessPolicy, Collected, KeyRecord, RotationStatus } from "../../src/model/key.ts";
+import type {
+  AccessGrant,
+  AccessPolicy,
+  Collected,
+  KeyRecord,
+  RotationStatus,
+  VaultProtection,
+} from "../../src/model/key.ts";
 import { collected } from "./collected.factory.ts";
 
 export const DEFAULT_SOURCE = "aws-prod";
@@ -14,11 +21,92 @@ export function nextKeyId(): string {
   return `00000000-0000-4000-8000-${String(keySequence).padStart(12, "0")}`;
 }
 
+/**
+ * Rotation on, every 365 days, never rotated. Given a `history`, `lastRotation` follows its last event (as
+ * every provider fills it) unless given too.
+ */
 export function makeRotation(overrides: Partial<RotationStatus> = {}): Collected<RotationStatus> {
+  const last = overrides.history?.at(-1)?.date;
   return collected<RotationStatus>(
-    { enabled: true, periodDays: 365, history: [], ...overrides },
+    {
+      enabled: true,
+      periodDays: 365,
+      history: [],
+      ...(last === undefined ? {} : { lastRotation: last }),
+      ...overrides,
+    },
     "kms:GetKeyRotationStatus",
   );
+}
+
+/** An Azure vault with soft delete (90 days) and purge protection on, as `KeyRecord.vaultProtection`. */
+export function makeVaultProtection(overrides: Partial<VaultProtection> = {}): Collected<VaultProtection> {
+  return collected<VaultProtection>(
+    { vault: "kv-prod", softDelete: true, softDeleteRetentionDays: 90, purgeProtection: true, ...overrides },
+    "arm:Vaults.get",
+  );
+}
+
+export const DEFAULT_AZURE_VAULT = "https://kv-prod.vault.azure.net";
+
+/**
+ * An Azure Key Vault RSA-HSM key in a protected vault, with the typed facts the Azure provider fills
+ * (hsmBacked, vaultProtection). Key id and ARN follow `location` and `aliases[0]` unless given.
+ */
+export function makeAzureKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  const location = overrides.location ?? DEFAULT_AZURE_VAULT;
+  const name = overrides.aliases?.[0] ?? `key-${nextKeyId().slice(-4)}`;
+  const keyId = overrides.keyId ?? `${location}/keys/${name}`;
+  return makeKey({
+    source: "azure-prod",
+    sourceType: "azure-key-vault",
+    location,
+    keyId,
+    arn: keyId,
+    aliases: [name],
+    keySpec: "RSA_2048",
+    rawKeyType: "RSA-HSM",
+    keyUsage: "decrypt,encrypt,unwrapKey,wrapKey",
+    hsmBacked: true,
+    vaultProtection: makeVaultProtection(),
+    rotation: collected<RotationStatus>(
+      { enabled: true, periodDays: 90, history: [] },
+      "keyvault:getKeyRotationPolicy",
+    ),
+    access: collected<AccessPolicy>({ documents: [], grants: [] }, "arm:RoleAssignments.listForScope"),
+    ...overrides,
+  });
+}
+
+/**
+ * A HashiCorp Vault transit `aes256-gcm96` key, neither exportable nor backed up in plaintext, with the
+ * typed facts the Vault provider fills. `keyId` is `<mount>/<name>`.
+ */
+export function makeVaultKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  const location = overrides.location ?? "https://vault.example:8200";
+  const keyId = overrides.keyId ?? `transit/key-${nextKeyId().slice(-4)}`;
+  const name = keyId.slice(keyId.lastIndexOf("/") + 1);
+  const mount = keyId.slice(0, keyId.lastIndexOf("/"));
+  return makeKey({
+    source: "vault-prod",
+    sourceType: "hashicorp-vault",
+    location,
+    keyId,
+    arn: `${location}/v1/${mount}/keys/${name}`,
+    aliases: [name],
+    keySpec: "aes256-gcm96",
+    rawKeyType: "aes256-gcm96",
+    keyUsage: "encrypt-decrypt",
+    hsmBacked: false,
+    exportable: false,
+    allowPlaintextBackup: false,
+    rotation: collected<RotationStatus>(
+      { enabled: true, periodDays: 30, history: [] },
+      `vault:GET ${mount}/keys/${name}`,
+    ),
+    access: collected<AccessPolicy>({ documents: [], grants: [] }, "vault:GET sys/policies/acl"),
+    ...overrides,
+  });
 }
 
 export function makeGrant(overrides: Partial<AccessGrant> = {}): AccessGrant {
@@ -55,7 +143,7 @@ export function makeAccess(
 
 /**
  * A customer-managed, enabled, platform-origin AWS symmetric key with rotation on (365 days) and the
- * default key policy. Override anything: `makeKey({ state: "disabled", rotation: makeRotation({ enabled: false }) })`.
+ * default key policy. Optional facts (hsmBacked, exportable...) are left unset, as for a source that does not say. Override anything: `makeKey({ state: "disabled", rotation: makeRotation({ enabled: false }) })`.
  * The ARN follows `location`, `keyId` and `sourceType` unless given.
  */
 export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {

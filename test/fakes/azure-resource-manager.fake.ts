@@ -41,7 +41,8 @@ export interface FakeVaultSeed {
   enableRbacAuthorization?: boolean;
   /** `undefined` = never enabled: the property is omitted from the response, as ARM does. */
   enablePurgeProtection?: true;
-  enableSoftDelete?: boolean;
+  /** `null`: omitted from the response, as ARM may answer for a vault created before soft delete existed. */
+  enableSoftDelete?: boolean | null;
   softDeleteRetentionInDays?: number;
   accessPolicies?: FakeAccessPolicy[];
   tenantId?: string;
@@ -164,7 +165,7 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
         enabledForDeployment: false,
         enabledForDiskEncryption: false,
         enabledForTemplateDeployment: false,
-        enableSoftDelete: vault.enableSoftDelete ?? true,
+        ...(vault.enableSoftDelete === null ? {} : { enableSoftDelete: vault.enableSoftDelete ?? true }),
         softDeleteRetentionInDays: vault.softDeleteRetentionInDays ?? 90,
         enableRbacAuthorization: vault.enableRbacAuthorization ?? false,
         ...(vault.enablePurgeProtection === true ? { enablePurgeProtection: true } : {}),

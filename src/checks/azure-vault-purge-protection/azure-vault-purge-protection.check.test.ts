@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { KeyRecord } from "../../model/key.ts";
+import type { KeyRecord, VaultProtection } from "../../model/key.ts";
 import {
   collected,
   makeGap,
   makeKey,
   makeLocation,
   makeLoggingStatus,
-  makeSink,
   makeSource,
   makeSnapshot,
   notCollected,
@@ -16,26 +15,23 @@ import { check } from "./azure-vault-purge-protection.check.ts";
 const SOURCE = "azure-prod";
 const VAULT = "https://kv-payments.vault.azure.net";
 
-function vaultProperties(overrides: Record<string, unknown> = {}) {
+function protection(overrides: Partial<VaultProtection> = {}): VaultProtection {
   return {
-    resourceId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-payments",
-    name: "kv-payments",
-    resourceGroup: "rg",
-    rbacAuthorization: true,
-    softDeleteEnabled: true,
-    softDeleteRetentionInDays: 90,
-    purgeProtectionEnabled: true,
+    vault: "kv-payments",
+    softDelete: true,
+    softDeleteRetentionDays: 90,
+    purgeProtection: true,
     ...overrides,
   };
 }
 
-function azureKey(location: string, raw: KeyRecord["raw"]): KeyRecord {
+function azureKey(location: string, vaultProtection?: KeyRecord["vaultProtection"]): KeyRecord {
   return makeKey({
     source: SOURCE,
     sourceType: "azure-key-vault",
     location,
     keyId: `${location}/keys/k`,
-    raw,
+    ...(vaultProtection === undefined ? {} : { vaultProtection }),
   });
 }
 
@@ -50,7 +46,7 @@ describe("azure-vault-purge-protection", () => {
   });
 
   it("passes a vault with soft delete and purge protection", () => {
-    const key = azureKey(VAULT, { "arm:vaultProperties": collected(vaultProperties(), "arm:Vaults.get") });
+    const key = azureKey(VAULT, collected(protection(), "arm:Vaults.get"));
     const findings = check.run(snapshotOf([key]));
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({
@@ -66,14 +62,11 @@ describe("azure-vault-purge-protection", () => {
   });
 
   it("fails (high) a vault without purge protection, and one without soft delete", () => {
-    const noPurge = azureKey(VAULT, {
-      "arm:vaultProperties": collected(vaultProperties({ purgeProtectionEnabled: false, name: "kv-legacy" })),
-    });
-    const noSoft = azureKey("https://kv-old.vault.azure.net", {
-      "arm:vaultProperties": collected(
-        vaultProperties({ softDeleteEnabled: false, purgeProtectionEnabled: false, name: "kv-old" }),
-      ),
-    });
+    const noPurge = azureKey(VAULT, collected(protection({ purgeProtection: false, vault: "kv-legacy" })));
+    const noSoft = azureKey(
+      "https://kv-old.vault.azure.net",
+      collected(protection({ softDelete: false, purgeProtection: false, vault: "kv-old" })),
+    );
     const findings = check.run(snapshotOf([noPurge, noSoft]));
     expect(findings.map((finding) => [finding.status, finding.severity])).toEqual([
       ["fail", "high"],
@@ -83,34 +76,37 @@ describe("azure-vault-purge-protection", () => {
     expect(findings[1]?.message).toBe("vault kv-old has soft delete disabled: a deleted key is gone at once");
   });
 
-  it("judges many vaults, one verdict each, reading a keyless vault from its logging detail", () => {
-    const vaults = Array.from({ length: 5 }, (_, index) => `https://kv-${index}.vault.azure.net`);
-    const keys = vaults.slice(0, 4).map((vault, index) =>
-      azureKey(vault, {
-        "arm:vaultProperties": collected(vaultProperties({ purgeProtectionEnabled: index % 2 === 0 })),
-      }),
+  it("judges many vaults, one verdict each", () => {
+    const vaults = Array.from({ length: 4 }, (_, index) => `https://kv-${index}.vault.azure.net`);
+    const keys = vaults.map((vault, index) =>
+      azureKey(vault, collected(protection({ purgeProtection: index % 2 === 0 }))),
     );
-    const keyless = vaults[4] as string;
-    const logging = [
-      makeLoggingStatus({
-        source: SOURCE,
-        location: keyless,
-        sinks: [
-          makeSink({
-            kind: "azure-diagnostic-setting",
-            detail: { vault: vaultProperties({ purgeProtectionEnabled: false }) },
-          }),
-        ],
-      }),
-    ];
-    const findings = check.run(snapshotOf(keys, { logging }));
+    const findings = check.run(snapshotOf(keys));
     expect(findings.map((finding) => [finding.location, finding.status])).toEqual([
       [vaults[0], "pass"],
       [vaults[1], "fail"],
       [vaults[2], "pass"],
       [vaults[3], "fail"],
-      [keyless, "fail"],
     ]);
+  });
+
+  it("warns, never fails, when Resource Manager does not report soft delete", () => {
+    const { softDelete: _omitted, ...unreported } = protection();
+    const findings = check.run(snapshotOf([azureKey(VAULT, collected(unreported))]));
+    expect(findings).toEqual([
+      expect.objectContaining({
+        status: "warn",
+        severity: "high",
+        message:
+          "Azure Resource Manager did not report soft delete (enableSoftDelete) for vault kv-payments; confirm it is enabled in the portal (Key Vault > Properties)",
+      }),
+    ]);
+  });
+
+  it("still fails a vault whose purge protection is off even when soft delete is unreported", () => {
+    const { softDelete: _omitted, ...unreported } = protection({ purgeProtection: false });
+    const findings = check.run(snapshotOf([azureKey(VAULT, collected(unreported))]));
+    expect(findings.map((finding) => finding.status)).toEqual(["fail"]);
   });
 
   it("is not applicable to an empty vault whose properties are unknown", () => {
@@ -134,12 +130,10 @@ describe("azure-vault-purge-protection", () => {
   });
 
   it("answers error with the cause when vault properties or the vault itself could not be collected", () => {
-    const key = azureKey(VAULT, {
-      "arm:vaultProperties": notCollected("arm:Vaults.get", {
-        code: "AuthorizationFailed",
-        message: "no read on vault",
-      }),
-    });
+    const key = azureKey(
+      VAULT,
+      notCollected("arm:Vaults.get", { code: "AuthorizationFailed", message: "no read on vault" }),
+    );
     const gap = makeGap({
       source: SOURCE,
       location: "https://kv-dark.vault.azure.net",
@@ -159,7 +153,7 @@ describe("azure-vault-purge-protection", () => {
   });
 
   it("errors when a vault's keys carry no vault properties at all", () => {
-    const findings = check.run(snapshotOf([azureKey(VAULT, {})]));
+    const findings = check.run(snapshotOf([azureKey(VAULT)]));
     expect(findings[0]).toMatchObject({
       status: "error",
       message: "vault properties were not recorded for this vault's keys",

@@ -10,59 +10,28 @@ import {
   missingLocationFinding,
 } from "../eligibility.ts";
 import type { Finding } from "../../model/finding.ts";
-import type { CollectionError } from "../../model/key.ts";
+import type { CollectionError, VaultProtection } from "../../model/key.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
 import rawMetadata from "./azure-vault-purge-protection.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);
-
-/** The vault properties the Azure provider records (ARM `Microsoft.KeyVault/vaults` properties, normalized). */
-export interface VaultProtection {
-  name: string;
-  softDeleteEnabled: boolean;
-  softDeleteRetentionInDays?: number;
-  purgeProtectionEnabled: boolean;
-}
 
 type VaultProtectionLookup =
   | { kind: "found"; protection: VaultProtection; evidence: string[] }
   | { kind: "failed"; error: CollectionError; evidence: string[] }
   | { kind: "absent" };
 
-function asProtection(value: unknown): VaultProtection | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  if (
-    typeof record["purgeProtectionEnabled"] !== "boolean" ||
-    typeof record["softDeleteEnabled"] !== "boolean"
-  )
-    return undefined;
-  const protection: VaultProtection = {
-    name: typeof record["name"] === "string" ? record["name"] : "(unnamed vault)",
-    softDeleteEnabled: record["softDeleteEnabled"],
-    purgeProtectionEnabled: record["purgeProtectionEnabled"],
-  };
-  if (typeof record["softDeleteRetentionInDays"] === "number")
-    protection.softDeleteRetentionInDays = record["softDeleteRetentionInDays"];
-  return protection;
-}
-
 /**
- * The model has no vault-level slot yet, so the provider carries the vault's properties on every key's raw
- * `arm:vaultProperties` and on each diagnostic-setting sink's `detail.vault`. Any key's copy will do: they
- * come from the same ARM read.
+ * Every key of a vault carries the vault's deletion safeguards (`KeyRecord.vaultProtection`, one ARM read
+ * per vault), so any key's copy will do. A failed read wins over a key that has none.
  */
 export function vaultProtectionOf(location: LocationSnapshot): VaultProtectionLookup {
   for (const key of location.keys) {
-    const raw = key.raw["arm:vaultProperties"];
-    if (raw === undefined) continue;
-    if (!raw.ok) return { kind: "failed", error: raw.error, evidence: configurationEvidence(key) };
-    const protection = asProtection(raw.value);
-    if (protection !== undefined) return { kind: "found", protection, evidence: configurationEvidence(key) };
-  }
-  for (const sink of location.logging.sinks) {
-    const protection = asProtection(sink.detail["vault"]);
-    if (protection !== undefined) return { kind: "found", protection, evidence: loggingEvidence(location) };
+    const collected = key.vaultProtection;
+    if (collected === undefined) continue;
+    if (!collected.ok)
+      return { kind: "failed", error: collected.error, evidence: configurationEvidence(key) };
+    return { kind: "found", protection: collected.value, evidence: configurationEvidence(key) };
   }
   return { kind: "absent" };
 }
@@ -96,30 +65,42 @@ export function judgeVaultProtection(location: LocationSnapshot): Finding {
   }
   const { protection, evidence } = lookup;
   const retention =
-    protection.softDeleteRetentionInDays === undefined
+    protection.softDeleteRetentionDays === undefined
       ? ""
-      : ` (soft-delete retention ${protection.softDeleteRetentionInDays} days)`;
-  if (!protection.softDeleteEnabled) {
+      : ` (soft-delete retention ${protection.softDeleteRetentionDays} days)`;
+  if (protection.softDelete === false) {
     return makeFinding(metadata, {
       ...base,
       status: "fail",
       evidence,
-      message: `vault ${protection.name} has soft delete disabled: a deleted key is gone at once`,
+      message: `vault ${protection.vault} has soft delete disabled: a deleted key is gone at once`,
     });
   }
-  if (!protection.purgeProtectionEnabled) {
+  if (protection.purgeProtection === false) {
     return makeFinding(metadata, {
       ...base,
       status: "fail",
       evidence,
-      message: `vault ${protection.name} has purge protection disabled: a deleted key can be purged before its retention ends${retention}`,
+      message: `vault ${protection.vault} has purge protection disabled: a deleted key can be purged before its retention ends${retention}`,
+    });
+  }
+  const unreported = [
+    ...(protection.softDelete === undefined ? ["soft delete (enableSoftDelete)"] : []),
+    ...(protection.purgeProtection === undefined ? ["purge protection (enablePurgeProtection)"] : []),
+  ];
+  if (unreported.length > 0) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      evidence,
+      message: `Azure Resource Manager did not report ${unreported.join(" or ")} for vault ${protection.vault}; confirm it is enabled in the portal (Key Vault > Properties)`,
     });
   }
   return makeFinding(metadata, {
     ...base,
     status: "pass",
     evidence,
-    message: `vault ${protection.name} has soft delete and purge protection enabled${retention}`,
+    message: `vault ${protection.vault} has soft delete and purge protection enabled${retention}`,
   });
 }
 

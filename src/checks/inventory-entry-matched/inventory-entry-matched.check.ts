@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
-import type { InventoryEntry } from "../../config/config.schema.ts";
+import type { InventoryEntry } from "../../model/inventory.ts";
 import {
   allKeys,
   describeCollectionError,

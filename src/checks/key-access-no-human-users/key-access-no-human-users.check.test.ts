@@ -75,6 +75,28 @@ describe("key-access-no-human-users", () => {
     ).toEqual(["*", "kms:*", "KMS:decrypt", "kms:ReEncrypt*"]);
   });
 
+  it("warns, never passes or fails, when a principal of unknown type can use the key", () => {
+    const stranger = makeGrant({
+      principal: "00000000-0000-0000-0000-00000000beef",
+      principalKind: "unknown",
+      actions: ["get", "wrapKey", "unwrapKey"],
+      via: "access-policy",
+      reference: "access policy 00000000-0000-0000-0000-00000000beef",
+    });
+    const reader = makeGrant({ ...stranger, actions: ["get", "list"] });
+    const azure = { source: "azure-prod", sourceType: "azure-key-vault" as const };
+    const keys = [
+      makeKey({ ...azure, access: makeAccess([stranger]) }),
+      makeKey({ ...azure, access: makeAccess([reader]) }),
+      makeKey({ ...azure, access: makeAccess([stranger, alice(["decrypt"], { via: "access-policy" })]) }),
+    ];
+    const findings = check.run(makeSnapshot({ keys }));
+    expect(findings.map((finding) => finding.status)).toEqual(["warn", "pass", "fail"]);
+    expect(findings[0]?.message).toBe(
+      'no principal known to be a human user, but the source does not say what kind of principal this is: 00000000-0000-0000-0000-00000000beef (wrapKey, unwrapKey via access-policy "access policy 00000000-0000-0000-0000-00000000beef"); confirm none is a person',
+    );
+  });
+
   it("is not applicable to provider-managed keys", () => {
     const key = makeKey({ manager: "provider", access: makeAccess([alice(["kms:*"])]) });
     expect(check.run(makeSnapshot({ keys: [key] }))[0]?.status).toBe("not-applicable");

@@ -113,6 +113,22 @@ export function judgeHumanAccess(key: KeyRecord): Finding {
     .map((grant) => ({ grant, actions: sensitiveActionsOf(key.sourceType, grant.actions) }))
     .filter((violation) => violation.actions.length > 0);
   if (violations.length === 0) {
+    // A principal the source could not classify may be a person: unknown is a warn, never a pass or a fail.
+    const unclassified = key.access.value.grants
+      .filter((grant) => grant.effect === "allow" && grant.principalKind === "unknown")
+      .map((grant) => ({ grant, actions: sensitiveActionsOf(key.sourceType, grant.actions) }))
+      .filter((candidate) => candidate.actions.length > 0);
+    if (unclassified.length > 0) {
+      const described = unclassified.map(
+        ({ grant, actions }) =>
+          `${grant.principal} (${actions.join(", ")} via ${grant.via} "${grant.reference}")`,
+      );
+      return makeFinding(metadata, {
+        ...base,
+        status: "warn",
+        message: `no principal known to be a human user, but the source does not say what kind of principal ${unclassified.length === 1 ? "this is" : "these are"}: ${summarizeList(described, 10)}; confirm none is a person`,
+      });
+    }
     return makeFinding(metadata, {
       ...base,
       status: "pass",

@@ -1,5 +1,5 @@
 import type { Check } from "../check.ts";
-import type { InventoryEntry } from "../../config/config.schema.ts";
+import type { InventoryEntry } from "../../model/inventory.ts";
 import { keysOf, makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {

@@ -17,7 +17,9 @@ const metadata = parseCheckMetadata(rawMetadata);
 
 /**
  * AWS KMS rotated yearly before `RotationPeriodInDays` existed (2024), and still defaults to 365 days;
- * older API versions and emulators (moto) omit the field. An absent period on AWS therefore means 365.
+ * older API versions and emulators (moto) omit the field. An absent period on AWS is taken as 365 only
+ * to pass a key under a maximum of at least 365 days; against a shorter maximum it is a `warn` (the real
+ * period is unknown), never a `fail`.
  */
 export const AWS_DEFAULT_ROTATION_PERIOD_DAYS = 365;
 
@@ -54,6 +56,15 @@ export function judgeRotationPeriod(key: KeyRecord, maximumDays: number): Findin
         ...base,
         status: "warn",
         message: `rotation is enabled but the source does not report its period; confirm it is at most ${maximumDays} days`,
+      });
+    }
+    if (AWS_DEFAULT_ROTATION_PERIOD_DAYS > maximumDays) {
+      // The default would fail, but the real period is not reported: unknown is a warn, never a fail.
+      return makeFinding(metadata, {
+        ...base,
+        status: "warn",
+        ...(rotation.nextRotation === undefined ? {} : { date: rotation.nextRotation }),
+        message: `rotation is enabled but the API did not report RotationPeriodInDays; the AWS default of ${AWS_DEFAULT_ROTATION_PERIOD_DAYS} days would exceed the policy maximum of ${maximumDays} days; confirm the period with \`aws kms get-key-rotation-status --key-id ${key.keyId}\``,
       });
     }
     period = AWS_DEFAULT_ROTATION_PERIOD_DAYS;

@@ -94,4 +94,69 @@ describe("key-spec-approved", () => {
     ]);
     expect(findings[0]?.message).toContain("requires HSM-backed keys");
   });
+
+  describe("unknown is a warn with the reason, never a fail", () => {
+    function azureKey(keySpec: string, rawKeyType: string, overrides: Parameters<typeof makeKey>[0] = {}) {
+      return makeKey({
+        keyId: `https://mhsm.managedhsm.azure.net/keys/${rawKeyType}`,
+        source: "azure-prod",
+        sourceType: "azure-key-vault",
+        keySpec,
+        rawKeyType,
+        hsmBacked: true,
+        ...overrides,
+      });
+    }
+
+    it("warns on an oct-HSM key whose size Azure does not report (issue 10)", () => {
+      const key = azureKey("OCT_UNKNOWN", "oct-HSM", {
+        keySpecUnknownReason: "Azure does not report the size of oct-HSM keys; confirm it in the portal",
+      });
+      const findings = check.run(
+        makeSnapshot({ keys: [key], policy: { hsmRequiredSources: ["azure-prod"] } }),
+      );
+      expect(findings).toEqual([
+        expect.objectContaining({
+          status: "warn",
+          severity: "medium",
+          message:
+            "Azure does not report the size of oct-HSM keys; confirm it in the portal; approved OCT_* specs are OCT_256",
+        }),
+      ]);
+    });
+
+    it("warns on an unknown size even without a provider reason, and on an unknown EC curve", () => {
+      const findings = check.run(
+        makeSnapshot({ keys: [azureKey("RSA_UNKNOWN", "RSA-HSM"), azureKey("EC_UNKNOWN", "EC-HSM")] }),
+      );
+      expect(findings.map((finding) => finding.status)).toEqual(["warn", "warn"]);
+      expect(findings[0]?.message).toContain("did not report the size of this RSA-HSM key");
+      expect(findings[0]?.message).toContain("approved RSA_* specs are RSA_2048, RSA_3072, RSA_4096");
+    });
+
+    it("still fails when no spec of the family is approved at any size: that much is known", () => {
+      const key = azureKey("OCT_UNKNOWN", "oct-HSM", { keySpecUnknownReason: "size unknown" });
+      const findings = check.run(makeSnapshot({ keys: [key], policy: { approvedKeySpecs: ["RSA_2048"] } }));
+      expect(findings.map((finding) => finding.status)).toEqual(["fail"]);
+      expect(findings[0]?.message).toContain("no OCT_* spec of any size");
+    });
+
+    it("warns when HSM backing is required but not reported, and still fails an unapproved spec", () => {
+      const unreported = makeKey({
+        source: "azure-prod",
+        sourceType: "azure-key-vault",
+        keySpec: "RSA_2048",
+      });
+      const unapproved = makeKey({
+        source: "azure-prod",
+        sourceType: "azure-key-vault",
+        keySpec: "RSA_1024",
+      });
+      const findings = check.run(
+        makeSnapshot({ keys: [unreported, unapproved], policy: { hsmRequiredSources: ["azure-prod"] } }),
+      );
+      expect(findings.map((finding) => finding.status)).toEqual(["warn", "fail"]);
+      expect(findings[0]?.message).toContain("does not report whether the key is HSM-backed");
+    });
+  });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { makeGap, makeKey, makeKeys, makeSnapshot, makeSourceGap } from "../../../test/factories/index.ts";
+import {
+  makeCollectionError,
+  makeGap,
+  makeKey,
+  makeKeys,
+  makeSnapshot,
+  makeSourceGap,
+} from "../../../test/factories/index.ts";
 import { check } from "./key-state-active.check.ts";
 
 describe("key-state-active", () => {
@@ -48,6 +55,26 @@ describe("key-state-active", () => {
       Array(4).fill("warn/medium"),
     );
     expect(findings[0]?.message).toContain("key is disabled");
+  });
+
+  it("answers error with the cause, not a state, for a key whose metadata could not be read", () => {
+    const unread = makeKey({
+      keySpec: "UNKNOWN",
+      state: "unavailable",
+      errors: [
+        makeCollectionError({
+          call: "vault:GET transit/keys/x",
+          code: "PermissionDenied",
+          message: "denied",
+        }),
+      ],
+    });
+    expect(check.run(makeSnapshot({ keys: [unread] }))).toEqual([
+      expect.objectContaining({
+        status: "error",
+        message: "key state unknown: vault:GET transit/keys/x failed (PermissionDenied): denied",
+      }),
+    ]);
   });
 
   it("gives every key exactly one finding", () => {

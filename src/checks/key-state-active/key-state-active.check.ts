@@ -1,15 +1,30 @@
 import type { Check } from "../check.ts";
 import { keysOf, makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
-import { configurationEvidence, keyFindingBase, keyPopulationGapFindings } from "../eligibility.ts";
+import {
+  configurationEvidence,
+  describeCollectionError,
+  keyFindingBase,
+  keyPopulationGapFindings,
+} from "../eligibility.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord } from "../../model/key.ts";
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import rawMetadata from "./key-state-active.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);
 
 export function judgeKeyState(key: KeyRecord): Finding {
   const base = { ...keyFindingBase(key), evidence: configurationEvidence(key) };
+  if (key.keySpec === UNKNOWN_KEY_SPEC) {
+    // The key's metadata call failed: its state is a placeholder, not a fact (never "unavailable" or "other").
+    const cause = key.errors[0];
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      message: `key state unknown: ${cause === undefined ? "the key's metadata was not read" : describeCollectionError(cause)}`,
+    });
+  }
   switch (key.state) {
     case "enabled":
       return makeFinding(metadata, { ...base, status: "pass", message: "key is enabled" });

@@ -69,6 +69,24 @@ describe("key-usage-logging-enabled", () => {
     });
   });
 
+  it("errors, never fails, when a covering sink's status could not be read (unknown is not 'not logging')", () => {
+    const error = makeCollectionError({
+      call: "cloudtrail:GetTrailStatus",
+      code: "AccessDeniedException",
+      message: "denied",
+    });
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [logging("eu-west-1", { sinks: [makeSink({ active: false })], errors: [error] })],
+      }),
+    );
+    expect(finding).toMatchObject({
+      status: "error",
+      message:
+        "cloudtrail-trail org-trail would record key events but its logging status is unknown: cloudtrail:GetTrailStatus failed (AccessDeniedException): denied",
+    });
+  });
+
   it("errors when the configuration could not be read and nothing read covers key events", () => {
     const error = makeCollectionError({
       call: "cloudtrail:DescribeTrails",

@@ -20,8 +20,6 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
   const { sinks, errors } = location.logging;
   const covering = sinks.filter((sink) => sink.coversKeyEvents);
   const active = covering.filter((sink) => sink.active);
-  const unread =
-    errors.length > 0 ? `; could not read: ${errors.map(describeCollectionError).join("; ")}` : "";
   if (active.length > 0) {
     return makeFinding(metadata, {
       ...base,
@@ -29,11 +27,20 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
       message: `key events are logged by ${active.map((sink) => `${sink.kind} ${sink.name}`).join(", ")}`,
     });
   }
+  if (covering.length > 0 && errors.length > 0) {
+    // Providers record a sink whose status call failed as inactive (the failure is in `errors`), so
+    // "not logging" is unproven here: a failed read is an error, never a fail.
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "its" : "their"} logging status is unknown: ${errors.map(describeCollectionError).join("; ")}`,
+    });
+  }
   if (covering.length > 0) {
     return makeFinding(metadata, {
       ...base,
       status: "fail",
-      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "is" : "are"} not logging${unread}`,
+      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "is" : "are"} not logging`,
     });
   }
   if (errors.length > 0) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  makeCollectionError,
   makeGap,
   makeKey,
   makeLocation,
@@ -72,6 +73,23 @@ describe("usage-log-present", () => {
       }),
     );
     expect(findings.map((finding) => finding.status)).toEqual(["not-applicable", "not-applicable"]);
+  });
+
+  it("errors, not not-applicable, when no key here is known to be enabled because key metadata failed", () => {
+    const unread = makeKey({
+      keySpec: "UNKNOWN",
+      state: "unavailable",
+      errors: [
+        makeCollectionError({ call: "kms:DescribeKey", code: "AccessDeniedException", message: "denied" }),
+      ],
+    });
+    const [finding] = check.run(
+      makeSnapshot({ keys: [unread], usage: [makeUsageSummary({ eventCount: 0 })] }),
+    );
+    expect(finding).toMatchObject({ status: "error" });
+    expect(finding?.message).toContain(
+      "whether a key here is enabled is unknown, 1 key's metadata could not be read: kms:DescribeKey failed (AccessDeniedException): denied",
+    );
   });
 
   it("warns when events were read but parts of the log were not, naming the gaps", () => {

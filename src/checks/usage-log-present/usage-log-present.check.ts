@@ -10,6 +10,7 @@ import {
 } from "../eligibility.ts";
 import { GAPS_FILE, usageExtractPath, usageSummaryPath } from "../../evidence/paths.ts";
 import type { Finding } from "../../model/finding.ts";
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import type { DateRange, LocationSnapshot, SourceSnapshot } from "../../model/snapshot.ts";
 import type { UsageGap } from "../../model/usage.ts";
 import rawMetadata from "./usage-log-present.metadata.json" with { type: "json" };
@@ -66,6 +67,17 @@ export function judgeLocationUsage(
       summary.method === "none"
         ? "no usage log source is configured for this location"
         : `the usage log (${summary.method}) holds no key events for ${range.label}`;
+    const unread = location.keys.filter((key) => key.keySpec === UNKNOWN_KEY_SPEC);
+    if (enabledKeys === 0 && unread.length > 0) {
+      // Keys whose metadata failed have no known state: "no enabled key" would be unproven.
+      const cause = unread[0]?.errors[0];
+      return makeFinding(metadata, {
+        ...base,
+        status: "error",
+        evidence,
+        message: `${what}; whether a key here is enabled is unknown, ${unread.length} key${unread.length === 1 ? "'s" : "s'"} metadata could not be read${cause === undefined ? "" : `: ${describeCollectionError(cause)}`}`,
+      });
+    }
     if (enabledKeys === 0) {
       return makeFinding(metadata, {
         ...base,

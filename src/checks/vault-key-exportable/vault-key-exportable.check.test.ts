@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../model/key.ts";
-import { collected, makeGap, makeKey, makeSnapshot, notCollected } from "../../../test/factories/index.ts";
-import { check, transitKeyReadCall } from "./vault-key-exportable.check.ts";
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
+import { makeCollectionError, makeGap, makeKey, makeSnapshot } from "../../../test/factories/index.ts";
+import { check } from "./vault-key-exportable.check.ts";
 
 const LOCATION = "https://vault.example:8200";
 
-/** A Vault transit key whose raw key read carries the two flags. */
+/** A Vault transit key with the two typed export flags (undefined in `flags` = not reported). */
 function vaultKey(
   name: string,
-  flags: Record<string, unknown>,
+  flags: Pick<KeyRecord, "exportable" | "allowPlaintextBackup">,
   overrides: Partial<KeyRecord> = {},
 ): KeyRecord {
   const keyId = `transit/${name}`;
@@ -20,12 +21,7 @@ function vaultKey(
     arn: `${LOCATION}/v1/transit/keys/${name}`,
     keySpec: "aes256-gcm96",
     rawKeyType: "aes256-gcm96",
-    raw: {
-      [`vault:GET transit/keys/${name}`]: collected(
-        { name, type: "aes256-gcm96", deletion_allowed: false, ...flags },
-        `vault:GET transit/keys/${name}`,
-      ),
-    },
+    ...flags,
     ...overrides,
   });
 }
@@ -35,14 +31,8 @@ describe("vault-key-exportable", () => {
     expect(check.run(makeSnapshot())).toEqual([]);
   });
 
-  it("derives the raw call name from the key id, mounts with slashes included", () => {
-    expect(transitKeyReadCall({ keyId: "team-a/transit/orders" })).toBe(
-      "vault:GET team-a/transit/keys/orders",
-    );
-  });
-
   it("passes a key that is neither exportable nor backed up in plaintext", () => {
-    const key = vaultKey("payments", { exportable: false, allow_plaintext_backup: false });
+    const key = vaultKey("payments", { exportable: false, allowPlaintextBackup: false });
     expect(check.run(makeSnapshot({ keys: [key] }))).toEqual([
       {
         checkId: "vault-key-exportable",
@@ -59,8 +49,8 @@ describe("vault-key-exportable", () => {
   });
 
   it("fails (high) an exportable key, and names both flags when both are set", () => {
-    const exportable = vaultKey("signing", { exportable: true, allow_plaintext_backup: false });
-    const both = vaultKey("legacy", { exportable: true, allow_plaintext_backup: true });
+    const exportable = vaultKey("signing", { exportable: true, allowPlaintextBackup: false });
+    const both = vaultKey("legacy", { exportable: true, allowPlaintextBackup: true });
     const findings = check.run(makeSnapshot({ keys: [exportable, both] }));
     expect(findings.map((finding) => [finding.keyId, finding.status, finding.severity])).toEqual([
       ["transit/signing", "fail", "high"],
@@ -74,8 +64,8 @@ describe("vault-key-exportable", () => {
 
   it("gives every Vault key exactly one finding and ignores other source types", () => {
     const keys = [
-      ...["a", "b", "c"].map((name) => vaultKey(name, { exportable: false, allow_plaintext_backup: false })),
-      vaultKey("d", { exportable: true, allow_plaintext_backup: false }),
+      ...["a", "b", "c"].map((name) => vaultKey(name, { exportable: false, allowPlaintextBackup: false })),
+      vaultKey("d", { exportable: true, allowPlaintextBackup: false }),
       makeKey(),
     ];
     const findings = check.run(makeSnapshot({ keys }));
@@ -92,33 +82,47 @@ describe("vault-key-exportable", () => {
       "secret",
       {},
       {
-        raw: {
-          "vault:GET transit/keys/secret": notCollected("vault:GET transit/keys/secret", {
+        keySpec: UNKNOWN_KEY_SPEC,
+        state: "unavailable",
+        errors: [
+          makeCollectionError({
+            call: "vault:GET transit/keys/secret",
             code: "PermissionDenied",
             message: "permission denied",
           }),
-        },
+        ],
       },
     );
-    const missing = vaultKey("gone", {}, { raw: {} });
-    const odd = vaultKey("odd", { exportable: "yes" });
-    const findings = check.run(makeSnapshot({ keys: [unread, missing, odd] }));
-    expect(findings.map((finding) => [finding.status, finding.severity])).toEqual([
-      ["error", "high"],
-      ["error", "high"],
-      ["error", "high"],
+    const findings = check.run(makeSnapshot({ keys: [unread] }));
+    expect(findings.map((finding) => [finding.status, finding.severity])).toEqual([["error", "high"]]);
+    expect(findings[0]?.message).toBe(
+      "key metadata unavailable: vault:GET transit/keys/secret failed (PermissionDenied): permission denied",
+    );
+  });
+
+  it("warns, never fails, when Vault read the key but did not report a flag", () => {
+    const neither = vaultKey("old", {});
+    const backupUnknown = vaultKey("half", { exportable: false });
+    const exportableAnyway = vaultKey("bad", { exportable: true });
+    const findings = check.run(makeSnapshot({ keys: [neither, backupUnknown, exportableAnyway] }));
+    expect(findings.map((finding) => [finding.keyId, finding.status])).toEqual([
+      ["transit/old", "warn"],
+      ["transit/half", "warn"],
+      // A flag that is reported and set fails whatever the other one is.
+      ["transit/bad", "fail"],
     ]);
     expect(findings[0]?.message).toBe(
-      "export settings unknown: vault:GET transit/keys/secret failed (PermissionDenied): permission denied",
+      "Vault did not report exportable or allow_plaintext_backup for this key; confirm both are false with `vault read transit/keys/old`",
     );
-    expect(findings[1]?.message).toContain("was not collected");
-    expect(findings[2]?.message).toContain("without boolean exportable");
+    expect(findings[1]?.message).toBe(
+      "Vault did not report allow_plaintext_backup for this key; confirm it is false with `vault read transit/keys/half`",
+    );
   });
 
   it("reports a location that could not be collected as an error", () => {
     const findings = check.run(
       makeSnapshot({
-        keys: [vaultKey("a", { exportable: false, allow_plaintext_backup: false })],
+        keys: [vaultKey("a", { exportable: false, allowPlaintextBackup: false })],
         gaps: [
           makeGap({
             source: "vault-prod",

@@ -3,7 +3,8 @@ import { keysOf, makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
   configurationEvidence,
-  describeCollectionError,
+  customerManaged,
+  ineligibleStatus,
   keyFindingBase,
   keyPopulationGapFindings,
 } from "../eligibility.ts";
@@ -12,68 +13,55 @@ import rawMetadata from "./vault-key-exportable.metadata.json" with { type: "jso
 
 const metadata = parseCheckMetadata(rawMetadata);
 
-/**
- * The provider keeps each transit key read as raw evidence under its call name,
- * `vault:GET <mount>/keys/<name>` (keyId is `<mount>/<name>`); the two flags are judged from that response.
- */
-export function transitKeyReadCall(key: Pick<KeyRecord, "keyId">): string {
+/** `vault read <mount>/keys/<name>`: where an auditor confirms a flag the source did not report. */
+function readCommand(key: Pick<KeyRecord, "keyId">): string {
   const slash = key.keyId.lastIndexOf("/");
-  return `vault:GET ${key.keyId.slice(0, slash)}/keys/${key.keyId.slice(slash + 1)}`;
+  return `vault read ${key.keyId.slice(0, slash)}/keys/${key.keyId.slice(slash + 1)}`;
 }
 
-type Flags = { ok: true; exportable: boolean; plaintextBackup: boolean } | { ok: false; reason: string };
-
-function readFlags(key: KeyRecord): Flags {
-  const call = transitKeyReadCall(key);
-  const collected = key.raw[call];
-  if (collected === undefined)
-    return { ok: false, reason: `the key configuration (${call}) was not collected` };
-  if (!collected.ok) return { ok: false, reason: describeCollectionError(collected.error) };
-  const value = collected.value;
-  const data = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  const exportable = data["exportable"];
-  const plaintextBackup = data["allow_plaintext_backup"];
-  if (typeof exportable !== "boolean" || typeof plaintextBackup !== "boolean") {
-    return {
-      ok: false,
-      reason: `${call} answered without boolean exportable and allow_plaintext_backup fields`,
-    };
+function judge(key: KeyRecord) {
+  const base = { ...keyFindingBase(key), evidence: configurationEvidence(key) };
+  // A key whose read failed has no facts at all (spec UNKNOWN): `error` with the cause, never a guess.
+  const managed = customerManaged(key);
+  if (!managed.eligible)
+    return makeFinding(metadata, { ...base, status: ineligibleStatus(managed), message: managed.reason });
+  const problems: string[] = [];
+  if (key.exportable === true)
+    problems.push("exportable (raw key material can be read through <mount>/export/...)");
+  if (key.allowPlaintextBackup === true)
+    problems.push("allow_plaintext_backup (<mount>/backup returns the key unencrypted)");
+  if (problems.length > 0) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "fail",
+      message: `key material can leave Vault: ${problems.join("; ")}; neither flag can be turned off, replace the key`,
+    });
   }
-  return { ok: true, exportable, plaintextBackup };
+  const unreported = [
+    ...(key.exportable === undefined ? ["exportable"] : []),
+    ...(key.allowPlaintextBackup === undefined ? ["allow_plaintext_backup"] : []),
+  ];
+  if (unreported.length > 0) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `Vault did not report ${unreported.join(" or ")} for this key; confirm ${unreported.length === 1 ? "it is" : "both are"} false with \`${readCommand(key)}\``,
+    });
+  }
+  return makeFinding(metadata, {
+    ...base,
+    status: "pass",
+    message: "key is neither exportable nor backed up in plaintext: its material stays in Vault",
+  });
 }
 
 /** Transit keys flagged `exportable` or `allow_plaintext_backup` can leave Vault as raw key material. */
 export const check: Check = {
   metadata,
   run(snapshot) {
-    const keyFindings = keysOf(snapshot, metadata.sourceTypes).map((key) => {
-      const base = { ...keyFindingBase(key), evidence: configurationEvidence(key) };
-      const flags = readFlags(key);
-      if (!flags.ok) {
-        return makeFinding(metadata, {
-          ...base,
-          status: "error",
-          message: `export settings unknown: ${flags.reason}`,
-        });
-      }
-      const problems: string[] = [];
-      if (flags.exportable)
-        problems.push("exportable (raw key material can be read through <mount>/export/...)");
-      if (flags.plaintextBackup)
-        problems.push("allow_plaintext_backup (<mount>/backup returns the key unencrypted)");
-      if (problems.length > 0) {
-        return makeFinding(metadata, {
-          ...base,
-          status: "fail",
-          message: `key material can leave Vault: ${problems.join("; ")}; neither flag can be turned off, replace the key`,
-        });
-      }
-      return makeFinding(metadata, {
-        ...base,
-        status: "pass",
-        message: "key is neither exportable nor backed up in plaintext: its material stays in Vault",
-      });
-    });
-    return [...keyFindings, ...keyPopulationGapFindings(metadata, snapshot)];
+    return [
+      ...keysOf(snapshot, metadata.sourceTypes).map(judge),
+      ...keyPopulationGapFindings(metadata, snapshot),
+    ];
   },
 };

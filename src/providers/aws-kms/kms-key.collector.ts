@@ -10,6 +10,8 @@ import {
 } from "@aws-sdk/client-kms";
 import { z } from "zod";
 import { CollectionErrorSchema } from "../../model/collection-error.schema.ts";
+// Placeholder spec when DescribeKey failed: the error is on the key, the spec is simply not known.
+import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import type {
   AliasListEntry,
   GrantListEntry,
@@ -78,9 +80,6 @@ const ORIGINS: Record<string, KeyOrigin> = {
   AWS_CLOUDHSM: "custom-key-store",
   EXTERNAL_KEY_STORE: "external-store",
 };
-
-/** Placeholder spec when DescribeKey failed: the error is on the key, the spec is simply not known. */
-export const UNKNOWN_KEY_SPEC = "UNKNOWN";
 
 /** Code of the error recorded when a key reference cannot be read back (it is not what listKeys wrote). */
 export const INVALID_KEY_REF = "InvalidKeyRef";

@@ -50,11 +50,19 @@ describe("normalizeAzureKeySpec", () => {
       hsmBacked: true,
       family: "oct",
     });
-    expect(normalizeAzureKeySpec({ keyType: "oct" })).toEqual({
+    expect(normalizeAzureKeySpec({ keyType: "oct-HSM" })).toEqual({
       keySpec: "OCT_UNKNOWN",
-      hsmBacked: false,
+      hsmBacked: true,
       family: "oct",
+      unknownReason: "Azure does not report the size of oct-HSM keys; confirm it in the portal",
     });
+  });
+
+  it("says why a size or curve is unknown, and only then", () => {
+    expect(normalizeAzureKeySpec({ keyType: "RSA" }).unknownReason).toMatch(/did not report the modulus/);
+    expect(normalizeAzureKeySpec({ keyType: "EC-HSM" }).unknownReason).toMatch(/did not report the curve/);
+    expect(normalizeAzureKeySpec({ keyType: "RSA", keySize: 2048 }).unknownReason).toBeUndefined();
+    expect(normalizeAzureKeySpec({ keyType: "ML-DSA" }).unknownReason).toBeUndefined();
   });
 
   it("keeps an unknown type recognisable", () => {

@@ -20,6 +20,8 @@ export interface NormalizedAzureKeySpec {
   keySpec: string;
   hsmBacked: boolean;
   family: "rsa" | "ec" | "oct" | "unknown";
+  /** Why the size or curve in `keySpec` is `UNKNOWN`: the `warn` a check gives instead of judging a guess. */
+  unknownReason?: string;
 }
 
 function modulusBits(modulus: Uint8Array | string): number {
@@ -43,22 +45,38 @@ export function normalizeAzureKeySpec(shape: AzureKeyShape): NormalizedAzureKeyS
   const base = keyType.replace(/-HSM$/i, "").toUpperCase();
   if (base === "RSA") {
     const bits = shape.modulus === undefined ? shape.keySize : roundRsaBits(modulusBits(shape.modulus));
-    return {
-      keySpec: bits === undefined || bits === 0 ? "RSA_UNKNOWN" : `RSA_${bits}`,
-      hsmBacked,
-      family: "rsa",
-    };
+    if (bits === undefined || bits === 0) {
+      return {
+        keySpec: "RSA_UNKNOWN",
+        hsmBacked,
+        family: "rsa",
+        unknownReason: `Azure did not report the modulus of this ${keyType} key, so its size is unknown; confirm it in the portal`,
+      };
+    }
+    return { keySpec: `RSA_${bits}`, hsmBacked, family: "rsa" };
   }
   if (base === "EC") {
-    const curve = shape.curve === undefined ? "UNKNOWN" : shape.curve.replace(/-/g, "").toUpperCase();
-    return { keySpec: `EC_${curve}`, hsmBacked, family: "ec" };
+    if (shape.curve === undefined) {
+      return {
+        keySpec: "EC_UNKNOWN",
+        hsmBacked,
+        family: "ec",
+        unknownReason: `Azure did not report the curve of this ${keyType} key; confirm it in the portal`,
+      };
+    }
+    return { keySpec: `EC_${shape.curve.replace(/-/g, "").toUpperCase()}`, hsmBacked, family: "ec" };
   }
   if (base === "OCT") {
-    return {
-      keySpec: shape.keySize === undefined ? "OCT_UNKNOWN" : `OCT_${shape.keySize}`,
-      hsmBacked,
-      family: "oct",
-    };
+    if (shape.keySize === undefined) {
+      return {
+        keySpec: "OCT_UNKNOWN",
+        hsmBacked,
+        family: "oct",
+        // The data plane never returns `oct` material or its size (issue 10's wording, kept for users).
+        unknownReason: `Azure does not report the size of ${keyType} keys; confirm it in the portal`,
+      };
+    }
+    return { keySpec: `OCT_${shape.keySize}`, hsmBacked, family: "oct" };
   }
   return { keySpec: keyType.toUpperCase().replace(/[^A-Z0-9]+/g, "_"), hsmBacked, family: "unknown" };
 }

@@ -43,7 +43,9 @@ describe("toRotationStatus", () => {
         lastRotation: "2026-04-01T00:00:00.000Z",
         nextRotation: "2026-06-30T00:00:00.000Z",
       });
-      expect(status.history).toEqual([{ date: "2026-04-01T00:00:00.000Z", type: "new-version" }]);
+      expect(status.history).toEqual([
+        { date: "2026-04-01T00:00:00.000Z", type: "new-version", version: "b" },
+      ]);
       expect(status.detail).toMatchObject({ policy: "set", expiryTime: "P2Y", timeAfterCreateDays: 90 });
     }
   });
@@ -79,6 +81,16 @@ describe("toRotationStatus", () => {
     expect(status.enabled).toBe(false);
     expect(status.periodDays).toBeUndefined();
     expect(status.detail).toMatchObject({ policy: "service-default" });
+  });
+
+  it("a key with one version never rotated: no lastRotation, no history, the schedule counts from its creation", () => {
+    const status = toRotationStatus(
+      { id: "x", lifetimeActions: [{ action: "Rotate", timeAfterCreate: "P30D" }], createdOn: new Date() },
+      [{ version: "v1", createdOn: "2026-01-01T00:00:00.000Z" }],
+    );
+    expect(status.history).toEqual([]);
+    expect(status.lastRotation).toBeUndefined();
+    expect(status.nextRotation).toBe("2026-01-31T00:00:00.000Z");
   });
 
   it("is off with no policy at all (Lowkey's empty body)", () => {

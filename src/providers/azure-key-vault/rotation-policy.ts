@@ -75,8 +75,11 @@ export function toRotationStatus(
     .sort((left, right) => left.createdOn.localeCompare(right.createdOn));
   const history: RotationEvent[] = sorted
     .slice(1)
-    .map((version) => ({ date: version.createdOn, type: "new-version" }));
+    .map((version) => ({ date: version.createdOn, type: "new-version", version: version.version }));
+  // The newest version is where the schedule counts from (the creation when the key never rotated);
+  // lastRotation is only ever a real rotation, the last history event.
   const latest = sorted.at(-1)?.createdOn;
+  const lastRotation = history.at(-1)?.date;
   const empty = isEmptyRotationPolicy(policy);
   // Azure's default for a key nobody configured: Notify-only, no creation stamp, no expiry time.
   const serviceDefault =
@@ -115,7 +118,7 @@ export function toRotationStatus(
     },
   };
   if (periodDays !== undefined && rotate !== undefined) status.periodDays = periodDays;
-  if (latest !== undefined) status.lastRotation = latest;
+  if (lastRotation !== undefined) status.lastRotation = lastRotation;
   if (rotate !== undefined && latest !== undefined && periodDays !== undefined) {
     status.nextRotation = addDaysIso(latest, periodDays);
   }

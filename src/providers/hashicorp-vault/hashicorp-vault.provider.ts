@@ -16,29 +16,42 @@
  * instance, memoized, and reused by its later batches; a `listKeys` of the same instance seeds it.
  * Only the source namespace's own policies are read; policies of parent namespaces that name child paths
  * are not evaluated.
+ *
+ * One file per concern, composed here: vault-connection.ts (token, CA, clients), mount-table.collector.ts
+ * (mounts and key names), acl-policies.collector.ts (policies and a key's grants), transit-key.collector.ts
+ * (one key's read and record), audit-device.normalizer.ts and audit-log.reader.ts (logging and usage).
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import type { AccessPolicy, Collected, CollectionError, KeyRecord } from "../../model/key.ts";
+import type { Collected, CollectionError, KeyRecord } from "../../model/key.ts";
 import type { LoggingStatus } from "../../model/logging.ts";
 import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
+import type { HashicorpVaultSourceConfig } from "../../config/sources/hashicorp-vault.schema.ts";
 import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
+import { mapWithConcurrency } from "../shared/concurrency.ts";
+import { accessForKey, collectAclPolicies, type PolicyCollection } from "./acl-policies.collector.ts";
 import { normalizeAuditDevices } from "./audit-device.normalizer.ts";
 import { readAuditLog } from "./audit-log.reader.ts";
-import type { HashicorpVaultSourceConfig } from "../../config/sources/hashicorp-vault.schema.ts";
 import {
-  normalizeTransitKey,
-  TransitKeyDataSchema,
-  type NormalizedTransitKey,
-} from "./transit-key.normalizer.ts";
-import { compilePolicy, grantsForKey, type CompiledPolicy } from "../../policy/vault-acl.ts";
-import { createVaultApi, dataOf, type VaultApi } from "./vault-client.ts";
+  listKeyNames,
+  mountEntry,
+  readMountTable,
+  transitMounts,
+  type KeyNamesRead,
+  type MountTableRead,
+} from "./mount-table.collector.ts";
+import {
+  readTransitKey,
+  toTransitKeyRecord,
+  type TransitKeyContext,
+  type TransitKeyName,
+} from "./transit-key.collector.ts";
+import { dataOf, type VaultApi } from "./vault-client.ts";
+import { connectVault, type VaultConnection } from "./vault-connection.ts";
 import { setupError, toVaultCollectionError } from "./vault-error.ts";
-import { parseVaultPolicy, PolicyParseError } from "../../policy/vault-policy.parser.ts";
-import { mapWithConcurrency } from "../shared/concurrency.ts";
+import { normalizeMount, normalizeNamespace, vaultCall, vaultLocation } from "./vault-paths.ts";
 
 export interface HashicorpVaultProviderOptions {
   clock?: Clock;
@@ -52,59 +65,10 @@ export interface HashicorpVaultProviderOptions {
   concurrency?: number;
 }
 
-/** `admin` / `/admin/` → `admin/`; undefined or empty → `""` (root namespace). */
-export function normalizeNamespace(namespace: string | undefined): string {
-  const trimmed = (namespace ?? "").replace(/^\/+|\/+$/g, "");
-  return trimmed.length === 0 ? "" : `${trimmed}/`;
-}
+// Re-exported: callers name the location and calls of a Vault source through the provider module.
+export { normalizeMount, normalizeNamespace, vaultCall, vaultLocation } from "./vault-paths.ts";
 
-/** `team-a/transit/` → `team-a/transit`. */
-export function normalizeMount(mount: string): string {
-  return mount.replace(/^\/+|\/+$/g, "");
-}
-
-/** The single location of a source: the address, plus `/v1/<namespace>` for a namespace. */
-export function vaultLocation(address: string, namespace: string | undefined): string {
-  const base = address.replace(/\/+$/, "");
-  const ns = normalizeNamespace(namespace);
-  return ns.length === 0 ? base : `${base}/v1/${ns.replace(/\/$/, "")}`;
-}
-
-/** Calls are named like `vault:GET sys/policies/acl/app`, so a gap says exactly what failed. */
-export function vaultCall(verb: "GET" | "LIST", apiPath: string): string {
-  return `vault:${verb} ${apiPath}`;
-}
-
-interface Connection {
-  /** Requests in the source namespace. */
-  api: VaultApi;
-  /** Requests in the root namespace (audit devices, health). Same as `api` without a namespace. */
-  rootApi: VaultApi;
-}
-
-type PolicyCollection =
-  | {
-      ok: true;
-      policies: Array<{ name: string; text: string; compiled: CompiledPolicy }>;
-      capturedAt: string;
-    }
-  | { ok: false; errors: CollectionError[]; capturedAt: string };
-
-/** `GET sys/mounts`, read once: the table, or why there is none. */
-type MountTableRead =
-  | { ok: true; table: Record<string, unknown>; call: string; capturedAt: string }
-  | { ok: false; error: CollectionError; capturedAt: string };
-
-/** `LIST <mount>/keys`, sorted: the names, or why there are none. */
-type KeyNamesRead = { ok: true; names: string[] } | { ok: false; error: CollectionError; capturedAt: string };
-
-type Connected = { ok: true; clients: Connection } | { ok: false; error: CollectionError };
-
-/** A key as a reference names it: the transit mount (no trailing slash) and the key's name. */
-interface TransitKeyName {
-  mount: string;
-  name: string;
-}
+type Connected = { ok: true; clients: VaultConnection } | { ok: false; error: CollectionError };
 
 /**
  * `listed` of a Vault key reference. It comes back from a file another process wrote, so it is checked
@@ -136,7 +100,7 @@ export function createHashicorpVaultProvider(
   const resolve = (file: string): string => path.resolve(baseDirectory, file);
   const now = (): string => clock().toISOString();
 
-  let connection: Promise<Connection> | undefined;
+  let connection: Promise<VaultConnection> | undefined;
   // Location-wide facts, memoized per instance (see the file comment). A failed read is memoized too: it is
   // data on every key of the instance, exactly as one collection of the whole location records it.
   let mountTable: Promise<MountTableRead> | undefined;
@@ -144,46 +108,8 @@ export function createHashicorpVaultProvider(
   const keyNames = new Map<string, Promise<KeyNamesRead>>();
 
   /** Token and CA are read once, lazily: a missing token becomes a gap of this source, not a crash of the run. */
-  async function connect(): Promise<Connection> {
-    let token: string | undefined;
-    if (config.tokenFile !== undefined) {
-      try {
-        token = (await readFile(resolve(config.tokenFile), "utf8")).trim();
-      } catch (error) {
-        throw setupError(
-          "keyproof:read tokenFile",
-          (error as NodeJS.ErrnoException).code ?? "ReadError",
-          `token file ${resolve(config.tokenFile)} could not be read: ${(error as Error).message}`,
-        );
-      }
-    } else {
-      token = env["VAULT_TOKEN"]?.trim();
-    }
-    if (token === undefined || token.length === 0) {
-      throw setupError(
-        "keyproof:resolve token",
-        "TokenMissing",
-        config.tokenFile === undefined
-          ? "no Vault token: set VAULT_TOKEN or configure tokenFile"
-          : `token file ${resolve(config.tokenFile)} is empty`,
-      );
-    }
-    let ca: string | undefined;
-    if (config.tlsCaFile !== undefined) {
-      try {
-        ca = await readFile(resolve(config.tlsCaFile), "utf8");
-      } catch (error) {
-        throw setupError(
-          "keyproof:read tlsCaFile",
-          (error as NodeJS.ErrnoException).code ?? "ReadError",
-          `CA file ${resolve(config.tlsCaFile)} could not be read: ${(error as Error).message}`,
-        );
-      }
-    }
-    const common = { address, token, timeoutMs, ...(ca === undefined ? {} : { ca }) };
-    const api = createVaultApi({ ...common, namespace });
-    return { api, rootApi: namespace.length === 0 ? api : createVaultApi({ ...common, namespace: "" }) };
-  }
+  const connect = (): Promise<VaultConnection> =>
+    connectVault(config, { env, resolve, timeoutMs, address, namespace });
 
   function gap(error: CollectionError): SourceGap {
     return { source: config.id, location, error };
@@ -215,79 +141,11 @@ export function createHashicorpVaultProvider(
     };
   }
 
-  async function readMountTable(api: VaultApi): Promise<MountTableRead> {
-    const call = vaultCall("GET", "sys/mounts");
-    try {
-      const table = dataOf(await api.read("sys/mounts"));
-      return { ok: true, table, call, capturedAt: now() };
-    } catch (error) {
-      return { ok: false, error: toVaultCollectionError(call, error), capturedAt: now() };
-    }
-  }
-
-  /** The transit mounts to list, sorted; configured mounts that are missing or not transit become gaps. */
-  function transitMounts(read: MountTableRead, gaps: SourceGap[]): string[] {
-    if (!read.ok) {
-      // Without the mount table only configured mounts can be listed. Their keys are then complete (a mount
-      // that cannot be listed becomes its own gap), so the failure is kept on each key's raw mount entry;
-      // without configured mounts nothing can be enumerated and the whole location is a gap.
-      if (mountFilter === undefined) gaps.push(gap(read.error));
-      return [...(mountFilter ?? [])];
-    }
-    const transit = Object.entries(read.table)
-      .filter(([, entry]) => (entry as { type?: unknown } | null)?.type === "transit")
-      .map(([mountPath]) => normalizeMount(mountPath));
-    if (mountFilter === undefined) return transit.sort((a, b) => a.localeCompare(b));
-    for (const wanted of mountFilter) {
-      if (transit.includes(wanted)) continue;
-      const other = read.table[`${wanted}/`] as { type?: unknown } | undefined;
-      gaps.push(
-        gap({
-          call: read.call,
-          code: "MountNotFound",
-          message:
-            other === undefined
-              ? `configured mount "${wanted}" does not exist`
-              : `configured mount "${wanted}" is a ${String(other.type)} mount, not transit`,
-          retryable: false,
-        }),
-      );
-    }
-    return transit.filter((mount) => mountFilter.has(mount)).sort((a, b) => a.localeCompare(b));
-  }
-
-  /** The mount's `sys/mounts` entry, kept as raw evidence on each of its keys. */
-  function mountEntry(read: MountTableRead, mount: string): Collected<unknown> {
-    if (!read.ok) return { ok: false, error: read.error, capturedAt: read.capturedAt };
-    const entry = read.table[`${mount}/`];
-    // Only when the mount went away between the listing and this batch (another instance's listing).
-    if (entry === undefined) {
-      return {
-        ok: false,
-        error: setupError(read.call, "MountNotFound", `mount "${mount}" is not in the mount table`),
-        capturedAt: read.capturedAt,
-      };
-    }
-    return { ok: true, value: entry, call: read.call, capturedAt: read.capturedAt };
-  }
-
-  async function listKeyNames(api: VaultApi, mount: string): Promise<KeyNamesRead> {
-    try {
-      return { ok: true, names: [...(await api.list(`${mount}/keys`))].sort() };
-    } catch (error) {
-      return {
-        ok: false,
-        error: toVaultCollectionError(vaultCall("LIST", `${mount}/keys`), error),
-        capturedAt: now(),
-      };
-    }
-  }
-
   /** The mount's key names, listed once per instance (by `listKeys`, or by the first batch that needs them). */
   function mountKeyNames(api: VaultApi, mount: string): Promise<KeyNamesRead> {
     let names = keyNames.get(mount);
     if (names === undefined) {
-      names = listKeyNames(api, mount);
+      names = listKeyNames(api, mount, now);
       keyNames.set(mount, names);
     }
     return names;
@@ -321,48 +179,6 @@ export function createHashicorpVaultProvider(
     }
     return { ok: true, key: { mount, name } };
   }
-  async function collectPolicies(api: VaultApi): Promise<PolicyCollection> {
-    let names: string[];
-    try {
-      names = await api.list("sys/policies/acl");
-    } catch (error) {
-      return {
-        ok: false,
-        errors: [toVaultCollectionError(vaultCall("LIST", "sys/policies/acl"), error)],
-        capturedAt: now(),
-      };
-    }
-    const errors: CollectionError[] = [];
-    const policies: Array<{ name: string; text: string; compiled: CompiledPolicy }> = [];
-    // `root` is built in, has no rules and allows everything; it is not an ACL to evaluate (see the check's docs).
-    const readable = names.filter((name) => name !== "root").sort();
-    await mapWithConcurrency(readable, concurrency, async (name) => {
-      const call = vaultCall("GET", `sys/policies/acl/${name}`);
-      try {
-        const text = dataOf(await api.read(`sys/policies/acl/${name}`))["policy"];
-        if (typeof text !== "string") {
-          errors.push({
-            call,
-            code: "UnexpectedResponse",
-            message: "response has no data.policy text",
-            retryable: false,
-          });
-          return;
-        }
-        const parsed = parseVaultPolicy(text);
-        policies.push({ name, text, compiled: compilePolicy(name, parsed.rules) });
-      } catch (error) {
-        errors.push(
-          error instanceof PolicyParseError
-            ? { call, code: "PolicyUnparsable", message: error.message, retryable: false }
-            : toVaultCollectionError(call, error),
-        );
-      }
-    });
-    if (errors.length > 0) return { ok: false, errors, capturedAt: now() };
-    return { ok: true, policies: policies.sort((a, b) => a.name.localeCompare(b.name)), capturedAt: now() };
-  }
-
   async function readAuditDevices(rootApi: VaultApi, status: LoggingStatus): Promise<LoggingStatus> {
     try {
       status.sinks = normalizeAuditDevices(dataOf(await rootApi.read("sys/audit")), address);
@@ -371,124 +187,7 @@ export function createHashicorpVaultProvider(
     }
     return status;
   }
-  function accessFor(
-    policies: PolicyCollection,
-    names: KeyNamesRead,
-    target: { mount: string; name: string; latestVersion?: number },
-  ): Collected<AccessPolicy> {
-    if (!policies.ok) {
-      const [first, ...rest] = policies.errors;
-      const error =
-        first ?? setupError(vaultCall("LIST", "sys/policies/acl"), "Unknown", "policies not collected");
-      const more =
-        rest.length === 0 ? "" : ` (and ${rest.length} more: ${rest.map((entry) => entry.call).join(", ")})`;
-      return {
-        ok: false,
-        error: { ...error, message: `${error.message}${more}` },
-        capturedAt: policies.capturedAt,
-      };
-    }
-    // `byok-export/<destination>/<key>` names another key of the mount: without the mount's key names the
-    // grants would silently miss those paths, so access is unknown rather than incomplete.
-    if (!names.ok) return { ok: false, error: names.error, capturedAt: names.capturedAt };
-    const documents: AccessPolicy["documents"] = [];
-    const grants = policies.policies.flatMap((policy) => {
-      const found = grantsForKey(policy.compiled, { ...target, siblingNames: names.names });
-      if (found.length > 0) documents.push({ name: policy.name, document: policy.text });
-      return found;
-    });
-    return {
-      ok: true,
-      value: { documents, grants },
-      call: vaultCall("LIST", "sys/policies/acl"),
-      capturedAt: policies.capturedAt,
-    };
-  }
-  /** `GET <mount>/keys/<name>`: the raw response, and the normalized key or why there is none. */
-  async function readKey(
-    api: VaultApi,
-    keyPath: string,
-  ): Promise<
-    | {
-        ok: true;
-        raw: Collected<unknown>;
-        key: NormalizedTransitKey;
-        latestVersion?: number;
-        capturedAt: string;
-      }
-    | { ok: false; raw?: Collected<unknown>; error: CollectionError; capturedAt: string }
-  > {
-    const call = vaultCall("GET", keyPath);
-    let data: Record<string, unknown>;
-    try {
-      data = dataOf(await api.read(keyPath));
-    } catch (error) {
-      const failure = toVaultCollectionError(call, error);
-      const capturedAt = now();
-      return { ok: false, raw: { ok: false, error: failure, capturedAt }, error: failure, capturedAt };
-    }
-    const capturedAt = now();
-    const raw: Collected<unknown> = { ok: true, value: data, call, capturedAt };
-    const parsed = TransitKeyDataSchema.safeParse(data);
-    if (!parsed.success) {
-      const issues = parsed.error.issues
-        .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-        .join("; ");
-      const error = setupError(call, "UnexpectedResponse", `transit key response not understood: ${issues}`);
-      return { ok: false, raw, error, capturedAt };
-    }
-    const latestVersion = parsed.data.latest_version;
-    return {
-      ok: true,
-      raw,
-      key: normalizeTransitKey(parsed.data),
-      capturedAt,
-      ...(latestVersion === undefined ? {} : { latestVersion }),
-    };
-  }
-
-  type KeyRead = Awaited<ReturnType<typeof readKey>>;
-
-  function keyRecord(
-    key: TransitKeyName,
-    mount: Collected<unknown>,
-    read: KeyRead,
-    access: Collected<AccessPolicy>,
-  ): KeyRecord {
-    const keyPath = `${key.mount}/keys/${key.name}`;
-    const call = vaultCall("GET", keyPath);
-    const record: KeyRecord = {
-      source: config.id,
-      sourceType: "hashicorp-vault",
-      location,
-      keyId: `${key.mount}/${key.name}`,
-      arn: `${address}/v1/${namespace}${keyPath}`,
-      aliases: [key.name],
-      keySpec: "unknown",
-      rawKeyType: "unknown",
-      origin: "platform",
-      manager: "customer",
-      state: "unavailable",
-      tags: {},
-      rotation: read.ok
-        ? { ok: true, value: read.key.rotation, call, capturedAt: read.capturedAt }
-        : { ok: false, error: read.error, capturedAt: read.capturedAt },
-      access,
-      raw: { [vaultCall("GET", "sys/mounts")]: mount },
-      errors: read.ok ? [] : [read.error],
-    };
-    if (read.raw !== undefined) record.raw[call] = read.raw;
-    if (!read.ok) return record;
-    const normalized = read.key;
-    record.keySpec = normalized.keySpec;
-    record.rawKeyType = normalized.rawKeyType;
-    record.keyUsage = normalized.keyUsage;
-    record.origin = normalized.origin;
-    record.state = normalized.state;
-    record.hsmBacked = normalized.hsmBacked;
-    if (normalized.createdAt !== undefined) record.createdAt = normalized.createdAt;
-    return record;
-  }
+  const keyContext: TransitKeyContext = { sourceId: config.id, location, address, namespace };
 
   async function collectKey(
     api: VaultApi,
@@ -497,7 +196,7 @@ export function createHashicorpVaultProvider(
     policies: PolicyCollection,
   ): Promise<KeyRecord> {
     const [read, names] = await Promise.all([
-      readKey(api, `${key.mount}/keys/${key.name}`),
+      readTransitKey(api, `${key.mount}/keys/${key.name}`, now),
       mountKeyNames(api, key.mount),
     ]);
     // Export paths are enumerated per version, so the key's versions feed the grant computation.
@@ -505,14 +204,14 @@ export function createHashicorpVaultProvider(
       ...key,
       ...(read.ok && read.latestVersion !== undefined ? { latestVersion: read.latestVersion } : {}),
     };
-    return keyRecord(key, mount, read, accessFor(policies, names, target));
+    return toTransitKeyRecord(keyContext, key, mount, read, accessForKey(policies, names, target));
   }
 
   /** A key of a batch whose instance could not connect: every fact of it carries the connection failure. */
   function unreachableKey(key: TransitKeyName, error: CollectionError): KeyRecord {
     const capturedAt = now();
     const failed = { ok: false as const, error, capturedAt };
-    return keyRecord(key, failed, { ...failed, raw: failed }, failed);
+    return toTransitKeyRecord(keyContext, key, failed, { ...failed, raw: failed }, failed);
   }
   return {
     sourceId: config.id,
@@ -542,12 +241,12 @@ export function createHashicorpVaultProvider(
       if (!connected.ok) return { refs: [], gaps: [gap(connected.error)] };
       const { api } = connected.clients;
       // Always read afresh, and leave the reads for this instance's batches (the whole-location path).
-      const table = readMountTable(api);
+      const table = readMountTable(api, now);
       mountTable = table;
       const gaps: SourceGap[] = [];
-      const mounts = transitMounts(await table, gaps);
+      const mounts = transitMounts(await table, mountFilter, gaps, gap);
       const listings = await mapWithConcurrency(mounts, concurrency, (mount) => {
-        const names = listKeyNames(api, mount);
+        const names = listKeyNames(api, mount, now);
         keyNames.set(mount, names);
         return names;
       });
@@ -580,8 +279,8 @@ export function createHashicorpVaultProvider(
       if (!connected.ok) return { keys: wanted.map((key) => unreachableKey(key, connected.error)), gaps };
       const { api } = connected.clients;
       const [table, policyCollection] = await Promise.all([
-        (mountTable ??= readMountTable(api)),
-        (policies ??= collectPolicies(api)),
+        (mountTable ??= readMountTable(api, now)),
+        (policies ??= collectAclPolicies(api, { now, concurrency })),
       ]);
       const keys = await mapWithConcurrency(wanted, concurrency, (key) =>
         collectKey(api, key, mountEntry(table, key.mount), policyCollection),

@@ -80,7 +80,7 @@ describe("normalizeTransitKey", () => {
       periodDays: 30,
       lastRotation: "2026-06-27T20:26:40.000Z",
       nextRotation: "2026-07-27T20:26:40.000Z",
-      history: [{ date: "2026-06-27T20:26:40.000Z", type: "new-version" }],
+      history: [{ date: "2026-06-27T20:26:40.000Z", type: "new-version", version: "2" }],
       detail: {
         autoRotatePeriodSeconds: 2_592_000,
         latestVersion: 2,
@@ -102,7 +102,9 @@ describe("normalizeTransitKey", () => {
     expect(key.rotation.enabled).toBe(false);
     expect(key.rotation.periodDays).toBeUndefined();
     expect(key.rotation.nextRotation).toBeUndefined();
-    expect(key.rotation.lastRotation).toBe("2026-11-28T16:33:17.287Z");
+    // One version: created, never rotated. The creation is createdAt, not a rotation.
+    expect(key.rotation.lastRotation).toBeUndefined();
+    expect(key.rotation.history).toEqual([]);
   });
 
   it("copes with HMAC keys, which carry no `keys` map: no creation date, nothing invented", () => {

@@ -58,6 +58,10 @@ export interface NormalizedTransitKey {
   origin: KeyOrigin;
   state: KeyState;
   hsmBacked: boolean;
+  /** `exportable`; undefined when the read does not carry the field. */
+  exportable?: boolean;
+  /** `allow_plaintext_backup`; undefined when the read does not carry the field. */
+  allowPlaintextBackup?: boolean;
   createdAt?: string;
   versions: TransitKeyVersion[];
   rotation: RotationStatus;
@@ -105,11 +109,18 @@ export function normalizeTransitKey(data: TransitKeyData): NormalizedTransitKey 
   const created = versions.map((version) => version.createdAt).filter((value) => value !== undefined);
   const periodSeconds = data.auto_rotate_period ?? 0;
   const enabled = periodSeconds > 0;
-  // The newest version is the latest rotation (or the creation when the key never rotated).
-  const lastRotation = created.length === 0 ? undefined : created.reduce((a, b) => (a > b ? a : b));
-  const history: RotationEvent[] = versions
+  // Every version after the first is a rotation (Vault does not say whether the schedule or a person made it).
+  const history = versions
     .filter((version) => version.version > 1 && version.createdAt !== undefined)
-    .map((version) => ({ date: version.createdAt as string, type: "new-version" }));
+    .map((version): RotationEvent => ({
+      date: version.createdAt as string,
+      type: "new-version",
+      version: String(version.version),
+    }))
+    .sort((left, right) => left.date.localeCompare(right.date));
+  const lastRotation = history.at(-1)?.date;
+  // The schedule counts from the newest version, which is the creation when the key never rotated.
+  const newestVersionAt = created.length === 0 ? undefined : created.reduce((a, b) => (a > b ? a : b));
 
   const rotation: RotationStatus = {
     enabled,
@@ -127,9 +138,9 @@ export function normalizeTransitKey(data: TransitKeyData): NormalizedTransitKey 
   };
   if (enabled) rotation.periodDays = periodSeconds / SECONDS_PER_DAY;
   if (lastRotation !== undefined) rotation.lastRotation = lastRotation;
-  if (enabled && lastRotation !== undefined) {
+  if (enabled && newestVersionAt !== undefined) {
     // Vault's periodic func rotates once `now - newest version time >= period`; it checks about every minute.
-    rotation.nextRotation = new Date(Date.parse(lastRotation) + periodSeconds * 1000).toISOString();
+    rotation.nextRotation = new Date(Date.parse(newestVersionAt) + periodSeconds * 1000).toISOString();
   }
 
   const normalized: NormalizedTransitKey = {
@@ -142,6 +153,9 @@ export function normalizeTransitKey(data: TransitKeyData): NormalizedTransitKey 
     versions,
     rotation,
   };
+  if (data.exportable !== undefined) normalized.exportable = data.exportable;
+  if (data.allow_plaintext_backup !== undefined)
+    normalized.allowPlaintextBackup = data.allow_plaintext_backup;
   // Trimmed keys (min_available_version > 0) lost their first versions: the oldest left is the best we know.
   const createdAt = created.length === 0 ? undefined : created.reduce((a, b) => (a < b ? a : b));
   if (createdAt !== undefined) normalized.createdAt = createdAt;
