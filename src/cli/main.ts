@@ -8,13 +8,10 @@ import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
+import { FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
 
-/** Output sinks, injectable so tests can run commands in-process. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  isTty: boolean;
-}
+// The types commands share live in cli-types.ts (a command importing main.ts would be an import cycle).
+export { FAIL_ON_SEVERITIES, type CliIo, type FailOnSeverity, type RunCliOptions } from "./cli-types.ts";
 
 export const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -158,28 +155,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return reportError(error, io);
   }
 }
-
-export interface RunCliOptions {
-  config: string;
-  period?: string;
-  from?: string;
-  to?: string;
-  out: string;
-  runId?: string;
-  json?: boolean;
-  /** commander's `--no-render` sets this to false. */
-  render: boolean;
-  /** Run in this process even when Redis is configured. */
-  inline?: boolean;
-  redisUrl?: string;
-  prefix?: string;
-  /** Exit 4 when an open `fail` at or above this severity exists. */
-  failOn?: FailOnSeverity;
-}
-
-/** `--fail-on` values: the severities a CI gate may name (`info` findings never gate). */
-export const FAIL_ON_SEVERITIES = ["low", "medium", "high", "critical"] as const;
-export type FailOnSeverity = (typeof FAIL_ON_SEVERITIES)[number];
 
 /** One place that maps errors to exit codes: bad input 2, everything else 1. Never prints a stack. */
 export function reportError(error: unknown, io: CliIo): number {

@@ -61,10 +61,12 @@ describe("shared token bucket", () => {
       );
       sentAt.sort((a, b) => a - b);
       // Six requests at 2/s: the first at once, the last 2.5 s later; never more than 2 in any second.
+      // sentAt is read in this process after take() resolves, so a busy event loop (the suite at twice its
+      // load) can record a grant late and shrink the next gap: 100 ms of slack below, generous above.
       expect(sentAt[5]).toBeGreaterThanOrEqual(2400);
-      expect(sentAt[5]).toBeLessThan(3500);
+      expect(sentAt[5]).toBeLessThan(6000);
       for (let index = 2; index < sentAt.length; index++) {
-        expect((sentAt[index] ?? 0) - (sentAt[index - 2] ?? 0)).toBeGreaterThanOrEqual(950);
+        expect((sentAt[index] ?? 0) - (sentAt[index - 2] ?? 0)).toBeGreaterThanOrEqual(900);
       }
       // Another region has its own bucket.
       const other = createRedisTokenBucket({

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/load-config.ts";
 import { doctorFoundProblems, formatDoctorReport, runDoctor } from "../../doctor/doctor.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 
 export interface DoctorCliOptions {
   config: string;

@@ -1,5 +1,5 @@
 import { generateSigningKey } from "../../signing/keygen.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 
 export async function runKeygenCommand(

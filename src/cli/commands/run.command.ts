@@ -13,7 +13,7 @@ import {
 } from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { assertRangeWithinLimit, parsePeriod, parseRange } from "../../time/date-range.ts";
-import type { CliIo, FailOnSeverity, RunCliOptions } from "../main.ts";
+import type { CliIo, FailOnSeverity, RunCliOptions } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 
 /** `keyproof schedule sync|list`: the config's `schedules:` as BullMQ job schedulers. */
 export function registerScheduleCommand(

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 import { positiveInteger } from "./worker.command.ts";
 
 /**

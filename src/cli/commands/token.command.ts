@@ -3,7 +3,7 @@ import { API_ROLES, ApiTokenStore, type ApiRole } from "../../auth/api-tokens.ts
 import { KeyproofError } from "../../errors/errors.ts";
 import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 
 /** `keyproof token create|list|revoke`: API bearer tokens, stored hashed in Redis. */
 export function registerTokenCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {

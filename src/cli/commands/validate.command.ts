@@ -1,5 +1,5 @@
 import { loadConfig } from "../../config/load-config.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 
 export async function runValidateCommand(options: { config: string }, io: CliIo): Promise<number> {

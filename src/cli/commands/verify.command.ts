@@ -8,7 +8,7 @@ import { createSigner } from "../../signing/create-signer.ts";
 import type { S3ClientOptions } from "../../storage/s3-client.ts";
 import { verifyChainAt, verifyTarget } from "../../storage/verify-stored.ts";
 import type { VerifyTargetOptions } from "../../storage/verify-stored.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 
 export interface VerifyCliOptions {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { QUEUE_NAMES } from "../../jobs/queue/job-names.ts";
-import type { CliIo } from "../main.ts";
+import type { CliIo } from "../cli-types.ts";
 
 /**
  * `keyproof worker [--queues collect,render,...] [--concurrency N]`: a long-running worker process.

@@ -1,0 +1,33 @@
+/**
+ * What main.ts and the command modules share. A leaf module: commands import it instead of main.ts, which
+ * registers (and so imports) them.
+ */
+
+/** Output sinks, injectable so tests can run commands in-process. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+}
+
+export interface RunCliOptions {
+  config: string;
+  period?: string;
+  from?: string;
+  to?: string;
+  out: string;
+  runId?: string;
+  json?: boolean;
+  /** commander's `--no-render` sets this to false. */
+  render: boolean;
+  /** Run in this process even when Redis is configured. */
+  inline?: boolean;
+  redisUrl?: string;
+  prefix?: string;
+  /** Exit 4 when an open `fail` at or above this severity exists. */
+  failOn?: FailOnSeverity;
+}
+
+/** `--fail-on` values: the severities a CI gate may name (`info` findings never gate). */
+export const FAIL_ON_SEVERITIES = ["low", "medium", "high", "critical"] as const;
+export type FailOnSeverity = (typeof FAIL_ON_SEVERITIES)[number];
