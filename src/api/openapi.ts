@@ -404,6 +404,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         properties: {
           runId: { type: "string" },
           status: { type: "string", enum: ["queued", "running", "sealed", "completed", "failed"] },
+          state: {
+            type: "string",
+            description:
+              "the status, except completed-with-gaps for a completed run with incomplete evidence",
+            enum: ["queued", "running", "sealed", "completed", "completed-with-gaps", "failed"],
+          },
           period: {
             type: "object",
             properties: { label: { type: "string" }, from: { type: "string" }, to: { type: "string" } },
