@@ -4,7 +4,7 @@ import { realpathSync } from "node:fs";
 /**
  * Names that make one checkout's demo its own on a shared machine: two clones running scripts/demo.sh
  * against the same emulators and Redis must never chain to each other's bundles, share an evidence
- * bucket or take each other's queue jobs. Everything is derived from the demo's state directory (by
+ * bucket, take each other's queue jobs or repoint each other's Vault audit device. Everything is derived from the demo's state directory (by
  * default `<checkout>/.keyproof/demo`), so the same checkout keeps its chain across demo runs.
  */
 export interface DemoIdentity {
@@ -16,6 +16,10 @@ export interface DemoIdentity {
   bucket: string;
   /** BullMQ key prefix for the demo's queues and in-process workers. */
   queuePrefix: string;
+  /** The Vault namespace the demo seeds (OpenBao/Vault namespaces are per server, so per machine). */
+  vaultNamespace: string;
+  /** The Vault file audit device's path (root namespace), so one clone never repoints another's device. */
+  vaultAuditDevice: string;
 }
 
 export function demoIdentity(stateDirectory: string): DemoIdentity {
@@ -32,5 +36,7 @@ export function demoIdentity(stateDirectory: string): DemoIdentity {
     scope: `acme-demo-${id}`,
     bucket: `keyproof-demo-evidence-${id}`,
     queuePrefix: `keyproof-demo-${id}`,
+    vaultNamespace: `keyproof-demo-${id}`,
+    vaultAuditDevice: `keyproof-demo-${id}`,
   };
 }

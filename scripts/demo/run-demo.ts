@@ -80,6 +80,8 @@ async function runDemo(): Promise<number> {
       token: vaultToken,
       auditLogFile: path.join(demoDirectory, `vault-audit-${suffix}.log`),
       range: quarter,
+      namespace: identity.vaultNamespace,
+      auditDevice: identity.vaultAuditDevice,
     });
     for (const warning of vault.warnings) process.stdout.write(`  note: ${warning}\n`);
     // The provider reads its token from the environment, never from the config file.

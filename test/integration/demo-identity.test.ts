@@ -23,6 +23,8 @@ describe("demoIdentity", () => {
     expect(a.scope).not.toBe(b.scope);
     expect(a.bucket).not.toBe(b.bucket);
     expect(a.queuePrefix).not.toBe(b.queuePrefix);
+    expect(a.vaultNamespace).not.toBe(b.vaultNamespace);
+    expect(a.vaultAuditDevice).not.toBe(b.vaultAuditDevice);
     expect(demoIdentity(path.join(base, "clone-a/.keyproof/demo"))).toEqual(a);
     expect(demoIdentity(path.join(base, "link-a/.keyproof/demo"))).toEqual(a);
   });

@@ -4,6 +4,7 @@ import { runStateOf } from "../../jobs/queue/run-store.ts";
 import type { Finding } from "../../model/finding.ts";
 import { makeGap, makeSnapshot } from "../../../test/factories/index.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
+import { main, type CliIo } from "../main.ts";
 import { runExitCode } from "./run.command.ts";
 
 function finding(overrides: Partial<Finding>): Finding {
@@ -45,5 +46,24 @@ describe("exit codes and --fail-on", () => {
   it("incomplete evidence (3) wins over --fail-on (4)", () => {
     const summary = summarizeRun(makeSnapshot({ gaps: [makeGap()] }), failing);
     expect(runExitCode(summary, "high")).toBe(EXIT_CODES.INCOMPLETE);
+  });
+});
+
+describe("keyproof run --help", () => {
+  it("documents the exit codes and --fail-on, as the README does", async () => {
+    let stdout = "";
+    const io: CliIo = { stdout: (text) => (stdout += text), stderr: () => undefined, isTty: false };
+    expect(await main(["node", "keyproof", "run", "--help"], io)).toBe(EXIT_CODES.OK);
+    expect(stdout).toContain("--fail-on <severity>");
+    expect(stdout.replace(/\s+/g, " ")).toContain(`(choices: "low", "medium", "high", "critical")`);
+    expect(stdout).toMatch(/3 {2}a bundle was sealed but the evidence is incomplete/);
+    expect(stdout).toMatch(/4 {2}with --fail-on/);
+  });
+
+  it("rejects a --fail-on severity that is not one of the four (exit 2)", async () => {
+    const io: CliIo = { stdout: () => undefined, stderr: () => undefined, isTty: false };
+    expect(
+      await main(["node", "keyproof", "run", "-c", "x.yaml", "--period", "2026-Q3", "--fail-on", "info"], io),
+    ).toBe(EXIT_CODES.BAD_INPUT);
   });
 });
