@@ -96,10 +96,25 @@ export interface AccessGrant {
   reference: string;
 }
 
+/** A rule that may or may not reach the key, depending on facts the source cannot tell in advance. */
+export interface UndeterminedAccess {
+  /** Who the rule belongs to (a Vault policy name). */
+  principal: string;
+  /** The rule as written (a Vault path pattern). */
+  reference: string;
+  /** Why its reach is unknown, in an auditor's words. */
+  reason: string;
+}
+
 export interface AccessPolicy {
   /** Raw policy documents as exported (AWS key policy JSON, Azure access policies, Vault ACL text). */
   documents: Array<{ name: string; document: unknown }>;
   grants: AccessGrant[];
+  /**
+   * Rules whose reach on this key is unknown (Vault templated paths such as `transit/keys/{{identity.entity.name}}`
+   * resolve per token): neither a grant nor nothing, so checks warn. Absent when there are none.
+   */
+  undetermined?: UndeterminedAccess[];
 }
 
 /** Key spec a provider records when the key's metadata call failed; the failure itself is in `KeyRecord.errors`. */

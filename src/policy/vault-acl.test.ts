@@ -5,6 +5,7 @@ import {
   grantsForKey,
   patternMatchesPath,
   transitOperations,
+  undeterminedRulesForKey,
 } from "./vault-acl.ts";
 import { parseVaultPolicy } from "./vault-policy.parser.ts";
 
@@ -207,5 +208,44 @@ describe("grantsForKey", () => {
       target,
     );
     expect(grants.map((grant) => grant.actions[0])).toEqual(["transit:export-key", "transit:sign"]);
+  });
+});
+
+describe("undeterminedRulesForKey (templated paths resolve per token)", () => {
+  const target = { mount: "transit", name: "orders" };
+
+  it("reports a templated rule that could reach the key, whole-segment or inside a segment", () => {
+    const policy = compile(
+      "per-team",
+      [
+        'path "transit/encrypt/{{identity.entity.metadata.team}}" { capabilities = ["update"] }',
+        'path "transit/keys/app-{{identity.entity.name}}" { capabilities = ["read"] }',
+        'path "transit/decrypt/{{identity.entity.name}}*" { capabilities = ["update"] }',
+      ].join("\n"),
+    );
+    expect(undeterminedRulesForKey(policy, target).map((entry) => entry.reference)).toEqual([
+      "transit/encrypt/{{identity.entity.metadata.team}}",
+      "transit/decrypt/{{identity.entity.name}}*",
+    ]);
+    expect(undeterminedRulesForKey(policy, target)[0]).toEqual({
+      principal: "per-team",
+      reference: "transit/encrypt/{{identity.entity.metadata.team}}",
+      reason:
+        'templated path "transit/encrypt/{{identity.entity.metadata.team}}" (update) resolves per token identity and may reach this key',
+    });
+  });
+
+  it("ignores deny rules, other mounts and policies without templates", () => {
+    const policy = compile(
+      "mixed",
+      [
+        'path "transit/keys/{{identity.entity.name}}" { capabilities = ["deny"] }',
+        'path "other/encrypt/{{identity.entity.name}}" { capabilities = ["update"] }',
+        'path "transit/encrypt/orders" { capabilities = ["update"] }',
+      ].join("\n"),
+    );
+    expect(undeterminedRulesForKey(policy, target)).toEqual([]);
+    // The literal rule is a plain grant, as before.
+    expect(grantsForKey(policy, target).map((grant) => grant.reference)).toEqual(["transit/encrypt/orders"]);
   });
 });

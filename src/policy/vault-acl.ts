@@ -8,7 +8,7 @@
  * token combines is not known from the policy list; a `deny` in another policy is therefore not applied here
  * and shows up as a separate `deny` grant.
  */
-import type { AccessGrant } from "../model/key.ts";
+import type { AccessGrant, UndeterminedAccess } from "../model/key.ts";
 import type { PolicyPathRule } from "./vault-policy.parser.ts";
 
 interface Permissions {
@@ -31,7 +31,12 @@ export interface CompiledPolicy {
   exact: Map<string, Permissions>;
   prefix: Map<string, Permissions>;
   segment: Map<string, SegmentRule>;
+  /** Rules with templated segments (`{{identity.entity.name}}`): Vault fills them per token. */
+  templated: PolicyPathRule[];
 }
+
+/** A Vault policy template, e.g. `{{identity.entity.metadata.team}}`. */
+const TEMPLATE = /\{\{[^}]*\}\}/g;
 
 function mergeInto(existing: Permissions | undefined, rule: PolicyPathRule): Permissions {
   const conditions = Object.keys(rule.conditions).length > 0 ? [rule.conditions] : [];
@@ -55,9 +60,19 @@ function hasSegmentWildcards(pattern: string): boolean {
 }
 
 export function compilePolicy(name: string, rules: readonly PolicyPathRule[]): CompiledPolicy {
-  const compiled: CompiledPolicy = { name, exact: new Map(), prefix: new Map(), segment: new Map() };
+  const compiled: CompiledPolicy = {
+    name,
+    exact: new Map(),
+    prefix: new Map(),
+    segment: new Map(),
+    templated: [],
+  };
   for (const rule of rules) {
     const pattern = rule.pattern;
+    if (pattern.match(TEMPLATE) !== null) {
+      // Compiled literally (as Vault would before templating) too, but its reach is judged separately.
+      compiled.templated.push(rule);
+    }
     if (hasSegmentWildcards(pattern)) {
       const isPrefix = pattern.endsWith("*");
       const path = isPrefix ? pattern.slice(0, -1) : pattern;
@@ -340,4 +355,45 @@ export function grantsForKey(policy: CompiledPolicy, target: TransitKeyTarget): 
     }
   }
   return grants.sort((a, b) => a.reference.localeCompare(b.reference) || a.effect.localeCompare(b.effect));
+}
+
+/**
+ * Templated rules of the policy that reach the key for some token: a template may become any segment text,
+ * so whether the rule applies depends on who holds the token, which the policy list cannot tell. Deny rules
+ * are left out (they only narrow access). Pure.
+ */
+export function undeterminedRulesForKey(
+  policy: CompiledPolicy,
+  target: TransitKeyTarget,
+): UndeterminedAccess[] {
+  const paths = transitOperations(target).flatMap((operation) => operation.paths);
+  return policy.templated
+    .filter((rule) => !rule.capabilities.includes("deny") && rule.capabilities.length > 0)
+    .filter((rule) => {
+      const expression = templatedPatternExpression(rule.pattern);
+      return paths.some((path) => expression.test(path));
+    })
+    .map((rule) => ({
+      principal: policy.name,
+      reference: rule.pattern,
+      reason: `templated path "${rule.pattern}" (${sortCapabilities(rule.capabilities).join(", ")}) resolves per token identity and may reach this key`,
+    }));
+}
+
+/** The pattern as a regular expression: each template any text within a segment, `+` one segment, a trailing `*` any suffix. */
+function templatedPatternExpression(pattern: string): RegExp {
+  const isPrefix = pattern.endsWith("*");
+  const body = isPrefix ? pattern.slice(0, -1) : pattern;
+  const source = body
+    .split("/")
+    .map((segment) =>
+      segment === "+"
+        ? "[^/]+"
+        : segment
+            .split(TEMPLATE)
+            .map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+            .join("[^/]*"),
+    )
+    .join("/");
+  return new RegExp(`^${source}${isPrefix ? ".*" : ""}$`);
 }

@@ -430,6 +430,44 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
     ]);
   });
 
+  it("records a templated policy path that may reach a key as undetermined, and the check warns", async () => {
+    const admin = vaultClient(server, namespace);
+    await writePolicy(
+      admin,
+      "per-entity",
+      'path "transit/encrypt/{{identity.entity.name}}" {\n  capabilities = ["update"]\n}\n',
+    );
+    try {
+      const vault = provider();
+      const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
+      const payments = keyById(snapshot.keys, "transit/payments");
+      if (!payments.access.ok) throw new Error(JSON.stringify(payments.access.error));
+      expect(payments.access.value.undetermined).toEqual([
+        {
+          principal: "per-entity",
+          reference: "transit/encrypt/{{identity.entity.name}}",
+          reason: expect.stringContaining("resolves per token identity"),
+        },
+      ]);
+      // The literal reading grants nothing: it is not a grant, and not nothing either.
+      expect(payments.access.value.grants.some((grant) => grant.principal === "per-entity")).toBe(false);
+      expect(payments.access.value.documents.map((document) => document.name)).toContain("per-entity");
+      // payments also has known problems in this namespace (they fail, whatever is unknown); with only the
+      // templated rule left, the collected facts make a warn.
+      const onlyTemplated = {
+        ...payments,
+        access: { ...payments.access, value: { ...payments.access.value, grants: [] } },
+      };
+      const [finding] = leastPrivilegeCheck.run(makeSnapshot({ keys: [onlyTemplated], usage: [] }));
+      expect(finding).toMatchObject({
+        status: "warn",
+        message: expect.stringContaining("depends on the token's identity: policy per-entity"),
+      });
+    } finally {
+      await admin.delete("sys/policies/acl/per-entity");
+    }
+  });
+
   it("lists the audit devices of the root namespace as logging sinks", async () => {
     const vault = provider();
     const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { AccessGrant, KeyRecord } from "../../model/key.ts";
-import { makeAccess, makeGap, makeKey, makeSnapshot, notCollected } from "../../../test/factories/index.ts";
+import type { AccessGrant, AccessPolicy, KeyRecord } from "../../model/key.ts";
+import {
+  collected,
+  makeAccess,
+  makeGap,
+  makeKey,
+  makeSnapshot,
+  notCollected,
+} from "../../../test/factories/index.ts";
 import { check, patternSpansKeys } from "./vault-policy-least-privilege.check.ts";
 
 const LOCATION = "https://vault.example:8200";
@@ -103,6 +110,32 @@ describe("vault-policy-least-privilege", () => {
     );
     expect(finding?.message).toContain('policy key-admin holds sudo on "transit/keys/payments/*"');
     expect(finding?.message).toContain('policy cleanup may delete the key via "transit/keys/payments"');
+  });
+
+  it("warns, never passes or fails, when a templated rule may reach the key depending on the token", () => {
+    const templated = {
+      principal: "per-team",
+      reference: "transit/encrypt/{{identity.entity.metadata.team}}",
+      reason:
+        'templated path "transit/encrypt/{{identity.entity.metadata.team}}" (update) resolves per token identity and may reach this key',
+    };
+    const withUndetermined = (grants: AccessGrant[]) =>
+      collected<AccessPolicy>(
+        { documents: [], grants, undetermined: [templated] },
+        "vault:LIST sys/policies/acl",
+      );
+    const unknownReach = vaultKey("transit/orders", [], { access: withUndetermined([]) });
+    const sudo = grant("ops", "transit/keys/legacy", ["sudo"]);
+    const alsoTooBroad = vaultKey("transit/legacy", [sudo], { access: withUndetermined([sudo]) });
+    const findings = check.run(makeSnapshot({ keys: [unknownReach, alsoTooBroad] }));
+    expect(findings.map((finding) => [finding.keyId, finding.status])).toEqual([
+      ["transit/orders", "warn"],
+      // A known problem still fails, whatever is unknown beside it.
+      ["transit/legacy", "fail"],
+    ]);
+    expect(findings[0]?.message).toBe(
+      `whether a policy rule reaches the key depends on the token's identity: policy per-team: ${templated.reason}; review who can hold a token that matches`,
+    );
   });
 
   it("gives every Vault key of every location one finding and ignores other source types", () => {

@@ -104,6 +104,20 @@ function judge(key: KeyRecord) {
       message: `access is broader than least privilege: ${problems.slice(0, 4).join("; ")}${more}`,
     });
   }
+  const undetermined = key.access.value.undetermined ?? [];
+  if (undetermined.length > 0) {
+    // Unknown is a warn, never a pass or a fail: someone must read these rules against the identities.
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `whether ${undetermined.length === 1 ? "a policy rule reaches" : `${undetermined.length} policy rules reach`} the key depends on the token's identity: ${undetermined
+        .slice(0, 4)
+        .map((entry) => `policy ${entry.principal}: ${entry.reason}`)
+        .join(
+          "; ",
+        )}${undetermined.length > 4 ? `; and ${undetermined.length - 4} more` : ""}; review who can hold a token that matches`,
+    });
+  }
   const policies = [...new Set(allows.map((grant) => grant.principal))];
   return makeFinding(metadata, {
     ...base,

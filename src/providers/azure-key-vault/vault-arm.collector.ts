@@ -329,7 +329,8 @@ export function createVaultArmCollector(context: {
     if (facts.diagnosticSettings.ok) {
       for (const setting of facts.diagnosticSettings.value) {
         const sink = toLoggingSink(setting);
-        // Vault protection settings travel with the logging status too, so a location with no key still shows them.
+        // The vault properties travel with the logging status as evidence for people (a keyless vault still
+        // shows them); the purge-protection check reads the typed KeyRecord.vaultProtection instead.
         if (facts.properties.ok) sink.detail["vault"] = facts.properties.value;
         sinks.push(sink);
       }

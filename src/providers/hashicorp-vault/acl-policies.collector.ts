@@ -3,8 +3,13 @@
  * compiled once per provider instance, and the grants they give on one transit key. Matching itself is the
  * pure src/policy/vault-acl.ts, which the least-privilege check shares.
  */
-import type { AccessPolicy, Collected, CollectionError } from "../../model/key.ts";
-import { compilePolicy, grantsForKey, type CompiledPolicy } from "../../policy/vault-acl.ts";
+import type { AccessPolicy, Collected, CollectionError, UndeterminedAccess } from "../../model/key.ts";
+import {
+  compilePolicy,
+  grantsForKey,
+  undeterminedRulesForKey,
+  type CompiledPolicy,
+} from "../../policy/vault-acl.ts";
 import { parseVaultPolicy, PolicyParseError } from "../../policy/vault-policy.parser.ts";
 import { mapWithConcurrency } from "../shared/concurrency.ts";
 import type { KeyNamesRead } from "./mount-table.collector.ts";
@@ -89,14 +94,19 @@ export function accessForKey(
   // grants would silently miss those paths, so access is unknown rather than incomplete.
   if (!names.ok) return { ok: false, error: names.error, capturedAt: names.capturedAt };
   const documents: AccessPolicy["documents"] = [];
+  const undetermined: UndeterminedAccess[] = [];
   const grants = policies.policies.flatMap((policy) => {
-    const found = grantsForKey(policy.compiled, { ...target, siblingNames: names.names });
-    if (found.length > 0) documents.push({ name: policy.name, document: policy.text });
+    const fullTarget = { ...target, siblingNames: names.names };
+    const found = grantsForKey(policy.compiled, fullTarget);
+    const templated = undeterminedRulesForKey(policy.compiled, fullTarget);
+    undetermined.push(...templated);
+    if (found.length > 0 || templated.length > 0)
+      documents.push({ name: policy.name, document: policy.text });
     return found;
   });
   return {
     ok: true,
-    value: { documents, grants },
+    value: { documents, grants, ...(undetermined.length === 0 ? {} : { undetermined }) },
     call: vaultCall("LIST", "sys/policies/acl"),
     capturedAt: policies.capturedAt,
   };
