@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import type { KeySpec } from "@aws-sdk/client-kms";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,7 +28,7 @@ import type { LocalEd25519Signer } from "../../src/signing/local-ed25519.signer.
 import { SignatureRecordSchema, signatureFileText } from "../../src/signing/verify-signature.ts";
 import { runCli } from "../support/cli.ts";
 import { resealBundle } from "../support/reseal-bundle.ts";
-import { awsTestClientConfig } from "../support/test-env.ts";
+import { awsTestClientConfig, uniqueName } from "../support/test-env.ts";
 
 const REGION = "eu-central-1";
 const aws = awsTestClientConfig(REGION);
@@ -291,6 +291,35 @@ describe("KMS key ids bind to keys", () => {
     expect(genuine.stdout).toContain(
       `pinned by --expect-key ${kmsSigner.keyId} (KMS GetPublicKey: ${kmsSigner.keyId})`,
     );
+
+    // An alias resolves to the key it points at (GetPublicKey + DescribeKey give its ARN).
+    const alias = `alias/${uniqueName("kp-trust")}`;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsSigner.keyId }));
+    const byAlias = await runCli(
+      "verify",
+      kmsBundle.archive,
+      "--expect-key",
+      alias,
+      "--region",
+      REGION,
+      "--kms-endpoint",
+      aws.endpoint,
+    );
+    expect(byAlias.code, byAlias.stdout).toBe(0);
+    expect(
+      (
+        await runCli(
+          "verify",
+          forged,
+          "--expect-key",
+          alias,
+          "--region",
+          REGION,
+          "--kms-endpoint",
+          aws.endpoint,
+        )
+      ).code,
+    ).toBe(1);
   });
 
   it("offline, the ARN is trusted only next to a pinned public key, and says so when KMS cannot be asked", async () => {
