@@ -75,6 +75,8 @@ export interface ChainLinkCheck {
   recorded?: string;
   /** manifestSha256 of the bundle given as previous. */
   actual?: string;
+  /** Set when the previous bundle has another signer: fingerprints, and whether it announced this one. */
+  signerChange?: { from: string; to: string; announced: boolean };
 }
 
 export interface VerifyResult {
@@ -498,6 +500,12 @@ export function formatVerifyResult(result: VerifyResult): string {
     lines.push(
       `  previous: ${result.chain.ok ? `ok, ${result.chain.previous} is the bundle this one links to` : `FAILED: ${result.chain.reason ?? "broken link"}`}`,
     );
+    const change = result.chain.signerChange;
+    if (change !== undefined) {
+      lines.push(
+        `  signer change: the previous bundle was signed by fingerprint ${change.from}, ${change.announced ? "which announced this signer" : "and did NOT announce this signer (keyproof signer rotate): confirm the rotation with the organization"}`,
+      );
+    }
   }
   const storage = result.storage;
   if (storage !== undefined) {

@@ -64,6 +64,15 @@ export function checkChainLink(current: VerifyResult, previous: VerifyResult): C
       ...base,
     };
   }
+  const from = previous.signature.fingerprint;
+  const to = current.signature.fingerprint;
+  if (from !== undefined && to !== undefined && from !== to) {
+    return {
+      ok: true,
+      ...base,
+      signerChange: { from, to, announced: previous.nextSigner?.fingerprint === to },
+    };
+  }
   return { ok: true, ...base };
 }
 

@@ -488,6 +488,10 @@ describe("chains keep their signer", () => {
     expect(both.stdout).toContain("signer change at bundle 2");
     expect(both.stdout).toContain("NOT announced");
     expect(both.stdout).toMatch(/warning: .* without an announcement in the previous bundle's manifest/);
+    // Link by link, the change is reported too.
+    const link = await runCli("verify", second.archive, "--previous", first.archive, "--trust", trustFile);
+    expect(link.code, link.stdout).toBe(0);
+    expect(link.stdout).toContain("did NOT announce this signer");
   });
 
   it("accepts a rotation silently when keyproof signer rotate announced it in the previous bundle", async () => {
