@@ -204,7 +204,8 @@ async function runDemo(): Promise<number> {
 
   const bundle = path.join(outDirectory, runId);
   process.stdout.write(`\nVerifying ${bundle}.tar.gz ...\n`);
-  const verifyCode = await main(["node", "keyproof", "verify", `${bundle}.tar.gz`]);
+  // Pinned to the configured signer: verify says VERIFIED only for a trusted signer.
+  const verifyCode = await main(["node", "keyproof", "verify", `${bundle}.tar.gz`, "--config", configFile]);
   const stored = JSON.parse(await readFile(`${bundle}.storage.json`, "utf8")) as {
     stores: Array<{ stored: boolean; location?: string; versionId?: string }>;
   };
@@ -219,6 +220,8 @@ async function runDemo(): Promise<number> {
       "keyproof",
       "verify",
       url,
+      "--config",
+      configFile,
       "--endpoint",
       awsEndpoint,
       "--region",

@@ -6,6 +6,7 @@ import type { DoctorCliOptions } from "./commands/doctor.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
+import { registerSignerCommand } from "./commands/signer.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
 import { FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
@@ -111,13 +112,18 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--json", "print the result as JSON")
     .option(
       "--expect-key <keyId>",
-      "also require the bundle to be signed by this key id (local:<sha256> or KMS key ARN)",
+      "trust this signer: local:<fingerprint>, or a KMS key ARN/alias (bound to the key KMS GetPublicKey returns, or to a pinned public key offline)",
     )
-    .option("--expect-public-key <file>", "also require this signer public key (SPKI PEM file)")
+    .option("--expect-public-key <file>", "trust this signer public key (SPKI PEM file)")
     .option(
       "-c, --config <file>",
-      "require the signer configured in this keyproof.yaml; default S3 region/endpoint",
+      "trust the signer configured in this keyproof.yaml; default S3 region/endpoint",
     )
+    .option(
+      "--trust <file>",
+      "trust the keys in this trust file (keyproof signer export); default KEYPROOF_TRUST",
+    )
+    .option("--trust-embedded", "trust the public key embedded in the bundle, unpinned (prints a warning)")
     .option("--previous <bundle>", "also check that the bundle links to this previous bundle")
     .option(
       "--chain <location>",
@@ -125,6 +131,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     )
     .option("--region <region>", "AWS region for s3:// targets")
     .option("--endpoint <url>", "S3 endpoint for s3:// targets (emulators, VPC endpoints)")
+    .option("--kms-endpoint <url>", "KMS endpoint for --expect-key lookups (emulators, VPC endpoints)")
     .action(async (bundle: string | undefined, options: VerifyCliOptions) => {
       const { runVerifyCommand } = await import("./commands/verify.command.ts");
       exitCode = await runVerifyCommand(bundle, options, io);
@@ -147,6 +154,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerServeCommand(program, io, setExitCode);
   registerScheduleCommand(program, io, setExitCode);
   registerTokenCommand(program, io, setExitCode);
+  registerSignerCommand(program, io, setExitCode);
 
   try {
     await program.parseAsync(argv);

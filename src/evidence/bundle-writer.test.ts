@@ -96,13 +96,21 @@ describe("BundleWriter.seal", () => {
     expect(sealed.manifestSha256).toBe(sha256Hex(manifestBytes));
 
     const manifest = ManifestSchema.parse(JSON.parse(manifestBytes.toString("utf8")));
-    expect(manifest.signer).toEqual({ description: signer.description, keyId: signer.keyId });
+    expect(manifest.signer).toEqual({
+      description: signer.description,
+      keyId: signer.keyId,
+      fingerprint: signer.keyId.slice("local:".length),
+    });
+    // SHA256SUMS, VERIFY.md and the public key are written at seal time and listed like any other file.
     expect(manifest.files.map((file) => file.path)).toEqual([
+      "SHA256SUMS",
+      "VERIFY.md",
       "findings.json",
+      "signer-public-key.pem",
       "sources/aws-prod/eu-west-1/usage-events.csv",
       "sources/aws-prod/eu-west-1/usage-events.ndjson",
     ]);
-    expect(manifest.files[0]).toEqual({
+    expect(manifest.files[2]).toEqual({
       path: "findings.json",
       sha256: sha256Hex(Buffer.from("[]\n")),
       bytes: 3,
@@ -112,7 +120,8 @@ describe("BundleWriter.seal", () => {
       await readFile(join(sealed.directory, "manifest.sig.json"), "utf8"),
     ) as typeof sealed.signature;
     expect(record).toEqual(sealed.signature);
-    expect(verifySignatureRecord(record, manifestBytes).ok).toBe(true);
+    expect(verifySignatureRecord(record, sha256Hex(manifestBytes)).ok).toBe(true);
+    expect(record.statement.signedAt).toBe("2026-10-01T08:05:00.000Z");
 
     expect(sealed.archive).toBe(`${sealed.directory}.tar.gz`);
     const entries: Array<{
@@ -134,9 +143,12 @@ describe("BundleWriter.seal", () => {
     });
     expect(entries.map((entry) => entry.path)).toEqual([
       "run-1/",
+      "run-1/SHA256SUMS",
+      "run-1/VERIFY.md",
       "run-1/findings.json",
       "run-1/manifest.json",
       "run-1/manifest.sig.json",
+      "run-1/signer-public-key.pem",
       "run-1/sources/",
       "run-1/sources/aws-prod/",
       "run-1/sources/aws-prod/eu-west-1/",
@@ -183,9 +195,11 @@ describe("BundleWriter.seal", () => {
     retry.end("complete\n");
     await once(retry, "finish");
     const sealed = await writer.seal({ manifestFields: fields, signer });
-    expect(sealed.manifest.files).toEqual([
-      { path: "usage.ndjson", sha256: sha256Hex(Buffer.from("complete\n")), bytes: 9 },
-    ]);
+    expect(sealed.manifest.files).toContainEqual({
+      path: "usage.ndjson",
+      sha256: sha256Hex(Buffer.from("complete\n")),
+      bytes: 9,
+    });
   });
 
   it("refuses a symbolic link in the bundle", async () => {
@@ -209,11 +223,13 @@ describe("BundleWriter.seal", () => {
     const writer = await BundleWriter.open(join(workspace, "run-1"));
     const liar = {
       description: "liar",
-      keyId: "local:other",
+      keyId: `local:${"0".repeat(64)}`,
+      algorithm: "Ed25519" as const,
+      publicKeyPem: signer.publicKeyPem,
       sign: (bytes: Uint8Array) => signer.sign(bytes),
     };
     const error = await caught(writer.seal({ manifestFields: fields, signer: liar }));
-    expect(isKeyproofError(error) && error.message).toContain("announced key local:other");
+    expect(isKeyproofError(error) && error.message).toContain("is not the hash of the embedded public key");
   });
 
   it("accepts nothing more once sealed", async () => {

@@ -5,14 +5,32 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { create as createTar } from "tar";
-import { KeyproofError, describeError, isKeyproofError, nodeErrorCode } from "../errors/errors.ts";
-import type { SignatureRecord, Signer } from "../signing/signer.ts";
-import { verifySignatureRecord } from "../signing/verify-signature.ts";
+import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
+import { publicKeyFingerprint } from "../signing/fingerprint.ts";
+import { signManifest } from "../signing/sign-manifest.ts";
+import type { Signer } from "../signing/signer.ts";
+import type { SignatureRecord } from "../signing/verify-signature.ts";
 import { assertBundlePath } from "./bundle-path.ts";
 import { byCodeUnits, hashFile, readBundleTree } from "./bundle-tree.ts";
 import { BUNDLE_FORMAT, ManifestSchema, canonicalManifestBytes, sha256Hex } from "./manifest.ts";
 import type { Manifest, ManifestFields } from "./manifest.ts";
-import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
+import {
+  CHECKSUMS_FILE,
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  SIGNER_PUBLIC_KEY_FILE,
+  VERIFY_INSTRUCTIONS_FILE,
+} from "./paths.ts";
+import { checksumsText, verifyInstructionsText } from "./verify-instructions.ts";
+
+/** Files `seal` writes itself; callers may not, and a re-seal replaces them. */
+const SEAL_FILES = new Set([
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  CHECKSUMS_FILE,
+  SIGNER_PUBLIC_KEY_FILE,
+  VERIFY_INSTRUCTIONS_FILE,
+]);
 
 /** Kept as a name for callers; the Signer port itself now carries `keyId`. */
 export type IdentifiedSigner = Signer;
@@ -106,8 +124,8 @@ export class BundleWriter {
   }
 
   /**
-   * Hashes every file, writes manifest.json as its canonical bytes, signs exactly those bytes, writes
-   * manifest.sig.json and packs the directory. Re-running after a crash is safe: the manifest, signature and
+   * Writes the signer's public key, VERIFY.md and SHA256SUMS, hashes every file, writes manifest.json as its
+   * canonical bytes, writes manifest.sig.json (signManifest) and packs the directory. Re-running after a crash is safe: the manifest, signature and
    * archive are replaced, every other file is read as is.
    */
   async seal(request: { manifestFields: ManifestFields; signer: IdentifiedSigner }): Promise<SealedBundle> {
@@ -148,17 +166,42 @@ export class BundleWriter {
       );
     }
 
-    const files: Manifest["files"] = [];
-    for (const path of tree.files) {
-      if (path === MANIFEST_FILE || path === SIGNATURE_FILE) continue;
-      files.push({ path, ...(await hashFile(join(this.directory, path))) });
-    }
-
+    // Order matters: the key file and VERIFY.md are hashed into SHA256SUMS, which is listed in the manifest,
+    // whose digest the signed statement names (see verify-instructions.ts).
     const { signer } = request;
+    const fingerprint = publicKeyFingerprint(signer.publicKeyPem);
+    await writeFile(join(this.directory, SIGNER_PUBLIC_KEY_FILE), signer.publicKeyPem);
+    await writeFile(
+      join(this.directory, VERIFY_INSTRUCTIONS_FILE),
+      verifyInstructionsText({
+        algorithm: signer.algorithm,
+        keyId: signer.keyId,
+        fingerprint,
+        description: signer.description,
+      }),
+    );
+    const dataPaths = [
+      ...tree.files.filter((path) => !SEAL_FILES.has(path)),
+      SIGNER_PUBLIC_KEY_FILE,
+      VERIFY_INSTRUCTIONS_FILE,
+    ].sort(byCodeUnits);
+    const listed: Manifest["files"] = [];
+    for (const path of dataPaths) listed.push({ path, ...(await hashFile(join(this.directory, path))) });
+    await writeFile(join(this.directory, CHECKSUMS_FILE), checksumsText(listed));
+    const files = [
+      ...listed,
+      { path: CHECKSUMS_FILE, ...(await hashFile(join(this.directory, CHECKSUMS_FILE))) },
+    ].sort((left, right) => byCodeUnits(left.path, right.path));
+
+    const nextSigner =
+      signer.nextSigner !== undefined && signer.nextSigner.fingerprint !== fingerprint
+        ? signer.nextSigner
+        : undefined;
     const candidate: Manifest = {
       ...request.manifestFields,
       format: BUNDLE_FORMAT,
-      signer: { description: signer.description, keyId: signer.keyId },
+      signer: { description: signer.description, keyId: signer.keyId, fingerprint },
+      ...(nextSigner === undefined ? {} : { nextSigner }),
       files,
     };
     const parsed = ManifestSchema.safeParse(candidate);
@@ -172,49 +215,14 @@ export class BundleWriter {
     const manifest = parsed.data;
     const bytes = canonicalManifestBytes(manifest);
     const manifestSha256 = sha256Hex(bytes);
-
-    let signature: SignatureRecord;
-    try {
-      signature = await signer.sign(bytes);
-    } catch (error) {
-      // A transport's own typed error (access denied, throttled and retryable) already says the most.
-      if (isKeyproofError(error)) throw error;
-      throw new KeyproofError(
-        "SIGNING_KEY_UNAVAILABLE",
-        `${signer.description} could not sign: ${describeError(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    // Check our own signature before anything leaves this process: a misconfigured transport (wrong
-    // algorithm, other key) must fail the run, not produce bundles that never verify.
-    if (signature.keyId !== signer.keyId) {
-      throw new KeyproofError(
-        "INTERNAL",
-        `${signer.description} announced key ${signer.keyId} but signed with ${signature.keyId}`,
-      );
-    }
-    const check = verifySignatureRecord(signature, bytes);
-    if (!check.ok) {
-      throw new KeyproofError(
-        "INTERNAL",
-        `${signer.description} produced a signature that does not verify: ${check.reason}`,
-      );
-    }
-
     await writeFile(join(this.directory, MANIFEST_FILE), bytes);
-    await writeFile(join(this.directory, SIGNATURE_FILE), `${JSON.stringify(signature, null, 2)}\n`);
+    const signature = await signManifest(this.directory, signer);
 
     const archive = `${this.directory}.tar.gz`;
     await this.#pack(
       archive,
       tree.directories,
-      [
-        ...tree.files.filter((path) => path !== MANIFEST_FILE && path !== SIGNATURE_FILE),
-        MANIFEST_FILE,
-        SIGNATURE_FILE,
-      ],
+      [...files.map((file) => file.path), MANIFEST_FILE, SIGNATURE_FILE],
       manifest.capturedAt,
     );
 
@@ -261,7 +269,7 @@ export class BundleWriter {
   async #prepare(path: string): Promise<string> {
     this.#assertWritable();
     assertBundlePath(path);
-    if (path === MANIFEST_FILE || path === SIGNATURE_FILE) {
+    if (SEAL_FILES.has(path)) {
       throw new KeyproofError("INTERNAL", `${path} is written by seal(), not by callers`);
     }
     // A finished or abandoned stream may be reopened (a retried extract); a live one may not.

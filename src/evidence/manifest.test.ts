@@ -18,7 +18,11 @@ function manifest(overrides: Partial<Manifest> = {}): Manifest {
     capturedAt: "2026-10-01T08:00:00.000Z",
     keyproofVersion: "0.1.0",
     sources: [{ id: "aws-prod", type: "aws-kms", account: "111122223333", locations: ["eu-west-1"] }],
-    signer: { description: "local Ed25519 key", keyId: `local:${"a".repeat(64)}` },
+    signer: {
+      description: "local Ed25519 key",
+      keyId: `local:${"a".repeat(64)}`,
+      fingerprint: "a".repeat(64),
+    },
     files: [
       { path: "findings.json", sha256: "b".repeat(64), bytes: 10 },
       { path: "sources/aws-prod/eu-west-1/logging.json", sha256: "c".repeat(64), bytes: 20 },

@@ -6,9 +6,9 @@ import { KeyproofError } from "../errors/errors.ts";
 import { bundlePathProblem } from "./bundle-path.ts";
 
 /**
- * `manifest.json`: the list of every file in a bundle with its SHA-256, plus who/what/when. The signature
- * covers the manifest's RFC 8785 canonical bytes, and the manifest is stored as exactly those bytes, so a
- * verifier hashes the file on disk and never has to re-serialize anything to check the signature.
+ * `manifest.json`: the list of every file in a bundle with its SHA-256, plus who/what/when. It is stored as
+ * its RFC 8785 canonical bytes, and the signed statement in manifest.sig.json names the SHA-256 of exactly
+ * those bytes, so a verifier hashes the file on disk and never has to re-serialize anything.
  */
 
 export const BUNDLE_FORMAT = "keyproof-bundle/1";
@@ -58,7 +58,19 @@ export const ManifestSchema = z.strictObject({
     description: z.string(),
     /** Must equal `keyId` in manifest.sig.json: a signature by any other key is rejected. */
     keyId: z.string().min(1),
+    /** SHA-256 hex of the signer's SPKI DER; must equal the fingerprint in manifest.sig.json. */
+    fingerprint: Sha256HexSchema,
   }),
+  /**
+   * The signer the next bundles of this scope will be signed by (`keyproof signer rotate`). Signed with
+   * this manifest, so `verify --chain` accepts the change of signer at the next bundle without a warning.
+   */
+  nextSigner: z
+    .strictObject({
+      fingerprint: Sha256HexSchema,
+      keyId: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Hash chain to the bundle stored before this one for the same scope. */
   previousBundle: z
     .strictObject({
@@ -83,8 +95,11 @@ export const ManifestSchema = z.strictObject({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
-/** The manifest fields a caller supplies; `format`, `signer` and `files` are filled in by the bundle writer at seal time. */
-export type ManifestFields = Omit<Manifest, "format" | "files" | "signer">;
+/**
+ * The manifest fields a caller supplies; `format`, `signer`, `nextSigner` and `files` are filled in by the
+ * bundle writer at seal time.
+ */
+export type ManifestFields = Omit<Manifest, "format" | "files" | "signer" | "nextSigner">;
 
 /**
  * `canonicalize` is CommonJS with a `export default` declaration. Under tsx and vitest the default import is

@@ -9,6 +9,12 @@ export const FINDINGS_FILE = "findings.json";
 export const INVENTORY_FILE = "inventory.json";
 export const GAPS_FILE = "gaps.json";
 export const SUMMARY_FILE = "summary.json";
+/** Written at seal time (bundle-writer.ts), listed in the manifest: how to verify with sha256sum and openssl. */
+export const VERIFY_INSTRUCTIONS_FILE = "VERIFY.md";
+/** Written at seal time: `sha256sum -c` lines for every other listed file. */
+export const CHECKSUMS_FILE = "SHA256SUMS";
+/** Written at seal time: the signer's SPKI PEM, for openssl (compare its fingerprint with the published one). */
+export const SIGNER_PUBLIC_KEY_FILE = "signer-public-key.pem";
 
 /** A path segment safe on every filesystem and in tar: ARNs, URLs and mounts become readable slugs. */
 export function slugify(value: string): string {

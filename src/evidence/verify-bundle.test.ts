@@ -30,7 +30,9 @@ const fields: ManifestFields = {
 
 beforeEach(async () => {
   workspace = await mkdtemp(join(tmpdir(), "keyproof-verify-unit-"));
-  signer = await createLocalEd25519Signer((await generateSigningKey(join(workspace, "signing.pem"))).path);
+  signer = await createLocalEd25519Signer((await generateSigningKey(join(workspace, "signing.pem"))).path, {
+    now: () => new Date("2026-10-01T08:05:00.000Z"),
+  });
 });
 afterEach(async () => {
   await rm(workspace, { recursive: true, force: true });
@@ -76,9 +78,12 @@ async function bundleEntries(directory: string): Promise<RawEntry[]> {
   const read = async (name: string): Promise<string> => readFile(join(directory, name), "utf8");
   return [
     { path: "run-unit/", type: "Directory" },
+    { path: "run-unit/SHA256SUMS", type: "File", data: await read("SHA256SUMS") },
+    { path: "run-unit/VERIFY.md", type: "File", data: await read("VERIFY.md") },
     { path: "run-unit/findings.json", type: "File", data: await read("findings.json") },
     { path: "run-unit/manifest.json", type: "File", data: await read("manifest.json") },
     { path: "run-unit/manifest.sig.json", type: "File", data: await read("manifest.sig.json") },
+    { path: "run-unit/signer-public-key.pem", type: "File", data: await read("signer-public-key.pem") },
   ];
 }
 
@@ -87,7 +92,7 @@ describe("verifyBundle on hostile archives", () => {
     const { directory } = await sealedBundle();
     const archive = join(workspace, "hand.tar.gz");
     await writeFile(archive, rawTarGz(await bundleEntries(directory)));
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(true);
   });
 
@@ -101,7 +106,7 @@ describe("verifyBundle on hostile archives", () => {
         { path: "run-unit/passwd", type: "SymbolicLink", linkpath: "/etc/passwd" },
       ]),
     );
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.archive).toMatchObject({ ok: false });
     expect(result.archive?.rejectedEntries).toEqual([
@@ -121,7 +126,7 @@ describe("verifyBundle on hostile archives", () => {
         { path: "run-unit/../../escaped.txt", type: "File", data: "pwned" },
       ]),
     );
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.archive?.rejectedEntries[0]).toContain('run-unit/../../escaped.txt (has a ".." segment)');
     await expect(readFile(join(tmpdir(), "escaped.txt"))).rejects.toMatchObject({ code: "ENOENT" });
@@ -137,7 +142,7 @@ describe("verifyBundle on hostile archives", () => {
         { path: "run-unit/findings.json", type: "File", data: "[]\n" },
       ]),
     );
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.archive?.rejectedEntries).toEqual([
       "run-unit/findings.json (duplicate entry: appears twice in the archive)",
     ]);
@@ -153,7 +158,7 @@ describe("verifyBundle on hostile archives", () => {
         { path: "b.txt", type: "File", data: "b" },
       ]),
     );
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result).toMatchObject({
       ok: false,
       archive: { ok: false, reason: expect.stringContaining("holds no bundle") },
@@ -178,16 +183,18 @@ describe("verifyBundle on directories", () => {
       manifestPath,
       `${JSON.stringify(JSON.parse(await readFile(manifestPath, "utf8")), null, 2)}\n`,
     );
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.manifest.reason).toContain("not in canonical form");
-    expect(result.signature.reason).toContain("made over different bytes");
+    expect(result.signature.reason).toContain("over a different manifest");
     expect(result.files.altered).toEqual([]);
   });
 
   it("refuses a target that is not a bundle", async () => {
     const file = join(workspace, "notes.txt");
     await writeFile(file, "hello");
-    await expect(verifyBundle(file)).rejects.toMatchObject({ code: "ARGUMENT_INVALID" });
+    await expect(verifyBundle(file, { expectedKeyId: signer.keyId })).rejects.toMatchObject({
+      code: "ARGUMENT_INVALID",
+    });
     await expect(verifyBundle(join(workspace, "absent"))).rejects.toMatchObject({ code: "ARGUMENT_INVALID" });
   });
 
@@ -197,21 +204,29 @@ describe("verifyBundle on directories", () => {
     expect((await verifyBundle(directory, { expectedPublicKey: signer.publicKeyPem })).ok).toBe(true);
     const other = await generateSigningKey(join(workspace, "other.pem"));
     const byId = await verifyBundle(directory, { expectedKeyId: other.keyId });
-    expect(byId.signature.reason).toBe(`signed by key ${signer.keyId}, expected key ${other.keyId}`);
+    expect(byId).toMatchObject({ ok: false, signature: { ok: true, trust: { trusted: false } } });
+    expect(byId.signature.trust?.reasons).toEqual([
+      expect.stringContaining(`expected key ${other.keyId}: the signing key`),
+    ]);
     const byKey = await verifyBundle(directory, { expectedPublicKey: other.publicKeyPem });
-    expect(byKey.signature.reason).toContain("public key other than the expected one");
+    expect(byKey.signature.trust?.reasons).toEqual([expect.stringContaining("is not among its 1 key(s)")]);
+    const unpinned = await verifyBundle(directory);
+    expect(unpinned.ok).toBe(false);
+    expect(unpinned.signature.trust?.reasons).toEqual(["no trusted signer was given (no pin)"]);
   });
 });
 
 describe("formatVerifyResult", () => {
   it("puts the verdict first and names every problem", async () => {
     const { directory } = await sealedBundle();
-    expect(formatVerifyResult(await verifyBundle(directory))).toMatch(/^VERIFIED {2}.*run-unit\n/);
+    expect(formatVerifyResult(await verifyBundle(directory, { expectedKeyId: signer.keyId }))).toMatch(
+      /^VERIFIED {2}.*run-unit\n/,
+    );
     await writeFile(join(directory, "findings.json"), "[1]\n");
     await writeFile(join(directory, "stray.txt"), "x");
-    const text = formatVerifyResult(await verifyBundle(directory));
+    const text = formatVerifyResult(await verifyBundle(directory, { expectedKeyId: signer.keyId }));
     expect(text).toMatch(/^FAILED {2}/);
-    expect(text).toContain("files: 1 checked, 0 missing, 1 extra, 1 altered");
+    expect(text).toContain("files: 4 checked, 0 missing, 1 extra, 1 altered");
     expect(text).toContain("extra (not in manifest): stray.txt");
     expect(text).toMatch(/altered: findings\.json \(manifest sha256 [0-9a-f]{64}, found [0-9a-f]{64}\)/);
   });

@@ -3,13 +3,14 @@ import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
-import type { SignatureAlgorithm } from "../signing/signer.ts";
-import { parseSignatureRecord, samePublicKey, verifySignatureRecord } from "../signing/verify-signature.ts";
 import { archiveCheck, checkFiles, extractArchive, findBundleRoot, isGzip } from "./bundle-archive.ts";
 import type { AlteredFile, ArchiveReading } from "./bundle-archive.ts";
+import type { TrustPolicy } from "../signing/trust.ts";
 import { ManifestSchema, canonicalManifestBytes, sameBytes, sha256Hex } from "./manifest.ts";
 import type { Manifest } from "./manifest.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
+import { checkSignatureFile, pinsFromExpectations, signerAccepted } from "./verify-signature-file.ts";
+import type { SignatureResult } from "./verify-signature-file.ts";
 
 /**
  * `keyproof verify`: checks a bundle directory or its `.tar.gz` offline. Every problem is named (which file
@@ -18,13 +19,27 @@ import { MANIFEST_FILE, SIGNATURE_FILE } from "./paths.ts";
  */
 
 export interface VerifyOptions {
-  /** Reject a signature by any other key id (`local:<sha256>` or a KMS key ARN). */
+  /**
+   * Whose signature is trusted (src/signing/trust.ts). Without any pin a valid signature verifies only as
+   * "SIGNATURE VALID, SIGNER NOT TRUSTED" (result not ok), unless `trustEmbedded` is set.
+   */
+  trust?: TrustPolicy;
+  /** Shorthand pin: a local key id (`local:<fingerprint>`, which pins the key) or a KMS ARN (checked offline, only next to a key pin). */
   expectedKeyId?: string;
-  /** Reject a signature by any other public key (SPKI PEM). The strongest pin for KMS keys, whose ARN is only a name. */
+  /** Shorthand pin: this public key (SPKI PEM). */
   expectedPublicKey?: string;
 }
 
 export type { AlteredFile } from "./bundle-archive.ts";
+
+/** The policy the options describe: `trust` plus the shorthand pins. */
+export function trustPolicyOf(options: VerifyOptions): TrustPolicy {
+  return {
+    pins: [...(options.trust?.pins ?? []), ...pinsFromExpectations(options)],
+    ...(options.trust?.trustEmbedded === true ? { trustEmbedded: true } : {}),
+  };
+}
+
 
 /** For bundles read from S3: what the store says about the object version now. */
 export interface StorageCheck {
@@ -54,6 +69,8 @@ export interface ChainLinkCheck {
   recorded?: string;
   /** manifestSha256 of the bundle given as previous. */
   actual?: string;
+  /** Set when the previous bundle has another signer: fingerprints, and whether it announced this one. */
+  signerChange?: { from: string; to: string; announced: boolean };
 }
 
 export interface VerifyResult {
@@ -67,17 +84,14 @@ export interface VerifyResult {
   previousBundle?: { manifestSha256: string; location: string };
   capturedAt?: string;
   periodLabel?: string;
-  signer?: { description: string; keyId: string };
+  signer?: { description: string; keyId: string; fingerprint: string };
   /** Present for archives only. */
   archive?: { ok: boolean; reason?: string; rejectedEntries: string[] };
   files: { checked: number; missing: string[]; extra: string[]; altered: AlteredFile[] };
-  signature: {
-    ok: boolean;
-    reason?: string;
-    algorithm?: SignatureAlgorithm;
-    keyId?: string;
-    signedAt?: string;
-  };
+  /** `ok`: the signature is valid and covers every byte; `trust` says whether its signer is trusted. */
+  signature: SignatureResult;
+  /** The manifest's announcement of the next signer (rotation), for `verify --chain`. */
+  nextSigner?: Manifest["nextSigner"];
   manifest: { ok: boolean; reason?: string };
   storage?: StorageCheck;
   chain?: ChainLinkCheck;
@@ -155,51 +169,15 @@ async function checkSignature(
   manifestBytes: Buffer | undefined,
   manifest: Manifest | undefined,
   options: VerifyOptions,
-): Promise<VerifyResult["signature"]> {
+): Promise<SignatureResult> {
   const file = await readRootFile(directory, SIGNATURE_FILE);
   if (!file.ok) return { ok: false, reason: file.reason };
-  let json: unknown;
-  try {
-    json = JSON.parse(file.bytes.toString("utf8"));
-  } catch (error) {
-    return { ok: false, reason: `${SIGNATURE_FILE} is not valid JSON: ${describeError(error)}` };
-  }
-  const parsed = parseSignatureRecord(json);
-  if (!parsed.ok) return { ok: false, reason: `${SIGNATURE_FILE} is ${parsed.reason}` };
-  const record = parsed.record;
-  const about = { algorithm: record.algorithm, keyId: record.keyId, signedAt: record.signedAt };
-
-  if (manifestBytes === undefined)
-    return { ok: false, reason: `nothing to check it against: ${MANIFEST_FILE} is missing`, ...about };
-
-  const check = verifySignatureRecord(record, manifestBytes);
-  if (!check.ok) return { ok: false, reason: check.reason, ...about };
-
-  if (manifest !== undefined && manifest.signer.keyId !== record.keyId) {
-    return {
-      ok: false,
-      reason: `the manifest names signer key ${manifest.signer.keyId}, but ${SIGNATURE_FILE} is by key ${record.keyId}`,
-      ...about,
-    };
-  }
-  if (options.expectedKeyId !== undefined && options.expectedKeyId !== record.keyId) {
-    return {
-      ok: false,
-      reason: `signed by key ${record.keyId}, expected key ${options.expectedKeyId}`,
-      ...about,
-    };
-  }
-  if (
-    options.expectedPublicKey !== undefined &&
-    !samePublicKey(options.expectedPublicKey, record.publicKey)
-  ) {
-    return {
-      ok: false,
-      reason: `signed by a public key other than the expected one (key id ${record.keyId})`,
-      ...about,
-    };
-  }
-  return { ok: true, ...about };
+  return checkSignatureFile({
+    signatureBytes: file.bytes,
+    manifestSha256: manifestBytes === undefined ? undefined : sha256Hex(manifestBytes),
+    manifest,
+    trust: trustPolicyOf(options),
+  });
 }
 
 async function verifyDirectory(
@@ -227,7 +205,7 @@ async function verifyDirectory(
   const filesOk = files.missing.length === 0 && files.extra.length === 0 && files.altered.length === 0;
 
   return {
-    ok: manifestCheck.ok && signature.ok && filesOk,
+    ok: manifestCheck.ok && signerAccepted(signature) && filesOk,
     ...(manifest === undefined
       ? {}
       : {
@@ -237,6 +215,7 @@ async function verifyDirectory(
           capturedAt: manifest.capturedAt,
           periodLabel: manifest.period.label,
           signer: manifest.signer,
+          ...(manifest.nextSigner === undefined ? {} : { nextSigner: manifest.nextSigner }),
         }),
     files,
     signature,
@@ -309,14 +288,73 @@ export async function verifyBundle(target: string, options: VerifyOptions = {}):
   }
 }
 
-function shortId(keyId: string): string {
-  return keyId.startsWith("local:") && keyId.length > 22 ? `${keyId.slice(0, 22)}…` : keyId;
+/** Everything but trust holds: the verdict is then "SIGNATURE VALID, SIGNER NOT TRUSTED", not "FAILED". */
+function onlyTrustFails(result: VerifyResult): boolean {
+  const files = result.files;
+  return (
+    !result.ok &&
+    result.manifest.ok &&
+    result.signature.ok &&
+    result.signature.trust?.trusted !== true &&
+    files.missing.length + files.extra.length + files.altered.length === 0 &&
+    result.archive?.ok !== false &&
+    result.storage?.ok !== false &&
+    result.chain?.ok !== false
+  );
+}
+
+/** The verdict word(s) of a result, as the first line of the report prints them. */
+export function verifyVerdict(result: VerifyResult): string {
+  if (result.ok) return "VERIFIED";
+  return onlyTrustFails(result) ? "SIGNATURE VALID, SIGNER NOT TRUSTED" : "FAILED";
+}
+
+function signatureLines(result: VerifyResult): string[] {
+  const signature = result.signature;
+  const lines: string[] = [];
+  const by = signature.algorithm === undefined ? "" : ` (${signature.algorithm})`;
+  if (!signature.ok) {
+    lines.push(`  signature: FAILED${by}: ${signature.reason ?? "invalid"}`);
+    if (signature.keyId !== undefined) lines.push(`    claimed key id: ${signature.keyId}`);
+    return lines;
+  }
+  lines.push(
+    `  signature: ok${by}, signed ${signature.signedAt ?? "?"}; covers the manifest digest and every signature field`,
+  );
+  if (signature.keyId !== undefined) lines.push(`    key id: ${signature.keyId}`);
+  if (signature.fingerprint !== undefined)
+    lines.push(`    fingerprint (SHA-256 of SPKI DER): ${signature.fingerprint}`);
+  if (result.signer !== undefined)
+    lines.push(
+      `    description (written by the signer, not proof of identity): ${result.signer.description}`,
+    );
+  const trust = signature.trust;
+  if (trust?.trusted === true && trust.basis === "pinned") {
+    lines.push(`  trust: ok, pinned by ${trust.matched.join("; ")}`);
+  } else if (trust?.trusted === true && trust.basis === "embedded") {
+    lines.push(
+      "  trust: NOT CHECKED: the embedded public key was accepted because --trust-embedded was given",
+    );
+    lines.push(
+      "  warning: --trust-embedded proves only that someone holding this key signed; anyone can make a key and re-sign an edited bundle",
+    );
+  } else {
+    lines.push("  trust: NOT TRUSTED");
+    for (const reason of trust?.reasons ?? []) lines.push(`    ${reason}`);
+    const fingerprint = signature.fingerprint ?? "?";
+    lines.push(
+      `    to trust this signer, compare fingerprint ${fingerprint} with the one your organization published, then pin it:`,
+      `      keyproof verify ${result.bundle} --trust <trust file from keyproof signer export>`,
+      `      or --expect-public-key <published PEM>, --expect-key <key id>, or --config <keyproof.yaml>`,
+    );
+  }
+  return lines;
 }
 
 /** Plain text for a terminal or a ticket: verdict first, then every problem on its own line. */
 export function formatVerifyResult(result: VerifyResult): string {
   const lines: string[] = [];
-  lines.push(`${result.ok ? "VERIFIED" : "FAILED"}  ${result.bundle}`);
+  lines.push(`${verifyVerdict(result)}  ${result.bundle}`);
   if (result.runId !== undefined) {
     lines.push(
       `  run ${result.runId}, period ${result.periodLabel ?? "?"}, captured ${result.capturedAt ?? "?"}`,
@@ -327,14 +365,7 @@ export function formatVerifyResult(result: VerifyResult): string {
     for (const entry of result.archive.rejectedEntries) lines.push(`    refused entry: ${entry}`);
   }
   lines.push(`  manifest: ${result.manifest.ok ? "ok" : `FAILED: ${result.manifest.reason ?? "invalid"}`}`);
-  const signature = result.signature;
-  const by =
-    signature.keyId === undefined ? "" : ` (${signature.algorithm ?? "?"}, key ${shortId(signature.keyId)})`;
-  lines.push(
-    `  signature: ${signature.ok ? `ok${by}, signed ${signature.signedAt ?? "?"}` : `FAILED${by}: ${signature.reason ?? "invalid"}`}`,
-  );
-  if (signature.ok && signature.keyId !== undefined) lines.push(`    full key id: ${signature.keyId}`);
-  if (result.signer !== undefined) lines.push(`    signer: ${result.signer.description}`);
+  lines.push(...signatureLines(result));
 
   const files = result.files;
   const problems = files.missing.length + files.extra.length + files.altered.length;
@@ -357,6 +388,12 @@ export function formatVerifyResult(result: VerifyResult): string {
     lines.push(
       `  previous: ${result.chain.ok ? `ok, ${result.chain.previous} is the bundle this one links to` : `FAILED: ${result.chain.reason ?? "broken link"}`}`,
     );
+    const change = result.chain.signerChange;
+    if (change !== undefined) {
+      lines.push(
+        `  signer change: the previous bundle was signed by fingerprint ${change.from}, ${change.announced ? "which announced this signer" : "and did NOT announce this signer (keyproof signer rotate): confirm the rotation with the organization"}`,
+      );
+    }
   }
   const storage = result.storage;
   if (storage !== undefined) {
@@ -367,11 +404,7 @@ export function formatVerifyResult(result: VerifyResult): string {
       `    lock ${storage.lockMode ?? "none"} until ${storage.retainUntil ?? "-"}${storage.recordedRetainUntil === undefined ? "" : ` (asked at upload: ${storage.recordedRetainUntil})`}, checksum ${storage.checksumSha256 ?? "-"}`,
     );
   }
-  if (result.ok) {
-    lines.push(
-      "  Trust: the signature proves integrity; compare the key id with the one your organization published.",
-    );
-  } else if (problems === 0 && result.manifest.ok && signature.ok && result.archive?.ok === false) {
+  if (problems === 0 && result.manifest.ok && result.signature.ok && result.archive?.ok === false) {
     lines.push("  The archive itself was refused; its contents were not trusted.");
   }
   return `${lines.join("\n")}\n`;

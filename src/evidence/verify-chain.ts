@@ -1,3 +1,4 @@
+import { shortFingerprint } from "../signing/fingerprint.ts";
 import type { ChainLinkCheck, VerifyResult } from "./verify-bundle.ts";
 import { formatVerifyResult } from "./verify-bundle.ts";
 
@@ -7,6 +8,11 @@ import { formatVerifyResult } from "./verify-bundle.ts";
  * it should point to; a chain is forked when two bundles link to the same one; it is out of order when a
  * bundle links to one that is not its predecessor in storage order. Bundles that fail their own
  * verification cannot vouch for a link, so they fail the chain too.
+ *
+ * Signers: every bundle must be signed by a trusted signer (the verifier's pins), and every change of
+ * signer between neighbours is reported. A change is accepted silently only when the earlier bundle's
+ * signed manifest announced the next signer's fingerprint (`keyproof signer rotate`); otherwise it is a
+ * warning, so a rotation nobody announced is at least seen.
  */
 
 function shortDigest(digest: string | undefined): string {
@@ -58,6 +64,15 @@ export function checkChainLink(current: VerifyResult, previous: VerifyResult): C
       ...base,
     };
   }
+  const from = previous.signature.fingerprint;
+  const to = current.signature.fingerprint;
+  if (from !== undefined && to !== undefined && from !== to) {
+    return {
+      ok: true,
+      ...base,
+      signerChange: { from, to, announced: previous.nextSigner?.fingerprint === to },
+    };
+  }
   return { ok: true, ...base };
 }
 
@@ -68,6 +83,20 @@ export interface ChainEntryResult {
   link: { ok: boolean; reason?: string };
 }
 
+/** A change of signer between two neighbouring bundles. */
+export interface SignerChange {
+  /** Position (from 0) of the first bundle signed by the new signer. */
+  position: number;
+  bundle: string;
+  /** Fingerprints (SHA-256 hex of SPKI DER). */
+  from: string;
+  to: string;
+  fromKeyId?: string;
+  toKeyId?: string;
+  /** The previous bundle's signed manifest named `to` as its next signer. */
+  announced: boolean;
+}
+
 export interface ChainVerifyResult {
   ok: boolean;
   /** The chain location as given: `s3://bucket/prefix/scope/` or a directory. */
@@ -75,6 +104,45 @@ export interface ChainVerifyResult {
   entries: ChainEntryResult[];
   /** Every problem found, each naming the bundles involved. */
   problems: string[];
+  /** Every change of signer, announced or not. */
+  signerChanges: SignerChange[];
+  /** Things that do not fail the chain but an auditor should see (unannounced rotations). */
+  warnings: string[];
+}
+
+function signerChanges(bundles: VerifyResult[]): SignerChange[] {
+  const changes: SignerChange[] = [];
+  for (let position = 1; position < bundles.length; position++) {
+    const previous = bundles[position - 1];
+    const current = bundles[position];
+    const from = previous?.signature.fingerprint;
+    const to = current?.signature.fingerprint;
+    if (
+      previous === undefined ||
+      current === undefined ||
+      from === undefined ||
+      to === undefined ||
+      from === to
+    )
+      continue;
+    changes.push({
+      position,
+      bundle: current.bundle,
+      from,
+      to,
+      ...(previous.signature.keyId === undefined ? {} : { fromKeyId: previous.signature.keyId }),
+      ...(current.signature.keyId === undefined ? {} : { toKeyId: current.signature.keyId }),
+      // Only a manifest whose signature is valid can announce anything.
+      announced: previous.signature.ok && previous.manifest.ok && previous.nextSigner?.fingerprint === to,
+    });
+  }
+  return changes;
+}
+
+function untrustedReason(bundle: VerifyResult): string | undefined {
+  const signature = bundle.signature;
+  if (!signature.ok || signature.trust?.trusted === true) return undefined;
+  return `its signer (fingerprint ${signature.fingerprint ?? "?"}, key id ${signature.keyId ?? "?"}) is not trusted: ${(signature.trust?.reasons ?? []).join("; ")}`;
 }
 
 /**
@@ -100,6 +168,8 @@ export function checkChain(location: string, bundles: VerifyResult[]): ChainVeri
       problems.push(`${bundle.bundle}: ${reason}`);
       return { position, bundle, link: { ok: false, reason } };
     };
+    const untrusted = untrustedReason(bundle);
+    if (untrusted !== undefined) return fail(untrusted);
     if (!bundle.ok) return fail("the bundle fails its own verification, so its link cannot be trusted");
     const recorded = bundle.previousBundle;
     if (recorded !== undefined) {
@@ -146,7 +216,14 @@ export function checkChain(location: string, bundles: VerifyResult[]): ChainVeri
     }
   }
   if (bundles.length === 0) problems.push(`no bundles found at ${location}`);
-  return { ok: problems.length === 0, location, entries, problems };
+  const changes = signerChanges(bundles);
+  const warnings = changes
+    .filter((change) => !change.announced)
+    .map(
+      (change) =>
+        `${change.bundle}: the signer changed from ${shortFingerprint(change.from)} to ${shortFingerprint(change.to)} without an announcement in the previous bundle's manifest (keyproof signer rotate); confirm the rotation with the organization`,
+    );
+  return { ok: problems.length === 0, location, entries, problems, signerChanges: changes, warnings };
 }
 
 /** Verdict, one line per bundle, then every problem; `verbose` adds each bundle's own report. */
@@ -161,6 +238,16 @@ export function formatChainResult(result: ChainVerifyResult, options: { verbose?
       `  ${String(entry.position + 1).padStart(3)}. ${verdict}  ${bundle.runId ?? "?"}  captured ${bundle.capturedAt ?? "?"}  manifest ${shortDigest(bundle.manifestSha256)}  ${bundle.bundle}`,
     );
   }
+  const first = result.entries[0]?.bundle.signature;
+  if (first?.fingerprint !== undefined) {
+    lines.push(`  signer at bundle 1: fingerprint ${first.fingerprint} (key id ${first.keyId ?? "?"})`);
+  }
+  for (const change of result.signerChanges) {
+    lines.push(
+      `  signer change at bundle ${change.position + 1}: ${shortFingerprint(change.from)} → fingerprint ${change.to} (key id ${change.toKeyId ?? "?"}), ${change.announced ? "announced by the previous bundle" : "NOT announced"}`,
+    );
+  }
+  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   for (const problem of result.problems) lines.push(`  problem: ${problem}`);
   let text = `${lines.join("\n")}\n`;
   if (options.verbose === true) {

@@ -2,7 +2,7 @@
  * The KMS signer against moto (real KMS API calls, real signatures). Keys are created fresh per run under
  * unique aliases, so the shared emulator needs no reset.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -14,8 +14,7 @@ import type { KeySpec, KeyUsageType } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsTestClientConfig, uniqueName } from "../../test/support/test-env.ts";
 import { KMS_RAW_MESSAGE_LIMIT, createAwsKmsSigner } from "./aws-kms.signer.ts";
-import type { SignatureRecord } from "./signer.ts";
-import { verifySignatureRecord } from "./verify-signature.ts";
+import { verifyWithAlgorithm } from "./verify-signature.ts";
 
 const REGION = "eu-west-3";
 const client = new KMSClient(awsTestClientConfig(REGION));
@@ -50,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => client.destroy());
 
-const manifest = new TextEncoder().encode('{"format":"keyproof-bundle/1","runId":"kp-test"}');
+const message = new TextEncoder().encode('{"format":"keyproof-signed-statement/1","keyId":"kp-test"}');
 
 describe("createAwsKmsSigner", () => {
   it("resolves an alias to the key ARN and records the public key from GetPublicKey", async () => {
@@ -67,41 +66,40 @@ describe("createAwsKmsSigner", () => {
     }
   });
 
-  it("signs a manifest RAW with ECDSA_SHA_256 (DER), verifiable offline from the record alone", async () => {
-    const signer = await createAwsKmsSigner({
-      kmsKeyId: ecKey.arn,
-      ...signerOptions,
-      now: () => new Date("2026-10-01T06:00:00.000Z"),
-    });
-    const record = await signer.sign(manifest);
+  it("signs RAW with ECDSA_SHA_256 (DER), verifiable with the public key from GetPublicKey", async () => {
+    const signer = await createAwsKmsSigner({ kmsKeyId: ecKey.arn, ...signerOptions });
+    const signature = await signer.sign(message);
     signer.close();
-    expect(record).toMatchObject({
-      version: 1,
-      algorithm: "ECDSA_SHA_256",
-      keyId: ecKey.arn,
-      messageType: "RAW",
-      signedDigest: createHash("sha256").update(manifest).digest("hex"),
-      signedAt: "2026-10-01T06:00:00.000Z",
-    });
     // DER: SEQUENCE tag first.
-    expect(Buffer.from(record.signature, "base64")[0]).toBe(0x30);
-    expect(verifySignatureRecord(record, manifest)).toEqual({
-      ok: true,
-      algorithm: "ECDSA_SHA_256",
-      keyId: ecKey.arn,
-    });
-    const tampered = Uint8Array.from(manifest);
+    expect(signature[0]).toBe(0x30);
+    const key = createPublicKey(signer.publicKeyPem);
+    expect(verifyWithAlgorithm("ECDSA_SHA_256", key, message, signature)).toBe(true);
+    const tampered = Uint8Array.from(message);
     tampered[5] = (tampered[5] ?? 0) ^ 1;
-    expect(verifySignatureRecord(record, tampered).ok).toBe(false);
+    expect(verifyWithAlgorithm("ECDSA_SHA_256", key, tampered, signature)).toBe(false);
   });
 
   it("signs with RSASSA_PSS_SHA_256 for an RSA key", async () => {
     const signer = await createAwsKmsSigner({ kmsKeyId: rsaKey.alias, ...signerOptions });
-    const record = await signer.sign(manifest);
+    const signature = await signer.sign(message);
     signer.close();
-    expect(record.algorithm).toBe("RSASSA_PSS_SHA_256");
-    expect(record.keyId).toBe(rsaKey.arn);
-    expect(verifySignatureRecord(record, manifest).ok).toBe(true);
+    expect(signer.algorithm).toBe("RSASSA_PSS_SHA_256");
+    expect(signer.keyId).toBe(rsaKey.arn);
+    expect(
+      verifyWithAlgorithm("RSASSA_PSS_SHA_256", createPublicKey(signer.publicKeyPem), message, signature),
+    ).toBe(true);
+  });
+
+  it("refuses to sign more than KMS signs RAW (the signed statement never gets near it)", async () => {
+    const signer = await createAwsKmsSigner({ kmsKeyId: ecKey.arn, ...signerOptions });
+    try {
+      await expect(signer.sign(new Uint8Array(KMS_RAW_MESSAGE_LIMIT + 1))).rejects.toMatchObject({
+        code: "INTERNAL",
+        message: expect.stringContaining(`at most ${KMS_RAW_MESSAGE_LIMIT} bytes`),
+      });
+    } finally {
+      signer.close();
+    }
   });
 
   it("takes the region from a key ARN when none is configured", async () => {
@@ -139,70 +137,5 @@ describe("createAwsKmsSigner", () => {
       message: expect.stringContaining("cannot be described"),
       remediation: expect.stringContaining("aws kms create-key"),
     });
-  });
-});
-
-describe("manifests over the 4096-byte RAW limit", () => {
-  const large = new TextEncoder().encode(`{"padding":"${"x".repeat(KMS_RAW_MESSAGE_LIMIT)}"}`);
-  const digest = createHash("sha256").update(large).digest();
-
-  it("are signed as MessageType DIGEST of their SHA-256, and moto (unlike AWS) hashes that digest again", async () => {
-    const signer = await createAwsKmsSigner({ kmsKeyId: ecKey.arn, ...signerOptions });
-    const record = await signer.sign(large);
-    signer.close();
-    expect(large.byteLength).toBeGreaterThan(KMS_RAW_MESSAGE_LIMIT);
-    expect(record.messageType).toBe("DIGEST");
-    expect(record.signedDigest).toBe(digest.toString("hex"));
-
-    // moto 5.2.5 ignores MessageType (its docs: "DIGEST is not yet implemented"): it signs SHA-256 of the
-    // 32 digest bytes. So its signature verifies over the digest as a message, and not over the manifest,
-    // which is what a real KMS DIGEST signature verifies against. keyproof's check refuses it, rightly.
-    const publicKey = createPublicKey(record.publicKey);
-    const signature = Buffer.from(record.signature, "base64");
-    expect(verify("sha256", digest, { key: publicKey, dsaEncoding: "der" }, signature)).toBe(true);
-    const check = verifySignatureRecord(record, large);
-    expect(check.ok).toBe(false);
-    expect(check.ok ? "" : check.reason).toMatch(/ECDSA_SHA_256 signature does not match/);
-  });
-
-  it("verify as AWS KMS DIGEST signatures do: an ECDSA signature of the SHA-256 equals one over the bytes", () => {
-    // What AWS KMS returns for Sign(DIGEST, SHA-256(m), ECDSA_SHA_256) is an ECDSA signature over SHA-256(m),
-    // which is exactly what signing m with SHA-256 produces. A local P-256 key stands in for KMS here.
-    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const record: SignatureRecord = {
-      version: 1,
-      algorithm: "ECDSA_SHA_256",
-      keyId: "arn:aws:kms:eu-west-3:111122223333:key/stand-in",
-      publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
-      signedDigest: digest.toString("hex"),
-      messageType: "DIGEST",
-      signature: sign("sha256", large, { key: privateKey, dsaEncoding: "der" }).toString("base64"),
-      signedAt: "2026-10-01T06:00:00.000Z",
-    };
-    expect(verifySignatureRecord(record, large).ok).toBe(true);
-    const other = Uint8Array.from(large);
-    other[20] = 0x79;
-    const failed = verifySignatureRecord(record, other);
-    expect(failed.ok ? "" : failed.reason).toMatch(/signature was made over different bytes/);
-  });
-
-  it("an Ed25519 record cannot claim DIGEST", () => {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
-    const keyId = `local:${createHash("sha256")
-      .update(publicKey.export({ type: "spki", format: "der" }))
-      .digest("hex")}`;
-    const record: SignatureRecord = {
-      version: 1,
-      algorithm: "Ed25519",
-      keyId,
-      publicKey: publicPem,
-      signedDigest: createHash("sha256").update(manifest).digest("hex"),
-      messageType: "DIGEST",
-      signature: sign(null, manifest, privateKey).toString("base64"),
-      signedAt: "2026-10-01T06:00:00.000Z",
-    };
-    const check = verifySignatureRecord(record, manifest);
-    expect(check.ok ? "" : check.reason).toMatch(/Ed25519 signature cannot be over a digest/);
   });
 });

@@ -1,17 +1,19 @@
-import { createHash, createPublicKey } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { DescribeKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import type { KMSClientConfig, KeyMetadata } from "@aws-sdk/client-kms";
 import { KeyproofError, describeError, isKeyproofError } from "../errors/errors.ts";
-import type { SignatureAlgorithm, SignatureRecord, SignedMessageType, Signer } from "./signer.ts";
+import type { AnnouncedSigner, SignatureAlgorithm, Signer } from "./signer.ts";
 
 /**
  * Signs manifests with an AWS KMS asymmetric key: `ECC_NIST_P256` with `ECDSA_SHA_256`, or an RSA key with
  * `RSASSA_PSS_SHA_256`. The key is resolved once, at creation (DescribeKey → ARN, GetPublicKey → PEM), so
- * the manifest can name the signer before it is signed and the signature record carries the public key:
- * verification needs no AWS access at all.
+ * the manifest can name the signer before it is signed and the signature file carries the public key.
+ * What KMS signs is the small signed statement (manifest digest + signature metadata), always `RAW`: moto
+ * does not implement `MessageType: DIGEST`, and RAW lets an auditor check the signature with openssl over
+ * the statement bytes.
  */
 
-/** KMS Sign takes at most 4096 bytes with `MessageType: RAW`; larger manifests are signed as a digest. */
+/** KMS Sign takes at most 4096 bytes with `MessageType: RAW`; the signed statement stays far below it. */
 export const KMS_RAW_MESSAGE_LIMIT = 4096;
 
 export interface AwsKmsSignerOptions {
@@ -23,6 +25,9 @@ export interface AwsKmsSignerOptions {
   endpoint?: string;
   /** Defaults to the SDK's provider chain (env, SSO, profile, container or instance role). */
   credentials?: KMSClientConfig["credentials"];
+  /** Announced by `keyproof signer rotate`: the manifest names it. */
+  nextSigner?: AnnouncedSigner;
+  /** Clock for signedAt. */
   now?: () => Date;
 }
 
@@ -153,27 +158,30 @@ export async function createAwsKmsSigner(options: AwsKmsSignerOptions): Promise<
 
     const description =
       options.kmsKeyId === arn ? `AWS KMS key ${arn}` : `AWS KMS key ${options.kmsKeyId} (${arn})`;
-    const now = options.now ?? (() => new Date());
 
     return {
       description,
       keyId: arn,
       algorithm,
       publicKeyPem,
+      ...(options.nextSigner === undefined ? {} : { nextSigner: options.nextSigner }),
+      ...(options.now === undefined ? {} : { now: options.now }),
       close: () => client.destroy(),
-      async sign(message: Uint8Array): Promise<SignatureRecord> {
-        const digest = createHash("sha256").update(message).digest();
-        // RAW whenever KMS accepts it, so the signed bytes are literally the manifest; DIGEST beyond the
-        // limit. Both verify against the manifest bytes (see SignedMessageType).
-        const messageType: SignedMessageType = message.byteLength <= KMS_RAW_MESSAGE_LIMIT ? "RAW" : "DIGEST";
+      async sign(message: Uint8Array): Promise<Uint8Array> {
+        if (message.byteLength > KMS_RAW_MESSAGE_LIMIT) {
+          throw new KeyproofError(
+            "INTERNAL",
+            `${description}: the message to sign is ${message.byteLength} bytes; KMS signs at most ${KMS_RAW_MESSAGE_LIMIT} bytes RAW`,
+          );
+        }
         let signature: Uint8Array | undefined;
         let signedBy: string | undefined;
         try {
           const response = await client.send(
             new SignCommand({
               KeyId: arn,
-              Message: messageType === "RAW" ? message : digest,
-              MessageType: messageType,
+              Message: message,
+              MessageType: "RAW",
               SigningAlgorithm: algorithm,
             }),
           );
@@ -191,16 +199,7 @@ export async function createAwsKmsSigner(options: AwsKmsSignerOptions): Promise<
             `${description}: KMS reports the signature was made by ${signedBy}`,
           );
         }
-        return {
-          version: 1,
-          algorithm,
-          keyId: arn,
-          publicKey: publicKeyPem,
-          signedDigest: digest.toString("hex"),
-          messageType,
-          signature: Buffer.from(signature).toString("base64"),
-          signedAt: now().toISOString(),
-        };
+        return signature;
       },
     };
   } catch (error) {

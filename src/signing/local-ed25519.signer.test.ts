@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isKeyproofError } from "../errors/errors.ts";
 import { generateSigningKey } from "./keygen.ts";
 import { createLocalEd25519Signer } from "./local-ed25519.signer.ts";
-import { verifySignatureRecord } from "./verify-signature.ts";
+import { verifyWithAlgorithm } from "./verify-signature.ts";
 
 let directory: string;
 beforeEach(async () => {
@@ -30,30 +30,21 @@ async function expectKeyUnavailable(path: string, fragment: string): Promise<voi
 }
 
 describe("createLocalEd25519Signer", () => {
-  it("signs with the generated key and the record verifies offline", async () => {
+  it("signs with the generated key; the signature verifies with its public key", async () => {
     const generated = await generateSigningKey(join(directory, "signing.pem"));
-    const signer = await createLocalEd25519Signer(generated.path, {
-      now: () => new Date("2026-10-01T00:00:00Z"),
-    });
+    const signer = await createLocalEd25519Signer(generated.path);
     expect(signer.keyId).toBe(generated.keyId);
     expect(signer.keyId).toMatch(/^local:[0-9a-f]{64}$/);
+    expect(signer.algorithm).toBe("Ed25519");
     expect(signer.publicKeyPem).toBe(generated.publicKeyPem);
     expect(signer.description).toContain(generated.path);
 
-    const message = new TextEncoder().encode('{"format":"keyproof-bundle/1"}');
-    const record = await signer.sign(message);
-    expect(record).toMatchObject({
-      version: 1,
-      algorithm: "Ed25519",
-      keyId: generated.keyId,
-      signedAt: "2026-10-01T00:00:00.000Z",
-    });
-    expect(verifySignatureRecord(record, message)).toEqual({
-      ok: true,
-      algorithm: "Ed25519",
-      keyId: generated.keyId,
-    });
-    expect(verifySignatureRecord(record, new TextEncoder().encode('{"format":"other"}')).ok).toBe(false);
+    const message = new TextEncoder().encode('{"format":"keyproof-signed-statement/1"}');
+    const signature = await signer.sign(message);
+    expect(signature.byteLength).toBe(64);
+    const key = createPublicKey(signer.publicKeyPem);
+    expect(verifyWithAlgorithm("Ed25519", key, message, signature)).toBe(true);
+    expect(verifyWithAlgorithm("Ed25519", key, new TextEncoder().encode("{}"), signature)).toBe(false);
   });
 
   it("names a missing file and says how to create one", async () => {

@@ -1,21 +1,22 @@
-import { createHash, createPrivateKey, createPublicKey, sign } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
-import type { SignatureRecord, Signer } from "./signer.ts";
+import { publicKeyFingerprint } from "./fingerprint.ts";
+import type { AnnouncedSigner, Signer } from "./signer.ts";
 
 /** A signer whose key id is known before it signs, so the manifest can name it (see the report on signer.ts). */
 export interface LocalEd25519Signer extends Signer {
   readonly keyId: string;
+  readonly algorithm: "Ed25519";
   /** SubjectPublicKeyInfo PEM, for printing and for pinning a verifier. */
   readonly publicKeyPem: string;
 }
 
 /** `local:<sha256 hex of SPKI DER>`: derived from the public key, so a verifier can recompute it offline. */
 export function localKeyId(publicKey: KeyObject): string {
-  const der = publicKey.export({ type: "spki", format: "der" });
-  return `local:${createHash("sha256").update(der).digest("hex")}`;
+  return `local:${publicKeyFingerprint(publicKey)}`;
 }
 
 function keyUnavailable(file: string, problem: string, cause?: unknown): KeyproofError {
@@ -31,7 +32,7 @@ function keyUnavailable(file: string, problem: string, cause?: unknown): Keyproo
  */
 export async function createLocalEd25519Signer(
   pemPath: string,
-  options: { now?: () => Date } = {},
+  options: { nextSigner?: AnnouncedSigner; now?: () => Date } = {},
 ): Promise<LocalEd25519Signer> {
   const file = resolve(pemPath);
   let pem: string;
@@ -66,24 +67,17 @@ export async function createLocalEd25519Signer(
   const publicKey = createPublicKey(privateKey);
   const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
   const keyId = localKeyId(publicKey);
-  const now = options.now ?? (() => new Date());
 
   return {
     description: `local Ed25519 key ${file}`,
     keyId,
+    algorithm: "Ed25519",
     publicKeyPem,
-    async sign(message: Uint8Array): Promise<SignatureRecord> {
+    ...(options.nextSigner === undefined ? {} : { nextSigner: options.nextSigner }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    sign(message: Uint8Array): Promise<Uint8Array> {
       // Ed25519 hashes internally (PureEdDSA): the algorithm argument must be null.
-      const signature = sign(null, message, privateKey);
-      return {
-        version: 1,
-        algorithm: "Ed25519",
-        keyId,
-        publicKey: publicKeyPem,
-        signedDigest: createHash("sha256").update(message).digest("hex"),
-        signature: signature.toString("base64"),
-        signedAt: now().toISOString(),
-      };
+      return Promise.resolve(new Uint8Array(sign(null, message, privateKey)));
     },
   };
 }

@@ -1,38 +1,17 @@
 /**
  * The signing port. Two transports implement it: a local Ed25519 key and an AWS KMS asymmetric key.
- * The signature record carries everything verification needs (algorithm, key id, public key), so a
- * bundle verifies offline with no access to the signer.
+ * A transport only turns bytes into a signature; what is signed (the signed statement, see
+ * signed-statement.ts) is built by `signManifest`, the same way for every transport.
  */
 
 export const SIGNATURE_ALGORITHMS = ["Ed25519", "ECDSA_SHA_256", "RSASSA_PSS_SHA_256"] as const;
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
-/**
- * What the signer was handed. `RAW`: the canonical manifest bytes themselves. `DIGEST`: their SHA-256, for
- * AWS KMS, whose Sign API takes at most 4096 bytes of RAW message. For ECDSA_SHA_256 and
- * RSASSA_PSS_SHA_256 both produce the same kind of signature (the algorithm signs the SHA-256 of the
- * message either way), so a verifier checks both against the manifest bytes; the field says what happened.
- */
-export const SIGNED_MESSAGE_TYPES = ["RAW", "DIGEST"] as const;
-export type SignedMessageType = (typeof SIGNED_MESSAGE_TYPES)[number];
-
-/** Contents of `manifest.sig.json`. */
-export interface SignatureRecord {
-  /** Format version of this record. */
-  version: 1;
-  algorithm: SignatureAlgorithm;
-  /** `local:<sha256 of SPKI DER>` for local keys, the KMS key ARN for KMS keys. */
-  keyId: string;
-  /** SubjectPublicKeyInfo, PEM. */
-  publicKey: string;
-  /** SHA-256 hex of the signed bytes (the canonical manifest). */
-  signedDigest: string;
-  /** Absent means `RAW` (records written before the field existed, and local Ed25519 keys). */
-  messageType?: SignedMessageType;
-  /** Base64 signature (DER for ECDSA, as KMS returns it). */
-  signature: string;
-  /** UTC ISO-8601 */
-  signedAt: string;
+/** A signer the next runs are announced to rotate to (`keyproof signer rotate`). */
+export interface AnnouncedSigner {
+  /** SHA-256 hex of the next signer's SPKI DER. */
+  fingerprint: string;
+  keyId?: string;
 }
 
 export interface Signer {
@@ -40,5 +19,16 @@ export interface Signer {
   readonly description: string;
   /** Known before signing, because the manifest (the signed bytes) names its signer. */
   readonly keyId: string;
-  sign(message: Uint8Array): Promise<SignatureRecord>;
+  readonly algorithm: SignatureAlgorithm;
+  /** SubjectPublicKeyInfo PEM: embedded in the signature file, published for pinning. */
+  readonly publicKeyPem: string;
+  /** Clock for `signedAt` (tests pin it); the system clock when absent. */
+  readonly now?: () => Date;
+  /** Set when `keyproof signer rotate` announced the next signer: the manifest carries it. */
+  readonly nextSigner?: AnnouncedSigner;
+  /**
+   * Signs exactly `message` (the signed statement, at most 4096 bytes so KMS can sign it RAW). Returns the
+   * raw signature: 64 bytes for Ed25519, DER for ECDSA (as KMS returns it), the PSS block for RSA.
+   */
+  sign(message: Uint8Array): Promise<Uint8Array>;
 }

@@ -35,7 +35,9 @@ import type { RunResult } from "../../src/jobs/run-inline.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import type { LocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
-import type { SignatureRecord, Signer } from "../../src/signing/signer.ts";
+import type { Signer } from "../../src/signing/signer.ts";
+import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
+import { signManifest } from "../../src/signing/sign-manifest.ts";
 import { runCli } from "../support/cli.ts";
 import { CAPTURED_AT, TEST_RANGE, fixedClock, prepareEstate, removeDirectory } from "./queue-harness.ts";
 import type { TestEstate } from "./queue-harness.ts";
@@ -87,11 +89,14 @@ type Random = ReturnType<typeof createRandom>;
 async function resign(directory: string, manifest: Manifest, signer: Signer): Promise<void> {
   const bytes = canonicalManifestBytes({
     ...manifest,
-    signer: { description: signer.description, keyId: signer.keyId },
+    signer: {
+      description: signer.description,
+      keyId: signer.keyId,
+      fingerprint: publicKeyFingerprint(signer.publicKeyPem),
+    },
   });
   await writeFile(join(directory, MANIFEST_FILE), bytes);
-  const record = await signer.sign(bytes);
-  await writeFile(join(directory, SIGNATURE_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  await signManifest(directory, signer);
 }
 
 /** An attacker's own P-256 key posing as an AWS KMS key: the record names a KMS ARN and embeds the key. */
@@ -101,17 +106,10 @@ function createFakeKmsSigner(keyId: string): Signer {
   return {
     description: `AWS KMS ${keyId}`,
     keyId,
-    async sign(message: Uint8Array): Promise<SignatureRecord> {
-      return {
-        version: 1,
-        algorithm: "ECDSA_SHA_256",
-        keyId,
-        publicKey: publicKeyPem,
-        signedDigest: createHash("sha256").update(message).digest("hex"),
-        messageType: "RAW",
-        signature: signBytes("sha256", message, { key: privateKey, dsaEncoding: "der" }).toString("base64"),
-        signedAt: new Date().toISOString(),
-      };
+    algorithm: "ECDSA_SHA_256",
+    publicKeyPem,
+    async sign(message: Uint8Array): Promise<Uint8Array> {
+      return signBytes("sha256", message, { key: privateKey, dsaEncoding: "der" });
     },
   };
 }
@@ -251,8 +249,12 @@ function assertRejected(result: VerifyResult, mutation: Mutation): void {
         expect(text).toContain(entry);
       }
     } else if ("signature" in expectation) {
-      expect(result.signature.ok, context).toBe(false);
-      expect(result.signature.reason ?? "", context).toContain(expectation.signature);
+      // Either the signature itself fails, or it is valid but by a signer the pin does not trust: both
+      // refuse the bundle, and the reason must name which.
+      const trust = result.signature.trust;
+      const untrusted = result.signature.ok && trust?.trusted !== true;
+      expect(result.signature.ok === false || untrusted, context).toBe(true);
+      expect(untrusted ? text : (result.signature.reason ?? ""), context).toContain(expectation.signature);
     } else {
       expect(result.manifest.ok, context).toBe(false);
       expect(result.manifest.reason ?? "", context).toContain(expectation.manifest);
@@ -406,7 +408,7 @@ const directoryMutations: Record<string, MutationMaker> = {
     return {
       description: `replace ${file.path} and its manifest hash, keep the signature`,
       target: directory,
-      expect: [{ signature: "made over different bytes" }],
+      expect: [{ signature: "the signature is over a different manifest" }],
     };
   },
   async "manifest field edited, old signature kept"(random) {
@@ -423,7 +425,7 @@ const directoryMutations: Record<string, MutationMaker> = {
     return {
       description: `edit manifest ${what}`,
       target: directory,
-      expect: [{ signature: "made over different bytes" }],
+      expect: [{ signature: "the signature is over a different manifest" }],
     };
   },
   async "manifest rewritten non-canonically"(random) {
@@ -452,13 +454,15 @@ const directoryMutations: Record<string, MutationMaker> = {
   },
   async "signature byte flipped"(random) {
     const directory = await copyOfBundle();
-    const record = JSON.parse(await readFile(join(directory, SIGNATURE_FILE), "utf8")) as SignatureRecord;
+    // Replace the base64 text in place: the file's layout is fixed, so only the signature bytes change.
+    const text = await readFile(join(directory, SIGNATURE_FILE), "utf8");
+    const record = JSON.parse(text) as { signature: string };
     const signature = Buffer.from(record.signature, "base64");
     const offset = random.int(signature.length);
     signature[offset] = (signature[offset] ?? 0) ^ (1 << random.int(8));
     await writeFile(
       join(directory, SIGNATURE_FILE),
-      JSON.stringify({ ...record, signature: signature.toString("base64") }),
+      text.replace(record.signature, signature.toString("base64")),
     );
     return {
       description: `flip a bit at ${offset} of the signature`,
@@ -489,7 +493,7 @@ const directoryMutations: Record<string, MutationMaker> = {
     return {
       description: `finding #${index} fail→pass, manifest re-signed by the attacker's Ed25519 key`,
       target: directory,
-      expect: [{ signature: "public key other than the expected one" }],
+      expect: [{ signature: "is not among its" }],
     };
   },
   async "file replaced, re-signed with another Ed25519 key"(random) {
@@ -505,7 +509,7 @@ const directoryMutations: Record<string, MutationMaker> = {
     return {
       description: `replace ${file.path}, re-sign with the attacker's Ed25519 key`,
       target: directory,
-      expect: [{ signature: "public key other than the expected one" }],
+      expect: [{ signature: "is not among its" }],
     };
   },
   async "re-signed by a P-256 key claiming a KMS ARN"(random) {
@@ -521,23 +525,23 @@ const directoryMutations: Record<string, MutationMaker> = {
     return {
       description: `drop ${file.path}, re-sign with an attacker's P-256 key claiming ${ATTACKER_KMS_ARN}`,
       target: directory,
-      expect: [{ signature: "public key other than the expected one" }],
+      expect: [{ signature: "is not among its" }],
     };
   },
   async "attacker key under the real key id"(random) {
     const directory = await copyOfBundle();
     const manifest = await readManifest(directory);
-    const impostor: Signer = {
-      description: realSigner.description,
-      keyId: realSigner.keyId,
-      async sign(message) {
-        return { ...(await attackerEd25519.sign(message)), keyId: realSigner.keyId };
-      },
-    };
+    // signManifest refuses to write a record whose key id is not its key's, so the attacker signs with their
+    // own id and then rewrites the id in the signed statement to the real signer's.
     await resign(
       directory,
       { ...manifest, organization: `${manifest.organization} ${random.int(1000)}` },
-      impostor,
+      attackerEd25519,
+    );
+    const signatureText = await readFile(join(directory, SIGNATURE_FILE), "utf8");
+    await writeFile(
+      join(directory, SIGNATURE_FILE),
+      signatureText.split(attackerEd25519.keyId).join(realSigner.keyId),
     );
     return {
       description: "re-sign with the attacker's key, record claiming the real key id",
@@ -852,7 +856,7 @@ describe("through the CLI", () => {
       [directoryMutations["empty directory added"] as MutationMaker, "extra (not in manifest):"],
       [
         directoryMutations["re-signed by a P-256 key claiming a KMS ARN"] as MutationMaker,
-        "public key other than the expected one",
+        "is not among its",
       ],
     ];
     for (const [make, named] of cases) {

@@ -26,7 +26,9 @@ import { USAGE_CSV_COLUMNS, writeUsageExtract } from "../../src/evidence/usage-e
 import { formatVerifyResult, verifyBundle } from "../../src/evidence/verify-bundle.ts";
 import type { UsageEvent, UsageItem } from "../../src/model/usage.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
+import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
 import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
+import { signManifest } from "../../src/signing/sign-manifest.ts";
 import type { LocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 
@@ -143,9 +145,11 @@ beforeAll(async () => {
   workspace = await mkdtemp(join(tmpdir(), "keyproof-bundle-verify-"));
   signer = await createLocalEd25519Signer(
     (await generateSigningKey(join(workspace, "keys", "signing.pem"))).path,
+    { now: () => new Date("2026-10-01T06:05:00.000Z") },
   );
   otherSigner = await createLocalEd25519Signer(
     (await generateSigningKey(join(workspace, "keys", "other.pem"))).path,
+    { now: () => new Date("2026-10-01T06:05:00.000Z") },
   );
   original = await buildBundle("run-2026-Q3", signer);
   sibling = await buildBundle("run-2026-Q3-rerun", signer);
@@ -164,7 +168,7 @@ describe("a sealed bundle", () => {
       signer: { keyId: signer.keyId },
       signature: { ok: true, algorithm: "Ed25519", keyId: signer.keyId },
       manifest: { ok: true },
-      files: { checked: 7, missing: [], extra: [], altered: [] },
+      files: { checked: 10, missing: [], extra: [], altered: [] },
     });
     expect(formatVerifyResult(result)).toMatch(/^VERIFIED/);
   });
@@ -174,7 +178,7 @@ describe("a sealed bundle", () => {
     expect(result).toMatchObject({
       ok: true,
       archive: { ok: true, rejectedEntries: [] },
-      files: { checked: 7 },
+      files: { checked: 10 },
     });
     expect(result.bundle).toBe(original.archive);
   });
@@ -187,7 +191,7 @@ describe("tampering is detected and named", () => {
     const bytes = await readFile(path);
     bytes[10] = (bytes[10] ?? 0) ^ 0x01;
     await writeFile(path, bytes);
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.files.altered.map((file) => file.path)).toEqual([CONFIGURATION]);
     expect(result.files.missing).toEqual([]);
@@ -198,7 +202,7 @@ describe("tampering is detected and named", () => {
   it("a file deleted", async () => {
     const directory = await copyOfOriginal();
     await unlink(join(directory, usageExtractPath(SOURCE, REGION, "csv")));
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.files.missing).toEqual([usageExtractPath(SOURCE, REGION, "csv")]);
     expect(formatVerifyResult(result)).toContain(`missing: ${usageExtractPath(SOURCE, REGION, "csv")}`);
@@ -207,7 +211,7 @@ describe("tampering is detected and named", () => {
   it("a file added", async () => {
     const directory = await copyOfOriginal();
     await writeFile(join(directory, "sources", "aws-prod", "note.txt"), "added later\n");
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.files.extra).toEqual(["sources/aws-prod/note.txt"]);
     expect(formatVerifyResult(result)).toContain("extra (not in manifest): sources/aws-prod/note.txt");
@@ -216,11 +220,11 @@ describe("tampering is detected and named", () => {
   it("manifest.sig.json taken from another bundle signed by the same key", async () => {
     const directory = await copyOfOriginal();
     await cp(join(sibling.directory, "manifest.sig.json"), join(directory, "manifest.sig.json"));
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.signature).toMatchObject({
       ok: false,
-      reason: expect.stringContaining("made over different bytes"),
+      reason: expect.stringContaining("over a different manifest"),
     });
     expect(result.files.altered).toEqual([]);
   });
@@ -229,7 +233,7 @@ describe("tampering is detected and named", () => {
     const foreign = await buildBundle("run-foreign", otherSigner, 10);
     const directory = await copyOfOriginal();
     await cp(join(foreign.directory, "manifest.sig.json"), join(directory, "manifest.sig.json"));
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.signature.ok).toBe(false);
     expect(result.signature.keyId).toBe(otherSigner.keyId);
@@ -237,12 +241,8 @@ describe("tampering is detected and named", () => {
 
   it("a valid signature by another key over the same manifest", async () => {
     const directory = await copyOfOriginal();
-    const manifestBytes = await readFile(join(directory, "manifest.json"));
-    await writeFile(
-      join(directory, "manifest.sig.json"),
-      `${JSON.stringify(await otherSigner.sign(manifestBytes), null, 2)}\n`,
-    );
-    const result = await verifyBundle(directory);
+    await signManifest(directory, otherSigner);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.signature).toMatchObject({
       ok: false,
       reason: `the manifest names signer key ${signer.keyId}, but manifest.sig.json is by key ${otherSigner.keyId}`,
@@ -257,25 +257,33 @@ describe("tampering is detected and named", () => {
     const { sha256, bytes } = await hashFile(join(directory, FINDINGS_FILE));
     const forged = {
       ...manifest,
-      signer: { description: otherSigner.description, keyId: otherSigner.keyId },
+      signer: {
+        description: "Example Corp production signing key",
+        keyId: otherSigner.keyId,
+        fingerprint: publicKeyFingerprint(otherSigner.publicKeyPem),
+      },
       files: manifest.files.map((file) =>
         file.path === FINDINGS_FILE ? { path: file.path, sha256, bytes } : file,
       ),
     };
-    const forgedBytes = canonicalManifestBytes(forged);
-    await writeFile(manifestPath, forgedBytes);
-    await writeFile(
-      join(directory, "manifest.sig.json"),
-      `${JSON.stringify(await otherSigner.sign(forgedBytes), null, 2)}\n`,
-    );
+    await writeFile(manifestPath, canonicalManifestBytes(forged));
+    await signManifest(directory, otherSigner, { now: new Date("2026-10-01T06:10:00.000Z") });
 
-    // Self-consistent forgeries are why the verifier offers pinning, and why the CLI should require it.
-    expect((await verifyBundle(directory)).ok).toBe(true);
+    // A self-consistent forgery: the signature is valid, but nobody vouched for the key. No pin, no VERIFIED.
+    const unpinned = await verifyBundle(directory);
+    expect(unpinned.ok).toBe(false);
+    expect(unpinned.signature).toMatchObject({ ok: true, trust: { trusted: false } });
+    expect(formatVerifyResult(unpinned)).toMatch(/^SIGNATURE VALID, SIGNER NOT TRUSTED/);
+    expect(formatVerifyResult(unpinned)).toContain(publicKeyFingerprint(otherSigner.publicKeyPem));
     const pinned = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(pinned.ok).toBe(false);
-    expect(pinned.signature.reason).toBe(`signed by key ${otherSigner.keyId}, expected key ${signer.keyId}`);
+    expect(pinned.signature.trust?.reasons.join("\n")).toContain("is not among its 1 key(s)");
     const pinnedByPublicKey = await verifyBundle(directory, { expectedPublicKey: signer.publicKeyPem });
     expect(pinnedByPublicKey.ok).toBe(false);
+    // --trust-embedded restores the old behaviour, with a warning.
+    const embedded = await verifyBundle(directory, { trust: { pins: [], trustEmbedded: true } });
+    expect(embedded.ok).toBe(true);
+    expect(formatVerifyResult(embedded)).toContain("warning: --trust-embedded");
   });
 
   it("manifest.json edited (hash of an altered file updated, still canonical)", async () => {
@@ -296,20 +304,20 @@ describe("tampering is detected and named", () => {
       ),
     };
     await writeFile(manifestPath, canonicalManifestBytes(forged));
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.manifest.ok).toBe(true);
     expect(result.files.altered).toEqual([]);
     expect(result.signature).toMatchObject({
       ok: false,
-      reason: expect.stringContaining("made over different bytes"),
+      reason: expect.stringContaining("over a different manifest"),
     });
   });
 
   it("manifest.json broken", async () => {
     const directory = await copyOfOriginal();
     await writeFile(join(directory, "manifest.json"), "{ not json");
-    const result = await verifyBundle(directory);
+    const result = await verifyBundle(directory, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.manifest.reason).toContain("manifest.json is not valid JSON");
     expect(result.signature.ok).toBe(false);
@@ -321,7 +329,7 @@ describe("tampering is detected and named", () => {
     bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     const archive = join(workspace, "tamper", "corrupted.tar.gz");
     await writeFile(archive, bytes);
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.archive).toMatchObject({ ok: false, reason: expect.stringContaining("damaged") });
     expect(formatVerifyResult(result)).toContain("archive: FAILED");
@@ -332,7 +340,7 @@ describe("tampering is detected and named", () => {
     await writeFile(join(directory, FINDINGS_FILE), '[{"checkId":"rotation-enabled","status":"fail"}]\n');
     const archive = await repack(directory);
     await rm(directory, { recursive: true });
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.ok).toBe(false);
     expect(result.archive?.ok).toBe(true);
     expect(result.files.altered.map((file) => file.path)).toEqual([FINDINGS_FILE]);
@@ -342,7 +350,7 @@ describe("tampering is detected and named", () => {
     const directory = await copyOfOriginal();
     await unlink(join(directory, INVENTORY_FILE));
     const archive = await repack(directory);
-    const result = await verifyBundle(archive);
+    const result = await verifyBundle(archive, { expectedKeyId: signer.keyId });
     expect(result.files.missing).toEqual([INVENTORY_FILE]);
     expect(result.ok).toBe(false);
   });
@@ -465,6 +473,6 @@ describe("usage extract with 100k events", () => {
 
     const sealed = await writer.seal({ manifestFields: fields("run-large"), signer });
     const result = await verifyBundle(sealed.archive, { expectedKeyId: signer.keyId });
-    expect(result).toMatchObject({ ok: true, files: { checked: 2 } });
+    expect(result).toMatchObject({ ok: true, files: { checked: 5 } });
   });
 });

@@ -423,12 +423,23 @@ describe("keyproof verify", () => {
     return copy;
   }
 
-  it("passes on the fresh bundle and on its archive (exit 0)", async () => {
-    const directory = await runCli("verify", bundle);
+  it("passes on the fresh bundle and on its archive when pinned to the configured signer (exit 0)", async () => {
+    const directory = await runCli("verify", bundle, "--config", configFile);
     expect(directory.code).toBe(0);
-    expect(directory.stdout).toContain("VERIFIED");
-    const archive = await spawnCli("verify", `${bundle}.tar.gz`);
+    expect(directory.stdout).toMatch(/^VERIFIED/);
+    const archive = await spawnCli("verify", `${bundle}.tar.gz`, "--config", configFile);
     expect(archive.code).toBe(0);
+  });
+
+  it("without a pin: SIGNATURE VALID, SIGNER NOT TRUSTED, the fingerprint and how to pin (exit 1)", async () => {
+    const result = await runCli("verify", bundle);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^SIGNATURE VALID, SIGNER NOT TRUSTED/);
+    expect(result.stdout).toMatch(/fingerprint [0-9a-f]{64}/);
+    expect(result.stdout).toContain("--trust <trust file from keyproof signer export>");
+    const embedded = await runCli("verify", bundle, "--trust-embedded");
+    expect(embedded.code).toBe(0);
+    expect(embedded.stdout).toContain("warning: --trust-embedded");
   });
 
   it("fails naming the file after one byte is altered", async () => {
@@ -437,7 +448,7 @@ describe("keyproof verify", () => {
     const bytes = await readFile(file);
     bytes[10] = (bytes[10] ?? 0) ^ 0x01;
     await writeFile(file, bytes);
-    const result = await runCli("verify", copy);
+    const result = await runCli("verify", copy, "--config", configFile);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("findings.json");
     expect(result.stdout).toMatch(/altered/i);
@@ -446,7 +457,7 @@ describe("keyproof verify", () => {
   it("fails naming the file after a file is deleted", async () => {
     const copy = await copyOfBundle("deleted");
     await unlink(path.join(copy, "inventory.json"));
-    const result = await runCli("verify", copy, "--json");
+    const result = await runCli("verify", copy, "--config", configFile, "--json");
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, files: { missing: ["inventory.json"] } });
   });
@@ -454,7 +465,7 @@ describe("keyproof verify", () => {
   it("fails naming the file after a file is added", async () => {
     const copy = await copyOfBundle("added");
     await writeFile(path.join(copy, "sources", "note.txt"), "added later\n");
-    const result = await runCli("verify", copy);
+    const result = await runCli("verify", copy, "--config", configFile);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("sources/note.txt");
   });
@@ -465,7 +476,7 @@ describe("keyproof verify", () => {
       path.join(workDirectory, "out/run-strict/manifest.sig.json"),
       path.join(copy, "manifest.sig.json"),
     );
-    const result = await runCli("verify", copy, "--json");
+    const result = await runCli("verify", copy, "--config", configFile, "--json");
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, signature: { ok: false } });
   });

@@ -15,7 +15,7 @@ import { stringify } from "yaml";
 import { seedAwsDemoEstate, type SeededAwsDemoEstate } from "../../scripts/demo/seed-aws-estate.ts";
 import { loadConfig, type LoadedConfig } from "../../src/config/load-config.ts";
 import { byCodeUnits, hashFile, readBundleTree } from "../../src/evidence/bundle-tree.ts";
-import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/evidence/paths.ts";
+import { CHECKSUMS_FILE, MANIFEST_FILE, SIGNATURE_FILE } from "../../src/evidence/paths.ts";
 import { buildApiServer } from "../../src/api/api-server.ts";
 import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import { API_ACCESS_LOG_FILE } from "../../src/jobs/queue/access-log.ts";
@@ -31,7 +31,12 @@ export const AWS_ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://12
 export const REDIS_URL = process.env.KEYPROOF_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** A short range keeps the seeded CloudTrail log files few. */
 export const TEST_RANGE: DateRange = parseRange("2026-07-01", "2026-07-06");
-export const CAPTURED_AT = new Date("2026-11-28T12:00:00.000Z");
+/**
+ * The pinned capture time of the test runs: the start of the current UTC hour, fixed for the whole test
+ * file (so inline and queued runs agree), and recent, because `verify` rejects a signature whose signedAt
+ * (the real signing time) lies more than 24 hours from the capture time.
+ */
+export const CAPTURED_AT = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
 export const fixedClock = (): Date => CAPTURED_AT;
 
 /** The provider chain the workers use reads these; moto accepts any credentials. */
@@ -175,7 +180,8 @@ function withoutEmulatorClock(value: unknown): unknown {
 
 /**
  * SHA-256 of every data file of a bundle directory, by path. Manifest and signature are left out (they
- * name the signer, which differs between runs), and so is the API access log only the queued path writes.
+ * name the signer, which differs between runs), and so is the API access log only the queued path writes,
+ * and SHA256SUMS, which lists that log (and the raw logging.json).
  * `logging.json` files are hashed after blanking the emulator's wall-clock fields (see above). Rendered
  * views (screenshots/, reports/) are not data files: they cite the digests of the exports they show,
  * logging.json's included, so they differ wherever the emulator clock does; `renderedFiles` lists them.
@@ -185,6 +191,7 @@ export async function dataFileDigests(bundleDirectory: string): Promise<Map<stri
   const digests = new Map<string, string>();
   for (const file of [...tree.files].sort(byCodeUnits)) {
     if (file === MANIFEST_FILE || file === SIGNATURE_FILE || file === API_ACCESS_LOG_FILE) continue;
+    if (file === CHECKSUMS_FILE) continue;
     if (isRendered(file)) continue;
     const absolute = path.join(bundleDirectory, file);
     if (file.endsWith("/logging.json")) {

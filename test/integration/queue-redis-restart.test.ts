@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
+import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { checkEvictionPolicy } from "../../src/jobs/queue/redis-connection.ts";
 import { followRun } from "../../src/jobs/run-queued.ts";
@@ -134,7 +135,10 @@ describe("Redis restarted mid-run", () => {
     });
     expect(finished.status, `${finished.error ?? ""}\n${worker.output().slice(-3000)}`).toBe("completed");
     expect(finished.summary?.sources[0]?.keys).toBe(14);
-    const verified = await verifyBundle(`${path.join(setup.directory, "data", started.runId)}.tar.gz`);
+    const verified = await verifyBundle(`${path.join(setup.directory, "data", started.runId)}.tar.gz`, {
+      expectedPublicKey: (await createLocalEd25519Signer(path.join(setup.directory, "signing.pem")))
+        .publicKeyPem,
+    });
     expect(verified.ok, JSON.stringify(verified.files)).toBe(true);
     // The worker logged the outage and kept going (it did not exit).
     expect(worker.child.exitCode).toBeNull();

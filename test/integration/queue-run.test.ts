@@ -6,6 +6,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
+import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import { API_ACCESS_LOG_FILE, appendAccessEntry } from "../../src/jobs/queue/access-log.ts";
 import { jobIdFor, locationJobId } from "../../src/jobs/queue/job-ids.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
@@ -104,7 +105,10 @@ describe("a run through the queue", () => {
     expect(await renderedFiles(queued.bundle.directory)).toEqual(rendered);
     expect(queued.summary).toEqual(inline.summary);
 
-    const verified = await verifyBundle(queued.bundle.archive);
+    const verified = await verifyBundle(queued.bundle.archive, {
+      expectedPublicKey: (await createLocalEd25519Signer(path.join(setup.directory, "signing.pem")))
+        .publicKeyPem,
+    });
     expect(verified.ok).toBe(true);
     expect(verified.files.extra).toEqual([]);
 

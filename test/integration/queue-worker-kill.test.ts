@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundleTree } from "../../src/evidence/bundle-tree.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "../../src/evidence/paths.ts";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
+import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import { API_ACCESS_LOG_FILE } from "../../src/jobs/queue/access-log.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { runInline } from "../../src/jobs/run-inline.ts";
@@ -119,7 +120,10 @@ describe("a worker killed mid-run", () => {
     const entries = (await readdir(dataDirectory)).filter((entry) => !entry.startsWith("."));
     expect(entries.sort()).toEqual([started.runId, `${started.runId}.tar.gz`]);
     const bundle = path.join(dataDirectory, started.runId);
-    const verified = await verifyBundle(`${bundle}.tar.gz`);
+    const verified = await verifyBundle(`${bundle}.tar.gz`, {
+      expectedPublicKey: (await createLocalEd25519Signer(path.join(setup.directory, "signing.pem")))
+        .publicKeyPem,
+    });
     expect(verified.ok, JSON.stringify(verified.files)).toBe(true);
     const inline = await runInline({
       loaded: setup.loaded,

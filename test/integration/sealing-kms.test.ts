@@ -27,6 +27,8 @@ import type { VerifyResult } from "../../src/evidence/verify-bundle.ts";
 import { createAwsKmsSigner } from "../../src/signing/aws-kms.signer.ts";
 import type { AwsKmsSigner } from "../../src/signing/aws-kms.signer.ts";
 import { createSigner } from "../../src/signing/create-signer.ts";
+import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
+import { SignatureRecordSchema, signatureFileText } from "../../src/signing/verify-signature.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { awsTestClientConfig } from "../support/test-env.ts";
 
@@ -43,6 +45,11 @@ let otherSigner: AwsKmsSigner;
 let ecBundle: SealedBundle;
 let rsaBundle: SealedBundle;
 let counter = 0;
+
+/** Pins the key that sealed `bundle` (what an auditor does with the published key). */
+function pinned(bundle: SealedBundle): { expectedPublicKey: string } {
+  return { expectedPublicKey: bundle.signature.statement.publicKey };
+}
 
 async function createSigningKey(spec: KeySpec): Promise<string> {
   const created = await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: "SIGN_VERIFY" }));
@@ -115,7 +122,12 @@ async function runCli(
 
 beforeAll(async () => {
   workspace = await mkdtemp(join(tmpdir(), "keyproof-sealing-kms-"));
-  const options = { region: REGION, endpoint: aws.endpoint, credentials: aws.credentials };
+  const options = {
+    region: REGION,
+    endpoint: aws.endpoint,
+    credentials: aws.credentials,
+    now: () => new Date("2026-10-01T06:05:00.000Z"),
+  };
   ecSigner = await createAwsKmsSigner({ kmsKeyId: await createSigningKey("ECC_NIST_P256"), ...options });
   rsaSigner = await createAwsKmsSigner({ kmsKeyId: await createSigningKey("RSA_2048"), ...options });
   otherSigner = await createAwsKmsSigner({ kmsKeyId: await createSigningKey("ECC_NIST_P256"), ...options });
@@ -131,15 +143,22 @@ afterAll(async () => {
 
 describe("a bundle sealed with an AWS KMS key", () => {
   it("names the key ARN as signer and carries the KMS public key", async () => {
-    expect(ecBundle.manifest.signer).toEqual({ description: ecSigner.description, keyId: ecSigner.keyId });
-    expect(ecBundle.signature).toMatchObject({
+    expect(ecBundle.manifest.signer).toEqual({
+      description: ecSigner.description,
+      keyId: ecSigner.keyId,
+      fingerprint: publicKeyFingerprint(ecSigner.publicKeyPem),
+    });
+    expect(ecBundle.signature.statement).toMatchObject({
       algorithm: "ECDSA_SHA_256",
       keyId: ecSigner.keyId,
       publicKey: ecSigner.publicKeyPem,
-      messageType: "RAW",
-      signedDigest: ecBundle.manifestSha256,
+      manifestSha256: ecBundle.manifestSha256,
+      signedAt: "2026-10-01T06:05:00.000Z",
     });
-    expect(rsaBundle.signature).toMatchObject({ algorithm: "RSASSA_PSS_SHA_256", keyId: rsaSigner.keyId });
+    expect(rsaBundle.signature.statement).toMatchObject({
+      algorithm: "RSASSA_PSS_SHA_256",
+      keyId: rsaSigner.keyId,
+    });
   });
 
   it("is created through the config path too (signing.kmsKeyId)", async () => {
@@ -165,7 +184,13 @@ describe("a bundle sealed with an AWS KMS key", () => {
       [ecBundle, ecSigner],
       [rsaBundle, rsaSigner],
     ] as const) {
-      const run = await runCli(["verify", bundle.archive, "--json", "--expect-key", signer.keyId], env);
+      // Offline, a KMS key id is bound to its key by the public key pinned next to it (no GetPublicKey).
+      const pem = join(workspace, `${basename(bundle.directory)}.pub.pem`);
+      await writeFile(pem, signer.publicKeyPem);
+      const run = await runCli(
+        ["verify", bundle.archive, "--json", "--expect-key", signer.keyId, "--expect-public-key", pem],
+        env,
+      );
       expect(run.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*$/, "").trim()).toBe(
         "",
       );
@@ -173,7 +198,7 @@ describe("a bundle sealed with an AWS KMS key", () => {
       const result = JSON.parse(run.stdout) as VerifyResult;
       expect(result).toMatchObject({
         ok: true,
-        signature: { ok: true, keyId: signer.keyId, algorithm: signer.algorithm },
+        signature: { ok: true, keyId: signer.keyId, algorithm: signer.algorithm, trust: { trusted: true } },
         files: { missing: [], extra: [], altered: [] },
       });
     }
@@ -193,14 +218,15 @@ describe("tampering with a KMS-signed bundle fails with the reason named", () =>
     for (const bundle of [ecBundle, rsaBundle]) {
       const tree = await readBundleTree(bundle.directory);
       const dataFiles = tree.files.filter((path) => path !== MANIFEST_FILE && path !== SIGNATURE_FILE);
-      expect(dataFiles.length).toBe(3);
+      // 3 evidence files + SHA256SUMS, VERIFY.md and signer-public-key.pem.
+      expect(dataFiles.length).toBe(6);
       for (const path of dataFiles) {
         const directory = await copyOf(bundle);
         const bytes = await readFile(join(directory, path));
         const middle = Math.floor(bytes.length / 2);
         bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
         await writeFile(join(directory, path), bytes);
-        const result = await verifyBundle(directory);
+        const result = await verifyBundle(directory, pinned(bundle));
         expect(result.ok).toBe(false);
         expect(result.files.altered.map((file) => file.path)).toEqual([path]);
         expect(result.signature.ok).toBe(true);
@@ -216,9 +242,9 @@ describe("tampering with a KMS-signed bundle fails with the reason named", () =>
       const digest = bundle.manifest.files[0]?.sha256 ?? "";
       const changed = `${digest[0] === "0" ? "1" : "0"}${digest.slice(1)}`;
       await writeFile(join(directory, MANIFEST_FILE), text.replace(digest, changed));
-      const result = await verifyBundle(directory);
+      const result = await verifyBundle(directory, pinned(bundle));
       expect(result.ok).toBe(false);
-      expect(result.signature.reason).toMatch(/the signature was made over different bytes/);
+      expect(result.signature.reason).toMatch(/the signature is over a different manifest/);
       // The edited digest no longer matches its file either.
       expect(result.files.altered.map((file) => file.path)).toEqual([bundle.manifest.files[0]?.path]);
     }
@@ -227,18 +253,18 @@ describe("tampering with a KMS-signed bundle fails with the reason named", () =>
   it("one byte of the signature", async () => {
     for (const bundle of [ecBundle, rsaBundle]) {
       const directory = await copyOf(bundle);
-      const record = JSON.parse(await readFile(join(directory, SIGNATURE_FILE), "utf8")) as {
-        signature: string;
-      };
+      const record = SignatureRecordSchema.parse(
+        JSON.parse(await readFile(join(directory, SIGNATURE_FILE), "utf8")),
+      );
       const signature = Buffer.from(record.signature, "base64");
       const at = signature.length - 5;
       signature[at] = (signature[at] ?? 0) ^ 0x01;
       record.signature = signature.toString("base64");
-      await writeFile(join(directory, SIGNATURE_FILE), `${JSON.stringify(record, null, 2)}\n`);
-      const result = await verifyBundle(directory);
+      await writeFile(join(directory, SIGNATURE_FILE), signatureFileText(record));
+      const result = await verifyBundle(directory, pinned(bundle));
       expect(result.ok).toBe(false);
       expect(result.signature.reason).toMatch(
-        /signature does not match the manifest and public key|could not be checked/,
+        /signature does not match the signed statement and public key|could not be checked/,
       );
       expect(result.files.altered).toEqual([]);
     }
@@ -247,49 +273,43 @@ describe("tampering with a KMS-signed bundle fails with the reason named", () =>
   it("a bundle substituted by one signed with another key", async () => {
     // Same content, sealed by another KMS key: valid on its own, rejected when the expected signer is pinned.
     const impostor = await sealBundle("kp-kms-ecdsa-impostor", otherSigner);
-    expect((await verifyBundle(impostor.archive)).ok).toBe(true);
+    const unpinned = await verifyBundle(impostor.archive);
+    expect(unpinned).toMatchObject({ ok: false, signature: { ok: true, trust: { trusted: false } } });
     const byKeyId = await verifyBundle(impostor.archive, { expectedKeyId: ecSigner.keyId });
     expect(byKeyId.ok).toBe(false);
-    expect(byKeyId.signature.reason).toBe(
-      `signed by key ${otherSigner.keyId}, expected key ${ecSigner.keyId}`,
-    );
+    expect(byKeyId.signature.trust?.reasons).toEqual([
+      `expected key ${ecSigner.keyId}: signed by key id ${otherSigner.keyId}, not ${ecSigner.keyId}`,
+    ]);
     const byPublicKey = await verifyBundle(impostor.archive, { expectedPublicKey: ecSigner.publicKeyPem });
-    expect(byPublicKey.signature.reason).toMatch(/signed by a public key other than the expected one/);
+    expect(byPublicKey.signature.trust?.reasons).toEqual([expect.stringMatching(/is not among its 1 key/)]);
 
-    // Only the signature file swapped for the other key's: the manifest names the original signer.
+    // Only the signature file swapped for the other key's: it names another manifest.
     const directory = await copyOf(ecBundle);
     await cp(join(impostor.directory, SIGNATURE_FILE), join(directory, SIGNATURE_FILE));
-    const swapped = await verifyBundle(directory);
+    const swapped = await verifyBundle(directory, pinned(ecBundle));
     expect(swapped.ok).toBe(false);
-    expect(swapped.signature.reason).toMatch(/signature was made over different bytes/);
+    expect(swapped.signature.reason).toMatch(/the signature is over a different manifest/);
 
-    // A forged record claiming the original key id but carrying the other key's public key and signature.
+    // The statement edited to claim the original key id: the key id is signed, so the signature breaks.
     const forged = await copyOf(impostor);
-    const record = JSON.parse(await readFile(join(forged, SIGNATURE_FILE), "utf8")) as { keyId: string };
-    record.keyId = ecSigner.keyId;
-    await writeFile(join(forged, SIGNATURE_FILE), JSON.stringify(record));
+    const record = SignatureRecordSchema.parse(
+      JSON.parse(await readFile(join(forged, SIGNATURE_FILE), "utf8")),
+    );
+    record.statement.keyId = ecSigner.keyId;
+    await writeFile(join(forged, SIGNATURE_FILE), signatureFileText(record));
     const forgedResult = await verifyBundle(forged, { expectedPublicKey: ecSigner.publicKeyPem });
     expect(forgedResult.ok).toBe(false);
-    expect(forgedResult.signature.reason).toMatch(
-      /manifest names signer key .* but manifest\.sig\.json is by key/,
-    );
+    expect(forgedResult.signature.reason).toMatch(/signature does not match the signed statement/);
   });
 });
 
 describe("a manifest over KMS's 4096-byte RAW limit", () => {
-  it("is signed as a DIGEST; moto's DIGEST signature is wrong, and the writer's self-check refuses to seal", async () => {
-    // 40 extra files push the canonical manifest well past 4096 bytes. On AWS, Sign(DIGEST) returns a
-    // signature over the manifest's SHA-256 that verifies (see aws-kms.signer.test.ts); moto 5.2.5 hashes
-    // the digest again, so the signature does not verify and BundleWriter.seal fails instead of writing it.
-    const attempt = sealBundle("kp-kms-large", ecSigner, 40);
-    await expect(attempt).rejects.toMatchObject({
-      code: "INTERNAL",
-      message: expect.stringMatching(
-        /produced a signature that does not verify: the ECDSA_SHA_256 signature does not match/,
-      ),
-    });
-    const tree = await readBundleTree(join(workspace, "runs", "kp-kms-large"));
-    expect(tree.files).not.toContain(MANIFEST_FILE);
-    expect(tree.files).not.toContain(SIGNATURE_FILE);
+  it("seals and verifies: KMS signs the small signed statement RAW, never the manifest", async () => {
+    // 40 extra files push the canonical manifest well past 4096 bytes; moto implements no DIGEST mode, and
+    // none is needed.
+    const large = await sealBundle("kp-kms-large", ecSigner, 40);
+    expect((await readFile(join(large.directory, MANIFEST_FILE))).byteLength).toBeGreaterThan(4096);
+    const result = await verifyBundle(large.archive, pinned(large));
+    expect(result).toMatchObject({ ok: true, signature: { ok: true, algorithm: "ECDSA_SHA_256" } });
   });
 });

@@ -31,6 +31,7 @@ import { chainScope } from "../../src/storage/chain-scope.ts";
 import { storageRecordPath } from "../../src/storage/store-sealed-bundle.ts";
 import type { StorageRecord } from "../../src/storage/store-sealed-bundle.ts";
 import { verifyChainAt, verifyTarget } from "../../src/storage/verify-stored.ts";
+import { fetchKmsPublicKey } from "../../src/signing/kms-public-key.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { awsTestClientConfig, uniqueName } from "../support/test-env.ts";
 
@@ -44,6 +45,8 @@ const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/keyproof-audit`;
 
 let workspace: string;
 let signingKeyArn: string;
+/** From GetPublicKey: what the organization publishes for the KMS key, pinned next to its ARN. */
+let signingPublicKey: string;
 let signingAlias: string;
 let source: Record<string, unknown>;
 
@@ -129,6 +132,9 @@ beforeAll(async () => {
       ?.Arn ?? "";
   signingAlias = `alias/${uniqueName("keyproof-signing")}`;
   await kms.send(new CreateAliasCommand({ AliasName: signingAlias, TargetKeyId: signingKeyArn }));
+  signingPublicKey = (
+    await fetchKmsPublicKey(signingKeyArn, { endpoint: aws.endpoint, credentials: aws.credentials })
+  ).publicKeyPem;
   kms.destroy();
 });
 
@@ -152,10 +158,9 @@ describe("a run with storage", () => {
     });
 
     expect(canonicalManifestBytes(first.bundle.manifest).byteLength).toBeLessThanOrEqual(4096);
-    expect(first.bundle.signature).toMatchObject({
+    expect(first.bundle.signature.statement).toMatchObject({
       algorithm: "ECDSA_SHA_256",
       keyId: signingKeyArn,
-      messageType: "RAW",
     });
     const location = s3Location(first);
     const scope = chainScope(loaded.config);
@@ -180,13 +185,16 @@ describe("a run with storage", () => {
     // The receipt is beside the bundle, not in it.
     const receipt = JSON.parse(await readFile(storageRecordPath(first.bundle), "utf8")) as StorageRecord;
     expect(receipt).toEqual(first.storage);
-    expect((await verifyBundle(first.bundle.archive)).files.extra).toEqual([]);
+    expect(
+      (await verifyBundle(first.bundle.archive, { expectedPublicKey: signingPublicKey })).files.extra,
+    ).toEqual([]);
     expect((await stat(join(workspace, "bundle-copies", first.storage?.objectName ?? ""))).mode & 0o777).toBe(
       0o444,
     );
 
     const fromS3 = await verifyTarget(location, {
       expectedKeyId: signingKeyArn,
+      expectedPublicKey: signingPublicKey,
       s3: { region: REGION, endpoint: aws.endpoint, credentials: aws.credentials },
     });
     expect(fromS3.ok).toBe(true);
@@ -206,6 +214,7 @@ describe("a run with storage", () => {
 
     const chain = await verifyChainAt(`s3://${bucket}/keyproof/${scope}/`, {
       expectedKeyId: signingKeyArn,
+      expectedPublicKey: signingPublicKey,
       s3: { region: REGION, endpoint: aws.endpoint, credentials: aws.credentials },
     });
     expect(chain.problems).toEqual([]);
@@ -230,6 +239,7 @@ describe("a run with storage", () => {
     expect(listed.Versions ?? []).toEqual([]);
     const local = await verifyBundle(join(outDirectory, "kp-run-refused.tar.gz"), {
       expectedKeyId: signingKeyArn,
+      expectedPublicKey: signingPublicKey,
     });
     expect(local.ok).toBe(true);
     const receipt = JSON.parse(

@@ -40,6 +40,8 @@ import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
 import type { VerifyResult } from "../../src/evidence/verify-bundle.ts";
 import type { ChainVerifyResult } from "../../src/evidence/verify-chain.ts";
 import { runVerifyCommand } from "../../src/cli/commands/verify.command.ts";
+import { pinsFromExpectations } from "../../src/evidence/verify-signature-file.ts";
+import type { TrustPolicy } from "../../src/signing/trust.ts";
 import type { VerifyCliOptions } from "../../src/cli/commands/verify.command.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
@@ -193,13 +195,15 @@ async function verifyCli(
   let output = "";
   const code = await runVerifyCommand(
     target,
-    { region: REGION, endpoint: aws.endpoint, ...options },
+    { region: REGION, endpoint: aws.endpoint, expectKey: signer.keyId, ...options },
     { stdout: (text) => (output += text), stderr: (text) => (output += text), isTty: false },
   );
   return { code, output };
 }
 
-const s3Options = { s3: { region: REGION, endpoint: aws.endpoint, credentials: aws.credentials } };
+/** Pins the test signer (filled in once it exists): without a pin nothing verifies. */
+const trust: TrustPolicy = { pins: [] };
+const s3Options = { s3: { region: REGION, endpoint: aws.endpoint, credentials: aws.credentials }, trust };
 
 beforeAll(async () => {
   // verify.command builds its own S3 client from the provider chain: moto takes any credentials.
@@ -208,10 +212,13 @@ beforeAll(async () => {
   workspace = await mkdtemp(join(tmpdir(), "keyproof-sealing-storage-"));
   signer = await createLocalEd25519Signer(
     (await generateSigningKey(join(workspace, "keys", "signing.pem"))).path,
+    { now: () => new Date("2026-10-01T07:00:00.000Z") },
   );
   otherSigner = await createLocalEd25519Signer(
     (await generateSigningKey(join(workspace, "keys", "other.pem"))).path,
+    { now: () => new Date("2026-10-01T07:00:00.000Z") },
   );
+  trust.pins.push(...pinsFromExpectations({ expectedPublicKey: signer.publicKeyPem }));
 });
 
 afterAll(async () => {
@@ -247,7 +254,7 @@ describe("the bucket check before the first upload", () => {
       remediation: refusal?.remediation,
     });
     expect(await objectVersions(bucket)).toBe(0);
-    expect((await verifyBundle(bundle.archive)).ok).toBe(true);
+    expect((await verifyBundle(bundle.archive, { trust })).ok).toBe(true);
     const record = JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as StorageRecord;
     expect(record.stores).toEqual([
       expect.objectContaining({
@@ -333,7 +340,7 @@ describe("a bundle stored in S3 Object Lock", () => {
 
     // storage.json beside the bundle (not inside it: the bundle is sealed) holds the same record.
     expect(JSON.parse(await readFile(storageRecordPath(bundle), "utf8"))).toEqual(record);
-    expect((await verifyBundle(bundle.directory)).files.extra).toEqual([]);
+    expect((await verifyBundle(bundle.directory, { trust })).files.extra).toEqual([]);
   });
 
   it("cannot be deleted by version id, not even with the governance bypass", async () => {
@@ -564,7 +571,7 @@ describe("uploads", () => {
       manifestSha256: first.bundle.manifestSha256,
       location: storedOutcome(first.record).location,
     });
-    const chain = await verifyChainAt(join(directory, "local-scope"));
+    const chain = await verifyChainAt(join(directory, "local-scope"), { trust });
     expect(chain.ok).toBe(true);
     expect(chain.entries.map((entry) => entry.bundle.runId)).toEqual([
       first.bundle.manifest.runId,
@@ -678,15 +685,21 @@ describe("the hash chain", () => {
 
     const pinned = await verifyChainAt(directory, { expectedKeyId: signer.keyId });
     expect(pinned.ok).toBe(false);
-    expect(pinned.problems[0]).toBe(
-      `${join(directory, "2.tar.gz")}: the bundle fails its own verification, so its link cannot be trusted`,
+    expect(pinned.problems[0]).toMatch(
+      new RegExp(
+        `^${join(directory, "2.tar.gz").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: its signer \\(fingerprint ${otherSigner.keyId.slice(6)}, key id ${otherSigner.keyId}\\) is not trusted`,
+      ),
     );
-    expect(pinned.entries[1]?.bundle.signature.reason).toBe(
-      `signed by key ${otherSigner.keyId}, expected key ${signer.keyId}`,
-    );
+    expect(pinned.entries[1]?.bundle.signature).toMatchObject({ ok: true, trust: { trusted: false } });
+    // Every change of signer is reported; neither was announced.
+    expect(pinned.signerChanges.map((change) => [change.position, change.announced])).toEqual([
+      [1, false],
+      [2, false],
+    ]);
+    expect(pinned.warnings).toHaveLength(2);
 
-    // Without a pinned key the impostor verifies on its own, and the next bundle's link exposes it.
-    const unpinned = await verifyChainAt(directory);
+    // Trusting embedded keys, the impostor verifies on its own, and the next bundle's link exposes it.
+    const unpinned = await verifyChainAt(directory, { trust: { pins: [], trustEmbedded: true } });
     expect(unpinned.ok).toBe(false);
     expect(unpinned.problems).toEqual([
       expect.stringMatching(

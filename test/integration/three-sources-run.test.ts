@@ -143,7 +143,13 @@ describe("one run over all three key managers", () => {
   });
 
   it("seals one bundle that verify accepts", async () => {
-    const result = await cli("verify", `${bundle}.tar.gz`, "--json");
+    const result = await cli(
+      "verify",
+      `${bundle}.tar.gz`,
+      "--json",
+      "--config",
+      path.join(directory, "keyproof.yaml"),
+    );
     expect(result.code).toBe(0);
     const verified = JSON.parse(result.stdout) as { ok: boolean; files: { checked: number } };
     expect(verified.ok).toBe(true);

@@ -4,7 +4,7 @@ import { KeyproofError } from "../../../errors/errors.ts";
 import type { SealedBundle } from "../../../evidence/bundle-writer.ts";
 import { ManifestSchema, sha256Hex } from "../../../evidence/manifest.ts";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "../../../evidence/paths.ts";
-import type { SignatureRecord } from "../../../signing/signer.ts";
+import type { SignatureRecord } from "../../../signing/verify-signature.ts";
 import { chainScope } from "../../../storage/chain-scope.ts";
 import { createBundleStores } from "../../../storage/create-store.ts";
 import {
