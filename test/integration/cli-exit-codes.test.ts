@@ -10,9 +10,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -135,6 +136,19 @@ beforeAll(async () => {
     new CreateTrailCommand({ Name: trail, S3BucketName: trailBucket, IsMultiRegionTrail: true }),
   );
   await cloudTrail.send(new StartLoggingCommand({ Name: trail }));
+  // A logging trail delivers a file every day; an empty day folder is a gap (NoLogObjects), so the
+  // "complete" estate has one (empty) log file per day of the period.
+  const s3 = new S3Client({ ...base, forcePathStyle: true });
+  for (let day = 1; day <= 31; day++) {
+    const dd = String(day).padStart(2, "0");
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: trailBucket,
+        Key: `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2026/07/${dd}/${ACCOUNT}_CloudTrail_us-east-1_202607${dd}T0000Z_exit.json.gz`,
+        Body: gzipSync(JSON.stringify({ Records: [] })),
+      }),
+    );
+  }
   await new KMSClient(base).send(
     new CreateKeyCommand({
       KeyUsage: "ENCRYPT_DECRYPT",
