@@ -10,8 +10,11 @@ export interface LoggingSink {
   name: string;
   /** ARN or resource id. */
   reference: string;
-  /** The sink is switched on and delivering (trail IsLogging, device enabled). */
-  active: boolean;
+  /**
+   * The sink is switched on and delivering (trail IsLogging, device enabled). `undefined` when the status
+   * could not be read: the failed call is in `LoggingStatus.errors`, and unknown is never read as off.
+   */
+  active: boolean | undefined;
   /** Key-usage and administrative events of this location reach the sink. */
   coversKeyEvents: boolean;
   /** Why coversKeyEvents is false, or the selectors that made it true. */

@@ -7,6 +7,10 @@
  * cannot be provoked in moto itself; this proxy provokes them on the wire, leaving the provider under
  * test untouched.
  *
+ * The same proxy serves the other awsJson services keyproof calls (CloudTrail's target is
+ * `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>`): the operation is the target's last
+ * dot-separated part, and `service` names the IAM prefix in the AccessDenied text.
+ *
  * Wire format: awsJson1_1, `POST /` with `X-Amz-Target: TrentService.<Operation>` and a JSON body holding
  * `KeyId` (an id, key ARN, alias or alias ARN). A failure is HTTP 400 with `{"__type": "<Code>",
  * "message": "..."}`; for AccessDeniedException the message is AWS's "User: ... is not authorized to
@@ -17,8 +21,10 @@ import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface KmsFailure {
-  /** KMS operation name as in the X-Amz-Target, e.g. `GetKeyPolicy`, `ListKeys`. */
+  /** Operation name as in the X-Amz-Target, e.g. `GetKeyPolicy`, `ListKeys`, `GetTrailStatus`. */
   operation: string;
+  /** IAM service prefix for the AccessDenied message; default `kms`. */
+  service?: string;
   /** Fail only for this key (id or ARN); every key when absent. */
   keyId?: string;
   /** AWS error code; default `AccessDeniedException`. */
@@ -32,8 +38,6 @@ export interface KmsErrorProxy {
   readonly failedCount: number;
   close(): Promise<void>;
 }
-
-const TARGET_PREFIX = "TrentService.";
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -59,7 +63,7 @@ export async function startKmsErrorProxy(options: {
     readBody(request)
       .then((body) => {
         const target = String(request.headers["x-amz-target"] ?? "");
-        const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+        const operation = target.includes(".") ? target.slice(target.lastIndexOf(".") + 1) : "";
         let keyId: unknown;
         try {
           keyId = (JSON.parse(body.toString("utf8") || "{}") as { KeyId?: unknown }).KeyId;
@@ -78,7 +82,7 @@ export async function startKmsErrorProxy(options: {
           const message =
             failure.message ??
             (code === "AccessDeniedException"
-              ? `User: arn:aws:sts::123456789012:assumed-role/keyproof-audit/collector is not authorized to perform: kms:${operation} on resource: ${resource} because no resource-based policy allows the kms:${operation} action`
+              ? `User: arn:aws:sts::123456789012:assumed-role/keyproof-audit/collector is not authorized to perform: ${failure.service ?? "kms"}:${operation} on resource: ${resource} because no resource-based policy allows the ${failure.service ?? "kms"}:${operation} action`
               : `${operation} failed for ${resource}`);
           const text = JSON.stringify({ __type: code, message });
           response.writeHead(400, {

@@ -606,6 +606,30 @@ describe("AWS KMS provider: access", () => {
     }
   });
 
+  it("keeps a trail whose status cannot be read with its status unknown, never 'not logging'", async () => {
+    const proxy = await startKmsErrorProxy({
+      upstream: ENDPOINT,
+      failures: [{ operation: "GetTrailStatus", service: "cloudtrail" }],
+    });
+    const denied = createAwsKmsProvider(
+      { ...estate.source, endpoints: { cloudtrail: proxy.endpoint } },
+      { clock, credentials: CREDENTIALS },
+    );
+    try {
+      const snapshot = await collectLocation(denied, "us-east-1");
+      const trails = snapshot.logging.sinks.filter((sink) => sink.kind === "cloudtrail-trail");
+      expect(trails.length).toBeGreaterThan(0);
+      for (const trail of trails) expect(trail.active).toBeUndefined();
+      expect(snapshot.logging.errors).toContainEqual(
+        expect.objectContaining({ call: "cloudtrail:GetTrailStatus", code: "AccessDeniedException" }),
+      );
+      expect(proxy.failedCount).toBeGreaterThanOrEqual(1);
+    } finally {
+      denied.close();
+      await proxy.close();
+    }
+  });
+
   it("turns a denied ListKeys into a location gap, and still reads the logging status", async () => {
     const proxy = await startKmsErrorProxy({ upstream: ENDPOINT, failures: [{ operation: "ListKeys" }] });
     const denied = createAwsKmsProvider(

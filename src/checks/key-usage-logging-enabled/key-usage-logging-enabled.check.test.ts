@@ -77,13 +77,39 @@ describe("key-usage-logging-enabled", () => {
     });
     const [finding] = check.run(
       makeSnapshot({
-        logging: [logging("eu-west-1", { sinks: [makeSink({ active: false })], errors: [error] })],
+        logging: [logging("eu-west-1", { sinks: [makeSink({ active: undefined })], errors: [error] })],
       }),
     );
     expect(finding).toMatchObject({
       status: "error",
       message:
-        "cloudtrail-trail org-trail would record key events but its logging status is unknown: cloudtrail:GetTrailStatus failed (AccessDeniedException): denied",
+        "cloudtrail-trail org-trail would record key events but its logging status could not be read: cloudtrail:GetTrailStatus failed (AccessDeniedException): denied",
+    });
+  });
+
+  it("errors when every covering sink read is off but another part of the configuration could not be read", () => {
+    const error = makeCollectionError({
+      call: "cloudtrail:GetEventSelectors",
+      code: "Throttling",
+      message: "slow down",
+    });
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          logging("eu-west-1", {
+            sinks: [
+              makeSink({ active: false }),
+              makeSink({ name: "other", active: false, coversKeyEvents: false }),
+            ],
+            errors: [error],
+          }),
+        ],
+      }),
+    );
+    expect(finding).toMatchObject({
+      status: "error",
+      message:
+        "cloudtrail-trail org-trail would record key events but is not logging, and the logging configuration could not be read completely: cloudtrail:GetEventSelectors failed (Throttling): slow down",
     });
   });
 

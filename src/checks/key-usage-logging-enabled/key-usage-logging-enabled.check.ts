@@ -19,7 +19,8 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const { sinks, errors } = location.logging;
   const covering = sinks.filter((sink) => sink.coversKeyEvents);
-  const active = covering.filter((sink) => sink.active);
+  const active = covering.filter((sink) => sink.active === true);
+  const unknown = covering.filter((sink) => sink.active === undefined);
   if (active.length > 0) {
     return makeFinding(metadata, {
       ...base,
@@ -27,13 +28,22 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
       message: `key events are logged by ${active.map((sink) => `${sink.kind} ${sink.name}`).join(", ")}`,
     });
   }
-  if (covering.length > 0 && errors.length > 0) {
-    // Providers record a sink whose status call failed as inactive (the failure is in `errors`), so
-    // "not logging" is unproven here: a failed read is an error, never a fail.
+  if (unknown.length > 0) {
+    // A sink whose status call failed may be logging: "not logging" is unproven, so an error, never a fail.
+    const cause =
+      errors.length > 0 ? errors.map(describeCollectionError).join("; ") : "the source did not say";
     return makeFinding(metadata, {
       ...base,
       status: "error",
-      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "its" : "their"} logging status is unknown: ${errors.map(describeCollectionError).join("; ")}`,
+      message: `${unknown.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${unknown.length === 1 ? "its" : "their"} logging status could not be read: ${cause}`,
+    });
+  }
+  if (covering.length > 0 && errors.length > 0) {
+    // Every covering sink read is off, but a sink the collector could not read may be on: unproven.
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      message: `${covering.map((sink) => `${sink.kind} ${sink.name}`).join(", ")} would record key events but ${covering.length === 1 ? "is" : "are"} not logging, and the logging configuration could not be read completely: ${errors.map(describeCollectionError).join("; ")}`,
     });
   }
   if (covering.length > 0) {

@@ -106,7 +106,7 @@ export async function collectTrailLogging(
   collected.sort((left, right) => left.sink.reference.localeCompare(right.sink.reference));
   const logging = collected.find(
     ({ trail, sink }) =>
-      sink.active &&
+      sink.active === true &&
       sink.coversKeyEvents &&
       trail.S3BucketName !== undefined &&
       trail.IsOrganizationTrail !== true,
@@ -202,8 +202,8 @@ async function collectTrailSink(
     kind: "cloudtrail-trail",
     name,
     reference,
-    // Unknown status counts as not active; the failed call is in `errors`.
-    active: status.ok && status.value.IsLogging === true,
+    // A failed GetTrailStatus leaves the status unknown (the failed call is in `errors`), never "off".
+    active: status.ok ? status.value.IsLogging === true : undefined,
     coversKeyEvents: coverage.coversKeyEvents,
     coverageReason: coverage.reason,
     retention,

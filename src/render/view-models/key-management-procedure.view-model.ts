@@ -179,7 +179,7 @@ function observedRows(source: SourceSnapshot, verdicts: FindingIndex): Row[] {
   );
   const specs = sortedCounts(Object.fromEntries(countBy(keys, (key) => key.keySpec)));
   const sinks = sinksOfSource(source);
-  const covering = sinks.filter((sink) => sink.active && sink.coversKeyEvents);
+  const covering = sinks.filter((sink) => sink.active === true && sink.coversKeyEvents);
   const ofSource = (checkId: string): VerdictTally =>
     tallyOf(verdicts, checkId, (finding) => finding.source === source.source);
   return [

@@ -84,7 +84,7 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
   const sinks = logging.sinks.map((sink): SinkView => ({
     name: sink.name,
     reference: sink.reference,
-    activeText: sink.active ? "Active" : "Inactive",
+    activeText: sink.active === undefined ? "Status could not be read" : sink.active ? "Active" : "Inactive",
     coverageText: sink.coversKeyEvents ? "Key events recorded" : "Key events not recorded",
     coverageReason: sink.coverageReason,
     destination: sink.destination ?? NOT_REPORTED,
@@ -92,7 +92,7 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
     // log-retention-sufficient judges the retention of the sinks that record key events, and only those.
     retentionTone: sink.coversKeyEvents ? retained.tone : "plain",
   }));
-  const covering = logging.sinks.filter((sink) => sink.active && sink.coversKeyEvents).length;
+  const covering = logging.sinks.filter((sink) => sink.active === true && sink.coversKeyEvents).length;
   const summary =
     logging.sinks.length === 0
       ? `No ${style.sinkLabel.toLowerCase()} is configured for this ${style.locationLabel.toLowerCase()}`

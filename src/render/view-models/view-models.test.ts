@@ -6,6 +6,7 @@ import {
   accountRootGrant,
   inventoryEntryFor,
   makeAccess,
+  makeCollectionError,
   makeGrant,
   makeKey,
   makeRotation,
@@ -517,5 +518,33 @@ describe("buildEvidenceIndexView", () => {
     expect(view.contentDigest).toBe(computeContentDigest(files));
     expect(view.contentDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(view.totalBytes).toBe("2,015");
+  });
+});
+
+describe("buildLoggingConfigurationView with a sink whose status could not be read", () => {
+  it("shows the status as unread, not as inactive, and the logging verdict as could not be read", () => {
+    const error = makeCollectionError({
+      call: "cloudtrail:GetTrailStatus",
+      code: "AccessDeniedException",
+      message: "denied",
+    });
+    const snapshot = makeSnapshot({
+      logging: [makeLoggingStatus({ sinks: [makeSink({ active: undefined })], errors: [error] })],
+    });
+    const source = snapshot.sources[0]!;
+    const view = buildLoggingConfigurationView({
+      snapshot,
+      ...judged(snapshot),
+      source,
+      location: source.locations[0]!,
+      exportSha256: "c".repeat(64),
+    });
+    expect(view.sinks[0]).toMatchObject({ activeText: "Status could not be read" });
+    expect(view.summary).toBe("0 of 1 trail(s) active and recording key events");
+    expect(view.verdicts[0]).toMatchObject({
+      checkId: "key-usage-logging-enabled",
+      status: "error",
+      label: "Could not be read",
+    });
   });
 });
