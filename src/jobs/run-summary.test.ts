@@ -131,4 +131,43 @@ describe("summarizeRun", () => {
     expect(runStateOf("completed", summary)).toBe("completed-with-gaps");
     expect(runStateOf("running", summary)).toBe("running");
   });
+
+  it("names each error finding no gap explains, with its cause, after the gaps", () => {
+    const deniedKey = makeKey({
+      keyId: "denied",
+      access: notCollected("kms:GetKeyPolicy", { code: "AccessDeniedException" }),
+    });
+    const snapshot = makeSnapshot({
+      sources: [makeSource({ locations: [makeLocation({ keys: [deniedKey] })] })],
+    });
+    const findings = [
+      // Explained by the GetKeyPolicy gap of key "denied": on screen once, as that gap.
+      finding({ status: "error", location: "eu-west-1", keyId: "denied", checkId: "key-access-not-public" }),
+      // No gap behind these: the check could not judge what was collected.
+      ...["k1", "k2", "k3"].map((keyId) =>
+        finding({
+          status: "error",
+          location: "eu-west-1",
+          keyId,
+          resource: `arn:aws:kms:us-east-1:111122223333:key/${keyId}`,
+          checkId: "key-access-not-public",
+          message: "the key's account is unknown",
+        }),
+      ),
+    ];
+    const summary = summarizeRun(snapshot, findings);
+    expect(summary.errorDetails).toEqual([
+      {
+        checkId: "key-access-not-public",
+        message: "the key's account is unknown",
+        count: 3,
+        resources: ["k1", "k2", "k3"].map((keyId) => `arn:aws:kms:us-east-1:111122223333:key/${keyId}`),
+      },
+    ]);
+    const text = formatRunSummary(summary, bundle);
+    expect(text).toContain("Findings that could not be judged (check: cause):");
+    expect(text).toContain("  key-access-not-public (3×): the key's account is unknown");
+    expect(text.indexOf("could not be judged")).toBeGreaterThan(text.indexOf("kms:GetKeyPolicy failed"));
+    expect(text.indexOf("could not be judged")).toBeLessThan(text.indexOf("Bundle:"));
+  });
 });

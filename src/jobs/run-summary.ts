@@ -68,6 +68,12 @@ export interface RunSummary {
   gaps: number;
   /** The gaps grouped by cause, in source order: what the summary prints first. */
   gapDetails: RunGapGroup[];
+  /**
+   * `error` findings that no gap explains (the key, location and source were collected, yet the check
+   * could not judge), grouped by check and message: printed after the gaps, so every cause of exit 3 is
+   * on screen. Absent in summaries written before it existed.
+   */
+  errorDetails?: RunErrorGroup[];
 }
 
 /** Pure: every gap of the snapshot, in source → location order, one entry per failed call. */
@@ -133,6 +139,50 @@ export function listRunGaps(snapshot: Snapshot): RunGap[] {
 }
 
 const KEY_IDS_SHOWN = 5;
+
+/** `error` findings with one check and one message, counted; `resources` names the first few. */
+export interface RunErrorGroup {
+  checkId: string;
+  message: string;
+  count: number;
+  resources: string[];
+}
+
+/**
+ * Pure: the `error` findings whose key, location or source has no gap, grouped by (check, message). An
+ * error on a key whose policy could not be read is already on screen as that gap; an error with no gap
+ * behind it (a fact the check needs and the source did not give) would otherwise be a bare count.
+ */
+export function groupUnexplainedErrors(
+  findings: readonly Finding[],
+  gaps: readonly RunGap[],
+): RunErrorGroup[] {
+  const explained = new Set(
+    gaps.map((gap) => JSON.stringify([gap.source, gap.location ?? null, gap.keyId ?? null])),
+  );
+  const isExplained = (finding: Finding): boolean =>
+    explained.has(JSON.stringify([finding.source, null, null])) ||
+    explained.has(JSON.stringify([finding.source, finding.location ?? null, null])) ||
+    explained.has(JSON.stringify([finding.source, finding.location ?? null, finding.keyId ?? null]));
+  const groups = new Map<string, RunErrorGroup>();
+  for (const finding of findings) {
+    if (finding.status !== "error" || isExplained(finding)) continue;
+    const identity = JSON.stringify([finding.checkId, finding.message]);
+    const group = groups.get(identity);
+    if (group === undefined) {
+      groups.set(identity, {
+        checkId: finding.checkId,
+        message: finding.message,
+        count: 1,
+        resources: [finding.resource],
+      });
+    } else {
+      group.count += 1;
+      if (group.resources.length < KEY_IDS_SHOWN) group.resources.push(finding.resource);
+    }
+  }
+  return [...groups.values()];
+}
 
 /** Pure: gaps with one cause (source, location, call, code, message) merged, first seen first. */
 export function groupRunGaps(
@@ -228,6 +278,7 @@ export function summarizeRun(snapshot: Snapshot, findings: Finding[]): RunSummar
     findings: { total: findings.length, byStatus, openBySeverity, failBySeverity },
     gaps: gaps.length,
     gapDetails: groupRunGaps(gaps, (source) => types.get(source)),
+    errorDetails: groupUnexplainedErrors(findings, gaps),
   };
 }
 
@@ -270,6 +321,19 @@ export function formatRunSummary(
     if ((summary.gapDetails ?? []).length > 0) {
       lines.push("Gaps (source / location: call: cause):");
       for (const group of summary.gapDetails) lines.push(...formatGapGroup(group));
+    }
+    const unexplained = summary.errorDetails ?? [];
+    if (unexplained.length > 0) {
+      lines.push("Findings that could not be judged (check: cause):");
+      for (const group of unexplained) {
+        const times = group.count > 1 ? ` (${group.count}×)` : "";
+        const more =
+          group.count > group.resources.length ? `, … ${group.count - group.resources.length} more` : "";
+        lines.push(
+          `  ${group.checkId}${times}: ${group.message}`,
+          `    on: ${group.resources.join(", ")}${more}`,
+        );
+      }
     }
     lines.push("");
   }
