@@ -21,6 +21,12 @@ export type Collected<T> =
   | { ok: true; value: T; call: string; capturedAt: string }
   | { ok: false; error: CollectionError; capturedAt: string };
 
+/** The first and the last moment facts were read (UTC ISO-8601): a key's reads, or a whole run's. */
+export interface ReadWindow {
+  first: string;
+  last: string;
+}
+
 export const KEY_STATES = [
   "enabled",
   "disabled",
@@ -197,6 +203,12 @@ export interface KeyRecord {
    * or view model reads it; every fact they judge has a typed field above.
    */
   raw: Record<string, Collected<unknown>>;
+  /**
+   * When the facts of this record were read: the earliest and the latest `capturedAt` of every call behind
+   * it (those in `raw`, rotation, access, vault protection). What banners and the sealing time are bounded
+   * by, so that nobody has to read `raw` to know it.
+   */
+  readWindow: ReadWindow;
   /** Failures that affected this key but have no dedicated slot (tags, aliases...). */
   errors: CollectionError[];
 }

@@ -1,4 +1,4 @@
-import type { KeyRecord, SourceType, CollectionError } from "./key.ts";
+import type { KeyRecord, ReadWindow, SourceType, CollectionError } from "./key.ts";
 import type { LoggingStatus } from "./logging.ts";
 import type { UsageSummary } from "./usage.ts";
 import type { InventoryEntry } from "./inventory.ts";
@@ -57,4 +57,33 @@ export interface Snapshot {
   policy: JudgementPolicy;
   inventory: InventoryEntry[];
   sources: SourceSnapshot[];
+}
+
+/**
+ * When the facts of a run were read: the first and the last API read over every key (`readWindow`) and
+ * every location's logging status. Banners show it, so no picture shows a read time later than its
+ * banner; the manifest records it, and a signature must fall within it (plus a margin). The snapshot's own
+ * capture time when nothing was read.
+ */
+export function captureWindowOf(snapshot: Pick<Snapshot, "capturedAt" | "sources">): ReadWindow {
+  let first: number | undefined;
+  let last: number | undefined;
+  const add = (instant: string): void => {
+    const time = Date.parse(instant);
+    if (Number.isNaN(time)) return;
+    if (first === undefined || time < first) first = time;
+    if (last === undefined || time > last) last = time;
+  };
+  for (const source of snapshot.sources) {
+    for (const location of source.locations) {
+      add(location.logging.capturedAt);
+      for (const key of location.keys) {
+        add(key.readWindow.first);
+        add(key.readWindow.last);
+      }
+    }
+  }
+  if (first === undefined || last === undefined)
+    return { first: snapshot.capturedAt, last: snapshot.capturedAt };
+  return { first: new Date(first).toISOString(), last: new Date(last).toISOString() };
 }

@@ -33,7 +33,7 @@ import { assemblePdf, type PdfDocumentInfo } from "./pdf-document.ts";
 import { printHtml, screenshotHtml } from "./render-html.ts";
 import { TemplateLibrary } from "./template.ts";
 import { buildAccessPolicyView, type AccessPolicyView } from "./view-models/access-policy.view-model.ts";
-import { captureWindowOf } from "./view-models/capture-banner.view-model.ts";
+import { captureWindowOf } from "../model/snapshot.ts";
 import { buildEvidenceIndexView } from "./view-models/evidence-index.view-model.ts";
 import { buildFindingsReportView } from "./view-models/findings-report.view-model.ts";
 import {

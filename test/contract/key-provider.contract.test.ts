@@ -226,6 +226,14 @@ describe.each(factories)("KeyProvider contract: $name", (factory) => {
       expectCollected(key.access, `${key.keyId}.access`);
       for (const [call, value] of Object.entries(key.raw))
         expectCollected(value, `${key.keyId}.raw[${call}]`);
+      // The read window spans every call behind the record, so a banner built from it covers them all.
+      expect(key.readWindow.first, `${key.keyId}.readWindow.first`).toMatch(ISO_INSTANT);
+      expect(key.readWindow.last, `${key.keyId}.readWindow.last`).toMatch(ISO_INSTANT);
+      const stamps = [key.rotation, key.access, key.vaultProtection, ...Object.values(key.raw)].flatMap(
+        (fact) => (fact === undefined ? [] : [Date.parse(fact.capturedAt)]),
+      );
+      expect(Date.parse(key.readWindow.first)).toBe(Math.min(...stamps));
+      expect(Date.parse(key.readWindow.last)).toBe(Math.max(...stamps));
       if (key.access.ok) {
         for (const grant of key.access.value.grants) {
           expect(PRINCIPAL_KINDS).toContain(grant.principalKind);

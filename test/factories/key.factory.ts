@@ -6,7 +6,8 @@ import type {
   RotationStatus,
   VaultProtection,
 } from "../../src/model/key.ts";
-import { collected } from "./collected.factory.ts";
+import { CAPTURED_AT, collected } from "./collected.factory.ts";
+import { readWindowOf } from "../../src/providers/shared/read-window.ts";
 
 export const DEFAULT_SOURCE = "aws-prod";
 export const DEFAULT_LOCATION = "eu-west-1";
@@ -156,6 +157,9 @@ export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
     (sourceType === "aws-kms"
       ? `arn:aws:kms:${location}:${DEFAULT_ACCOUNT}:key/${keyId}`
       : `${location}/keys/${keyId}`);
+  const rotation = overrides.rotation ?? makeRotation();
+  const access = overrides.access ?? makeAccess([accountRootGrant()]);
+  const raw = overrides.raw ?? {};
   return {
     source,
     sourceType,
@@ -171,9 +175,14 @@ export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
     state: "enabled",
     createdAt: "2025-01-15T10:00:00.000Z",
     tags: {},
-    rotation: makeRotation(),
-    access: makeAccess([accountRootGrant()]),
-    raw: {},
+    rotation,
+    access,
+    raw,
+    // As a provider computes it, so a key built with other capture times has the matching window.
+    readWindow: readWindowOf(
+      [rotation, access, overrides.vaultProtection, ...Object.values(raw)],
+      CAPTURED_AT,
+    ),
     errors: [],
     ...overrides,
   };

@@ -43,6 +43,7 @@ import {
   normalizeKmsGrants,
 } from "./key-policy.normalizer.ts";
 import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
+import { readWindowOf } from "../shared/read-window.ts";
 
 /**
  * Lists and describes the KMS keys of one region with their configuration, rotation and access. Listing
@@ -311,6 +312,7 @@ async function collectKey(
     rotation,
     access,
     raw,
+    readWindow: readWindowOf([...Object.values(raw), rotation, access], context.clock().toISOString()),
     errors,
   };
   if (metadata !== undefined) applyMetadata(record, metadata);

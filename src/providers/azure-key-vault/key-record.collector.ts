@@ -16,6 +16,7 @@ import type { AzureRotationPolicy, KeyVersionInfo } from "./rotation-policy.ts";
 import { isEmptyRotationPolicy, toRotationStatus } from "./rotation-policy.ts";
 import { toVaultProtection, type VaultArmFacts } from "./vault-arm.collector.ts";
 import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
+import { readWindowOf } from "../shared/read-window.ts";
 
 /** The key properties a record is built from: `getKey`'s, or the listing's when `getKey` failed. */
 interface KeyPropertyFacts {
@@ -205,6 +206,7 @@ export function createKeyRecordCollector(context: {
     };
 
     const keyId = keyIdOf(location, name);
+    const vaultProtection = toVaultProtection(facts.properties);
     const record: KeyRecord = {
       source: config.id,
       sourceType: "azure-key-vault",
@@ -222,11 +224,15 @@ export function createKeyRecordCollector(context: {
       rotation,
       access,
       raw,
+      readWindow: readWindowOf(
+        [...Object.values(raw), rotation, access, vaultProtection],
+        facts.properties.capturedAt,
+      ),
       errors,
     };
     if (spec !== undefined) record.hsmBacked = spec.hsmBacked;
     if (spec?.unknownReason !== undefined) record.keySpecUnknownReason = spec.unknownReason;
-    record.vaultProtection = toVaultProtection(facts.properties);
+    record.vaultProtection = vaultProtection;
     const operations = key.ok ? key.value.keyOperations : undefined;
     if (operations !== undefined && operations.length > 0) record.keyUsage = [...operations].sort().join(",");
     if (properties.createdOn !== undefined) record.createdAt = properties.createdOn;

@@ -13,6 +13,7 @@ import {
 import { dataOf, type VaultApi } from "./vault-client.ts";
 import { setupError, toVaultCollectionError } from "./vault-error.ts";
 import { vaultCall } from "./vault-paths.ts";
+import { readWindowOf } from "../shared/read-window.ts";
 
 /** A key as a reference names it: the transit mount (no trailing slash) and the key's name. */
 export interface TransitKeyName {
@@ -102,9 +103,11 @@ export function toTransitKeyRecord(
       : { ok: false, error: read.error, capturedAt: read.capturedAt },
     access,
     raw: { [vaultCall("GET", "sys/mounts")]: mount },
+    readWindow: { first: read.capturedAt, last: read.capturedAt },
     errors: read.ok ? [] : [read.error],
   };
   if (read.raw !== undefined) record.raw[call] = read.raw;
+  record.readWindow = readWindowOf([...Object.values(record.raw), record.rotation, access], read.capturedAt);
   if (!read.ok) return record;
   const normalized = read.key;
   record.keySpec = normalized.keySpec;

@@ -1,40 +1,8 @@
-import type { Snapshot } from "../../model/snapshot.ts";
+import type { ReadWindow } from "../../model/key.ts";
 import { formatInstant } from "./format.ts";
 
-/**
- * When the facts of a run were read: the first and the last API read (`capturedAt` of every collected
- * fact). A banner shows the whole window, so no picture shows a read time later than its banner.
- */
-export interface CaptureWindow {
-  /** UTC ISO-8601 */
-  first: string;
-  /** UTC ISO-8601 */
-  last: string;
-}
-
-/** The window over every collected fact of the snapshot; the snapshot's own capture time when it has none. */
-export function captureWindowOf(snapshot: Pick<Snapshot, "capturedAt" | "sources">): CaptureWindow {
-  const instants: number[] = [];
-  const add = (instant: string): void => {
-    const time = Date.parse(instant);
-    if (!Number.isNaN(time)) instants.push(time);
-  };
-  for (const source of snapshot.sources) {
-    for (const location of source.locations) {
-      add(location.logging.capturedAt);
-      for (const key of location.keys) {
-        add(key.rotation.capturedAt);
-        add(key.access.capturedAt);
-        for (const fact of Object.values(key.raw)) add(fact.capturedAt);
-      }
-    }
-  }
-  if (instants.length === 0) return { first: snapshot.capturedAt, last: snapshot.capturedAt };
-  return {
-    first: new Date(Math.min(...instants)).toISOString(),
-    last: new Date(Math.max(...instants)).toISOString(),
-  };
-}
+/** When the facts of a run were read (`captureWindowOf` in the model computes it). */
+export type CaptureWindow = ReadWindow;
 
 /** `2026-10-01 08:00:00 UTC`, or `2026-10-01 08:00:00 UTC to 2026-10-01 08:03:12 UTC` for a window. */
 export function describeCaptureWindow(window: CaptureWindow): string {

@@ -1,7 +1,8 @@
 import type { KeyRecord, SourceType } from "../../model/key.ts";
 import type { LoggingSink } from "../../model/logging.ts";
 import type { Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
-import { captureWindowOf, describeCaptureWindow } from "./capture-banner.view-model.ts";
+import { captureWindowOf } from "../../model/snapshot.ts";
+import { describeCaptureWindow } from "./capture-banner.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
 import {
   CONSOLE_STYLES,

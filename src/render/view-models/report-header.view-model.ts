@@ -1,5 +1,6 @@
 import type { Snapshot } from "../../model/snapshot.ts";
-import { captureWindowOf, describeCaptureWindow } from "./capture-banner.view-model.ts";
+import { captureWindowOf } from "../../model/snapshot.ts";
+import { describeCaptureWindow } from "./capture-banner.view-model.ts";
 import { formatInstant } from "./format.ts";
 
 /** The block at the top of every PDF report: whose evidence, which period, which run, when. */

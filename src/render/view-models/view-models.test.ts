@@ -28,7 +28,8 @@ import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
 import { keyReference } from "../../inventory/match-inventory.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
-import { captureWindowOf, type CaptureWindow } from "./capture-banner.view-model.ts";
+import { captureWindowOf } from "../../model/snapshot.ts";
+import type { CaptureWindow } from "./capture-banner.view-model.ts";
 import { describeSignerIdentity, publicKeyFingerprint } from "./signer-identity.ts";
 import { indexFindings, proseOf, stripMarkdown, type FindingIndex } from "./verdicts.ts";
 
