@@ -15,6 +15,11 @@ export const ERROR_CODES = {
   DATA_DIRECTORY_UNAVAILABLE: { retryable: false, exitCode: 1 },
   /** A bound on queued runs (`queue.maxQueuedRunsPerSource`) refused a new run; it passes once runs finish. */
   RUN_LIMIT_REACHED: { retryable: true, exitCode: 1 },
+  /**
+   * Sealing came too long after the evidence was read: a signature made now would fall outside the capture
+   * window plus the margin `verify` accepts, so no bundle is sealed. Start a new run.
+   */
+  SEAL_TOO_LATE: { retryable: false, exitCode: 1 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -227,9 +227,45 @@ describe("BundleWriter.seal", () => {
       algorithm: "Ed25519" as const,
       publicKeyPem: signer.publicKeyPem,
       sign: (bytes: Uint8Array) => signer.sign(bytes),
+      now: () => new Date("2026-10-01T08:05:00Z"),
     };
     const error = await caught(writer.seal({ manifestFields: fields, signer: liar }));
     expect(isKeyproofError(error) && error.message).toContain("is not the hash of the embedded public key");
+  });
+
+  it("refuses to sign more than 24 hours after the last read: verify would reject it forever", async () => {
+    const writer = await BundleWriter.open(join(workspace, "run-1"));
+    await writer.writeJson("findings.json", []);
+    const late = { ...signer, now: () => new Date("2026-10-03T08:00:01Z") };
+    const error = await caught(
+      writer.seal({
+        manifestFields: {
+          ...fields,
+          captureWindow: { first: "2026-10-01T08:00:00.000Z", last: "2026-10-02T08:00:00.000Z" },
+        },
+        signer: late,
+      }),
+    );
+    expect(isKeyproofError(error) && error.code).toBe("SEAL_TOO_LATE");
+    expect(isKeyproofError(error) && error.message).toContain(
+      "signedAt 2026-10-03T08:00:01.000Z is more than 24 hours outside the bundle's capture window",
+    );
+    await expect(readFile(join(writer.directory, "manifest.sig.json"))).rejects.toThrow();
+    await expect(readFile(join(workspace, "run-1.tar.gz"))).rejects.toThrow();
+    // Within the margin of the last read, the same run seals.
+    const inTime = { ...signer, now: () => new Date("2026-10-03T07:59:00Z") };
+    const sealed = await writer.seal({
+      manifestFields: {
+        ...fields,
+        captureWindow: { first: "2026-10-01T08:00:00.000Z", last: "2026-10-02T08:00:00.000Z" },
+      },
+      signer: inTime,
+    });
+    expect(sealed.manifest.captureWindow).toEqual({
+      first: "2026-10-01T08:00:00.000Z",
+      last: "2026-10-02T08:00:00.000Z",
+    });
+    expect(sealed.signature.statement.signedAt).toBe("2026-10-03T07:59:00.000Z");
   });
 
   it("accepts nothing more once sealed", async () => {

@@ -22,6 +22,7 @@ import {
   VERIFY_INSTRUCTIONS_FILE,
 } from "./paths.ts";
 import { checksumsText, verifyInstructionsText } from "./verify-instructions.ts";
+import { signedAtProblem } from "./signed-at.ts";
 
 /** Files `seal` writes itself; callers may not, and a re-seal replaces them. */
 const SEAL_FILES = new Set([
@@ -213,10 +214,20 @@ export class BundleWriter {
       );
     }
     const manifest = parsed.data;
+    // verify rejects a signature made too long after the evidence was read; refuse it here rather than
+    // store a bundle (under Object Lock, for years) that can never verify.
+    const now = signer.now?.() ?? new Date();
+    const late = signedAtProblem(now.toISOString(), manifest);
+    if (late !== undefined) {
+      throw new KeyproofError("SEAL_TOO_LATE", `cannot seal ${this.directory}: ${late}`, {
+        remediation:
+          "the evidence is too old to be signed now (a seal job that waited for a worker, or a wrong clock): start a new run",
+      });
+    }
     const bytes = canonicalManifestBytes(manifest);
     const manifestSha256 = sha256Hex(bytes);
     await writeFile(join(this.directory, MANIFEST_FILE), bytes);
-    const signature = await signManifest(this.directory, signer);
+    const signature = await signManifest(this.directory, signer, { now });
 
     const archive = `${this.directory}.tar.gz`;
     await this.#pack(

@@ -52,6 +52,16 @@ export const ManifestSchema = z.strictObject({
   }),
   /** UTC ISO-8601; also the mtime of every archive entry. */
   capturedAt: z.iso.datetime(),
+  /**
+   * The first and the last API read behind the bundle's facts (UTC ISO-8601). The signature's `signedAt`
+   * must lie within it, widened by a margin (signed-at.ts). Absent in bundles sealed before it existed.
+   */
+  captureWindow: z
+    .strictObject({ first: z.iso.datetime(), last: z.iso.datetime() })
+    .refine((window) => Date.parse(window.first) <= Date.parse(window.last), {
+      message: "first must not be later than last",
+    })
+    .optional(),
   keyproofVersion: z.string(),
   sources: z.array(ManifestSourceSchema),
   signer: z.strictObject({

@@ -40,7 +40,6 @@ export function trustPolicyOf(options: VerifyOptions): TrustPolicy {
   };
 }
 
-
 /** For bundles read from S3: what the store says about the object version now. */
 export interface StorageCheck {
   ok: boolean;

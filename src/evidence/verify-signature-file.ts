@@ -5,19 +5,13 @@ import type { SignatureAlgorithm } from "../signing/signer.ts";
 import { parseSignatureFile, verifySignatureRecord } from "../signing/verify-signature.ts";
 import type { Manifest } from "./manifest.ts";
 import { SIGNATURE_FILE } from "./paths.ts";
+import { signedAtProblem } from "./signed-at.ts";
 
 /**
  * The signature half of `keyproof verify`: is manifest.sig.json a valid signature over this manifest, is its
  * every byte covered, is signedAt plausible, and is the signer one the verifier trusts. Pure (the caller
  * reads the files), so the chain check and the tests use it without a filesystem.
  */
-
-/**
- * How far signedAt may lie from the manifest's capturedAt: a run signs after collecting, rendering and
- * judging (hours for a large estate, longer when a queued run waits for workers), and worker clocks drift.
- * 24 hours either side bounds a back- or forward-dated signature without failing honest slow runs.
- */
-export const SIGNED_AT_MARGIN_HOURS = 24;
 
 export interface SignatureResult {
   ok: boolean;
@@ -66,17 +60,6 @@ export function pinsFromExpectations(options: {
   return pins;
 }
 
-function signedAtProblem(signedAt: string, capturedAt: string): string | undefined {
-  const signed = Date.parse(signedAt);
-  const captured = Date.parse(capturedAt);
-  if (Number.isNaN(captured)) return undefined; // the manifest check reports a bad capturedAt
-  const margin = SIGNED_AT_MARGIN_HOURS * 3_600_000;
-  if (signed < captured - margin || signed > captured + margin) {
-    return `signedAt ${signedAt} is more than ${SIGNED_AT_MARGIN_HOURS} hours from the bundle's capture time ${capturedAt}`;
-  }
-  return undefined;
-}
-
 /** Checks manifest.sig.json's bytes against the manifest (as stored, and parsed when it parsed). */
 export function checkSignatureFile(input: {
   signatureBytes: Uint8Array;
@@ -115,7 +98,7 @@ export function checkSignatureFile(input: {
         ...about,
       };
     }
-    const problem = signedAtProblem(statement.signedAt, manifest.capturedAt);
+    const problem = signedAtProblem(statement.signedAt, manifest);
     if (problem !== undefined) return { ok: false, reason: problem, ...about };
   }
   return { ok: true, ...about, trust: evaluateTrust(statement, input.trust) };

@@ -34,7 +34,7 @@ export const TEST_RANGE: DateRange = parseRange("2026-07-01", "2026-07-06");
 /**
  * The pinned capture time of the test runs: the start of the current UTC hour, fixed for the whole test
  * file (so inline and queued runs agree), and recent, because `verify` rejects a signature whose signedAt
- * (the real signing time) lies more than 24 hours from the capture time.
+ * (the real signing time) lies more than 24 hours outside the capture window.
  */
 export const CAPTURED_AT = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
 export const fixedClock = (): Date => CAPTURED_AT;

@@ -158,6 +158,13 @@ describe("a run with storage", () => {
     });
 
     expect(canonicalManifestBytes(first.bundle.manifest).byteLength).toBeLessThanOrEqual(4096);
+    // The manifest records when the facts were read; the signature was made after the last read.
+    const window = first.bundle.manifest.captureWindow;
+    expect(window).toBeDefined();
+    const firstRead = Date.parse(window?.first ?? "");
+    const lastRead = Date.parse(window?.last ?? "");
+    expect(firstRead).toBeLessThanOrEqual(lastRead);
+    expect(lastRead).toBeLessThanOrEqual(Date.parse(first.bundle.signature.statement.signedAt));
     expect(first.bundle.signature.statement).toMatchObject({
       algorithm: "ECDSA_SHA_256",
       keyId: signingKeyArn,

@@ -420,7 +420,7 @@ describe("every byte of the signature file counts", () => {
     const run = await runCli("verify", late, "--expect-key", signer.keyId);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      "is more than 24 hours from the bundle's capture time 2026-10-01T06:00:00.000Z",
+      "is more than 24 hours outside the bundle's capture time 2026-10-01T06:00:00.000Z",
     );
   });
 

@@ -1,7 +1,7 @@
 import type { Config } from "../../config/config.schema.ts";
 import type { BundleWriter, IdentifiedSigner, SealedBundle } from "../../evidence/bundle-writer.ts";
 import type { ManifestFields } from "../../evidence/manifest.ts";
-import type { DateRange, Snapshot } from "../../model/snapshot.ts";
+import { captureWindowOf, type DateRange, type Snapshot } from "../../model/snapshot.ts";
 import { KEYPROOF_VERSION } from "../../version.ts";
 import type { PlannedSource } from "./judge.step.ts";
 
@@ -28,6 +28,7 @@ export async function sealStep(input: {
       organization: input.config.organization,
       period: { label: range.label, from: range.from, to: range.to, toExclusive: range.toExclusive },
       capturedAt: input.capturedAt,
+      captureWindow: captureWindowOf({ capturedAt: input.capturedAt, sources: input.snapshot.sources }),
       keyproofVersion: KEYPROOF_VERSION,
       sources: input.snapshot.sources.map((source) => ({
         id: source.source,
