@@ -149,7 +149,9 @@ describe("input the API refuses by name", () => {
     });
     expect(tenYears.status).toBe(400);
     expect(tenYears.json).toMatchObject({ error: "bad_request", field: "to" });
-    expect(tenYears.json.message).toMatch(/covers 3653 days, more than the limit of 400 days \(policy\.maxRangeDays\)/);
+    expect(tenYears.json.message).toMatch(
+      /covers 3653 days, more than the limit of 400 days \(policy\.maxRangeDays\)/,
+    );
     // 401 days: one over.
     const justOver = await post("/v1/evidence-requests", served?.auditor ?? "", {
       ...request,
@@ -199,6 +201,57 @@ describe("one run for identical requests", () => {
     });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ runId, existing: true, status: "completed" });
+  }, 120_000);
+
+  it("starts a new run for the identical request after the run completed when queue.dedupeWindowSeconds is 0", async () => {
+    // A second API process over the same Redis, workers and data directory, configured without a window.
+    const config: Config = {
+      ...setup.loaded.config,
+      queue: { ...setup.loaded.config.queue, prefix: served!.client.prefix, dedupeWindowSeconds: 0 },
+    };
+    const noWindow = await buildApiServer({
+      client: served!.client,
+      service: {
+        config,
+        configDirectory: setup.loaded.directory,
+        dataDirectory: path.join(setup.directory, "data"),
+        render: false,
+      },
+    });
+    try {
+      expect((await served!.client.runs.get(runId))?.status).toBe("completed");
+      const fresh = await noWindow.inject({
+        method: "POST",
+        url: "/v1/evidence-requests",
+        headers: bearer(served?.auditor ?? ""),
+        payload: { ...request, from: "2026-07-01", to: "2026-07-06" },
+      });
+      expect(fresh.statusCode, fresh.body).toBe(202);
+      const started = fresh.json<{ runId: string; existing: boolean }>();
+      expect(started.existing).toBe(false);
+      expect(started.runId).not.toBe(runId);
+      // While the new run is going, the identical request gets it from either process: still one run.
+      const meanwhile = await post("/v1/evidence-requests", served?.auditor ?? "", {
+        ...request,
+        from: "2026-07-01",
+        to: "2026-07-06",
+      });
+      expect(meanwhile.status).toBe(200);
+      expect(meanwhile.json).toMatchObject({ runId: started.runId, existing: true });
+      // Let it finish, so the harness closes no worker in the middle of a run.
+      await waitFor(
+        "the new run to complete",
+        async () => {
+          const record = await served!.client.runs.get(started.runId);
+          if (record?.status === "failed") throw new Error(record.error);
+          return record?.status === "completed" ? record : undefined;
+        },
+        90_000,
+        250,
+      );
+    } finally {
+      await noWindow.close();
+    }
   }, 120_000);
 });
 
