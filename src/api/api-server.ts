@@ -54,14 +54,56 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   const { onRoute } = options;
   if (onRoute !== undefined) app.addHook("onRoute", (route) => onRoute(route));
 
-  app.addHook("onRequest", async (request) => {
+  // Per token (per client address before authentication), counted in Redis so every API process of the
+  // deployment shares one budget. preHandler: after the auth hook, so the token is known. Registered before
+  // the auth hook, which uses the plugin's createRateLimit for failed authentications (below).
+  await app.register(rateLimit, {
+    global: true,
+    hook: "preHandler",
+    max: limits.requestsPerMinute,
+    timeWindow: 60_000,
+    redis: options.client.redis,
+    nameSpace: `${options.client.prefix}:kp:api-rate:`,
+    keyGenerator: (request) =>
+      request.principal === undefined ? `address:${request.ip}` : `token:${request.principal.tokenId}`,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        "too_many_requests",
+        `more than ${context.max} requests per minute for this token (queue.apiRequestsPerMinute); retry in ${context.after}`,
+      ),
+  });
+  // Failed authentications per client address, in the same Redis store. The limiter above never sees them:
+  // a 401 is thrown in onRequest, before its preHandler hook, so token guessing went unlimited. (The
+  // plugin's child store for a limiter without a route names its keys `<nameSpace>undefinedundefined-…`:
+  // odd, but apart from the per-token keys.)
+  const authFailures = app.createRateLimit({
+    max: limits.authFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `auth-failure:${request.ip}`,
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
     const permission = request.routeOptions.config.permission;
     if (permission === undefined) return;
+    // Read without counting, before the token is looked at: once the address has used up its failures,
+    // every request is refused, so a right guess cannot be told apart from the wrong ones.
+    const failures = await authFailures(request, { increment: false });
+    if (!failures.isAllowed && failures.remaining === 0) {
+      const seconds = Math.max(1, failures.ttlInSeconds);
+      void reply.header("retry-after", String(seconds));
+      throw new ApiError(
+        "too_many_requests",
+        `more than ${failures.max} failed authentications per minute from this client address (queue.apiAuthFailuresPerMinute); retry in ${seconds} s`,
+      );
+    }
     const token = bearerTokenOf(request.headers.authorization);
-    if (token === undefined)
-      throw new ApiError("unauthorized", "send Authorization: Bearer <token> (keyproof token create)");
-    const record = await tokens.verify(token);
-    if (record === undefined) throw new ApiError("unauthorized", "the token is unknown or revoked");
+    const record = token === undefined ? undefined : await tokens.verify(token);
+    if (record === undefined) {
+      await authFailures(request);
+      throw token === undefined
+        ? new ApiError("unauthorized", "send Authorization: Bearer <token> (keyproof token create)")
+        : new ApiError("unauthorized", "the token is unknown or revoked");
+    }
     request.principal = { name: record.name, role: record.role, tokenId: record.id };
     if (!roleAllows(record.role, permission)) {
       throw new ApiError("forbidden", `role ${record.role} may not ${permission.replace("-", " ")}`);
@@ -101,24 +143,6 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     // The method and path are not read back: a 404 body never carries request input.
     const body: ApiErrorBody = { error: "not_found", message: "no such route; see /openapi.json" };
     await reply.status(404).send(body);
-  });
-
-  // Per token (per client address before authentication), counted in Redis so every API process of the
-  // deployment shares one budget. preHandler: after the auth hook, so the token is known.
-  await app.register(rateLimit, {
-    global: true,
-    hook: "preHandler",
-    max: limits.requestsPerMinute,
-    timeWindow: 60_000,
-    redis: options.client.redis,
-    nameSpace: `${options.client.prefix}:kp:api-rate:`,
-    keyGenerator: (request) =>
-      request.principal === undefined ? `address:${request.ip}` : `token:${request.principal.tokenId}`,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(
-        "too_many_requests",
-        `more than ${context.max} requests per minute for this token (queue.apiRequestsPerMinute); retry in ${context.after}`,
-      ),
   });
 
   app.get("/healthz", { config: { rateLimit: false } }, async (_request, reply) => {

@@ -60,12 +60,14 @@ describe("queue limits of the API", () => {
         dedupeWindowSeconds: 0,
         maxQueuedRunsPerSource: 3,
         apiRequestsPerMinute: 120,
+        apiAuthFailuresPerMinute: 20,
       }).success,
     ).toBe(true);
     for (const [field, value] of [
       ["dedupeWindowSeconds", -1],
       ["maxQueuedRunsPerSource", 0],
       ["apiRequestsPerMinute", 1.5],
+      ["apiAuthFailuresPerMinute", 0],
     ] as const) {
       const parsed = QueueSettingsSchema.safeParse({ [field]: value });
       expect(parsed.error?.issues[0]?.path, field).toEqual([field]);

@@ -67,6 +67,13 @@ export const QueueSettingsSchema = z.strictObject({
    * Default 120.
    */
   apiRequestsPerMinute: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * Failed authentications (no token, or an unknown or revoked one) per minute per client address,
+   * counted in Redis across every API process. Once an address has used them up, every request of it to
+   * an authenticated route answers 429 with Retry-After until the minute is over, before its token is
+   * looked at: otherwise a right guess would still be told apart from the wrong ones. Default 20.
+   */
+  apiAuthFailuresPerMinute: z.number().int().min(1).max(100_000).optional(),
 });
 export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
 

@@ -42,6 +42,7 @@ let quiet: FastifyInstance[] = [];
 let quietTokens: ApiTokenStore;
 
 const QUIET_REQUESTS_PER_MINUTE = 8;
+const QUIET_AUTH_FAILURES_PER_MINUTE = 4;
 
 beforeAll(async () => {
   setup = await prepareEstate();
@@ -55,6 +56,7 @@ beforeAll(async () => {
       prefix: quietPrefix,
       maxQueuedRunsPerSource: 2,
       apiRequestsPerMinute: QUIET_REQUESTS_PER_MINUTE,
+      apiAuthFailuresPerMinute: QUIET_AUTH_FAILURES_PER_MINUTE,
       dedupeWindowSeconds: 0,
     },
   };
@@ -364,6 +366,38 @@ describe("limits shared by every API process", () => {
     // Another token has its own budget.
     const calm = await quiet[1]!.inject({ method: "GET", url: "/v1/runs", headers: bearer(other) });
     expect(calm.statusCode).toBe(200);
+  });
+
+  it("refuses failed authentications over queue.apiAuthFailuresPerMinute per client address with 429, before the token is looked at, across two API processes", async () => {
+    const valid = (await quietTokens.create({ name: "guessed", role: "auditor" })).token;
+    const guesser = "203.0.113.7";
+    const ask = (app: FastifyInstance, headers: Record<string, string>, remoteAddress = guesser) =>
+      app.inject({ method: "GET", url: "/v1/runs", headers, remoteAddress });
+    for (let index = 0; index < QUIET_AUTH_FAILURES_PER_MINUTE; index += 1) {
+      // Missing and wrong tokens alike, alternating between the two processes: one budget in Redis.
+      const headers = index % 2 === 0 ? {} : bearer(`kp_guess-${index}`);
+      const refused = await ask(quiet[index % 2]!, headers);
+      expect(refused.statusCode, `attempt ${index + 1}`).toBe(401);
+    }
+    const guess = `kp_guess-${"x".repeat(20)}-distinctive`;
+    const limited = await ask(quiet[0]!, bearer(guess));
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    expectErrorShape(limited.json(), limited.statusCode);
+    expect(limited.json()).toMatchObject({ error: "too_many_requests" });
+    expect(limited.json<{ message: string }>().message).toMatch(
+      /more than 4 failed authentications per minute from this client address \(queue\.apiAuthFailuresPerMinute\)/,
+    );
+    expect(limited.body).not.toContain("distinctive");
+    expect(limited.body).not.toContain(guesser);
+    // A right guess from that address is refused the same way: the limit cannot be used as an oracle.
+    expect((await ask(quiet[1]!, bearer(valid))).statusCode).toBe(429);
+    // Other addresses keep their own budget, for valid and failed attempts alike.
+    expect((await ask(quiet[1]!, bearer(valid), "198.51.100.2")).statusCode).toBe(200);
+    expect((await ask(quiet[0]!, {}, "198.51.100.3")).statusCode).toBe(401);
+    // Unauthenticated routes are not affected.
+    const health = await quiet[0]!.inject({ method: "GET", url: "/healthz", remoteAddress: guesser });
+    expect(health.statusCode).toBe(200);
   });
 
   it("refuses a run when its source already has queue.maxQueuedRunsPerSource unfinished runs (429)", async () => {
