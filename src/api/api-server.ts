@@ -9,7 +9,8 @@ import Fastify, {
 import { describeError, isKeyproofError } from "../errors/errors.ts";
 import { ApiTokenStore, bearerTokenOf, roleAllows } from "../auth/api-tokens.ts";
 import { appendAccessEntry } from "../jobs/queue/access-log.ts";
-import { API_ERROR_CODES, ApiError, type ApiErrorBody } from "./api-error.ts";
+import { isDateRangeError } from "../time/date-range.ts";
+import { API_ERROR_CODES, ApiError, badRequest, type ApiErrorBody } from "./api-error.ts";
 import { apiLimitsOf } from "./api-limits.ts";
 import type { ApiServerOptions } from "./api-types.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
@@ -232,6 +233,11 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 /** Maps anything thrown to a status and a body that says what is wrong without internals. */
 function errorBody(error: unknown, requestId?: string): { status: number; body: ApiErrorBody } {
   if (error instanceof ApiError) return { status: error.status, body: error.toBody() };
+  if (isDateRangeError(error)) {
+    // A date rule broken below the routes (the run starter's range limit): its rule, never its reason,
+    // which quotes the submitted value.
+    return { status: 400, body: badRequest(error.field, error.rule).toBody() };
+  }
   if (isKeyproofError(error) && (error.code === "ARGUMENT_INVALID" || error.code === "CONFIG_INVALID")) {
     // KeyproofError messages for arguments start with the field: "sources: unknown source(s) x".
     const field = /^([A-Za-z][\w.[\]-]*):/.exec(error.message)?.[1];

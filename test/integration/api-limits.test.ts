@@ -115,7 +115,10 @@ describe("input the API refuses by name", () => {
     const body = await response.json();
     expectErrorShape(body, response.status);
     expect(body).toMatchObject({ error: "bad_request", field: "cron" });
-    expect((body as { message: string }).message).toMatch(/not a valid cron pattern.*range 0-59/);
+    // The rule (the minute's range), not the value: cron-parser's own message says "got value 99".
+    expect((body as { message: string }).message).toBe(
+      "cron: is not a valid cron pattern: a value is outside the range 0-59 of its field",
+    );
     // Nothing was scheduled.
     const list = await fetch(`${base}/v1/schedules`, { headers: bearer(served?.operator ?? "") });
     expect(((await list.json()) as { schedules: unknown[] }).schedules).toEqual([]);
@@ -128,8 +131,11 @@ describe("input the API refuses by name", () => {
     });
     expect(response.status).toBe(400);
     expectErrorShape(response.json, response.status);
-    expect(response.json).toMatchObject({ error: "bad_request", field: "period" });
-    expect(response.json.message).toMatch(/year 0099 is outside the supported years 1970-2100/);
+    expect(response.json).toMatchObject({
+      error: "bad_request",
+      field: "period",
+      message: "period: the year is outside the supported years 1970-2100",
+    });
   });
 
   it('answers 400 naming "to" for to 9999-12-31 (the range used to end at +010000-01-01)', async () => {
@@ -139,8 +145,11 @@ describe("input the API refuses by name", () => {
       to: "9999-12-31",
     });
     expect(response.status).toBe(400);
-    expect(response.json).toMatchObject({ error: "bad_request", field: "to" });
-    expect(response.json.message).toMatch(/year 9999 is outside the supported years 1970-2100/);
+    expect(response.json).toMatchObject({
+      error: "bad_request",
+      field: "to",
+      message: "to: the year is outside the supported years 1970-2100",
+    });
   });
 
   it("answers 400 naming the limit for a range over policy.maxRangeDays (default 400)", async () => {
@@ -150,10 +159,11 @@ describe("input the API refuses by name", () => {
       to: "2025-12-31",
     });
     expect(tenYears.status).toBe(400);
-    expect(tenYears.json).toMatchObject({ error: "bad_request", field: "to" });
-    expect(tenYears.json.message).toMatch(
-      /covers 3653 days, more than the limit of 400 days \(policy\.maxRangeDays\)/,
-    );
+    expect(tenYears.json).toMatchObject({
+      error: "bad_request",
+      field: "to",
+      message: "to: the range covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
+    });
     // 401 days: one over.
     const justOver = await post("/v1/evidence-requests", served?.auditor ?? "", {
       ...request,
@@ -162,6 +172,87 @@ describe("input the API refuses by name", () => {
     });
     expect(justOver.status).toBe(400);
     expect(justOver.json.message).toMatch(/covers 401 days, more than the limit of 400 days/);
+  });
+});
+
+describe("errors name the field and the rule, never the submitted value", () => {
+  /** Asks, and checks that nothing of `submitted` comes back in the body. */
+  async function refused(
+    method: string,
+    url: string,
+    body: unknown,
+    submitted: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${base}${url}`, {
+      method,
+      headers: {
+        ...bearer(served?.operator ?? ""),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    expect(text, `${method} ${url}`).not.toContain(submitted);
+    const json = JSON.parse(text) as Record<string, unknown>;
+    expectErrorShape(json, response.status);
+    return { status: response.status, json };
+  }
+
+  it("answers bad periods and dates with the rule only", async () => {
+    const cases: Array<[Record<string, string>, string, string, string]> = [
+      [{ period: "0099" }, "0099", "period", "period: the year is outside the supported years 1970-2100"],
+      [
+        { period: "2031-13" },
+        "2031-13",
+        "period",
+        "period: names a month that does not exist (months are 01-12)",
+      ],
+      [
+        { period: "Q7-zzyzx" },
+        "zzyzx",
+        "period",
+        "period: is not a quarter (2026-Q3), a month (2026-09) or a year (2026)",
+      ],
+      [
+        { from: "2031-02-30", to: "2031-03-01" },
+        "2031-02-30",
+        "from",
+        "from: is not a calendar date (no such day in that month)",
+      ],
+      [{ from: "2031-03-07", to: "2031-02-03" }, "2031-0", "to", "to: is before from"],
+      [
+        { from: "2016-01-01", to: "2025-12-31" },
+        "2016-01-01",
+        "to",
+        "to: the range covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
+      ],
+    ];
+    for (const [dates, submitted, field, message] of cases) {
+      const answer = await refused("POST", "/v1/evidence-requests", { ...request, ...dates }, submitted);
+      expect(answer.status, JSON.stringify(dates)).toBe(400);
+      expect(answer.json).toEqual({ error: "bad_request", field, message });
+    }
+  });
+
+  it("answers an unknown run, an unknown schedule and a bad cron without reading them back", async () => {
+    const run = await refused("GET", "/v1/runs/kp-zzyzx-no-such-run", undefined, "zzyzx");
+    expect(run).toEqual({ status: 404, json: { error: "not_found", message: "no run with that id" } });
+    const bundle = await refused("GET", "/v1/runs/kp-zzyzx-no-such-run/bundle", undefined, "zzyzx");
+    expect(bundle.status).toBe(404);
+    const schedule = await refused("DELETE", "/v1/schedules/zzyzx-quarterly", undefined, "zzyzx");
+    expect(schedule).toEqual({
+      status: 404,
+      json: { error: "not_found", message: "no schedule with that name" },
+    });
+    const cron = await refused(
+      "PUT",
+      "/v1/schedules/nightly",
+      { cron: "0 6 * JAN-ZZYZX *", period: "previous-month" },
+      "ZZYZX",
+    );
+    expect(cron.status).toBe(400);
+    expect(cron.json).toMatchObject({ field: "cron" });
+    expect(String(cron.json.message)).toMatch(/^cron: is not a valid cron pattern: /);
   });
 });
 
@@ -204,6 +295,16 @@ describe("one run for identical requests", () => {
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ runId, existing: true, status: "completed" });
   }, 120_000);
+
+  it("answers a file the completed run's bundle does not have without the path asked for", async () => {
+    const response = await fetch(`${base}/v1/runs/${runId}/artifacts/sources/zzyzx-not-there.json`, {
+      headers: bearer(served?.auditor ?? ""),
+    });
+    expect(response.status).toBe(404);
+    const text = await response.text();
+    expect(text).not.toContain("zzyzx");
+    expect(JSON.parse(text)).toEqual({ error: "not_found", message: "no such file in the run's bundle" });
+  });
 
   it("starts a new run for the identical request after the run completed when queue.dedupeWindowSeconds is 0", async () => {
     // A second API process over the same Redis, workers and data directory, configured without a window.
