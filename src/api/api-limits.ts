@@ -4,6 +4,7 @@ import { readQueueSection } from "../jobs/queue/queue-settings.ts";
 export const DEFAULT_DEDUPE_WINDOW_SECONDS = 300;
 export const DEFAULT_MAX_QUEUED_RUNS_PER_SOURCE = 3;
 export const DEFAULT_API_REQUESTS_PER_MINUTE = 120;
+export const DEFAULT_API_AUTH_FAILURES_PER_MINUTE = 20;
 
 /** The API's bounds, from the config's `queue:` and `policy:` sections or the defaults. */
 export interface ApiLimits {
@@ -13,6 +14,8 @@ export interface ApiLimits {
   maxQueuedRunsPerSource: number;
   /** Requests per minute per token (`queue.apiRequestsPerMinute`). */
   requestsPerMinute: number;
+  /** Failed authentications per minute per client address (`queue.apiAuthFailuresPerMinute`). */
+  authFailuresPerMinute: number;
   /** Longest range in days (`policy.maxRangeDays`). */
   maxRangeDays: number;
 }
@@ -23,6 +26,7 @@ export function apiLimitsOf(config: Config): ApiLimits {
     dedupeWindowSeconds: queue.dedupeWindowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS,
     maxQueuedRunsPerSource: queue.maxQueuedRunsPerSource ?? DEFAULT_MAX_QUEUED_RUNS_PER_SOURCE,
     requestsPerMinute: queue.apiRequestsPerMinute ?? DEFAULT_API_REQUESTS_PER_MINUTE,
+    authFailuresPerMinute: queue.apiAuthFailuresPerMinute ?? DEFAULT_API_AUTH_FAILURES_PER_MINUTE,
     maxRangeDays: config.policy.maxRangeDays,
   };
 }

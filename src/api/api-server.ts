@@ -9,7 +9,8 @@ import Fastify, {
 import { describeError, isKeyproofError } from "../errors/errors.ts";
 import { ApiTokenStore, bearerTokenOf, roleAllows } from "../auth/api-tokens.ts";
 import { appendAccessEntry } from "../jobs/queue/access-log.ts";
-import { API_ERROR_CODES, ApiError, type ApiErrorBody } from "./api-error.ts";
+import { isDateRangeError } from "../time/date-range.ts";
+import { API_ERROR_CODES, ApiError, badRequest, type ApiErrorBody } from "./api-error.ts";
 import { apiLimitsOf } from "./api-limits.ts";
 import type { ApiServerOptions } from "./api-types.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
@@ -54,14 +55,56 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   const { onRoute } = options;
   if (onRoute !== undefined) app.addHook("onRoute", (route) => onRoute(route));
 
-  app.addHook("onRequest", async (request) => {
+  // Per token (per client address before authentication), counted in Redis so every API process of the
+  // deployment shares one budget. preHandler: after the auth hook, so the token is known. Registered before
+  // the auth hook, which uses the plugin's createRateLimit for failed authentications (below).
+  await app.register(rateLimit, {
+    global: true,
+    hook: "preHandler",
+    max: limits.requestsPerMinute,
+    timeWindow: 60_000,
+    redis: options.client.redis,
+    nameSpace: `${options.client.prefix}:kp:api-rate:`,
+    keyGenerator: (request) =>
+      request.principal === undefined ? `address:${request.ip}` : `token:${request.principal.tokenId}`,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        "too_many_requests",
+        `more than ${context.max} requests per minute for this token (queue.apiRequestsPerMinute); retry in ${context.after}`,
+      ),
+  });
+  // Failed authentications per client address, in the same Redis store. The limiter above never sees them:
+  // a 401 is thrown in onRequest, before its preHandler hook, so token guessing went unlimited. (The
+  // plugin's child store for a limiter without a route names its keys `<nameSpace>undefinedundefined-…`:
+  // odd, but apart from the per-token keys.)
+  const authFailures = app.createRateLimit({
+    max: limits.authFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `auth-failure:${request.ip}`,
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
     const permission = request.routeOptions.config.permission;
     if (permission === undefined) return;
+    // Read without counting, before the token is looked at: once the address has used up its failures,
+    // every request is refused, so a right guess cannot be told apart from the wrong ones.
+    const failures = await authFailures(request, { increment: false });
+    if (!failures.isAllowed && failures.remaining === 0) {
+      const seconds = Math.max(1, failures.ttlInSeconds);
+      void reply.header("retry-after", String(seconds));
+      throw new ApiError(
+        "too_many_requests",
+        `more than ${failures.max} failed authentications per minute from this client address (queue.apiAuthFailuresPerMinute); retry in ${seconds} s`,
+      );
+    }
     const token = bearerTokenOf(request.headers.authorization);
-    if (token === undefined)
-      throw new ApiError("unauthorized", "send Authorization: Bearer <token> (keyproof token create)");
-    const record = await tokens.verify(token);
-    if (record === undefined) throw new ApiError("unauthorized", "the token is unknown or revoked");
+    const record = token === undefined ? undefined : await tokens.verify(token);
+    if (record === undefined) {
+      await authFailures(request);
+      throw token === undefined
+        ? new ApiError("unauthorized", "send Authorization: Bearer <token> (keyproof token create)")
+        : new ApiError("unauthorized", "the token is unknown or revoked");
+    }
     request.principal = { name: record.name, role: record.role, tokenId: record.id };
     if (!roleAllows(record.role, permission)) {
       throw new ApiError("forbidden", `role ${record.role} may not ${permission.replace("-", " ")}`);
@@ -101,24 +144,6 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     // The method and path are not read back: a 404 body never carries request input.
     const body: ApiErrorBody = { error: "not_found", message: "no such route; see /openapi.json" };
     await reply.status(404).send(body);
-  });
-
-  // Per token (per client address before authentication), counted in Redis so every API process of the
-  // deployment shares one budget. preHandler: after the auth hook, so the token is known.
-  await app.register(rateLimit, {
-    global: true,
-    hook: "preHandler",
-    max: limits.requestsPerMinute,
-    timeWindow: 60_000,
-    redis: options.client.redis,
-    nameSpace: `${options.client.prefix}:kp:api-rate:`,
-    keyGenerator: (request) =>
-      request.principal === undefined ? `address:${request.ip}` : `token:${request.principal.tokenId}`,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(
-        "too_many_requests",
-        `more than ${context.max} requests per minute for this token (queue.apiRequestsPerMinute); retry in ${context.after}`,
-      ),
   });
 
   app.get("/healthz", { config: { rateLimit: false } }, async (_request, reply) => {
@@ -208,6 +233,11 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 /** Maps anything thrown to a status and a body that says what is wrong without internals. */
 function errorBody(error: unknown, requestId?: string): { status: number; body: ApiErrorBody } {
   if (error instanceof ApiError) return { status: error.status, body: error.toBody() };
+  if (isDateRangeError(error)) {
+    // A date rule broken below the routes (the run starter's range limit): its rule, never its reason,
+    // which quotes the submitted value.
+    return { status: 400, body: badRequest(error.field, error.rule).toBody() };
+  }
   if (isKeyproofError(error) && (error.code === "ARGUMENT_INVALID" || error.code === "CONFIG_INVALID")) {
     // KeyproofError messages for arguments start with the field: "sources: unknown source(s) x".
     const field = /^([A-Za-z][\w.[\]-]*):/.exec(error.message)?.[1];

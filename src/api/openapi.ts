@@ -40,9 +40,14 @@ const json = (schema: z.ZodType, description: string): ResponseConfig => ({
 });
 const error = (description: string): ResponseConfig => json(ApiErrorBodySchema, description);
 
-/** Answered by every route: the per-token rate limit (with Retry-After) and an unreachable Redis. */
+/**
+ * Answered by every route: the per-token rate limit and the per-address limit of failed authentications
+ * (both with Retry-After), and an unreachable Redis.
+ */
 const COMMON_ERRORS = {
-  "429": error("Too many requests for this token, or too many runs queued for a source; see Retry-After"),
+  "429": error(
+    "Too many requests for this token, too many failed authentications from this client address, or too many runs queued for a source; see Retry-After",
+  ),
   "503": error("Redis is not reachable"),
 };
 const AUTH_ERRORS = { "401": error("Missing, unknown or revoked token"), ...COMMON_ERRORS };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CronPatternSchema, SCHEDULE_PERIODS } from "../config/queue.schema.ts";
+import { CronPatternRuleSchema, SCHEDULE_PERIODS } from "../config/queue.schema.ts";
 import { RunIdSchema } from "../jobs/queue/job-payloads.ts";
 import { badRequest } from "./api-error.ts";
 
@@ -90,7 +90,7 @@ export const ScheduleNameParamsSchema = z.strictObject({
 
 export const ScheduleBodySchema = z
   .strictObject({
-    cron: CronPatternSchema.meta({
+    cron: CronPatternRuleSchema.meta({
       description: "Five-field cron pattern (minute hour day-of-month month day-of-week), evaluated in tz",
       example: "0 6 1 1,4,7,10 *",
     }),

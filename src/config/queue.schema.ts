@@ -67,6 +67,13 @@ export const QueueSettingsSchema = z.strictObject({
    * Default 120.
    */
   apiRequestsPerMinute: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * Failed authentications (no token, or an unknown or revoked one) per minute per client address,
+   * counted in Redis across every API process. Once an address has used them up, every request of it to
+   * an authenticated route answers 429 with Retry-After until the minute is over, before its token is
+   * looked at: otherwise a right guess would still be told apart from the wrong ones. Default 20.
+   */
+  apiAuthFailuresPerMinute: z.number().int().min(1).max(100_000).optional(),
 });
 export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
 
@@ -75,14 +82,40 @@ export type QueueSettings = z.infer<typeof QueueSettingsSchema>;
  * seconds first. Checked with cron-parser, the parser BullMQ itself uses, so a pattern accepted here is one
  * the scheduler accepts (`99 99 99 99 99` used to pass a field-count check and fail inside BullMQ).
  */
-export const CronPatternSchema = z
-  .string()
-  .max(200)
-  .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"')
-  .superRefine((pattern, context) => {
-    const problem = cronPatternProblem(pattern);
-    if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
-  });
+function cronPatternSchema(problemOf: (pattern: string) => string | undefined) {
+  return z
+    .string()
+    .max(200)
+    .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern with five fields, e.g. "0 6 1 1,4,7,10 *"')
+    .superRefine((pattern, context) => {
+      const problem = problemOf(pattern);
+      if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+    });
+}
+export const CronPatternSchema = cronPatternSchema(cronPatternProblem);
+/**
+ * The same patterns refused, with messages that never quote the pattern (cron-parser's do: "got value 99"):
+ * for the API, whose answers do not read the request back.
+ */
+export const CronPatternRuleSchema = cronPatternSchema(cronPatternRule);
+
+const CRON_FIELDS_RULE =
+  "five fields, minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or JAN-DEC) day-of-week (0-7 or SUN-SAT), each a value, range, list or step; or six with seconds (0-59) first";
+
+/** Why a pattern is refused, as a rule: only the bounds cron-parser expected are kept from its message. */
+export function cronPatternRule(pattern: string): string | undefined {
+  const problem = cronPatternProblem(pattern);
+  if (problem === undefined) return undefined;
+  const expected = /expected range (\d+)-(\d+)/.exec(problem);
+  if (expected !== null) {
+    return `is not a valid cron pattern: a value is outside the range ${expected[1]}-${expected[2]} of its field`;
+  }
+  const outside = /outside the (\d+)-(\d+) range of the ([a-zA-Z ]+) field/.exec(problem);
+  if (outside !== null) {
+    return `is not a valid cron pattern: a range is outside ${outside[1]}-${outside[2]}, the range of the ${outside[3]} field`;
+  }
+  return `is not a valid cron pattern: ${CRON_FIELDS_RULE}`;
+}
 
 /** Why cron-parser refuses a pattern (`Constraint error, got value 99 expected range 0-59`), or undefined. */
 export function cronPatternProblem(pattern: string): string | undefined {

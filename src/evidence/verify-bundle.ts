@@ -37,6 +37,7 @@ export function trustPolicyOf(options: VerifyOptions): TrustPolicy {
   return {
     pins: [...(options.trust?.pins ?? []), ...pinsFromExpectations(options)],
     ...(options.trust?.trustEmbedded === true ? { trustEmbedded: true } : {}),
+    ...(options.trust?.notes === undefined ? {} : { notes: options.trust.notes }),
   };
 }
 
@@ -328,6 +329,7 @@ function signatureLines(result: VerifyResult): string[] {
       `    description (written by the signer, not proof of identity): ${result.signer.description}`,
     );
   const trust = signature.trust;
+  const notes = (trust?.notes ?? []).map((note) => `    note: ${note}`);
   if (trust?.trusted === true && trust.basis === "pinned") {
     lines.push(`  trust: ok, pinned by ${trust.matched.join("; ")}`);
   } else if (trust?.trusted === true && trust.basis === "embedded") {
@@ -347,7 +349,7 @@ function signatureLines(result: VerifyResult): string[] {
       `      or --expect-public-key <published PEM>, --expect-key <key id>, or --config <keyproof.yaml>`,
     );
   }
-  return lines;
+  return [...lines, ...notes];
 }
 
 /** Plain text for a terminal or a ticket: verdict first, then every problem on its own line. */

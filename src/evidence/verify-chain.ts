@@ -248,6 +248,9 @@ export function formatChainResult(result: ChainVerifyResult, options: { verbose?
     );
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+  // The same policy verified every bundle, so its notes (an alias not compared offline) are printed once.
+  const notes = new Set(result.entries.flatMap((entry) => entry.bundle.signature.trust?.notes ?? []));
+  for (const note of notes) lines.push(`  note: ${note}`);
   for (const problem of result.problems) lines.push(`  problem: ${problem}`);
   let text = `${lines.join("\n")}\n`;
   if (options.verbose === true) {

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { publicKeyFingerprint } from "./fingerprint.ts";
+import { publicKeyFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { evaluateTrust } from "./trust.ts";
 import type { TrustPin } from "./trust.ts";
 import { parseTrustFile, trustFilePin } from "./trust-file.ts";
@@ -74,7 +74,14 @@ describe("evaluateTrust", () => {
     expect(evaluateTrust(statement, { pins: [keyId] }).reasons[0]).toContain(
       "does not prove which public key",
     );
+    expect(evaluateTrust(statement, { pins: [keyId] }).reasons[0]).toContain("not checkable offline");
     expect(evaluateTrust(statement, { pins: [keyId, keysPin(signing.fingerprint)] }).trusted).toBe(true);
+    // Offline, the ARN matches but the pinned public key is another: the reason says the offline binding failed.
+    const offline = evaluateTrust(statement, { pins: [keyId, keysPin(newKey().fingerprint)] });
+    expect(offline.trusted).toBe(false);
+    expect(offline.reasons).toContain(
+      `--expect-key k: checked offline against the pinned public key, which differs: the bundle names this key id, but was signed by key ${shortFingerprint(signing.fingerprint)}`,
+    );
     const unresolved: TrustPin = { kind: "unresolved", label: "--expect-key k", reason: "KMS unreachable" };
     expect(
       evaluateTrust(statement, { pins: [unresolved, keysPin(signing.fingerprint)], trustEmbedded: true }),
@@ -82,6 +89,16 @@ describe("evaluateTrust", () => {
       trusted: false,
       reasons: ["--expect-key k: KMS unreachable"],
     });
+  });
+
+  it("carries the policy's notes to the outcome whatever the verdict", () => {
+    const notes = ["--expect-key alias/x was not compared"];
+    expect(evaluateTrust(statement, { pins: [keysPin(signing.fingerprint)], notes })).toMatchObject({
+      trusted: true,
+      notes,
+    });
+    expect(evaluateTrust(statement, { pins: [], notes })).toMatchObject({ trusted: false, notes });
+    expect(evaluateTrust(statement, { pins: [] })).not.toHaveProperty("notes");
   });
 });
 

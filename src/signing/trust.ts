@@ -8,9 +8,14 @@ import type { SignedStatement } from "./verify-signature.ts";
  * - a `keys` pin (from --expect-public-key, --config, a trust file, or --expect-key resolved through KMS
  *   GetPublicKey) holds when the embedded key's fingerprint is one of its keys, signedAt lies in that key's
  *   validity window, and the key id matches where the anchor names one;
- * - a `key-id` pin (a KMS ARN checked offline) holds when the statement names that key id; it is only
- *   accepted next to a `keys` pin, because an ARN is a name anyone can write into a statement;
+ * - a `key-id` pin (a KMS ARN checked offline) holds when the statement names that key id and every `keys`
+ *   pin next to it holds: an ARN is a name anyone can write into a statement, so offline only a pinned
+ *   public key binds it to a key. Alone it never holds; next to a failing key pin it says that the
+ *   offline comparison with the pinned public key failed (not only that some key pin did);
  * - an `unresolved` pin (GetPublicKey failed) never holds, and says why.
+ *
+ * `notes` are things the verifier asked for that could not be used as pins (an alias offline): they are
+ * printed beside the verdict so nobody believes a pin held that was never compared.
  *
  * Pure: every pin is resolved (files read, KMS asked) before verification starts.
  */
@@ -34,6 +39,8 @@ export type TrustPin =
 
 export interface TrustPolicy {
   pins: TrustPin[];
+  /** Options that were given but could not be pins (an alias offline), each as one line for the report. */
+  notes?: string[];
   /** `--trust-embedded`: accept the embedded key without a pin (the behaviour before pinning), with a warning. */
   trustEmbedded?: boolean;
 }
@@ -46,6 +53,8 @@ export interface TrustOutcome {
   matched: string[];
   /** Why the signer is not trusted, one line per failed pin. */
   reasons: string[];
+  /** The policy's notes, carried to the report whatever the verdict. */
+  notes?: string[];
 }
 
 function anchorProblem(anchor: TrustAnchor, statement: SignedStatement): string | undefined {
@@ -69,7 +78,10 @@ function anchorProblem(anchor: TrustAnchor, statement: SignedStatement): string 
 export function evaluateTrust(statement: SignedStatement, policy: TrustPolicy): TrustOutcome {
   const matched: string[] = [];
   const reasons: string[] = [];
-  const hasKeysPin = policy.pins.some((pin) => pin.kind === "keys");
+  const keysPins = policy.pins.filter((pin) => pin.kind === "keys");
+  const keysHold = keysPins.every((pin) =>
+    pin.anchors.some((anchor) => anchorProblem(anchor, statement) === undefined),
+  );
   for (const pin of policy.pins) {
     switch (pin.kind) {
       case "unresolved":
@@ -78,9 +90,13 @@ export function evaluateTrust(statement: SignedStatement, policy: TrustPolicy): 
       case "key-id":
         if (pin.keyId !== statement.keyId) {
           reasons.push(`${pin.label}: signed by key id ${statement.keyId}, not ${pin.keyId}`);
-        } else if (!hasKeysPin) {
+        } else if (keysPins.length === 0) {
           reasons.push(
-            `${pin.label}: a KMS key id names a key but does not prove which public key it has; pin the public key (--expect-public-key, --trust) or let keyproof ask KMS (GetPublicKey)`,
+            `${pin.label}: not checkable offline: a KMS key id is not bound to the embedded public key (it names a key but does not prove which public key it has); pin the public key (--expect-public-key, --trust) or let keyproof ask KMS (GetPublicKey)`,
+          );
+        } else if (!keysHold) {
+          reasons.push(
+            `${pin.label}: checked offline against the pinned public key, which differs: the bundle names this key id, but was signed by key ${shortFingerprint(statement.fingerprint)}`,
           );
         } else {
           matched.push(pin.label);
@@ -103,11 +119,12 @@ export function evaluateTrust(statement: SignedStatement, policy: TrustPolicy): 
       }
     }
   }
+  const notes = policy.notes === undefined || policy.notes.length === 0 ? {} : { notes: policy.notes };
   if (policy.pins.length > 0 && reasons.length === 0)
-    return { trusted: true, basis: "pinned", matched, reasons };
+    return { trusted: true, basis: "pinned", matched, reasons, ...notes };
   if (policy.trustEmbedded === true && policy.pins.length === 0) {
-    return { trusted: true, basis: "embedded", matched, reasons };
+    return { trusted: true, basis: "embedded", matched, reasons, ...notes };
   }
   if (policy.pins.length === 0) reasons.push("no trusted signer was given (no pin)");
-  return { trusted: false, matched, reasons };
+  return { trusted: false, matched, reasons, ...notes };
 }

@@ -122,8 +122,10 @@ export function parseSignatureFile(bytes: Uint8Array): ParsedSignatureFile {
   const parsed = SignatureRecordSchema.safeParse(json);
   if (!parsed.success)
     return { ok: false, reason: `is not a keyproof signature file (${describeIssue(parsed.error)})` };
-  const expected = signatureFileText(parsed.data);
-  if (expected !== text) {
+  // Compared as bytes, not as decoded text: TextDecoder drops a leading byte order mark and turns invalid
+  // UTF-8 into U+FFFD, so text equality let a BOM-prefixed file verify (the tamper suite found it).
+  const expected = new TextEncoder().encode(signatureFileText(parsed.data));
+  if (!Buffer.from(expected).equals(bytes)) {
     return {
       ok: false,
       reason:

@@ -41,6 +41,8 @@ describe("parsePeriod", () => {
     expect(error.code).toBe("ARGUMENT_INVALID");
     expect(error.field).toBe("--period");
     expect(error.message).toBe(`--period: "0099": year 0099 is outside the supported years 1970-2100`);
+    // The rule is the reason without what was submitted: the API answers with it.
+    expect(error.rule).toBe("the year is outside the supported years 1970-2100");
     expect(errorOf(() => parsePeriod("1969-Q4")).reason).toContain("year 1969");
     expect(errorOf(() => parsePeriod("0001-01", "period")).field).toBe("period");
   });
@@ -53,6 +55,12 @@ describe("parsePeriod", () => {
 
   it("names the field for a malformed value or month 13", () => {
     expect(errorOf(() => parsePeriod("2026-13", "period")).message).toBe('period: "2026-13" has no month 13');
+    expect(errorOf(() => parsePeriod("2026-13", "period")).rule).toBe(
+      "names a month that does not exist (months are 01-12)",
+    );
+    expect(errorOf(() => parsePeriod("Q3-xyz")).rule).toBe(
+      "is not a quarter (2026-Q3), a month (2026-09) or a year (2026)",
+    );
     expect(errorOf(() => parsePeriod("Q3")).field).toBe("--period");
   });
 });
@@ -88,6 +96,11 @@ describe("parseRange", () => {
     const reversed = errorOf(() => parseRange("2026-03-01", "2026-02-01", fields));
     expect(reversed.field).toBe("to");
     expect(reversed.reason).toBe("2026-02-01 is before from (2026-03-01)");
+    expect(reversed.rule).toBe("is before from");
+    expect(errorOf(() => parseRange("2026-02-30", "2026-03-01", fields)).rule).toBe(
+      "is not a calendar date (no such day in that month)",
+    );
+    expect(errorOf(() => parseRange("2026-1-1", "2026-02-01")).rule).toBe("is not a date (YYYY-MM-DD)");
     expect(errorOf(() => parseRange("2026-1-1", "2026-02-01")).message).toBe(
       '--from: "2026-1-1" is not a date (YYYY-MM-DD)',
     );
@@ -112,6 +125,9 @@ describe("assertRangeWithinLimit", () => {
       "range: 2016-01-01..2025-12-31 covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
     );
     expect(error.remediation).toContain("policy.maxRangeDays");
+    expect(error.rule).toBe(
+      "the range covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
+    );
   });
 
   it("allows exactly the limit and refuses one day more", () => {

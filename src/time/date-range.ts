@@ -16,25 +16,33 @@ const DAY_MS = 86_400_000;
 
 /**
  * A date argument that is wrong. `field` is the argument as the caller spells it (`--from` on the CLI,
- * `from` in the API, `range`), `reason` the message without it, so an API can answer `{ field, message }`.
- * Code ARGUMENT_INVALID: exit 2 on the CLI.
+ * `from` in the API, `range`); `reason` the message without it, quoting the value given (the CLI user typed
+ * it, and sees which of their arguments is meant); `rule` the same without any submitted value, for answers
+ * that must never read the request back (the API). Code ARGUMENT_INVALID: exit 2 on the CLI.
  */
 export class DateRangeError extends KeyproofError {
   readonly field: string;
   readonly reason: string;
-  constructor(field: string, reason: string, options: { remediation?: string } = {}) {
-    super("ARGUMENT_INVALID", `${field}: ${reason}`, options);
+  readonly rule: string;
+  constructor(
+    field: string,
+    message: { reason: string; rule: string },
+    options: { remediation?: string } = {},
+  ) {
+    super("ARGUMENT_INVALID", `${field}: ${message.reason}`, options);
     this.field = field;
-    this.reason = reason;
+    this.reason = message.reason;
+    this.rule = message.rule;
   }
 }
 
-/** By shape, not `instanceof` alone (errors cross process boundaries): a KeyproofError with field and reason. */
+/** By shape, not `instanceof` alone (errors cross process boundaries): a KeyproofError with field, reason and rule. */
 export function isDateRangeError(error: unknown): error is DateRangeError {
   return (
     isKeyproofError(error) &&
     typeof (error as { field?: unknown }).field === "string" &&
-    typeof (error as { reason?: unknown }).reason === "string"
+    typeof (error as { reason?: unknown }).reason === "string" &&
+    typeof (error as { rule?: unknown }).rule === "string"
   );
 }
 
@@ -44,14 +52,16 @@ export interface RangeFieldNames {
   to: string;
 }
 export const CLI_RANGE_FIELDS: RangeFieldNames = { from: "--from", to: "--to" };
+export const API_RANGE_FIELDS: RangeFieldNames = { from: "from", to: "to" };
 
-/** Throws unless MIN_YEAR <= year <= MAX_YEAR; `value` is what the user wrote, quoted in the message. */
+/** Throws unless MIN_YEAR <= year <= MAX_YEAR; `value` is what the user wrote, quoted in the reason (not the rule). */
 export function assertYearSupported(year: number, field: string, value: string): void {
   if (!Number.isInteger(year) || year < MIN_YEAR || year > MAX_YEAR) {
-    throw new DateRangeError(
-      field,
-      `"${value}": year ${String(year).padStart(4, "0")} is outside the supported years ${MIN_YEAR}-${MAX_YEAR}`,
-    );
+    const rule = `is outside the supported years ${MIN_YEAR}-${MAX_YEAR}`;
+    throw new DateRangeError(field, {
+      reason: `"${value}": year ${String(year).padStart(4, "0")} ${rule}`,
+      rule: `the year ${rule}`,
+    });
   }
 }
 
@@ -68,11 +78,21 @@ function utcMidnight(year: number, monthIndex: number, day: number): Date {
 /** UTC midnight of a `YYYY-MM-DD` string; rejects impossible dates like 2026-02-30 and unsupported years. */
 function parseDay(value: string, field: string): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (match === null) throw new DateRangeError(field, `"${value}" is not a date (YYYY-MM-DD)`);
+  if (match === null) {
+    throw new DateRangeError(field, {
+      reason: `"${value}" is not a date (YYYY-MM-DD)`,
+      rule: "is not a date (YYYY-MM-DD)",
+    });
+  }
   const year = Number(match[1]);
   assertYearSupported(year, field, value);
   const date = utcMidnight(year, Number(match[2]) - 1, Number(match[3]));
-  if (dayString(date) !== value) throw new DateRangeError(field, `"${value}" is not a calendar date`);
+  if (dayString(date) !== value) {
+    throw new DateRangeError(field, {
+      reason: `"${value}" is not a calendar date`,
+      rule: "is not a calendar date (no such day in that month)",
+    });
+  }
   return date;
 }
 
@@ -116,7 +136,10 @@ export function parsePeriod(period: string, field = "--period"): DateRange {
     assertYearSupported(year, field, period);
     const monthIndex = Number(month[2]) - 1;
     if (monthIndex < 0 || monthIndex > 11) {
-      throw new DateRangeError(field, `"${period}" has no month ${month[2]}`);
+      throw new DateRangeError(field, {
+        reason: `"${period}" has no month ${month[2]}`,
+        rule: "names a month that does not exist (months are 01-12)",
+      });
     }
     return build(utcMidnight(year, monthIndex, 1), utcMidnight(year, monthIndex + 1, 1), period);
   }
@@ -126,10 +149,8 @@ export function parsePeriod(period: string, field = "--period"): DateRange {
     assertYearSupported(value, field, period);
     return build(utcMidnight(value, 0, 1), utcMidnight(value + 1, 0, 1), period);
   }
-  throw new DateRangeError(
-    field,
-    `"${period}" is not a quarter (2026-Q3), a month (2026-09) or a year (2026)`,
-  );
+  const rule = "is not a quarter (2026-Q3), a month (2026-09) or a year (2026)";
+  throw new DateRangeError(field, { reason: `"${period}" ${rule}`, rule });
 }
 
 /** `--from`/`--to`: inclusive UTC days. `fields` names the two arguments in errors. */
@@ -137,7 +158,10 @@ export function parseRange(from: string, to: string, fields: RangeFieldNames = C
   const start = parseDay(from, fields.from);
   const end = parseDay(to, fields.to);
   if (end < start) {
-    throw new DateRangeError(fields.to, `${to} is before ${fields.from} (${from})`);
+    throw new DateRangeError(fields.to, {
+      reason: `${to} is before ${fields.from} (${from})`,
+      rule: `is before ${fields.from}`,
+    });
   }
   return build(start, addDays(end, 1), `${from}..${to}`);
 }
@@ -154,9 +178,10 @@ export function rangeLengthDays(range: DateRange): number {
 export function assertRangeWithinLimit(range: DateRange, maxDays: number, field = "range"): void {
   const days = rangeLengthDays(range);
   if (days > maxDays) {
+    const rule = `covers ${days} days, more than the limit of ${maxDays} days (policy.maxRangeDays)`;
     throw new DateRangeError(
       field,
-      `${range.label} covers ${days} days, more than the limit of ${maxDays} days (policy.maxRangeDays)`,
+      { reason: `${range.label} ${rule}`, rule: `the range ${rule}` },
       { remediation: "split it into shorter runs, or raise policy.maxRangeDays in the config" },
     );
   }

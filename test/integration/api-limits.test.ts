@@ -42,6 +42,7 @@ let quiet: FastifyInstance[] = [];
 let quietTokens: ApiTokenStore;
 
 const QUIET_REQUESTS_PER_MINUTE = 8;
+const QUIET_AUTH_FAILURES_PER_MINUTE = 4;
 
 beforeAll(async () => {
   setup = await prepareEstate();
@@ -55,6 +56,7 @@ beforeAll(async () => {
       prefix: quietPrefix,
       maxQueuedRunsPerSource: 2,
       apiRequestsPerMinute: QUIET_REQUESTS_PER_MINUTE,
+      apiAuthFailuresPerMinute: QUIET_AUTH_FAILURES_PER_MINUTE,
       dedupeWindowSeconds: 0,
     },
   };
@@ -113,7 +115,10 @@ describe("input the API refuses by name", () => {
     const body = await response.json();
     expectErrorShape(body, response.status);
     expect(body).toMatchObject({ error: "bad_request", field: "cron" });
-    expect((body as { message: string }).message).toMatch(/not a valid cron pattern.*range 0-59/);
+    // The rule (the minute's range), not the value: cron-parser's own message says "got value 99".
+    expect((body as { message: string }).message).toBe(
+      "cron: is not a valid cron pattern: a value is outside the range 0-59 of its field",
+    );
     // Nothing was scheduled.
     const list = await fetch(`${base}/v1/schedules`, { headers: bearer(served?.operator ?? "") });
     expect(((await list.json()) as { schedules: unknown[] }).schedules).toEqual([]);
@@ -126,8 +131,11 @@ describe("input the API refuses by name", () => {
     });
     expect(response.status).toBe(400);
     expectErrorShape(response.json, response.status);
-    expect(response.json).toMatchObject({ error: "bad_request", field: "period" });
-    expect(response.json.message).toMatch(/year 0099 is outside the supported years 1970-2100/);
+    expect(response.json).toMatchObject({
+      error: "bad_request",
+      field: "period",
+      message: "period: the year is outside the supported years 1970-2100",
+    });
   });
 
   it('answers 400 naming "to" for to 9999-12-31 (the range used to end at +010000-01-01)', async () => {
@@ -137,8 +145,11 @@ describe("input the API refuses by name", () => {
       to: "9999-12-31",
     });
     expect(response.status).toBe(400);
-    expect(response.json).toMatchObject({ error: "bad_request", field: "to" });
-    expect(response.json.message).toMatch(/year 9999 is outside the supported years 1970-2100/);
+    expect(response.json).toMatchObject({
+      error: "bad_request",
+      field: "to",
+      message: "to: the year is outside the supported years 1970-2100",
+    });
   });
 
   it("answers 400 naming the limit for a range over policy.maxRangeDays (default 400)", async () => {
@@ -148,8 +159,11 @@ describe("input the API refuses by name", () => {
       to: "2025-12-31",
     });
     expect(tenYears.status).toBe(400);
-    expect(tenYears.json).toMatchObject({ error: "bad_request", field: "to" });
-    expect(tenYears.json.message).toMatch(/covers 3653 days, more than the limit of 400 days \(policy\.maxRangeDays\)/);
+    expect(tenYears.json).toMatchObject({
+      error: "bad_request",
+      field: "to",
+      message: "to: the range covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
+    });
     // 401 days: one over.
     const justOver = await post("/v1/evidence-requests", served?.auditor ?? "", {
       ...request,
@@ -158,6 +172,87 @@ describe("input the API refuses by name", () => {
     });
     expect(justOver.status).toBe(400);
     expect(justOver.json.message).toMatch(/covers 401 days, more than the limit of 400 days/);
+  });
+});
+
+describe("errors name the field and the rule, never the submitted value", () => {
+  /** Asks, and checks that nothing of `submitted` comes back in the body. */
+  async function refused(
+    method: string,
+    url: string,
+    body: unknown,
+    submitted: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${base}${url}`, {
+      method,
+      headers: {
+        ...bearer(served?.operator ?? ""),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    expect(text, `${method} ${url}`).not.toContain(submitted);
+    const json = JSON.parse(text) as Record<string, unknown>;
+    expectErrorShape(json, response.status);
+    return { status: response.status, json };
+  }
+
+  it("answers bad periods and dates with the rule only", async () => {
+    const cases: Array<[Record<string, string>, string, string, string]> = [
+      [{ period: "0099" }, "0099", "period", "period: the year is outside the supported years 1970-2100"],
+      [
+        { period: "2031-13" },
+        "2031-13",
+        "period",
+        "period: names a month that does not exist (months are 01-12)",
+      ],
+      [
+        { period: "Q7-zzyzx" },
+        "zzyzx",
+        "period",
+        "period: is not a quarter (2026-Q3), a month (2026-09) or a year (2026)",
+      ],
+      [
+        { from: "2031-02-30", to: "2031-03-01" },
+        "2031-02-30",
+        "from",
+        "from: is not a calendar date (no such day in that month)",
+      ],
+      [{ from: "2031-03-07", to: "2031-02-03" }, "2031-0", "to", "to: is before from"],
+      [
+        { from: "2016-01-01", to: "2025-12-31" },
+        "2016-01-01",
+        "to",
+        "to: the range covers 3653 days, more than the limit of 400 days (policy.maxRangeDays)",
+      ],
+    ];
+    for (const [dates, submitted, field, message] of cases) {
+      const answer = await refused("POST", "/v1/evidence-requests", { ...request, ...dates }, submitted);
+      expect(answer.status, JSON.stringify(dates)).toBe(400);
+      expect(answer.json).toEqual({ error: "bad_request", field, message });
+    }
+  });
+
+  it("answers an unknown run, an unknown schedule and a bad cron without reading them back", async () => {
+    const run = await refused("GET", "/v1/runs/kp-zzyzx-no-such-run", undefined, "zzyzx");
+    expect(run).toEqual({ status: 404, json: { error: "not_found", message: "no run with that id" } });
+    const bundle = await refused("GET", "/v1/runs/kp-zzyzx-no-such-run/bundle", undefined, "zzyzx");
+    expect(bundle.status).toBe(404);
+    const schedule = await refused("DELETE", "/v1/schedules/zzyzx-quarterly", undefined, "zzyzx");
+    expect(schedule).toEqual({
+      status: 404,
+      json: { error: "not_found", message: "no schedule with that name" },
+    });
+    const cron = await refused(
+      "PUT",
+      "/v1/schedules/nightly",
+      { cron: "0 6 * JAN-ZZYZX *", period: "previous-month" },
+      "ZZYZX",
+    );
+    expect(cron.status).toBe(400);
+    expect(cron.json).toMatchObject({ field: "cron" });
+    expect(String(cron.json.message)).toMatch(/^cron: is not a valid cron pattern: /);
   });
 });
 
@@ -199,6 +294,67 @@ describe("one run for identical requests", () => {
     });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ runId, existing: true, status: "completed" });
+  }, 120_000);
+
+  it("answers a file the completed run's bundle does not have without the path asked for", async () => {
+    const response = await fetch(`${base}/v1/runs/${runId}/artifacts/sources/zzyzx-not-there.json`, {
+      headers: bearer(served?.auditor ?? ""),
+    });
+    expect(response.status).toBe(404);
+    const text = await response.text();
+    expect(text).not.toContain("zzyzx");
+    expect(JSON.parse(text)).toEqual({ error: "not_found", message: "no such file in the run's bundle" });
+  });
+
+  it("starts a new run for the identical request after the run completed when queue.dedupeWindowSeconds is 0", async () => {
+    // A second API process over the same Redis, workers and data directory, configured without a window.
+    const config: Config = {
+      ...setup.loaded.config,
+      queue: { ...setup.loaded.config.queue, prefix: served!.client.prefix, dedupeWindowSeconds: 0 },
+    };
+    const noWindow = await buildApiServer({
+      client: served!.client,
+      service: {
+        config,
+        configDirectory: setup.loaded.directory,
+        dataDirectory: path.join(setup.directory, "data"),
+        render: false,
+      },
+    });
+    try {
+      expect((await served!.client.runs.get(runId))?.status).toBe("completed");
+      const fresh = await noWindow.inject({
+        method: "POST",
+        url: "/v1/evidence-requests",
+        headers: bearer(served?.auditor ?? ""),
+        payload: { ...request, from: "2026-07-01", to: "2026-07-06" },
+      });
+      expect(fresh.statusCode, fresh.body).toBe(202);
+      const started = fresh.json<{ runId: string; existing: boolean }>();
+      expect(started.existing).toBe(false);
+      expect(started.runId).not.toBe(runId);
+      // While the new run is going, the identical request gets it from either process: still one run.
+      const meanwhile = await post("/v1/evidence-requests", served?.auditor ?? "", {
+        ...request,
+        from: "2026-07-01",
+        to: "2026-07-06",
+      });
+      expect(meanwhile.status).toBe(200);
+      expect(meanwhile.json).toMatchObject({ runId: started.runId, existing: true });
+      // Let it finish, so the harness closes no worker in the middle of a run.
+      await waitFor(
+        "the new run to complete",
+        async () => {
+          const record = await served!.client.runs.get(started.runId);
+          if (record?.status === "failed") throw new Error(record.error);
+          return record?.status === "completed" ? record : undefined;
+        },
+        90_000,
+        250,
+      );
+    } finally {
+      await noWindow.close();
+    }
   }, 120_000);
 });
 
@@ -311,6 +467,38 @@ describe("limits shared by every API process", () => {
     // Another token has its own budget.
     const calm = await quiet[1]!.inject({ method: "GET", url: "/v1/runs", headers: bearer(other) });
     expect(calm.statusCode).toBe(200);
+  });
+
+  it("refuses failed authentications over queue.apiAuthFailuresPerMinute per client address with 429, before the token is looked at, across two API processes", async () => {
+    const valid = (await quietTokens.create({ name: "guessed", role: "auditor" })).token;
+    const guesser = "203.0.113.7";
+    const ask = (app: FastifyInstance, headers: Record<string, string>, remoteAddress = guesser) =>
+      app.inject({ method: "GET", url: "/v1/runs", headers, remoteAddress });
+    for (let index = 0; index < QUIET_AUTH_FAILURES_PER_MINUTE; index += 1) {
+      // Missing and wrong tokens alike, alternating between the two processes: one budget in Redis.
+      const headers = index % 2 === 0 ? {} : bearer(`kp_guess-${index}`);
+      const refused = await ask(quiet[index % 2]!, headers);
+      expect(refused.statusCode, `attempt ${index + 1}`).toBe(401);
+    }
+    const guess = `kp_guess-${"x".repeat(20)}-distinctive`;
+    const limited = await ask(quiet[0]!, bearer(guess));
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    expectErrorShape(limited.json(), limited.statusCode);
+    expect(limited.json()).toMatchObject({ error: "too_many_requests" });
+    expect(limited.json<{ message: string }>().message).toMatch(
+      /more than 4 failed authentications per minute from this client address \(queue\.apiAuthFailuresPerMinute\)/,
+    );
+    expect(limited.body).not.toContain("distinctive");
+    expect(limited.body).not.toContain(guesser);
+    // A right guess from that address is refused the same way: the limit cannot be used as an oracle.
+    expect((await ask(quiet[1]!, bearer(valid))).statusCode).toBe(429);
+    // Other addresses keep their own budget, for valid and failed attempts alike.
+    expect((await ask(quiet[1]!, bearer(valid), "198.51.100.2")).statusCode).toBe(200);
+    expect((await ask(quiet[0]!, {}, "198.51.100.3")).statusCode).toBe(401);
+    // Unauthenticated routes are not affected.
+    const health = await quiet[0]!.inject({ method: "GET", url: "/healthz", remoteAddress: guesser });
+    expect(health.statusCode).toBe(200);
   });
 
   it("refuses a run when its source already has queue.maxQueuedRunsPerSource unfinished runs (429)", async () => {

@@ -2,7 +2,9 @@
  * The tamper suite: one bundle sealed by a real inline run (demo estate on moto, local Ed25519 key, no
  * rendering), then at least 200 seeded mutations of it (directory and archive) and every one must be
  * rejected with the reason that names it. The untouched bundle, pinned to its real signer, verifies.
- * Mutations are generated from a fixed seed so a failure names a case that can be replayed.
+ * Mutations are generated from a fixed seed so a failure names a case that can be replayed. A mutation
+ * may also be verified under other pins (`alsoUnder`): the KMS-ARN forgery is checked against the ARN
+ * pinned offline, alone and next to the real public key, and each refusal must say which binding failed.
  */
 import { createHash, generateKeyPairSync, sign as signBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -38,12 +40,18 @@ import type { LocalEd25519Signer } from "../../src/signing/local-ed25519.signer.
 import type { Signer } from "../../src/signing/signer.ts";
 import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
 import { signManifest } from "../../src/signing/sign-manifest.ts";
+import {
+  SignatureRecordSchema,
+  signatureFileText,
+  statementBytes,
+} from "../../src/signing/verify-signature.ts";
+import type { SignatureRecord } from "../../src/signing/verify-signature.ts";
 import { runCli } from "../support/cli.ts";
 import { CAPTURED_AT, TEST_RANGE, fixedClock, prepareEstate, removeDirectory } from "./queue-harness.ts";
 import type { TestEstate } from "./queue-harness.ts";
 
 const SEED = 0x6b657970; // "keyp"
-const MUTATIONS = 240;
+const MUTATIONS = 256;
 const ATTACKER_KMS_ARN = "arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
 let setup: TestEstate;
@@ -112,6 +120,10 @@ function createFakeKmsSigner(keyId: string): Signer {
       return signBytes("sha256", message, { key: privateKey, dsaEncoding: "der" });
     },
   };
+}
+
+async function readSignatureRecord(directory: string): Promise<SignatureRecord> {
+  return SignatureRecordSchema.parse(JSON.parse(await readFile(join(directory, SIGNATURE_FILE), "utf8")));
 }
 
 async function readManifest(directory: string): Promise<Manifest> {
@@ -217,7 +229,10 @@ interface Mutation {
   /** What was done, for the test name and failure messages. */
   description: string;
   target: string;
+  /** What the report names when verified pinned to the real signer's public key. */
   expect: Expectation[];
+  /** The same mutated bundle verified under other pins, each with what its report must name. */
+  alsoUnder?: Array<{ pin: string; options: VerifyOptions; expect: Expectation[] }>;
 }
 
 function assertRejected(result: VerifyResult, mutation: Mutation): void {
@@ -526,6 +541,113 @@ const directoryMutations: Record<string, MutationMaker> = {
       description: `drop ${file.path}, re-sign with an attacker's P-256 key claiming ${ATTACKER_KMS_ARN}`,
       target: directory,
       expect: [{ signature: "is not among its" }],
+      alsoUnder: [
+        {
+          // The ARN the attacker wrote is exactly the one pinned: offline nothing binds it to a key.
+          pin: `key id ${ATTACKER_KMS_ARN} alone, offline`,
+          options: { expectedKeyId: ATTACKER_KMS_ARN },
+          expect: [
+            {
+              signature: `expected key ${ATTACKER_KMS_ARN}: not checkable offline: a KMS key id is not bound to the embedded public key`,
+            },
+          ],
+        },
+        {
+          pin: `key id ${ATTACKER_KMS_ARN} next to the real public key, offline`,
+          options: { expectedKeyId: ATTACKER_KMS_ARN, expectedPublicKey: realSigner.publicKeyPem },
+          expect: [
+            {
+              signature: `expected key ${ATTACKER_KMS_ARN}: checked offline against the pinned public key, which differs`,
+            },
+            { signature: "is not among its" },
+          ],
+        },
+      ],
+    };
+  },
+  async "signedAt changed, old signature kept"(random) {
+    const directory = await copyOfBundle();
+    const record = await readSignatureRecord(directory);
+    const signedAt = record.statement.signedAt;
+    // Within the ±24 h margin, so only the signature can tell; then forms the statement schema refuses.
+    const shift = (1 + random.int(6 * 3_600_000)) * (random.next() < 0.5 ? -1 : 1);
+    const variants: Array<[string, string, string]> = [
+      [
+        `moved by ${shift} ms`,
+        new Date(Date.parse(signedAt) + shift).toISOString(),
+        "signature does not match the signed statement",
+      ],
+      [
+        "written with +00:00 instead of Z",
+        `${signedAt.slice(0, 19)}+00:00`,
+        "statement.signedAt: must be a UTC ISO-8601 time",
+      ],
+      ["not a date", "not a date", "statement.signedAt: must be a UTC ISO-8601 time"],
+      ["date only", signedAt.slice(0, 10), "statement.signedAt: must be a UTC ISO-8601 time"],
+      [
+        "an impossible date",
+        `${signedAt.slice(0, 4)}-02-30T06:00:00.000Z`,
+        "statement.signedAt: is not a real date and time",
+      ],
+    ];
+    const [what, value, reason] = random.pick(variants);
+    // Written in the exact layout keyproof writes: only the signedAt value differs.
+    await writeFile(
+      join(directory, SIGNATURE_FILE),
+      signatureFileText({ ...record, statement: { ...record.statement, signedAt: value } }),
+    );
+    return {
+      description: `signedAt ${what} (${value}), signature kept`,
+      target: directory,
+      expect: [{ signature: reason }],
+    };
+  },
+  async "signature file extended or laid out differently"(random) {
+    const directory = await copyOfBundle();
+    const path = join(directory, SIGNATURE_FILE);
+    const text = await readFile(path, "utf8");
+    const record = await readSignatureRecord(directory);
+    const statementLine = Buffer.from(statementBytes(record.statement)).toString("utf8");
+    const name = randomName(random);
+    const foreign = "is not a keyproof signature file";
+    const layout = "is not byte for byte the layout keyproof writes";
+    const reversed = Object.fromEntries(Object.entries(record.statement).reverse());
+    const variants: Array<[string, string, string]> = [
+      [
+        `extra top-level field ${name}`,
+        text.replace('  "version": 2,', `  "version": 2,\n  "${name}": "approved",`),
+        `${foreign} (Unrecognized key: "${name}"`,
+      ],
+      [
+        `extra statement field ${name}`,
+        text.replace('{"algorithm":', `{"${name}":"approved","algorithm":`),
+        `${foreign} (statement: Unrecognized key: "${name}"`,
+      ],
+      ["pretty-printed", `${JSON.stringify(record, null, 1 + random.int(4))}\n`, layout],
+      ["on one line", `${JSON.stringify(record)}\n`, layout],
+      [
+        "signature before statement",
+        text.replace(
+          /"statement": (.*),\n {2}"signature": (".*")\n/,
+          (_match, statement: string, signature: string) =>
+            `"signature": ${signature},\n  "statement": ${statement}\n`,
+        ),
+        layout,
+      ],
+      ["statement keys in another order", text.replace(statementLine, JSON.stringify(reversed)), layout],
+      ["a space inside the statement", text.replace('","fingerprint":', '", "fingerprint":'), layout],
+      ["trailing whitespace", `${text}${random.pick([" ", "\n", "\t", "\r\n"])}`, layout],
+      ["CRLF line ends", text.replace(/\n/g, "\r\n"), layout],
+      ["a character escaped", text.replace('"format":', '"\\u0066ormat":'), layout],
+      ["a UTF-8 byte order mark", `\uFEFF${text}`, layout],
+    ];
+    const [what, changed, reason] = random.pick(variants);
+    if (changed === text) throw new Error(`the variant "${what}" changed nothing`);
+    await writeFile(path, changed);
+    return {
+      description: `${SIGNATURE_FILE}: ${what}`,
+      target: directory,
+      expect: [{ signature: reason }],
     };
   },
   async "attacker key under the real key id"(random) {
@@ -844,11 +966,18 @@ describe(`${MUTATIONS} seeded mutations (seed ${SEED})`, () => {
     if (make === undefined) throw new Error(`no mutation ${kind}`);
     const mutation = await make(random);
     assertRejected(await verifyBundle(mutation.target, pinned), mutation);
+    for (const also of mutation.alsoUnder ?? []) {
+      assertRejected(await verifyBundle(mutation.target, also.options), {
+        ...mutation,
+        description: `${mutation.description}, pinned by ${also.pin}`,
+        expect: also.expect,
+      });
+    }
   });
 });
 
 describe("through the CLI", () => {
-  it("exits 1 and names the problem for a second gzip member, an empty directory and an attacker's signature", async () => {
+  it("exits 1 and names the problem for a second gzip member, an empty directory and an attacker's signature, pinned offline too", async () => {
     const publicKeyFile = join(workspace, "signer.pub.pem");
     await writeFile(publicKeyFile, realSigner.publicKeyPem);
     const cases: Array<[MutationMaker, string]> = [
@@ -865,6 +994,23 @@ describe("through the CLI", () => {
       expect(cli.code, cli.stdout + cli.stderr).toBe(1);
       expect(cli.stdout).toContain(named);
     }
+    // The ARN the attacker wrote, pinned offline next to the real public key: the report says that the
+    // offline comparison with the pinned public key failed, not only that some pin did.
+    const forge = directoryMutations["re-signed by a P-256 key claiming a KMS ARN"] as MutationMaker;
+    const forged = await forge(createRandom(SEED + 1));
+    const offline = await runCli(
+      "verify",
+      forged.target,
+      "--expect-key",
+      ATTACKER_KMS_ARN,
+      "--expect-public-key",
+      publicKeyFile,
+    );
+    expect(offline.code, offline.stdout + offline.stderr).toBe(1);
+    expect(offline.stdout).toMatch(/^SIGNATURE VALID, SIGNER NOT TRUSTED/);
+    expect(offline.stdout).toContain(
+      `--expect-key ${ATTACKER_KMS_ARN}: checked offline against the pinned public key, which differs`,
+    );
     const untouched = await runCli("verify", run.bundle.archive, "--expect-public-key", publicKeyFile);
     expect(untouched.code, untouched.stdout + untouched.stderr).toBe(0);
   });

@@ -5,10 +5,17 @@
  * a KMS key id is bound to the key GetPublicKey returns (moto) or to a pinned public key offline.
  */
 import { createServer } from "node:net";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createPublicKey } from "node:crypto";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { dirname, join } from "node:path";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetPublicKeyCommand,
+  KMSClient,
+} from "@aws-sdk/client-kms";
 import type { KeySpec } from "@aws-sdk/client-kms";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +28,7 @@ import type { ChainVerifyResult } from "../../src/evidence/verify-chain.ts";
 import { createAwsKmsSigner } from "../../src/signing/aws-kms.signer.ts";
 import type { AwsKmsSigner } from "../../src/signing/aws-kms.signer.ts";
 import { createSigner } from "../../src/signing/create-signer.ts";
-import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
+import { publicKeyFingerprint, shortFingerprint } from "../../src/signing/fingerprint.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
 import type { LocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
@@ -362,6 +369,55 @@ describe("KMS key ids bind to keys", () => {
       otherPem,
     );
     expect(mismatch.code).toBe(1);
+    expect(mismatch.stdout).toMatch(/^SIGNATURE VALID, SIGNER NOT TRUSTED/);
+    // Which check failed: the offline one, against the pinned public key (KMS was not asked).
+    expect(mismatch.stdout).toContain(
+      `--expect-key ${kmsSigner.keyId}: checked offline against the pinned public key, which differs: the bundle names this key id, but was signed by key ${shortFingerprint(publicKeyFingerprint(kmsSigner.publicKeyPem))}`,
+    );
+    expect(mismatch.stdout).toContain(`--expect-public-key ${otherPem}: the signing key`);
+    expect(mismatch.stdout).not.toContain("GetPublicKey:");
+  });
+
+  it("offline, an alias is not a pin, and verify says it was not compared", async () => {
+    const alias = `alias/${uniqueName("kp-offline")}`;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsSigner.keyId }));
+    const pem = join(workspace, "kms-alias.pub.pem");
+    await writeFile(pem, kmsSigner.publicKeyPem);
+    const note = `note: --expect-key ${alias} was not compared: an alias or bare key id cannot be checked offline (the signature names the key ARN), so it is not a pin; the pinned public key alone decides`;
+
+    const genuine = await runCli(
+      "verify",
+      kmsBundle.archive,
+      "--expect-key",
+      alias,
+      "--expect-public-key",
+      pem,
+    );
+    expect(genuine.code, genuine.stdout).toBe(0);
+    expect(genuine.stdout).toContain(`trust: ok, pinned by --expect-public-key ${pem}`);
+    expect(genuine.stdout).not.toContain(`pinned by --expect-key`);
+    expect(genuine.stdout).toContain(note);
+
+    // The alias points at the genuine key, yet a bundle by another key is refused by the public key pin
+    // alone, and the note still says the alias played no part.
+    const forged = await forgedBy(kmsBundle, kmsAttacker);
+    const refused = await runCli("verify", forged, "--expect-key", alias, "--expect-public-key", pem);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(note);
+
+    const json = await runCli(
+      "verify",
+      kmsBundle.archive,
+      "--expect-key",
+      alias,
+      "--expect-public-key",
+      pem,
+      "--json",
+    );
+    const result = JSON.parse(json.stdout) as VerifyResult;
+    expect(result.signature.trust?.notes).toEqual([
+      expect.stringContaining(`--expect-key ${alias} was not compared`),
+    ]);
   });
 
   it("--config with signing.kmsKeyId pins the key KMS holds for it", async () => {
@@ -377,6 +433,93 @@ describe("KMS key ids bind to keys", () => {
     expect((await runCli("verify", kmsBundle.archive, "--config", kmsConfig)).code).toBe(0);
     const forged = await forgedBy(kmsBundle, kmsAttacker);
     expect((await runCli("verify", forged, "--config", kmsConfig)).code).toBe(1);
+  });
+});
+
+describe("signer export and rotate with a KMS signer (GetPublicKey on moto)", () => {
+  /** A config whose signer is a KMS key, in a directory of its own (rotate writes beside the config). */
+  async function kmsConfig(kmsKeyId: string): Promise<string> {
+    const directory = join(workspace, `kms-config-${++counter}`);
+    await mkdir(directory, { recursive: true });
+    const file = join(directory, "keyproof.yaml");
+    await writeFile(
+      file,
+      stringify({
+        organization: "Example Corp",
+        sources: [{ id: "aws-prod", type: "aws-kms", regions: [REGION], endpoint: aws.endpoint }],
+        signing: { kmsKeyId, region: REGION, endpoint: aws.endpoint },
+      }),
+    );
+    return file;
+  }
+
+  /** What KMS itself says the key's public key is, independent of keyproof's signer. */
+  async function publicKeyFromKms(keyId: string): Promise<{ arn: string; pem: string; fingerprint: string }> {
+    const response = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    const described = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    if (response.PublicKey === undefined) throw new Error("GetPublicKey returned no key");
+    const key = createPublicKey({ key: Buffer.from(response.PublicKey), format: "der", type: "spki" });
+    const pem = key.export({ type: "spki", format: "pem" }).toString();
+    return { arn: described.KeyMetadata?.Arn ?? "", pem, fingerprint: publicKeyFingerprint(key) };
+  }
+
+  it("signer export --config (kmsKeyId an alias) prints the PEM, the key ARN and the fingerprint, and writes a trust file matching GetPublicKey", async () => {
+    const alias = `alias/${uniqueName("kp-export")}`;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsSigner.keyId }));
+    const config = await kmsConfig(alias);
+    const trustFile = join(dirname(config), "trust.json");
+    const exported = await runCli("signer", "export", "--config", config, "--out", trustFile);
+    expect(exported.code, exported.stderr).toBe(0);
+
+    const fromKms = await publicKeyFromKms(kmsSigner.keyId);
+    expect(fromKms.arn).toBe(kmsSigner.keyId);
+    expect(exported.stdout).toContain(fromKms.pem);
+    expect(exported.stdout).toContain(`Key id: ${fromKms.arn}`);
+    expect(exported.stdout).toContain("Algorithm: ECDSA_SHA_256");
+    expect(exported.stdout).toContain(`Fingerprint (SHA-256 of SPKI DER): ${fromKms.fingerprint}`);
+    const trust = JSON.parse(await readFile(trustFile, "utf8")) as {
+      keys: Array<{ fingerprint: string; keyId?: string; publicKey: string }>;
+    };
+    expect(trust.keys).toHaveLength(1);
+    expect(trust.keys[0]).toMatchObject({ fingerprint: fromKms.fingerprint, keyId: fromKms.arn });
+    expect(publicKeyFingerprint(trust.keys[0]?.publicKey ?? "")).toBe(fromKms.fingerprint);
+
+    // The trust file pins the KMS signer offline: its bundle verifies, one re-signed by another KMS key does not.
+    const verified = await runCli("verify", kmsBundle.archive, "--trust", trustFile);
+    expect(verified.code, verified.stdout).toBe(0);
+    const forged = await runCli("verify", await forgedBy(kmsBundle, kmsAttacker), "--trust", trustFile);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toMatch(/^SIGNATURE VALID, SIGNER NOT TRUSTED/);
+  });
+
+  it("signer rotate --next-kms-key (alias or ARN) announces the next key's fingerprint and ARN", async () => {
+    const config = await kmsConfig(kmsSigner.keyId);
+    const nextArn = await createKmsKey("ECC_NIST_P256");
+    const alias = `alias/${uniqueName("kp-next")}`;
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: nextArn }));
+    const next = await publicKeyFromKms(nextArn);
+    const announcement = join(dirname(config), "keyproof-next-signer.json");
+
+    for (const reference of [alias, nextArn]) {
+      await rm(announcement, { force: true });
+      const rotate = await runCli("signer", "rotate", "--config", config, "--next-kms-key", reference);
+      expect(rotate.code, `${reference}: ${rotate.stderr}`).toBe(0);
+      expect(rotate.stdout).toContain(`announce the next signer ${next.fingerprint}`);
+      const written = JSON.parse(await readFile(announcement, "utf8")) as Record<string, unknown>;
+      expect(written, reference).toMatchObject({ fingerprint: next.fingerprint, keyId: next.arn });
+    }
+    // The configured KMS signer now carries the announcement into every manifest it seals.
+    const announcing = await createSigner(
+      { kmsKeyId: kmsSigner.keyId, region: REGION, endpoint: aws.endpoint },
+      dirname(config),
+    );
+    if ("close" in announcing && typeof announcing.close === "function") (announcing.close as () => void)();
+    expect(announcing.nextSigner).toEqual({ fingerprint: next.fingerprint, keyId: next.arn });
+
+    // The current key as "next" is refused: nothing to announce.
+    const same = await runCli("signer", "rotate", "--config", config, "--next-kms-key", kmsSigner.keyId);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain("the next signer is the configured signer");
   });
 });
 

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { describeError } from "../../errors/errors.ts";
 import type { DateRange } from "../../model/snapshot.ts";
-import { assertRangeWithinLimit, assertYearSupported, parsePeriod, parseRange } from "../../time/date-range.ts";
+import {
+  API_RANGE_FIELDS,
+  assertRangeWithinLimit,
+  assertYearSupported,
+  isDateRangeError,
+  parsePeriod,
+  parseRange,
+} from "../../time/date-range.ts";
 import { badRequest } from "../api-error.ts";
 import type { ApiLimits } from "../api-limits.ts";
 import type { ApiServerOptions } from "../api-types.ts";
@@ -64,27 +70,29 @@ export function registerEvidenceRequestRoutes(
   );
 }
 
-/** The year of a `YYYY…` period or date, refused by name outside 1970-2100 before any date arithmetic. */
+/**
+ * The year of a `YYYY…` period or date, refused by name outside 1970-2100 before any date arithmetic (a
+ * period like `9999-12-31` is not a period at all, but its year is the better reason).
+ */
 function checkYear(value: string, field: string): void {
   const year = /^(\d{4})/.exec(value)?.[1];
   if (year === undefined) return; // not a date at all: the parser names the format
-  try {
-    assertYearSupported(Number(year), field, value);
-  } catch (error) {
-    throw badRequest(field, describeError(error).replace(`${field}: `, ""));
-  }
+  assertYearSupported(Number(year), field, value);
 }
 
-/** `period` xor `from` + `to`; each problem names its field; at most `maxDays` days. */
+/**
+ * `period` xor `from` + `to`; each problem names its field; at most `maxDays` days. Date errors are
+ * answered with their rule, never their reason: the reason quotes the submitted value (for the CLI user).
+ */
 function rangeOf(body: EvidenceRequest, maxDays: number): DateRange {
-  const range = parsedRangeOf(body);
-  const field = body.period === undefined ? "to" : "period";
   try {
-    assertRangeWithinLimit(range, maxDays, field);
+    const range = parsedRangeOf(body);
+    assertRangeWithinLimit(range, maxDays, body.period === undefined ? "to" : "period");
+    return range;
   } catch (error) {
-    throw badRequest(field, describeError(error).replace(`${field}: `, ""));
+    if (isDateRangeError(error)) throw badRequest(error.field, error.rule);
+    throw error;
   }
-  return range;
 }
 
 function parsedRangeOf(body: EvidenceRequest): DateRange {
@@ -92,21 +100,11 @@ function parsedRangeOf(body: EvidenceRequest): DateRange {
     if (body.from !== undefined || body.to !== undefined)
       throw badRequest("period", "give either period or from + to, not both");
     checkYear(body.period, "period");
-    try {
-      return parsePeriod(body.period);
-    } catch (error) {
-      throw badRequest("period", describeError(error).replace(/^--period: "[^"]*" /, ""));
-    }
+    return parsePeriod(body.period, "period");
   }
   if (body.from === undefined) throw badRequest("from", "give period, or from and to (inclusive UTC dates)");
   if (body.to === undefined) throw badRequest("to", "give to together with from (inclusive UTC date)");
   checkYear(body.from, "from");
   checkYear(body.to, "to");
-  try {
-    return parseRange(body.from, body.to);
-  } catch (error) {
-    const message = describeError(error);
-    const field = message.startsWith("--to") ? "to" : "from";
-    throw badRequest(field, message.replace(/^--(from|to)[^:]*: /, "").replace(/--(from|to)/g, "$1"));
-  }
+  return parseRange(body.from, body.to, API_RANGE_FIELDS);
 }

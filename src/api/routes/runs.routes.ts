@@ -41,6 +41,10 @@ const CONTENT_TYPES: Record<string, string> = {
   ".gz": "application/gzip",
 };
 
+/**
+ * Answers never read the request back (the id or path asked for): the client knows what it asked, and a
+ * body that echoes input is how reflected content reaches a log viewer or a browser.
+ */
 export function registerRunRoutes(app: FastifyInstance, options: ApiServerOptions): void {
   const { client } = options;
 
@@ -48,13 +52,13 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     // A malformed id cannot name a run: same answer as an unknown one, never read back, never a Redis key.
     if (!RunIdParamsSchema.safeParse({ id }).success) throw new ApiError("not_found", "no run with that id");
     const record = await client.runs.get(id);
-    if (record === undefined) throw new ApiError("not_found", `no run ${id}`);
+    if (record === undefined) throw new ApiError("not_found", "no run with that id");
     return record;
   }
 
   function sealedBundleOf(record: RunRecord): { directory: string; archive: string } {
     if (record.bundle === undefined) {
-      throw new ApiError("conflict", `run ${record.runId} is ${record.status}; its bundle is not sealed yet`);
+      throw new ApiError("conflict", `the run is ${record.status}; its bundle is not sealed yet`);
     }
     return record.bundle;
   }
@@ -119,10 +123,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
       }
       const size = await fileSize(bundle.archive);
       if (size === undefined)
-        throw new ApiError(
-          "not_found",
-          `the archive of run ${record.runId} is no longer in the data directory`,
-        );
+        throw new ApiError("not_found", "the run's archive is no longer in the data directory");
       return reply
         .header("content-type", "application/gzip")
         .header("content-length", String(size))
@@ -145,16 +146,13 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
       const bundle = sealedBundleOf(record);
       const root = await realpath(bundle.directory).catch(() => undefined);
       if (root === undefined)
-        throw new ApiError(
-          "not_found",
-          `the bundle of run ${record.runId} is no longer in the data directory`,
-        );
+        throw new ApiError("not_found", "the run's bundle is no longer in the data directory");
       // Resolve symlinks too: a link inside the bundle must not lead outside it.
       const target = await realpath(path.join(root, ...relative.split("/"))).catch(() => undefined);
       if (target === undefined || !target.startsWith(`${root}${path.sep}`))
-        throw new ApiError("not_found", `no file ${relative} in run ${record.runId}`);
+        throw new ApiError("not_found", "no such file in the run's bundle");
       const size = await fileSize(target);
-      if (size === undefined) throw new ApiError("not_found", `no file ${relative} in run ${record.runId}`);
+      if (size === undefined) throw new ApiError("not_found", "no such file in the run's bundle");
       const type = CONTENT_TYPES[path.extname(target).toLowerCase()] ?? "application/octet-stream";
       return (
         reply

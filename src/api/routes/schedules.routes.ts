@@ -35,7 +35,8 @@ export function registerScheduleRoutes(app: FastifyInstance, options: ApiServerO
     async (request, reply) => {
       const { name } = parseRequest(ScheduleNameParamsSchema, request.params);
       const removed = await removeSchedule(queue(), name);
-      if (!removed) throw new ApiError("not_found", `no schedule ${name}`);
+      // The name is not read back: errors never echo the request.
+      if (!removed) throw new ApiError("not_found", "no schedule with that name");
       return reply.status(204).send();
     },
   );

@@ -109,7 +109,7 @@ async function expectKeyPin(
   keyId: string,
   offlineKeyPinned: boolean,
   kms: { region?: string; endpoint?: string },
-): Promise<TrustPin> {
+): Promise<TrustPin | { kind: "note"; note: string }> {
   const label = `--expect-key ${keyId}`;
   if (keyId.startsWith("local:")) {
     const fingerprint = keyId.slice("local:".length);
@@ -122,13 +122,13 @@ async function expectKeyPin(
     return { kind: "keys", label, anchors: [{ label, fingerprint, keyId }] };
   }
   if (offlineKeyPinned) {
-    // An alias cannot be compared offline (the statement names the key ARN): the public key pin decides.
+    // The statement names the key ARN, so only a key ARN can be compared with it offline. An alias (or a
+    // bare key id) is not a pin then; it is reported, or the auditor would believe it had been checked.
     return keyId.startsWith("arn:") && keyId.includes(":key/")
       ? { kind: "key-id", label, keyId }
       : {
-          kind: "keys",
-          label: `${label} (alias: not checkable offline; the pinned public key decides)`,
-          anchors: [],
+          kind: "note",
+          note: `${label} was not compared: an alias or bare key id cannot be checked offline (the signature names the key ARN), so it is not a pin; the pinned public key alone decides. To check it, give --expect-key alone so keyproof asks KMS (GetPublicKey)`,
         };
   }
   try {
@@ -160,6 +160,7 @@ export async function resolveTrust(
 ): Promise<{ trust: TrustPolicy; s3: S3ClientOptions }> {
   const fromConfig = options.config === undefined ? undefined : await pinsFromConfig(options.config);
   const pins: TrustPin[] = [...(fromConfig?.pins ?? [])];
+  const notes: string[] = [];
   if (options.expectPublicKey !== undefined) pins.push(await readPublicKeyPin(options.expectPublicKey));
   const trustFile =
     options.trust ?? (environment["KEYPROOF_TRUST"] === "" ? undefined : environment["KEYPROOF_TRUST"]);
@@ -172,13 +173,17 @@ export async function resolveTrust(
     };
     const offlineKeyPinned = pins.some((pin) => pin.kind === "keys");
     const pin = await expectKeyPin(options.expectKey, offlineKeyPinned, kms);
-    // An alias checked offline adds nothing beyond the key pin next to it.
-    if (!(pin.kind === "keys" && pin.anchors.length === 0)) pins.push(pin);
+    if (pin.kind === "note") notes.push(pin.note);
+    else pins.push(pin);
   }
   const region = options.region ?? fromConfig?.s3.region;
   const endpoint = options.endpoint ?? fromConfig?.s3.endpoint;
   return {
-    trust: { pins, ...(options.trustEmbedded === true ? { trustEmbedded: true } : {}) },
+    trust: {
+      pins,
+      ...(options.trustEmbedded === true ? { trustEmbedded: true } : {}),
+      ...(notes.length === 0 ? {} : { notes }),
+    },
     s3: { ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) },
   };
 }
