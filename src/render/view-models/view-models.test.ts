@@ -6,7 +6,9 @@ import {
   accountRootGrant,
   inventoryEntryFor,
   makeAccess,
+  makeCollectionError,
   makeGrant,
+  makeInventoryEntry,
   makeKey,
   makeRotation,
   makeSink,
@@ -20,11 +22,11 @@ import { buildAccessPolicyView } from "./access-policy.view-model.ts";
 import { buildEvidenceIndexView } from "./evidence-index.view-model.ts";
 import { buildFindingsReportView } from "./findings-report.view-model.ts";
 import { buildKeyConfigurationView } from "./key-configuration.view-model.ts";
-import { buildKeyInventoryView } from "./key-inventory.view-model.ts";
+import { NO_OWNER_TEXT, buildKeyInventoryView, type InventoryKeyView } from "./key-inventory.view-model.ts";
 import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-procedure.view-model.ts";
 import { buildLoggingConfigurationView } from "./logging-configuration.view-model.ts";
 import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
-import { keyReference } from "../../inventory/match-inventory.ts";
+import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import { captureWindowOf, type CaptureWindow } from "./capture-banner.view-model.ts";
@@ -395,6 +397,143 @@ describe("buildKeyInventoryView", () => {
       rotationStatus: "pass",
     });
     expect(view.unmatched).toEqual([expect.objectContaining({ match: "does-not-exist", owner: "bob" })]);
+  });
+});
+
+describe("buildKeyInventoryView: State and Owner take their status from the findings", () => {
+  const denied = makeCollectionError({ call: "kms:DescribeKey", message: "denied" });
+  const documented = makeKey({ aliases: ["alias/documented"] });
+  const undocumented = makeKey({ aliases: ["alias/undocumented"] });
+  const providerManaged = makeKey({ aliases: ["alias/aws/s3"], manager: "provider" });
+  const unreadable = makeKey({
+    keySpec: "UNKNOWN",
+    rawKeyType: "UNKNOWN",
+    state: "other",
+    rotation: notCollected("kms:GetKeyRotationStatus"),
+    errors: [denied],
+  });
+  const aliasesUnknown = makeKey({
+    errors: [makeCollectionError({ call: "kms:ListAliases", message: "aliases denied" })],
+  });
+  const disabled = makeKey({ aliases: ["alias/disabled"], state: "disabled" });
+  const pendingDeletion = makeKey({
+    aliases: ["alias/leaving"],
+    state: "pending-deletion",
+    deletionDate: "2026-10-20T00:00:00.000Z",
+  });
+  const contested = makeKey({ aliases: ["alias/contested"] });
+  const inventory = [
+    inventoryEntryFor(documented, { owner: "ana@example.com" }),
+    inventoryEntryFor(disabled, { owner: "bo@example.com" }),
+    inventoryEntryFor(pendingDeletion, { owner: "cy@example.com" }),
+    inventoryEntryFor(contested, { owner: "dee@example.com" }),
+    makeInventoryEntry({ match: "alias/contested", owner: "eve@example.com" }),
+  ];
+  const keys = [
+    documented,
+    undocumented,
+    providerManaged,
+    unreadable,
+    aliasesUnknown,
+    disabled,
+    pendingDeletion,
+  ];
+  const snapshot = makeSnapshot({ keys: [...keys, contested], inventory });
+  const findings = runChecks(snapshot);
+  const view = buildKeyInventoryView({
+    snapshot,
+    inventoryEntryByKey: matchInventory(inventory, [...keys, contested]).entryByKey,
+    verdicts: indexFindings(findings),
+    generatedAt,
+  });
+  const rows = view.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
+  const rowOf = (key: { keyId: string }): InventoryKeyView => rows.find((row) => row.keyId === key.keyId)!;
+  const statusOf = (key: { keyId: string }, checkId: string): string | undefined =>
+    findings.find((finding) => finding.keyId === key.keyId && finding.checkId === checkId)?.status;
+
+  it("shows the declared owner of a passing key, without a note", () => {
+    expect(rowOf(documented)).toMatchObject({
+      owner: "ana@example.com",
+      ownerStatus: "pass",
+      ownerTone: "ok",
+      ownerNote: "",
+      state: "Enabled",
+      stateStatus: "pass",
+      stateTone: "ok",
+      stateNote: "",
+    });
+  });
+
+  it("says NO OWNER DOCUMENTED only where key-owner-documented fails, with the check's message", () => {
+    expect(statusOf(undocumented, "key-owner-documented")).toBe("fail");
+    expect(rowOf(undocumented)).toMatchObject({
+      owner: NO_OWNER_TEXT,
+      ownerStatus: "fail",
+      ownerTone: "bad",
+      ownerFailed: true,
+      ownerNote: "no inventory entry names this key, so it has no documented owner",
+    });
+  });
+
+  it("says Not applicable with the reason for a provider-managed key, never NO OWNER DOCUMENTED", () => {
+    expect(statusOf(providerManaged, "key-owner-documented")).toBe("not-applicable");
+    expect(rowOf(providerManaged)).toMatchObject({
+      owner: "Not applicable",
+      ownerStatus: "not-applicable",
+      ownerTone: "plain",
+      ownerFailed: false,
+      ownerNote: expect.stringContaining("provider-managed key"),
+    });
+  });
+
+  it("says Could not be read with the cause where the owner or the state cannot be judged", () => {
+    expect(statusOf(unreadable, "key-owner-documented")).toBe("error");
+    expect(statusOf(unreadable, "key-state-active")).toBe("error");
+    expect(rowOf(unreadable)).toMatchObject({
+      owner: "Could not be read",
+      ownerStatus: "error",
+      ownerTone: "warn",
+      ownerFailed: false,
+      ownerNote: "key metadata unavailable: kms:DescribeKey failed (AccessDeniedException): denied",
+      state: "Could not be read",
+      stateStatus: "error",
+      stateTone: "warn",
+      stateNote: "key state unknown: kms:DescribeKey failed (AccessDeniedException): denied",
+    });
+    expect(rowOf(aliasesUnknown)).toMatchObject({
+      owner: "Could not be read",
+      ownerStatus: "error",
+      ownerNote: expect.stringContaining("its aliases are unknown: kms:ListAliases failed"),
+    });
+  });
+
+  it("gives warn and fail states and an ambiguous owner a short note from the check", () => {
+    expect(rowOf(disabled)).toMatchObject({
+      state: "Disabled",
+      stateStatus: "warn",
+      stateTone: "warn",
+      stateNote: expect.stringContaining("key is disabled"),
+      owner: "bo@example.com",
+      ownerStatus: "pass",
+    });
+    expect(rowOf(pendingDeletion)).toMatchObject({
+      state: "Pending deletion",
+      stateStatus: "fail",
+      stateTone: "bad",
+      stateNote: expect.stringContaining("2026-10-20"),
+    });
+    expect(rowOf(contested)).toMatchObject({
+      ownerStatus: "warn",
+      ownerTone: "warn",
+      ownerNote: expect.stringContaining("name different owners (dee@example.com, eve@example.com)"),
+    });
+  });
+
+  it("colours every State and Owner cell exactly as findings.json says", () => {
+    for (const key of [...keys, contested]) {
+      expect(rowOf(key).stateStatus, key.keyId).toBe(statusOf(key, "key-state-active"));
+      expect(rowOf(key).ownerStatus, key.keyId).toBe(statusOf(key, "key-owner-documented"));
+    }
   });
 });
 
