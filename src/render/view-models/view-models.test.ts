@@ -293,14 +293,54 @@ describe("buildLoggingConfigurationView", () => {
         tone: "bad",
       }),
     ]);
-    expect(view.sinks[0]).toMatchObject({ retention: "90 days", retentionTone: "bad" });
-    // The stopped trail records no key events: the retention check does not judge it.
-    expect(view.sinks[1]).toMatchObject({
-      name: "old-trail",
-      activeText: "Inactive",
-      retentionTone: "plain",
-    });
+    // The verdict is the location's: on the headline with the check's message, not on a sink's cell.
+    expect(view.verdicts[1]?.reason).toBe(
+      "key events are kept for less than the required 365 days (org-trail: 90 days)",
+    );
+    expect(view.sinks[0]).toEqual(expect.objectContaining({ retention: "90 days" }));
+    expect(view.sinks[0]).not.toHaveProperty("retentionTone");
+    expect(view.sinks[1]).toMatchObject({ name: "old-trail", activeText: "Inactive" });
     expect(view.title).toBe("CloudTrail trails");
+  });
+});
+
+describe("buildLoggingConfigurationView: a sink's retention is never coloured by a verdict that does not name it", () => {
+  it("shows a 90-day sink neutral when another sink keeps 400 days and the location passes", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey()],
+      logging: [
+        makeLoggingStatus({
+          sinks: [
+            makeSink({ name: "short-trail", retention: { kind: "days", days: 90 } }),
+            makeSink({ name: "archive-trail", retention: { kind: "days", days: 400 } }),
+          ],
+        }),
+      ],
+    });
+    const { capture, verdicts } = judged(snapshot);
+    const source = snapshot.sources[0]!;
+    const view = buildLoggingConfigurationView({
+      snapshot,
+      capture,
+      verdicts,
+      source,
+      location: source.locations[0]!,
+      exportSha256: undefined,
+    });
+    const retention = view.verdicts.find((verdict) => verdict.checkId === "log-retention-sufficient");
+    expect(retention).toMatchObject({
+      title: "Log retention",
+      status: "pass",
+      label: "Retention sufficient",
+      tone: "ok",
+      reason: "key events are retained for at least 365 days (archive-trail: 400 days)",
+    });
+    expect(view.sinks.map((sink) => [sink.name, sink.retention])).toEqual([
+      ["short-trail", "90 days"],
+      ["archive-trail", "400 days"],
+    ]);
+    // No sink carries a tone: only the headline, looked up from the location's finding, is coloured.
+    for (const sink of view.sinks) expect(Object.keys(sink)).not.toContain("retentionTone");
   });
 });
 
