@@ -1,5 +1,4 @@
 import type { Snapshot } from "../../model/snapshot.ts";
-import type { UsageSummary } from "../../model/usage.ts";
 import { daysOf } from "../../time/date-range.ts";
 import { renderDailyChart } from "../daily-chart.ts";
 import type { TrustedHtml } from "../template.ts";
@@ -8,29 +7,9 @@ import { buildReportHeader, type ReportHeaderView } from "./report-header.view-m
 import { formatCount, formatInstant, sortedCounts, type Tone } from "./format.ts";
 import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
 
-/**
- * Breakdowns a usage summary may carry beyond the shared model: `byPrincipal` (events per principal) and
- * `byDay` (events per UTC day, `YYYY-MM-DD`). Read at runtime so the report works both before and after the
- * model gains them; where absent the report says the breakdown was not collected instead of drawing zeros.
- */
-export function optionalCounts(
-  summary: UsageSummary,
-  field: "byPrincipal" | "byDay",
-): Record<string, number> | undefined {
-  const value: unknown = (summary as unknown as Record<string, unknown>)[field];
-  if (typeof value !== "object" || value === null) return undefined;
-  const counts: Record<string, number> = {};
-  for (const [name, count] of Object.entries(value)) {
-    if (typeof count !== "number" || !Number.isFinite(count)) return undefined;
-    counts[name] = count;
-  }
-  return counts;
-}
-
 export type CountRowView = { name: string; detail: string; count: string; share: string };
 
-/** `note` explains missing data (a breakdown some locations did not carry); empty when complete. */
-export type CountTableView = { rows: CountRowView[]; more: string; available: boolean; note: string };
+export type CountTableView = { rows: CountRowView[]; more: string };
 
 export type UsageSummaryView = {
   report: ReportHeaderView;
@@ -52,8 +31,7 @@ export type UsageSummaryView = {
   byKey: CountTableView;
   byAction: CountTableView;
   byPrincipal: CountTableView;
-  chart: TrustedHtml | false;
-  chartUnavailableReason: string;
+  chart: TrustedHtml;
   gaps: Array<{ where: string; object: string; problem: string }>;
 };
 
@@ -84,13 +62,7 @@ function toTable(
       rest.length > 0
         ? `${formatCount(rest.length)} more, with ${formatCount(restTotal)} events in total`
         : "",
-    available: true,
-    note: "",
   };
-}
-
-function unavailable(reason: string): CountTableView {
-  return { rows: [], more: "", available: false, note: reason };
 }
 
 /** Pure: events by key, by action and by principal over the range, and a per-day chart. */
@@ -109,26 +81,14 @@ export function buildUsageSummaryView(input: {
   }
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
+  const byPrincipal = new Map<string, number>();
+  const byDay = new Map<string, number>();
   for (const summary of summaries) {
     addInto(byKey, summary.byKey, `${summary.source}\u0000`);
     addInto(byAction, summary.byAction);
+    addInto(byPrincipal, summary.byPrincipal);
+    addInto(byDay, summary.byDay);
   }
-
-  const principalCounts = summaries.map((summary) => optionalCounts(summary, "byPrincipal"));
-  const dayCounts = summaries.map((summary) => optionalCounts(summary, "byDay"));
-  const missingPrincipals = summaries.filter(
-    (_, index) => principalCounts[index] === undefined && (summaries[index]?.eventCount ?? 0) > 0,
-  );
-  const missingDays = summaries.filter(
-    (_, index) => dayCounts[index] === undefined && (summaries[index]?.eventCount ?? 0) > 0,
-  );
-  const byPrincipal = new Map<string, number>();
-  for (const counts of principalCounts) if (counts !== undefined) addInto(byPrincipal, counts);
-  const byDay = new Map<string, number>();
-  for (const counts of dayCounts) if (counts !== undefined) addInto(byDay, counts);
-
-  const describeMissing = (missing: UsageSummary[], what: string): string =>
-    `The usage summaries of ${missing.map((summary) => `${summary.source}/${summary.location}`).join(", ")} carry no ${what} breakdown; the per-event extracts in the bundle hold the data.`;
 
   return {
     report: buildReportHeader(input.snapshot, "Key usage summary", input.generatedAt),
@@ -159,22 +119,12 @@ export function buildUsageSummaryView(input: {
       return { name: keyId, detail: `${keyNames.get(name) ?? "key not in this snapshot"} (${source})` };
     }),
     byAction: toTable(byAction, total, (name) => ({ name, detail: "" })),
-    byPrincipal:
-      missingPrincipals.length > 0 && byPrincipal.size === 0
-        ? unavailable(describeMissing(missingPrincipals, "per-principal"))
-        : {
-            ...toTable(byPrincipal, total, (name) => ({ name, detail: "" })),
-            note: missingPrincipals.length > 0 ? describeMissing(missingPrincipals, "per-principal") : "",
-          },
-    chart:
-      missingDays.length > 0 && byDay.size === 0
-        ? false
-        : renderDailyChart({
-            days: daysOf(input.snapshot.range),
-            counts: Object.fromEntries(byDay),
-            title: `Key events per day, ${input.snapshot.range.label}`,
-          }),
-    chartUnavailableReason: missingDays.length > 0 ? describeMissing(missingDays, "per-day") : "",
+    byPrincipal: toTable(byPrincipal, total, (name) => ({ name, detail: "" })),
+    chart: renderDailyChart({
+      days: daysOf(input.snapshot.range),
+      counts: Object.fromEntries(byDay),
+      title: `Key events per day, ${input.snapshot.range.label}`,
+    }),
     gaps: summaries.flatMap((summary) =>
       summary.gaps.map((gap) => ({
         where: `${gap.source}/${gap.location}`,

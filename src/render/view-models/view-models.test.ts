@@ -1,4 +1,3 @@
-import type { UsageSummary } from "../../model/usage.ts";
 import { describe, expect, it } from "vitest";
 import type { CheckMetadata } from "../../checks/check.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -578,18 +577,37 @@ describe("buildKeyInventoryView: State and Owner take their status from the find
 });
 
 describe("buildUsageSummaryView", () => {
-  it("says the per-day and per-principal breakdowns are missing rather than drawing zeros (summaries from before they existed)", () => {
-    const { byPrincipal: _byPrincipal, byDay: _byDay, ...legacy } = makeUsageSummary();
-    const snapshot = makeSnapshot({ keys: [makeKey()], usage: [legacy as UsageSummary] });
+  it("sums the typed per-principal and per-day breakdowns of every location", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey(), makeKey({ location: "us-east-1" })],
+      usage: [
+        makeUsageSummary({
+          eventCount: 5,
+          byPrincipal: { "role/app": 3, "role/batch": 2 },
+          byDay: { "2026-07-01": 5 },
+        }),
+        makeUsageSummary({
+          location: "us-east-1",
+          eventCount: 4,
+          byPrincipal: { "role/app": 4 },
+          byDay: { "2026-07-01": 1, "2026-07-02": 3 },
+        }),
+      ],
+    });
     const view = buildUsageSummaryView({ snapshot, verdicts: judged(snapshot).verdicts, generatedAt });
-    expect(view.chart).toBe(false);
-    expect(view.chartUnavailableReason).toContain("aws-prod/eu-west-1");
-    expect(view.byPrincipal.available).toBe(false);
-    expect(view.byAction.rows.map((row) => row.name)).toEqual(["Decrypt", "GenerateDataKey"]);
+    expect(view.byPrincipal.rows.map((row) => [row.name, row.count, row.share])).toEqual([
+      ["role/app", "7", "77.8%"],
+      ["role/batch", "2", "22.2%"],
+    ]);
+    const svg = view.chart.trustedHtml;
+    // 2026-07-01 sums both locations (5 + 1), twice the 3 events of 2026-07-02.
+    const heights = [...svg.matchAll(/<rect [^>]*height="([\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(heights).toHaveLength(2);
+    expect(heights[0]).toBeCloseTo(2 * heights[1]!, 1);
   });
 
   it("draws the daily chart and the principal table when the summaries carry them", () => {
-    const summary = Object.assign(makeUsageSummary(), {
+    const summary = makeUsageSummary({
       byPrincipal: { "arn:aws:iam::111122223333:role/app": 40, "arn:aws:iam::111122223333:user/<script>": 2 },
       byDay: { "2026-07-01": 10, "2026-09-30": 32 },
     });
@@ -599,8 +617,7 @@ describe("buildUsageSummaryView", () => {
       "arn:aws:iam::111122223333:role/app",
       "arn:aws:iam::111122223333:user/<script>",
     ]);
-    expect(view.chart).not.toBe(false);
-    const svg = view.chart === false ? "" : view.chart.trustedHtml;
+    const svg = view.chart.trustedHtml;
     expect(svg).toContain("<svg");
     expect(svg).toContain("2026-07-01");
     expect(svg.match(/<rect /g)).toHaveLength(2);
