@@ -35,6 +35,9 @@ export type UsageSummaryView = {
   gaps: Array<{ where: string; object: string; problem: string }>;
 };
 
+/** In the columns of a location whose usage log was not read (no usage summary exists for it). */
+const NOT_READ = "Not read";
+
 /** Rows shown per table; the rest is summarised in one line so a busy key cannot make the report endless. */
 const TABLE_LIMIT = 40;
 
@@ -90,24 +93,32 @@ export function buildUsageSummaryView(input: {
     addInto(byDay, summary.byDay);
   }
 
+  // Every collected location has a row, read or not: a location whose usage log was not read shows the
+  // usage-log-present verdict (`Could not be read` and the cause) instead of silently missing from the table.
+  const usageRows = input.snapshot.sources.flatMap((source) => [
+    ...source.usage.map((summary) => ({ source: summary.source, location: summary.location, summary })),
+    ...source.locations
+      .filter((location) => !source.usage.some((summary) => summary.location === location.location))
+      .map((location) => ({ source: location.source, location: location.location, summary: undefined })),
+  ]);
+
   return {
     report: buildReportHeader(input.snapshot, "Key usage summary", input.generatedAt),
     totalEvents: formatCount(total),
-    locations: summaries.map((summary) => {
-      const verdict = verdictOf(
-        input.verdicts,
-        { source: summary.source, location: summary.location },
-        "usage-log-present",
-        { pass: "Present", fail: "Missing", warn: "Incomplete" },
-      );
+    locations: usageRows.map(({ source, location, summary }) => {
+      const verdict = verdictOf(input.verdicts, { source, location }, "usage-log-present", {
+        pass: "Present",
+        fail: "Missing",
+        warn: "Incomplete",
+      });
       return {
-        source: summary.source,
-        location: summary.location,
-        method: summary.method,
-        events: formatCount(summary.eventCount),
-        first: formatInstant(summary.firstEventAt),
-        last: formatInstant(summary.lastEventAt),
-        gaps: formatCount(summary.gaps.length),
+        source,
+        location,
+        method: summary?.method ?? NOT_READ,
+        events: summary === undefined ? NOT_READ : formatCount(summary.eventCount),
+        first: summary === undefined ? NOT_READ : formatInstant(summary.firstEventAt),
+        last: summary === undefined ? NOT_READ : formatInstant(summary.lastEventAt),
+        gaps: summary === undefined ? NOT_READ : formatCount(summary.gaps.length),
         checkStatus: verdict.status,
         checkLabel: verdict.label,
         checkTone: verdict.tone,

@@ -606,6 +606,24 @@ describe("buildUsageSummaryView", () => {
     expect(heights[0]).toBeCloseTo(2 * heights[1]!, 1);
   });
 
+  it("lists a location whose usage log was not read, with usage-log-present's error and cause", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey(), makeKey({ location: "us-east-1" })],
+      usage: [makeUsageSummary()],
+    });
+    const findings = runChecks(snapshot);
+    const view = buildUsageSummaryView({ snapshot, verdicts: indexFindings(findings), generatedAt });
+    expect(view.locations.map((row) => [row.location, row.method, row.checkStatus, row.checkLabel])).toEqual([
+      ["eu-west-1", "cloudtrail-s3", "pass", "Present"],
+      ["us-east-1", "Not read", "error", "Could not be read"],
+    ]);
+    expect(view.locations[1]).toMatchObject({ events: "Not read", checkTone: "warn" });
+    expect(view.locations[1]?.checkReason).toBe(
+      findings.find((finding) => finding.checkId === "usage-log-present" && finding.location === "us-east-1")
+        ?.message,
+    );
+  });
+
   it("draws the daily chart and the principal table when the summaries carry them", () => {
     const summary = makeUsageSummary({
       byPrincipal: { "arn:aws:iam::111122223333:role/app": 40, "arn:aws:iam::111122223333:user/<script>": 2 },
