@@ -47,7 +47,7 @@ import {
   notCollected,
 } from "../factories/index.ts";
 import { writeFixtureExports } from "../fixtures/render/render-fixture.ts";
-import { cellsOf, columnOf, readPdfLines, readPdfTable } from "../support/pdf-words.ts";
+import { cellsOf, columnOf, readKeyedCells, readPdfLines, readPdfTable } from "../support/pdf-words.ts";
 
 /**
  * Findings are the only verdict: a mixed estate (three sources; pass, fail, warn, error and not-applicable
@@ -648,23 +648,14 @@ describe("rendered statuses equal findings.json on a mixed estate", () => {
 
   it("key inventory PDF: the State, Rotation and Owner cells of every key say what findings.json says", async () => {
     const lines = await readPdfLines(join(directory, KEY_INVENTORY_REPORT_PATH));
-    const keyIds = new Set(allKeys().map((key) => key.keyId));
-    const cells = new Map<string, string[]>();
-    for (
-      let table = readPdfTable(lines, INVENTORY_HEADERS, (line) => keyIds.has(line.words[0]!.text));
-      table !== undefined;
-      table = readPdfTable(lines, INVENTORY_HEADERS, (line) => keyIds.has(line.words[0]!.text), table.end)
-    ) {
-      for (const words of table.rows) {
-        const keyId = words[0]!.text;
-        const key = allKeys().find((candidate) => candidate.keyId === keyId)!;
-        // The key line ("<id> <name> · <spec> · created <day>") spans every column; the cells follow it.
-        const created = words.findIndex((word) => word.text === formatDay(key.createdAt));
-        expect(created, keyId).toBeGreaterThan(0);
-        cells.set(keyId, cellsOf(table.columns, words.slice(created + 1)));
-      }
-    }
-    expect([...cells.keys()].sort()).toEqual([...keyIds].sort());
+    // The key line ("<id> <name> · <spec> · created <day>") spans every column; the cells follow it.
+    const cells = readKeyedCells(
+      lines,
+      INVENTORY_HEADERS,
+      new Map(allKeys().map((key) => [key.keyId, formatDay(key.createdAt)])),
+    );
+    const keyIds = allKeys().map((key) => key.keyId);
+    expect([...cells.keys()].sort()).toEqual(keyIds.sort());
     for (const key of allKeys()) {
       const [state = "", rotation = "", owner = ""] = cells.get(key.keyId)!;
       const expected = expectedInventoryCells(key);

@@ -131,3 +131,30 @@ export function cellsOf(columns: readonly number[], words: readonly PdfWord[]): 
   for (const word of words) cells[columnOf(columns, word)]!.push(word.text);
   return cells.map((cell) => cell.join(" "));
 }
+
+/**
+ * The cells of every keyed table with `headers` (key-inventory.html): each entry is a full-width key line,
+ * from the key id to the last word of that line (`keyLineEnds`: key id → that word, e.g. the created day),
+ * over one row of cells. Key id → the text of each column.
+ */
+export function readKeyedCells(
+  lines: readonly PdfLine[],
+  headers: readonly string[],
+  keyLineEnds: ReadonlyMap<string, string>,
+): Map<string, string[]> {
+  const cells = new Map<string, string[]>();
+  const startsEntry = (line: PdfLine): boolean => keyLineEnds.has(line.words[0]!.text);
+  for (
+    let table = readPdfTable(lines, headers, startsEntry);
+    table !== undefined;
+    table = readPdfTable(lines, headers, startsEntry, table.end)
+  ) {
+    for (const words of table.rows) {
+      const keyId = words[0]!.text;
+      const end = words.findIndex((word) => word.text === keyLineEnds.get(keyId));
+      if (end < 0) throw new Error(`the key line of ${keyId} does not end in ${keyLineEnds.get(keyId)}`);
+      cells.set(keyId, cellsOf(table.columns, words.slice(end + 1)));
+    }
+  }
+  return cells;
+}
