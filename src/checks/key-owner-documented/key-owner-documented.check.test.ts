@@ -76,6 +76,20 @@ describe("key-owner-documented", () => {
     );
   });
 
+  it("errors, never not-applicable, when the key's metadata could not be read (managed by whom is unknown)", () => {
+    const key = makeKey({
+      keySpec: "UNKNOWN",
+      rawKeyType: "UNKNOWN",
+      state: "other",
+      errors: [makeCollectionError({ call: "kms:DescribeKey", message: "denied" })],
+    });
+    const [finding] = check.run(makeSnapshot({ keys: [key] }));
+    expect(finding).toMatchObject({
+      status: "error",
+      message: "key metadata unavailable: kms:DescribeKey failed (AccessDeniedException): denied",
+    });
+  });
+
   it("gives every key exactly one finding", () => {
     const keys = [
       ...makeKeys(4),

@@ -7,6 +7,7 @@ import {
   configurationEvidence,
   customerManaged,
   describeCollectionError,
+  ineligibleStatus,
   inventoryEntryResource,
   keyFindingBase,
   keyPopulationGapFindings,
@@ -27,8 +28,9 @@ export const check: Check = {
     const keyFindings = keysOf(snapshot, metadata.sourceTypes).map((key) => {
       const base = { ...keyFindingBase(key), evidence: [INVENTORY_FILE, ...configurationEvidence(key)] };
       const managed = customerManaged(key);
+      // A key whose metadata failed may be customer-managed: unknown eligibility is an error, never N/A.
       if (!managed.eligible)
-        return makeFinding(metadata, { ...base, status: "not-applicable", message: managed.reason });
+        return makeFinding(metadata, { ...base, status: ineligibleStatus(managed), message: managed.reason });
       const reference = keyReference(key);
       const entry = match.entryByKey.get(reference);
       if (entry === undefined) {

@@ -3,16 +3,30 @@ import { keyReference } from "../../inventory/match-inventory.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import { displayNameOf } from "./key-configuration.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
-import { CONSOLE_STYLES, compareText, describeState, describeUsage, formatDay, type Tone } from "./format.ts";
+import {
+  CONSOLE_STYLES,
+  compareText,
+  describeState,
+  describeUsage,
+  formatDay,
+  judgedRow,
+  type Tone,
+} from "./format.ts";
 import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
+
+/** Shown in the Owner column when no inventory entry names an owner for the key (the fact, coloured by the check). */
+export const NO_OWNER_TEXT = "NO OWNER DOCUMENTED";
 
 export type InventoryKeyView = {
   keyId: string;
   name: string;
   spec: string;
+  /** The key's state, judged by `key-state-active`: `Could not be read` when that check says `error`. */
   state: string;
   stateTone: Tone;
   stateStatus: DisplayStatus;
+  /** The check's message when it did not pass (disabled, pending deletion, the cause of an error). */
+  stateNote: string;
   created: string;
   /** `key-rotation-enabled` on this key: `Enabled`, `Not enabled`, `Not applicable`... */
   rotation: string;
@@ -24,7 +38,13 @@ export type InventoryKeyView = {
   ownerStatus: DisplayStatus;
   /** The entry is highlighted when key-owner-documented fails on it. */
   ownerFailed: boolean;
+  /**
+   * The declared owner, judged by `key-owner-documented`: `Not applicable` (provider-managed key) or
+   * `Could not be read` where the check says so, `NO OWNER DOCUMENTED` where no entry names an owner.
+   */
   owner: string;
+  /** The check's message when it did not pass: why not applicable, the cause of an error, why it failed. */
+  ownerNote: string;
   usage: string;
   systems: string;
   notes: string;
@@ -80,24 +100,31 @@ export function buildKeyInventoryView(input: {
             fail: "Not enabled",
           });
           const owner = verdictOf(input.verdicts, scope, "key-owner-documented");
+          // The cells show the facts coloured by the findings; where a check could not judge (error,
+          // not applicable) its label and reason replace the fact, exactly as on the key's screenshot.
+          const stateCell = judgedRow("State", describeState(key.state), state);
+          const declaredOwner = entry?.owner.trim() ?? "";
+          const ownerCell = judgedRow("Owner", declaredOwner === "" ? NO_OWNER_TEXT : declaredOwner, owner);
           return {
             keyId: key.keyId,
             name: key.aliases.length > 0 ? key.aliases.join(", ") : displayNameOf(key),
             spec: key.keySpec,
-            state: describeState(key.state),
-            stateTone: state.tone,
+            state: stateCell.value,
+            stateTone: stateCell.tone,
             stateStatus: state.status,
+            stateNote: stateCell.note,
             created: formatDay(key.createdAt),
             rotation: rotation.label,
             rotationTone: rotation.tone,
             rotationStatus: rotation.status,
             rotationNote:
               rotation.status === "not-applicable" || rotation.status === "error" ? rotation.reason : "",
-            ownerTone: owner.tone,
+            ownerTone: ownerCell.tone,
             ownerStatus: owner.status,
             ownerFailed: owner.status === "fail",
             documented: entry !== undefined,
-            owner: entry?.owner ?? "NO OWNER DOCUMENTED",
+            owner: ownerCell.value,
+            ownerNote: ownerCell.note,
             usage: entry === undefined ? "" : describeUsage(entry.usage),
             systems: entry?.systems.join(", ") ?? "",
             notes: entry?.notes ?? "",

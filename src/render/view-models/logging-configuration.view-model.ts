@@ -25,9 +25,12 @@ export type SinkView = {
   coverageText: string;
   coverageReason: string;
   destination: string;
+  /**
+   * The sink's retention as collected, shown neutral: `log-retention-sufficient` judges the location (one
+   * sink keeping enough is enough), so its verdict names no single sink and colours none. The verdict,
+   * with the message listing each covering sink's retention, is the location's "Log retention" headline.
+   */
   retention: string;
-  /** The colour of `log-retention-sufficient` on sinks it judged (those recording key events); plain otherwise. */
-  retentionTone: Tone;
 };
 
 /** One location-level verdict shown as a headline chip. */
@@ -89,8 +92,6 @@ export function buildLoggingConfigurationView(input: LoggingViewInput): LoggingC
     coverageReason: sink.coverageReason,
     destination: sink.destination ?? NOT_REPORTED,
     retention: describeRetention(sink.retention),
-    // log-retention-sufficient judges the retention of the sinks that record key events, and only those.
-    retentionTone: sink.coversKeyEvents ? retained.tone : "plain",
   }));
   const covering = logging.sinks.filter((sink) => sink.active === true && sink.coversKeyEvents).length;
   const summary =

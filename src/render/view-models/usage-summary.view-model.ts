@@ -1,5 +1,4 @@
 import type { Snapshot } from "../../model/snapshot.ts";
-import type { UsageSummary } from "../../model/usage.ts";
 import { daysOf } from "../../time/date-range.ts";
 import { renderDailyChart } from "../daily-chart.ts";
 import type { TrustedHtml } from "../template.ts";
@@ -8,29 +7,9 @@ import { buildReportHeader, type ReportHeaderView } from "./report-header.view-m
 import { formatCount, formatInstant, sortedCounts, type Tone } from "./format.ts";
 import { verdictOf, type DisplayStatus, type FindingIndex } from "./verdicts.ts";
 
-/**
- * Breakdowns a usage summary may carry beyond the shared model: `byPrincipal` (events per principal) and
- * `byDay` (events per UTC day, `YYYY-MM-DD`). Read at runtime so the report works both before and after the
- * model gains them; where absent the report says the breakdown was not collected instead of drawing zeros.
- */
-export function optionalCounts(
-  summary: UsageSummary,
-  field: "byPrincipal" | "byDay",
-): Record<string, number> | undefined {
-  const value: unknown = (summary as unknown as Record<string, unknown>)[field];
-  if (typeof value !== "object" || value === null) return undefined;
-  const counts: Record<string, number> = {};
-  for (const [name, count] of Object.entries(value)) {
-    if (typeof count !== "number" || !Number.isFinite(count)) return undefined;
-    counts[name] = count;
-  }
-  return counts;
-}
-
 export type CountRowView = { name: string; detail: string; count: string; share: string };
 
-/** `note` explains missing data (a breakdown some locations did not carry); empty when complete. */
-export type CountTableView = { rows: CountRowView[]; more: string; available: boolean; note: string };
+export type CountTableView = { rows: CountRowView[]; more: string };
 
 export type UsageSummaryView = {
   report: ReportHeaderView;
@@ -52,10 +31,12 @@ export type UsageSummaryView = {
   byKey: CountTableView;
   byAction: CountTableView;
   byPrincipal: CountTableView;
-  chart: TrustedHtml | false;
-  chartUnavailableReason: string;
+  chart: TrustedHtml;
   gaps: Array<{ where: string; object: string; problem: string }>;
 };
+
+/** In the columns of a location whose usage log was not read (no usage summary exists for it). */
+const NOT_READ = "Not read";
 
 /** Rows shown per table; the rest is summarised in one line so a busy key cannot make the report endless. */
 const TABLE_LIMIT = 40;
@@ -84,13 +65,7 @@ function toTable(
       rest.length > 0
         ? `${formatCount(rest.length)} more, with ${formatCount(restTotal)} events in total`
         : "",
-    available: true,
-    note: "",
   };
-}
-
-function unavailable(reason: string): CountTableView {
-  return { rows: [], more: "", available: false, note: reason };
 }
 
 /** Pure: events by key, by action and by principal over the range, and a per-day chart. */
@@ -109,45 +84,41 @@ export function buildUsageSummaryView(input: {
   }
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
+  const byPrincipal = new Map<string, number>();
+  const byDay = new Map<string, number>();
   for (const summary of summaries) {
     addInto(byKey, summary.byKey, `${summary.source}\u0000`);
     addInto(byAction, summary.byAction);
+    addInto(byPrincipal, summary.byPrincipal);
+    addInto(byDay, summary.byDay);
   }
 
-  const principalCounts = summaries.map((summary) => optionalCounts(summary, "byPrincipal"));
-  const dayCounts = summaries.map((summary) => optionalCounts(summary, "byDay"));
-  const missingPrincipals = summaries.filter(
-    (_, index) => principalCounts[index] === undefined && (summaries[index]?.eventCount ?? 0) > 0,
-  );
-  const missingDays = summaries.filter(
-    (_, index) => dayCounts[index] === undefined && (summaries[index]?.eventCount ?? 0) > 0,
-  );
-  const byPrincipal = new Map<string, number>();
-  for (const counts of principalCounts) if (counts !== undefined) addInto(byPrincipal, counts);
-  const byDay = new Map<string, number>();
-  for (const counts of dayCounts) if (counts !== undefined) addInto(byDay, counts);
-
-  const describeMissing = (missing: UsageSummary[], what: string): string =>
-    `The usage summaries of ${missing.map((summary) => `${summary.source}/${summary.location}`).join(", ")} carry no ${what} breakdown; the per-event extracts in the bundle hold the data.`;
+  // Every collected location has a row, read or not: a location whose usage log was not read shows the
+  // usage-log-present verdict (`Could not be read` and the cause) instead of silently missing from the table.
+  const usageRows = input.snapshot.sources.flatMap((source) => [
+    ...source.usage.map((summary) => ({ source: summary.source, location: summary.location, summary })),
+    ...source.locations
+      .filter((location) => !source.usage.some((summary) => summary.location === location.location))
+      .map((location) => ({ source: location.source, location: location.location, summary: undefined })),
+  ]);
 
   return {
     report: buildReportHeader(input.snapshot, "Key usage summary", input.generatedAt),
     totalEvents: formatCount(total),
-    locations: summaries.map((summary) => {
-      const verdict = verdictOf(
-        input.verdicts,
-        { source: summary.source, location: summary.location },
-        "usage-log-present",
-        { pass: "Present", fail: "Missing", warn: "Incomplete" },
-      );
+    locations: usageRows.map(({ source, location, summary }) => {
+      const verdict = verdictOf(input.verdicts, { source, location }, "usage-log-present", {
+        pass: "Present",
+        fail: "Missing",
+        warn: "Incomplete",
+      });
       return {
-        source: summary.source,
-        location: summary.location,
-        method: summary.method,
-        events: formatCount(summary.eventCount),
-        first: formatInstant(summary.firstEventAt),
-        last: formatInstant(summary.lastEventAt),
-        gaps: formatCount(summary.gaps.length),
+        source,
+        location,
+        method: summary?.method ?? NOT_READ,
+        events: summary === undefined ? NOT_READ : formatCount(summary.eventCount),
+        first: summary === undefined ? NOT_READ : formatInstant(summary.firstEventAt),
+        last: summary === undefined ? NOT_READ : formatInstant(summary.lastEventAt),
+        gaps: summary === undefined ? NOT_READ : formatCount(summary.gaps.length),
         checkStatus: verdict.status,
         checkLabel: verdict.label,
         checkTone: verdict.tone,
@@ -159,22 +130,12 @@ export function buildUsageSummaryView(input: {
       return { name: keyId, detail: `${keyNames.get(name) ?? "key not in this snapshot"} (${source})` };
     }),
     byAction: toTable(byAction, total, (name) => ({ name, detail: "" })),
-    byPrincipal:
-      missingPrincipals.length > 0 && byPrincipal.size === 0
-        ? unavailable(describeMissing(missingPrincipals, "per-principal"))
-        : {
-            ...toTable(byPrincipal, total, (name) => ({ name, detail: "" })),
-            note: missingPrincipals.length > 0 ? describeMissing(missingPrincipals, "per-principal") : "",
-          },
-    chart:
-      missingDays.length > 0 && byDay.size === 0
-        ? false
-        : renderDailyChart({
-            days: daysOf(input.snapshot.range),
-            counts: Object.fromEntries(byDay),
-            title: `Key events per day, ${input.snapshot.range.label}`,
-          }),
-    chartUnavailableReason: missingDays.length > 0 ? describeMissing(missingDays, "per-day") : "",
+    byPrincipal: toTable(byPrincipal, total, (name) => ({ name, detail: "" })),
+    chart: renderDailyChart({
+      days: daysOf(input.snapshot.range),
+      counts: Object.fromEntries(byDay),
+      title: `Key events per day, ${input.snapshot.range.label}`,
+    }),
     gaps: summaries.flatMap((summary) =>
       summary.gaps.map((gap) => ({
         where: `${gap.source}/${gap.location}`,

@@ -1,4 +1,3 @@
-import type { UsageSummary } from "../../model/usage.ts";
 import { describe, expect, it } from "vitest";
 import type { CheckMetadata } from "../../checks/check.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -8,6 +7,7 @@ import {
   makeAccess,
   makeCollectionError,
   makeGrant,
+  makeInventoryEntry,
   makeKey,
   makeRotation,
   makeSink,
@@ -21,11 +21,11 @@ import { buildAccessPolicyView } from "./access-policy.view-model.ts";
 import { buildEvidenceIndexView } from "./evidence-index.view-model.ts";
 import { buildFindingsReportView } from "./findings-report.view-model.ts";
 import { buildKeyConfigurationView } from "./key-configuration.view-model.ts";
-import { buildKeyInventoryView } from "./key-inventory.view-model.ts";
+import { NO_OWNER_TEXT, buildKeyInventoryView, type InventoryKeyView } from "./key-inventory.view-model.ts";
 import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-procedure.view-model.ts";
 import { buildLoggingConfigurationView } from "./logging-configuration.view-model.ts";
 import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
-import { keyReference } from "../../inventory/match-inventory.ts";
+import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import { captureWindowOf } from "../../model/snapshot.ts";
@@ -293,14 +293,54 @@ describe("buildLoggingConfigurationView", () => {
         tone: "bad",
       }),
     ]);
-    expect(view.sinks[0]).toMatchObject({ retention: "90 days", retentionTone: "bad" });
-    // The stopped trail records no key events: the retention check does not judge it.
-    expect(view.sinks[1]).toMatchObject({
-      name: "old-trail",
-      activeText: "Inactive",
-      retentionTone: "plain",
-    });
+    // The verdict is the location's: on the headline with the check's message, not on a sink's cell.
+    expect(view.verdicts[1]?.reason).toBe(
+      "key events are kept for less than the required 365 days (org-trail: 90 days)",
+    );
+    expect(view.sinks[0]).toEqual(expect.objectContaining({ retention: "90 days" }));
+    expect(view.sinks[0]).not.toHaveProperty("retentionTone");
+    expect(view.sinks[1]).toMatchObject({ name: "old-trail", activeText: "Inactive" });
     expect(view.title).toBe("CloudTrail trails");
+  });
+});
+
+describe("buildLoggingConfigurationView: a sink's retention is never coloured by a verdict that does not name it", () => {
+  it("shows a 90-day sink neutral when another sink keeps 400 days and the location passes", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey()],
+      logging: [
+        makeLoggingStatus({
+          sinks: [
+            makeSink({ name: "short-trail", retention: { kind: "days", days: 90 } }),
+            makeSink({ name: "archive-trail", retention: { kind: "days", days: 400 } }),
+          ],
+        }),
+      ],
+    });
+    const { capture, verdicts } = judged(snapshot);
+    const source = snapshot.sources[0]!;
+    const view = buildLoggingConfigurationView({
+      snapshot,
+      capture,
+      verdicts,
+      source,
+      location: source.locations[0]!,
+      exportSha256: undefined,
+    });
+    const retention = view.verdicts.find((verdict) => verdict.checkId === "log-retention-sufficient");
+    expect(retention).toMatchObject({
+      title: "Log retention",
+      status: "pass",
+      label: "Retention sufficient",
+      tone: "ok",
+      reason: "key events are retained for at least 365 days (archive-trail: 400 days)",
+    });
+    expect(view.sinks.map((sink) => [sink.name, sink.retention])).toEqual([
+      ["short-trail", "90 days"],
+      ["archive-trail", "400 days"],
+    ]);
+    // No sink carries a tone: only the headline, looked up from the location's finding, is coloured.
+    for (const sink of view.sinks) expect(Object.keys(sink)).not.toContain("retentionTone");
   });
 });
 
@@ -400,19 +440,193 @@ describe("buildKeyInventoryView", () => {
   });
 });
 
+describe("buildKeyInventoryView: State and Owner take their status from the findings", () => {
+  const denied = makeCollectionError({ call: "kms:DescribeKey", message: "denied" });
+  const documented = makeKey({ aliases: ["alias/documented"] });
+  const undocumented = makeKey({ aliases: ["alias/undocumented"] });
+  const providerManaged = makeKey({ aliases: ["alias/aws/s3"], manager: "provider" });
+  const unreadable = makeKey({
+    keySpec: "UNKNOWN",
+    rawKeyType: "UNKNOWN",
+    state: "other",
+    rotation: notCollected("kms:GetKeyRotationStatus"),
+    errors: [denied],
+  });
+  const aliasesUnknown = makeKey({
+    errors: [makeCollectionError({ call: "kms:ListAliases", message: "aliases denied" })],
+  });
+  const disabled = makeKey({ aliases: ["alias/disabled"], state: "disabled" });
+  const pendingDeletion = makeKey({
+    aliases: ["alias/leaving"],
+    state: "pending-deletion",
+    deletionDate: "2026-10-20T00:00:00.000Z",
+  });
+  const contested = makeKey({ aliases: ["alias/contested"] });
+  const inventory = [
+    inventoryEntryFor(documented, { owner: "ana@example.com" }),
+    inventoryEntryFor(disabled, { owner: "bo@example.com" }),
+    inventoryEntryFor(pendingDeletion, { owner: "cy@example.com" }),
+    inventoryEntryFor(contested, { owner: "dee@example.com" }),
+    makeInventoryEntry({ match: "alias/contested", owner: "eve@example.com" }),
+  ];
+  const keys = [
+    documented,
+    undocumented,
+    providerManaged,
+    unreadable,
+    aliasesUnknown,
+    disabled,
+    pendingDeletion,
+  ];
+  const snapshot = makeSnapshot({ keys: [...keys, contested], inventory });
+  const findings = runChecks(snapshot);
+  const view = buildKeyInventoryView({
+    snapshot,
+    inventoryEntryByKey: matchInventory(inventory, [...keys, contested]).entryByKey,
+    verdicts: indexFindings(findings),
+    generatedAt,
+  });
+  const rows = view.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
+  const rowOf = (key: { keyId: string }): InventoryKeyView => rows.find((row) => row.keyId === key.keyId)!;
+  const statusOf = (key: { keyId: string }, checkId: string): string | undefined =>
+    findings.find((finding) => finding.keyId === key.keyId && finding.checkId === checkId)?.status;
+
+  it("shows the declared owner of a passing key, without a note", () => {
+    expect(rowOf(documented)).toMatchObject({
+      owner: "ana@example.com",
+      ownerStatus: "pass",
+      ownerTone: "ok",
+      ownerNote: "",
+      state: "Enabled",
+      stateStatus: "pass",
+      stateTone: "ok",
+      stateNote: "",
+    });
+  });
+
+  it("says NO OWNER DOCUMENTED only where key-owner-documented fails, with the check's message", () => {
+    expect(statusOf(undocumented, "key-owner-documented")).toBe("fail");
+    expect(rowOf(undocumented)).toMatchObject({
+      owner: NO_OWNER_TEXT,
+      ownerStatus: "fail",
+      ownerTone: "bad",
+      ownerFailed: true,
+      ownerNote: "no inventory entry names this key, so it has no documented owner",
+    });
+  });
+
+  it("says Not applicable with the reason for a provider-managed key, never NO OWNER DOCUMENTED", () => {
+    expect(statusOf(providerManaged, "key-owner-documented")).toBe("not-applicable");
+    expect(rowOf(providerManaged)).toMatchObject({
+      owner: "Not applicable",
+      ownerStatus: "not-applicable",
+      ownerTone: "plain",
+      ownerFailed: false,
+      ownerNote: expect.stringContaining("provider-managed key"),
+    });
+  });
+
+  it("says Could not be read with the cause where the owner or the state cannot be judged", () => {
+    expect(statusOf(unreadable, "key-owner-documented")).toBe("error");
+    expect(statusOf(unreadable, "key-state-active")).toBe("error");
+    expect(rowOf(unreadable)).toMatchObject({
+      owner: "Could not be read",
+      ownerStatus: "error",
+      ownerTone: "warn",
+      ownerFailed: false,
+      ownerNote: "key metadata unavailable: kms:DescribeKey failed (AccessDeniedException): denied",
+      state: "Could not be read",
+      stateStatus: "error",
+      stateTone: "warn",
+      stateNote: "key state unknown: kms:DescribeKey failed (AccessDeniedException): denied",
+    });
+    expect(rowOf(aliasesUnknown)).toMatchObject({
+      owner: "Could not be read",
+      ownerStatus: "error",
+      ownerNote: expect.stringContaining("its aliases are unknown: kms:ListAliases failed"),
+    });
+  });
+
+  it("gives warn and fail states and an ambiguous owner a short note from the check", () => {
+    expect(rowOf(disabled)).toMatchObject({
+      state: "Disabled",
+      stateStatus: "warn",
+      stateTone: "warn",
+      stateNote: expect.stringContaining("key is disabled"),
+      owner: "bo@example.com",
+      ownerStatus: "pass",
+    });
+    expect(rowOf(pendingDeletion)).toMatchObject({
+      state: "Pending deletion",
+      stateStatus: "fail",
+      stateTone: "bad",
+      stateNote: expect.stringContaining("2026-10-20"),
+    });
+    expect(rowOf(contested)).toMatchObject({
+      ownerStatus: "warn",
+      ownerTone: "warn",
+      ownerNote: expect.stringContaining("name different owners (dee@example.com, eve@example.com)"),
+    });
+  });
+
+  it("colours every State and Owner cell exactly as findings.json says", () => {
+    for (const key of [...keys, contested]) {
+      expect(rowOf(key).stateStatus, key.keyId).toBe(statusOf(key, "key-state-active"));
+      expect(rowOf(key).ownerStatus, key.keyId).toBe(statusOf(key, "key-owner-documented"));
+    }
+  });
+});
+
 describe("buildUsageSummaryView", () => {
-  it("says the per-day and per-principal breakdowns are missing rather than drawing zeros (summaries from before they existed)", () => {
-    const { byPrincipal: _byPrincipal, byDay: _byDay, ...legacy } = makeUsageSummary();
-    const snapshot = makeSnapshot({ keys: [makeKey()], usage: [legacy as UsageSummary] });
+  it("sums the typed per-principal and per-day breakdowns of every location", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey(), makeKey({ location: "us-east-1" })],
+      usage: [
+        makeUsageSummary({
+          eventCount: 5,
+          byPrincipal: { "role/app": 3, "role/batch": 2 },
+          byDay: { "2026-07-01": 5 },
+        }),
+        makeUsageSummary({
+          location: "us-east-1",
+          eventCount: 4,
+          byPrincipal: { "role/app": 4 },
+          byDay: { "2026-07-01": 1, "2026-07-02": 3 },
+        }),
+      ],
+    });
     const view = buildUsageSummaryView({ snapshot, verdicts: judged(snapshot).verdicts, generatedAt });
-    expect(view.chart).toBe(false);
-    expect(view.chartUnavailableReason).toContain("aws-prod/eu-west-1");
-    expect(view.byPrincipal.available).toBe(false);
-    expect(view.byAction.rows.map((row) => row.name)).toEqual(["Decrypt", "GenerateDataKey"]);
+    expect(view.byPrincipal.rows.map((row) => [row.name, row.count, row.share])).toEqual([
+      ["role/app", "7", "77.8%"],
+      ["role/batch", "2", "22.2%"],
+    ]);
+    const svg = view.chart.trustedHtml;
+    // 2026-07-01 sums both locations (5 + 1), twice the 3 events of 2026-07-02.
+    const heights = [...svg.matchAll(/<rect [^>]*height="([\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(heights).toHaveLength(2);
+    expect(heights[0]).toBeCloseTo(2 * heights[1]!, 1);
+  });
+
+  it("lists a location whose usage log was not read, with usage-log-present's error and cause", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey(), makeKey({ location: "us-east-1" })],
+      usage: [makeUsageSummary()],
+    });
+    const findings = runChecks(snapshot);
+    const view = buildUsageSummaryView({ snapshot, verdicts: indexFindings(findings), generatedAt });
+    expect(view.locations.map((row) => [row.location, row.method, row.checkStatus, row.checkLabel])).toEqual([
+      ["eu-west-1", "cloudtrail-s3", "pass", "Present"],
+      ["us-east-1", "Not read", "error", "Could not be read"],
+    ]);
+    expect(view.locations[1]).toMatchObject({ events: "Not read", checkTone: "warn" });
+    expect(view.locations[1]?.checkReason).toBe(
+      findings.find((finding) => finding.checkId === "usage-log-present" && finding.location === "us-east-1")
+        ?.message,
+    );
   });
 
   it("draws the daily chart and the principal table when the summaries carry them", () => {
-    const summary = Object.assign(makeUsageSummary(), {
+    const summary = makeUsageSummary({
       byPrincipal: { "arn:aws:iam::111122223333:role/app": 40, "arn:aws:iam::111122223333:user/<script>": 2 },
       byDay: { "2026-07-01": 10, "2026-09-30": 32 },
     });
@@ -422,8 +636,7 @@ describe("buildUsageSummaryView", () => {
       "arn:aws:iam::111122223333:role/app",
       "arn:aws:iam::111122223333:user/<script>",
     ]);
-    expect(view.chart).not.toBe(false);
-    const svg = view.chart === false ? "" : view.chart.trustedHtml;
+    const svg = view.chart.trustedHtml;
     expect(svg).toContain("<svg");
     expect(svg).toContain("2026-07-01");
     expect(svg.match(/<rect /g)).toHaveLength(2);
