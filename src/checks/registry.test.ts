@@ -19,14 +19,13 @@ import {
   makeUsageGap,
   makeUsageSummary,
   notCollected,
+  withRawReadsRecorded,
 } from "../../test/factories/index.ts";
 import type { Check } from "./check.ts";
 import { CheckMetadataSchema } from "./check-metadata.schema.ts";
 import { CHECK_IDS, findCheck, isCheckId, registry } from "./registry.ts";
 import { FINDING_STATUSES, SEVERITIES } from "../model/finding.ts";
 import { UNKNOWN_KEY_SPEC } from "../model/key.ts";
-import type { KeyRecord } from "../model/key.ts";
-import type { Snapshot } from "../model/snapshot.ts";
 
 const checksDirectory = fileURLToPath(new URL(".", import.meta.url));
 const folders = readdirSync(checksDirectory, { withFileTypes: true })
@@ -193,28 +192,7 @@ describe.each(registry.map((check) => [check.metadata.id, check] as const))(
 
     it("never reads KeyRecord.raw: raw is evidence for people, every judged fact is a typed field", () => {
       const read: string[] = [];
-      const guarded: Snapshot = {
-        ...snapshot,
-        sources: snapshot.sources.map((source) => ({
-          ...source,
-          locations: source.locations.map((location) => ({
-            ...location,
-            keys: location.keys.map((key): KeyRecord => ({
-              ...key,
-              raw: new Proxy(key.raw, {
-                get(target, property, receiver) {
-                  read.push(String(property));
-                  return Reflect.get(target, property, receiver);
-                },
-                ownKeys(target) {
-                  read.push("<keys>");
-                  return Reflect.ownKeys(target);
-                },
-              }),
-            })),
-          })),
-        })),
-      };
+      const guarded = withRawReadsRecorded(snapshot, read);
       check.run(guarded);
       expect(read).toEqual([]);
     });

@@ -188,3 +188,32 @@ function buildSources(parts: {
   }
   return [...sources.values()];
 }
+
+/**
+ * The snapshot with every key's `raw` behind a proxy that records each read into `reads`: for the tests
+ * that prove checks and view models judge typed facts only (`raw` is evidence for people).
+ */
+export function withRawReadsRecorded(snapshot: Snapshot, reads: string[]): Snapshot {
+  return {
+    ...snapshot,
+    sources: snapshot.sources.map((source) => ({
+      ...source,
+      locations: source.locations.map((location) => ({
+        ...location,
+        keys: location.keys.map((key): KeyRecord => ({
+          ...key,
+          raw: new Proxy(key.raw, {
+            get(target, property, receiver) {
+              reads.push(`${key.keyId}.${String(property)}`);
+              return Reflect.get(target, property, receiver);
+            },
+            ownKeys(target) {
+              reads.push(`${key.keyId}.<keys>`);
+              return Reflect.ownKeys(target);
+            },
+          }),
+        })),
+      })),
+    })),
+  };
+}
