@@ -40,6 +40,18 @@ function judged(snapshot: Snapshot): { capture: CaptureWindow; verdicts: Finding
   return { capture: captureWindowOf(snapshot), verdicts: indexFindings(runChecks(snapshot)) };
 }
 
+/** The logging view of the snapshot's first location, judged by the real checks. */
+function loggingViewOf(snapshot: Snapshot, exportSha256: string | undefined = "c".repeat(64)) {
+  const source = snapshot.sources[0]!;
+  return buildLoggingConfigurationView({
+    snapshot,
+    ...judged(snapshot),
+    source,
+    location: source.locations[0]!,
+    exportSha256,
+  });
+}
+
 const rotationCheck: CheckMetadata = {
   id: "key-rotation-enabled",
   title: "Automatic key rotation is enabled",
@@ -275,14 +287,7 @@ describe("buildLoggingConfigurationView", () => {
         }),
       ],
     });
-    const source = snapshot.sources[0]!;
-    const view = buildLoggingConfigurationView({
-      snapshot,
-      ...judged(snapshot),
-      source,
-      location: source.locations[0]!,
-      exportSha256: "c".repeat(64),
-    });
+    const view = loggingViewOf(snapshot);
     expect(view.summary).toBe("1 of 2 trail(s) active and recording key events");
     expect(view.verdicts).toEqual([
       expect.objectContaining({ checkId: "key-usage-logging-enabled", status: "pass", tone: "ok" }),
@@ -317,16 +322,7 @@ describe("buildLoggingConfigurationView: a sink's retention is never coloured by
         }),
       ],
     });
-    const { capture, verdicts } = judged(snapshot);
-    const source = snapshot.sources[0]!;
-    const view = buildLoggingConfigurationView({
-      snapshot,
-      capture,
-      verdicts,
-      source,
-      location: source.locations[0]!,
-      exportSha256: undefined,
-    });
+    const view = loggingViewOf(snapshot, undefined);
     const retention = view.verdicts.find((verdict) => verdict.checkId === "log-retention-sufficient");
     expect(retention).toMatchObject({
       title: "Log retention",
@@ -745,14 +741,7 @@ describe("buildLoggingConfigurationView with a sink whose status could not be re
     const snapshot = makeSnapshot({
       logging: [makeLoggingStatus({ sinks: [makeSink({ active: undefined })], errors: [error] })],
     });
-    const source = snapshot.sources[0]!;
-    const view = buildLoggingConfigurationView({
-      snapshot,
-      ...judged(snapshot),
-      source,
-      location: source.locations[0]!,
-      exportSha256: "c".repeat(64),
-    });
+    const view = loggingViewOf(snapshot);
     expect(view.sinks[0]).toMatchObject({ activeText: "Status could not be read" });
     expect(view.summary).toBe("0 of 1 trail(s) active and recording key events");
     expect(view.verdicts[0]).toMatchObject({
