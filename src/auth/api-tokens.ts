@@ -10,13 +10,33 @@ import { redisKeys } from "../jobs/queue/redis-keys.ts";
  * happens, so there is nothing to time). Revoking deletes the digest: the next request is refused.
  */
 
-export const API_ROLES = ["auditor", "operator"] as const;
+export const API_ROLES = ["auditor", "operator", "reviewer"] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
-/** What each role may do. Auditors request and download evidence; operators also manage schedules and the queue dashboard. */
+/**
+ * What each role may do. Auditors request and download evidence and read signed reviews; operators also
+ * manage schedules and the queue dashboard. Reviewers (the Security Analyst of procedure step 7, the
+ * approver of step 6) open, decide and sign reviews and approve the procedure; nobody else may, so a
+ * signature on a review always names a reviewer token.
+ */
 export const ROLE_PERMISSIONS = {
-  auditor: ["request-evidence", "read-runs", "download"],
-  operator: ["request-evidence", "read-runs", "download", "manage-schedules", "view-queues"],
+  auditor: ["request-evidence", "read-runs", "download", "read-signed-reviews"],
+  operator: [
+    "request-evidence",
+    "read-runs",
+    "download",
+    "manage-schedules",
+    "view-queues",
+    "read-signed-reviews",
+  ],
+  reviewer: [
+    "read-runs",
+    "download",
+    "read-signed-reviews",
+    "read-reviews",
+    "decide-reviews",
+    "approve-procedure",
+  ],
 } as const satisfies Record<ApiRole, readonly string[]>;
 export type Permission = (typeof ROLE_PERMISSIONS)[ApiRole][number];
 
@@ -34,9 +54,16 @@ const TokenRecordSchema = z.object({
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 
 export const TOKEN_PREFIX = "kpt_";
+/**
+ * A person's name and role read as such ("Ana (Security Analyst)"): the reviewer's token name is the identity
+ * a signed review records. Printable characters only, no leading or trailing space, at most 100.
+ */
 export const TokenNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "must be 1-64 letters, digits, . _ @ -");
+  .regex(
+    /^[^\s\p{C}](?:[^\p{C}]{0,98}[^\s\p{C}])?$/u,
+    "must be 1-100 printable characters, not starting or ending with a space",
+  );
 
 export function digestToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");

@@ -25,6 +25,14 @@ export function redisKeys(prefix: string) {
     serviceConfig: `${base}:service-config`,
     /** Per source + location GCRA state of the rate limiter. */
     rateLimit: (bucket: string) => `${base}:rate:${bucket}`,
+    /** Hash: one review (fields `meta`, `items`, `version`, `status`, `signOff`, `evidence`, `d:<itemId>` decisions). */
+    review: (reviewId: string) => `${base}:review:${reviewId}`,
+    /** Sorted set of review ids scored by creation time. */
+    reviewIndex: `${base}:reviews`,
+    /** Hash: review id → SignedReviewFact JSON, written once at sign-off; what runs judge coverage by. */
+    signedReviewFacts: `${base}:review-facts`,
+    /** List: ProcedureApproval JSON, newest first (LPUSH). */
+    procedureApprovals: `${base}:procedure-approvals`,
     /** Everything above, for cleanup. */
     pattern: `${base}:*`,
   };
