@@ -15,6 +15,21 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The review page's script runs in the browser as a classic script (no build step, no modules).
+    files: ["templates/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: {
+        document: "readonly",
+        location: "readonly",
+        sessionStorage: "readonly",
+        fetch: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+      },
+    },
+  },
   { files: ["bin/**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
   {
     files: ["**/*.cjs"],

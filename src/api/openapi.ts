@@ -7,6 +7,7 @@ import {
 import { z } from "zod";
 import { KEYPROOF_VERSION } from "../version.ts";
 import { ApiErrorBodySchema } from "./api-error.ts";
+import { reviewPageOperations } from "./review-page/review-page.openapi.ts";
 import {
   ArtifactParamsSchema,
   BundleQuerySchema,
@@ -251,6 +252,7 @@ export const API_OPERATIONS: RouteConfig[] = [
     tags: ["meta"],
     responses: { "200": json(HealthSchema, "Up"), "503": error("Redis unreachable") },
   },
+  ...reviewPageOperations(COMMON_ERRORS),
 ];
 
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
