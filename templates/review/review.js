@@ -145,7 +145,7 @@
       show(byId("review"), false);
       showPageError(
         status === 404
-          ? "No review with this id."
+          ? "No review with this id (auditors and operators see a review only once it is signed)."
           : `The review could not be loaded (${status}): ${messageOf(data, "no reason given")}`,
       );
       return;
@@ -329,7 +329,8 @@
     const checked = entry.controls.radios.find((radio) => radio.checked);
     return {
       decision: checked === undefined ? null : checked.value,
-      note: entry.controls.note.value,
+      // Trimmed as the server stores it, so a trailing space does not read as an unsaved change forever.
+      note: entry.controls.note.value.trim(),
       ticketUrl: entry.controls.ticket.value.trim(),
     };
   }
