@@ -16,6 +16,7 @@ import type { ApiServerOptions } from "./api-types.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.ts";
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
+import { registerReviewRoutes } from "./routes/reviews.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
 
@@ -175,6 +176,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerEvidenceRequestRoutes(app, options, limits);
   registerRunRoutes(app, options);
   registerScheduleRoutes(app, options);
+  registerReviewRoutes(app, options);
   await app.ready();
   return app;
 }
