@@ -17,6 +17,7 @@ import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.ts";
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
 import { registerReviewPageRoutes } from "./review-page/review-page.routes.ts";
+import { registerReviewRoutes } from "./routes/reviews.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
 
@@ -176,6 +177,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerEvidenceRequestRoutes(app, options, limits);
   registerRunRoutes(app, options);
   registerScheduleRoutes(app, options);
+  registerReviewRoutes(app, options);
   registerReviewPageRoutes(app);
   await app.ready();
   return app;

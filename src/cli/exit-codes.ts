@@ -14,4 +14,9 @@ export const EXIT_CODES = {
   INCOMPLETE: 3,
   /** `run --fail-on <severity>`: complete evidence, and an open `fail` at or above that severity. */
   FAIL_ON: 4,
+  /**
+   * `review import|sign`: refused because the review changed: a decision was changed by someone else since
+   * the export, the review is signed (read-only), or items are still undecided. Nothing was saved.
+   */
+  REVIEW_CONFLICT: 5,
 } as const;

@@ -6,6 +6,7 @@ import type { DoctorCliOptions } from "./commands/doctor.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
+import { registerReviewCommand } from "./commands/review.command.ts";
 import { registerSignerCommand } from "./commands/signer.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
@@ -155,6 +156,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerScheduleCommand(program, io, setExitCode);
   registerTokenCommand(program, io, setExitCode);
   registerSignerCommand(program, io, setExitCode);
+  registerReviewCommand(program, io, setExitCode);
 
   try {
     await program.parseAsync(argv);

@@ -9,16 +9,20 @@
 export const REVIEW_ITEM_KINDS = ["grant", "rotation", "logging", "finding"] as const;
 export type ReviewItemKind = (typeof REVIEW_ITEM_KINDS)[number];
 
-/** The decisions an item may take, by kind. Grants keep/revoke/change; everything else is a status to settle. */
+/**
+ * The decisions an item may take, by kind. Grants keep/revoke/change; findings remediated/accepted risk/to
+ * remediate; a rotation or logging status may also be `confirmed` (reviewed and right as configured).
+ */
 export const DECISIONS_BY_KIND = {
   grant: ["keep", "revoke", "change"],
-  rotation: ["remediated", "accepted risk", "to remediate"],
-  logging: ["remediated", "accepted risk", "to remediate"],
+  rotation: ["confirmed", "remediated", "accepted risk", "to remediate"],
+  logging: ["confirmed", "remediated", "accepted risk", "to remediate"],
   finding: ["remediated", "accepted risk", "to remediate"],
 } as const satisfies Record<ReviewItemKind, readonly string[]>;
 export type ReviewDecisionValue = (typeof DECISIONS_BY_KIND)[ReviewItemKind][number];
 export const REVIEW_DECISION_VALUES = [
   "keep",
+  "confirmed",
   "revoke",
   "change",
   "remediated",

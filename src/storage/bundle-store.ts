@@ -15,5 +15,12 @@ export interface PreviousBundle {
 
 export interface BundleStore extends ObjectStore {
   readonly kind: "s3" | "local";
-  findPreviousBundle(scope: string): Promise<PreviousBundle | undefined>;
+  /**
+   * The latest bundle stored under the scope; with `accept`, the latest whose file name (`<stamp>-<runId>.tar.gz`)
+   * it accepts (a review is prepared from the latest evidence bundle, not from a review bundle).
+   */
+  findPreviousBundle(
+    scope: string,
+    accept?: (fileName: string) => boolean,
+  ): Promise<PreviousBundle | undefined>;
 }

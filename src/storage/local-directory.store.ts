@@ -71,7 +71,10 @@ export class LocalDirectoryStore implements BundleStore {
     return { location: target, checksumSha256: Buffer.from(sha256, "hex").toString("base64"), bytes };
   }
 
-  async findPreviousBundle(scope: string): Promise<PreviousBundle | undefined> {
+  async findPreviousBundle(
+    scope: string,
+    accept: (fileName: string) => boolean = () => true,
+  ): Promise<PreviousBundle | undefined> {
     const folder = join(this.directory, scope);
     let names: string[];
     try {
@@ -86,7 +89,10 @@ export class LocalDirectoryStore implements BundleStore {
         },
       );
     }
-    const latest = names.filter(isBundleObjectName).sort().pop();
+    const latest = names
+      .filter((name) => isBundleObjectName(name) && accept(name))
+      .sort()
+      .pop();
     if (latest === undefined) return undefined;
     const location = join(folder, latest);
     return {

@@ -410,7 +410,10 @@ export class S3ObjectLockStore implements BundleStore {
    * The last bundle stored under the scope, by key (keys start with the storage time). Its manifest digest
    * comes from the object's metadata, or from the archive itself when the object was put there by hand.
    */
-  async findPreviousBundle(scope: string): Promise<PreviousBundle | undefined> {
+  async findPreviousBundle(
+    scope: string,
+    accept: (fileName: string) => boolean = () => true,
+  ): Promise<PreviousBundle | undefined> {
     const prefix = this.keyOf(`${scope}/`);
     let latest: string | undefined;
     try {
@@ -421,7 +424,8 @@ export class S3ObjectLockStore implements BundleStore {
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
           const name = object.Key?.slice(prefix.length);
-          if (object.Key === undefined || name === undefined || !isBundleObjectName(name)) continue;
+          if (object.Key === undefined || name === undefined || !isBundleObjectName(name) || !accept(name))
+            continue;
           if (latest === undefined || object.Key > latest) latest = object.Key;
         }
       }

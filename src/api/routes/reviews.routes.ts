@@ -1,0 +1,230 @@
+import path from "node:path";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { DECISIONS_BY_KIND } from "../../model/review.ts";
+import { sealSignedReview } from "../../review/review-evidence.ts";
+import {
+  decideReviewItems,
+  isReviewConflictError,
+  newReviewId,
+  prepareReview,
+  requireReview,
+  signReview,
+  undecidedItems,
+} from "../../review/review-service.ts";
+import { ReviewStore, type StoredReview } from "../../review/review-store.ts";
+import {
+  locateReviewBundle,
+  readReviewedBundle,
+  type RunBundleLookup,
+} from "../../review/reviewed-bundle.ts";
+import { reviewTrustOf } from "../../review/review-trust.ts";
+import { ApiError } from "../api-error.ts";
+import type { ApiServerOptions } from "../api-types.ts";
+import { parseRequest } from "../request-schemas.ts";
+import {
+  DecisionsBodySchema,
+  ReviewIdParamsSchema,
+  ReviewStartSchema,
+  SignBodySchema,
+  type ReviewView,
+} from "../review-schemas.ts";
+import { isKeyproofError } from "../../errors/errors.ts";
+
+/**
+ * The annual review (procedure step 7). Reviewers prepare, decide and sign; auditors and operators read
+ * signed reviews only. A stale or post-signature write answers 409 with the current values; nothing in an
+ * answer reads the request back.
+ */
+export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOptions): void {
+  const store = new ReviewStore(options.client.redis, options.client.prefix);
+  const { service } = options;
+
+  const runs: RunBundleLookup = {
+    async bundleOfRun(runId) {
+      const record = await options.client.runs.get(runId).catch(() => undefined);
+      return record?.bundle?.archive;
+    },
+    async latestBundle() {
+      const page = await options.client.runs.list(0, 100);
+      return page.runs.find((record) => record.bundle !== undefined)?.bundle?.archive;
+    },
+  };
+
+  async function readable(request: FastifyRequest, id: string): Promise<StoredReview> {
+    const review = await requireReview(store, id).catch((error: unknown) => {
+      throw isKeyproofError(error) ? new ApiError("not_found", "no review with that id") : error;
+    });
+    // Auditors and operators see a review once it is signed: before, it is a reviewer's work in progress.
+    if (review.status !== "signed" && request.principal?.role !== "reviewer") {
+      throw new ApiError("not_found", "no review with that id");
+    }
+    return review;
+  }
+
+  app.post("/v1/reviews", { config: { permission: "decide-reviews" } }, async (request, reply) => {
+    const body = parseRequest(ReviewStartSchema, request.body ?? undefined);
+    const known = service.config.sources.map((source) => source.id);
+    const unknown = (body.sources ?? []).filter((source) => !known.includes(source));
+    if (unknown.length > 0)
+      throw new ApiError("bad_request", `sources: not configured: ${unknown.length} source(s)`, "sources");
+    const location = await locateReviewBundle({
+      config: service.config,
+      configDirectory: service.configDirectory,
+      ...(body.fromRun === undefined ? {} : { fromRun: body.fromRun }),
+      runs,
+    });
+    const trust = await reviewTrustOf(service.config, service.configDirectory);
+    const bundle = await readReviewedBundle(location, trust);
+    const record = prepareReview({
+      id: newReviewId(body.year),
+      year: body.year,
+      config: service.config,
+      bundle,
+      ...(body.sources === undefined ? {} : { sources: body.sources }),
+      createdBy: request.principal?.name ?? "unknown",
+      now: new Date(),
+    });
+    await store.create(record);
+    const created = await requireReview(store, record.id);
+    return reply.status(201).send(reviewView(created));
+  });
+
+  app.get("/v1/reviews", { config: { permission: "read-signed-reviews" } }, async (request) => {
+    const all = await store.list();
+    const visible =
+      request.principal?.role === "reviewer" ? all : all.filter((review) => review.status === "signed");
+    return {
+      reviews: visible.map((review) => ({
+        id: review.record.id,
+        year: review.record.year,
+        sources: review.record.sources,
+        status: review.status,
+        createdAt: review.record.createdAt,
+        undecided: undecidedItems(review).length,
+        ...(review.record.signOff === undefined ? {} : { signedAt: review.record.signOff.signedAt }),
+      })),
+    };
+  });
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/reviews/:id",
+    { config: { permission: "read-signed-reviews" } },
+    async (request) => {
+      const { id } = parseNotFound(request.params);
+      return reviewView(await readable(request, id));
+    },
+  );
+
+  app.put<{ Params: { id: string } }>(
+    "/v1/reviews/:id/decisions",
+    { config: { permission: "decide-reviews" } },
+    async (request, reply) => {
+      const { id } = parseNotFound(request.params);
+      const body = parseRequest(DecisionsBodySchema, request.body ?? undefined);
+      try {
+        const saved = await decideReviewItems(
+          store,
+          id,
+          body.decisions,
+          request.principal?.name ?? "unknown",
+        );
+        return { version: saved.version, decisions: saved.decisions };
+      } catch (error) {
+        if (isReviewConflictError(error))
+          return reply.status(409).send({ error: "conflict", message: error.message, ...error.details });
+        throw notFoundOr(error);
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/v1/reviews/:id/sign",
+    { config: { permission: "decide-reviews" } },
+    async (request, reply) => {
+      const { id } = parseNotFound(request.params);
+      const body = parseRequest(SignBodySchema, request.body ?? undefined);
+      const principal = request.principal;
+      if (principal === undefined) throw new ApiError("unauthorized", "send Authorization: Bearer <token>");
+      let signed: StoredReview;
+      try {
+        signed = await signReview(store, id, body, {
+          tokenName: principal.name,
+          role: principal.role,
+          tokenId: principal.tokenId,
+        });
+      } catch (error) {
+        if (isReviewConflictError(error))
+          return reply.status(409).send({ error: "conflict", message: error.message, ...error.details });
+        throw notFoundOr(error);
+      }
+      const evidence = await sealSignedReview({
+        store,
+        review: signed,
+        config: service.config,
+        configDirectory: service.configDirectory,
+        outDirectory: path.join(service.dataDirectory, "reviews"),
+      });
+      return reviewView({ ...signed, evidence });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/v1/reviews/:id/seal",
+    { config: { permission: "decide-reviews" } },
+    async (request) => {
+      const { id } = parseNotFound(request.params);
+      const review = await requireReview(store, id).catch((error: unknown) => {
+        throw notFoundOr(error);
+      });
+      if (review.status !== "signed") throw new ApiError("conflict", "the review is not signed yet");
+      if (review.evidence?.state === "sealed") return reviewView(review);
+      const evidence = await sealSignedReview({
+        store,
+        review,
+        config: service.config,
+        configDirectory: service.configDirectory,
+        outDirectory: path.join(service.dataDirectory, "reviews"),
+      });
+      return reviewView({ ...review, evidence });
+    },
+  );
+}
+
+/** A malformed id names no review: the same 404 as an unknown one, never read back. */
+function parseNotFound(params: unknown): { id: string } {
+  const parsed = ReviewIdParamsSchema.safeParse(params);
+  if (!parsed.success) throw new ApiError("not_found", "no review with that id");
+  return parsed.data;
+}
+
+function notFoundOr(error: unknown): unknown {
+  if (isKeyproofError(error) && error.message === "no review with that id")
+    return new ApiError("not_found", error.message);
+  return error;
+}
+
+/** The public shape of a review (the page renders it; the CLI's export is the same data). */
+export function reviewView(review: StoredReview): ReviewView {
+  const { record } = review;
+  return {
+    id: record.id,
+    year: record.year,
+    organization: record.organization,
+    sources: record.sources,
+    status: review.status,
+    version: review.version,
+    bundle: record.bundle,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+    items: record.items,
+    allowedDecisions: {
+      grant: [...DECISIONS_BY_KIND.grant],
+      rotation: [...DECISIONS_BY_KIND.rotation],
+      logging: [...DECISIONS_BY_KIND.logging],
+      finding: [...DECISIONS_BY_KIND.finding],
+    },
+    undecided: undecidedItems(review).length,
+    ...(record.signOff === undefined ? {} : { signOff: record.signOff }),
+    ...(review.evidence === undefined ? {} : { evidence: review.evidence }),
+  };
+}
