@@ -56,3 +56,13 @@ export function usageExtractPath(source: string, location: string, format: "ndjs
 export function usageSummaryPath(source: string, location: string): string {
   return `${locationDirectory(source, location)}/usage-summary.json`;
 }
+
+/** The signed annual access review as data (the full ReviewRecord), in the bundle that seals it. */
+export function annualReviewJsonPath(year: number): string {
+  return `review/annual-review-${year}.json`;
+}
+
+/** The signed annual access review as a report, beside its JSON. */
+export function annualReviewPdfPath(year: number): string {
+  return `review/annual-review-${year}.pdf`;
+}
