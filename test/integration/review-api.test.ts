@@ -235,7 +235,10 @@ describe("annual review API", () => {
       items: view.items,
     } as unknown as ReviewRecord;
     expect(view.signOff?.decisionsSha256).toBe(decisionsSha256(record));
-    expect(view.evidence, JSON.stringify(view.evidence)).toMatchObject({ state: "sealed" });
+    // A render worker seals it (the PDF needs its browser): pending now, sealed soon after.
+    expect(view.evidence?.state).toMatch(/pending|sealed/);
+    const sealedView = await harness.waitForEvidence(review.id);
+    expect(sealedView.evidence, JSON.stringify(sealedView.evidence)).toMatchObject({ state: "sealed" });
 
     // Read-only from now on: decisions and a second sign-off answer 409.
     const item = view.items[0];
@@ -276,7 +279,7 @@ describe("annual review API", () => {
     ]);
 
     // The evidence bundle: both files, chained to the reviewed bundle, verified with the pinned signer.
-    const location = view.evidence?.state === "sealed" ? (view.evidence.location ?? "") : "";
+    const location = sealedView.evidence?.state === "sealed" ? (sealedView.evidence.location ?? "") : "";
     // Pinned to the configured signer's public key, derived from the key file, never from the bundle.
     const publicKey = createPublicKey(
       await readFile(path.join(harness.setup.directory, "signing.pem"), "utf8"),
@@ -293,7 +296,7 @@ describe("annual review API", () => {
     expect(cli.stdout).toContain("VERIFIED");
 
     // The PDF in the sealed bundle, read back as text: reviewer, title, the ticket, both digests.
-    const runId = view.evidence?.state === "sealed" ? view.evidence.runId : "";
+    const runId = sealedView.evidence?.state === "sealed" ? sealedView.evidence.runId : "";
     const bundleDirectory = path.join(harness.dataDirectory, "reviews", runId);
     const { stdout: text } = await execFileAsync("pdftotext", [
       path.join(bundleDirectory, "review", "annual-review-2026.pdf"),

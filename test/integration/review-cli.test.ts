@@ -305,7 +305,7 @@ describe("keyproof review (CLI)", () => {
       payload: { name: "Ana Pereira", title: "Security Analyst" },
     });
     expect(signed.statusCode, signed.body).toBe(200);
-    const evidence = signed.json<ReviewView>().evidence;
+    const evidence = (await harness.waitForEvidence(apiReview.id)).evidence;
     if (evidence?.state !== "sealed") throw new Error(`not sealed: ${JSON.stringify(evidence)}`);
     const apiRecord = await sealedRecord(evidence.runId);
     expect(comparable(apiRecord)).toEqual(comparable(cliRecord));
