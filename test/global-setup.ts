@@ -27,7 +27,10 @@ export function parseServicesEnv(text: string): Map<string, string> {
 }
 
 function loadServicesEnv(): void {
-  if (process.env["KEYPROOF_TEST_AWS_ENDPOINT"] !== undefined && process.env["KEYPROOF_TEST_REDIS_URL"] !== undefined) {
+  if (
+    process.env["KEYPROOF_TEST_AWS_ENDPOINT"] !== undefined &&
+    process.env["KEYPROOF_TEST_REDIS_URL"] !== undefined
+  ) {
     return;
   }
   if (!existsSync(SERVICES_ENV)) return;
@@ -43,7 +46,12 @@ async function checkMoto(endpoint: string): Promise<void> {
     if (response.ok) return;
     detail = `HTTP ${response.status}`;
   } catch (error) {
-    detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    detail =
+      error instanceof Error
+        ? error.cause instanceof Error
+          ? error.cause.message
+          : error.message
+        : String(error);
   }
   throw new Error(`moto (AWS emulator) does not answer at ${endpoint}/moto-api/ (${detail}): ${HINT}`);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { REVIEW_DECISION_VALUES, REVIEW_ITEM_KINDS } from "../model/review.ts";
+import { ReviewEvidenceSchema } from "../review/review-store.ts";
 import { MAX_NOTE_CHARACTERS, MAX_TICKET_URL_CHARACTERS } from "../review/review-service.ts";
 
 /**
@@ -128,17 +129,10 @@ export const ReviewViewSchema = z
         decisionsSha256: z.string(),
       })
       .optional(),
-    evidence: z
-      .union([
-        z.object({
-          state: z.literal("sealed"),
-          runId: z.string(),
-          manifestSha256: z.string(),
-          location: z.string().optional(),
-        }),
-        z.object({ state: z.literal("failed"), message: z.string(), at: z.string() }),
-      ])
-      .optional(),
+    evidence: ReviewEvidenceSchema.optional().meta({
+      description:
+        "The signed review's evidence bundle: pending (a render worker seals it), sealed, or failed",
+    }),
   })
   .meta({ id: "Review" });
 export type ReviewView = z.infer<typeof ReviewViewSchema>;

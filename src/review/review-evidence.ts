@@ -6,9 +6,10 @@ import type { ReviewEvidence, ReviewStore, StoredReview } from "./review-store.t
 
 /**
  * Seals a signed review as evidence (review/annual-review-<year>.pdf and .json in a new signed bundle,
- * stored and chained like a run's) and records the outcome on the review. A failure (Chromium missing,
- * storage refusing) leaves the signature standing and is recorded, so `keyproof review seal <id>` (or
- * POST /v1/reviews/{id}/seal) can try again; it is never silent.
+ * stored and chained like a run's) and records the outcome on the review. The signature stands whatever
+ * happens here. With `onFailure: "record"` (the CLI) a failure is recorded as `failed` and returned, so
+ * `keyproof review seal <id>` can try again; with `"throw"` (the render worker's job) it is thrown, and the
+ * job's retries decide when it is final.
  */
 export async function sealSignedReview(input: {
   store: ReviewStore;
@@ -18,6 +19,7 @@ export async function sealSignedReview(input: {
   outDirectory: string;
   pool?: BrowserPool;
   now?: () => Date;
+  onFailure?: "record" | "throw";
 }): Promise<ReviewEvidence> {
   const { review } = input;
   const pool = input.pool ?? new BrowserPool();
@@ -39,6 +41,7 @@ export async function sealSignedReview(input: {
       location: stored !== undefined && stored.stored ? stored.location : sealed.bundle.archive,
     };
   } catch (error) {
+    if (input.onFailure === "throw") throw error;
     evidence = { state: "failed", message: describeError(error), at: new Date().toISOString() };
   } finally {
     if (input.pool === undefined) await pool.close();

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Finding } from "../model/finding.ts";
 import { buildReviewItems, type AccessPolicyExport } from "./review-items.ts";
 
-function finding(overrides: Partial<Finding>): Finding {
-  return {
+function finding(overrides: Omit<Partial<Finding>, "keyId"> & { keyId?: string | undefined }): Finding {
+  const { keyId, ...rest } = overrides;
+  const base: Finding = {
     checkId: "key-spec-approved",
     status: "pass",
     severity: "info",
@@ -13,8 +14,12 @@ function finding(overrides: Partial<Finding>): Finding {
     resource: "arn:aws:kms:eu-west-1:111122223333:key/k1",
     message: "ok",
     evidence: ["sources/aws-prod/eu-west-1/keys/k1/configuration.json"],
-    ...overrides,
+    ...rest,
   };
+  // keyId: undefined means a location-level finding.
+  if ("keyId" in overrides && keyId === undefined) delete base.keyId;
+  else if (keyId !== undefined) base.keyId = keyId;
+  return base;
 }
 
 function policy(overrides: Partial<AccessPolicyExport> = {}): AccessPolicyExport {
@@ -36,7 +41,7 @@ function policy(overrides: Partial<AccessPolicyExport> = {}): AccessPolicyExport
       },
       {
         principal: "arn:aws:iam::111122223333:user/bob",
-        principalKind: "user",
+        principalKind: "human-user",
         effect: "deny",
         actions: ["kms:*"],
         via: "key-policy",

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import type { Config } from "../config/config.schema.ts";
 import { redisKeys } from "../jobs/queue/redis-keys.ts";
 import {
   REVIEW_DECISION_VALUES,
@@ -31,8 +32,19 @@ export const ReviewEvidenceSchema = z.discriminatedUnion("state", [
     location: z.string().optional(),
   }),
   z.object({ state: z.literal("failed"), message: z.string(), at: z.string() }),
+  z.object({ state: z.literal("pending"), requestedAt: z.string() }),
 ]);
 export type ReviewEvidence = z.infer<typeof ReviewEvidenceSchema>;
+
+/**
+ * What sealing a signed review needs besides the review: the service's config (signer, storage, scope) and
+ * where to write, recorded at sign-off like a run's plan, so the render worker that seals needs nothing else.
+ */
+export interface SealContext {
+  config: Config;
+  configDirectory: string;
+  outDirectory: string;
+}
 
 export interface StoredReview {
   record: ReviewRecord;
@@ -250,6 +262,23 @@ export class ReviewStore {
       JSON.stringify(signOff),
     )) as string;
     return { result: result as SignOutcome["result"] };
+  }
+
+  /** Records how to seal and marks the evidence pending; returns the request number (1, 2, ...), for the job id. */
+  async requestSeal(id: string, context: SealContext, now = new Date()): Promise<number> {
+    const pending: ReviewEvidence = { state: "pending", requestedAt: now.toISOString() };
+    const results = await this.redis
+      .multi()
+      .hset(this.#keys.review(id), { sealWith: JSON.stringify(context), evidence: JSON.stringify(pending) })
+      .hincrby(this.#keys.review(id), "sealRequests", 1)
+      .exec();
+    const count = results?.[1]?.[1];
+    return typeof count === "number" ? count : 1;
+  }
+
+  async sealContext(id: string): Promise<SealContext | undefined> {
+    const raw = await this.redis.hget(this.#keys.review(id), "sealWith");
+    return raw === null ? undefined : (JSON.parse(raw) as SealContext);
   }
 
   async recordEvidence(id: string, evidence: ReviewEvidence): Promise<void> {

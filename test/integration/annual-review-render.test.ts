@@ -118,8 +118,6 @@ describe("the annual review PDF", () => {
     const pdf = await renderAnnualReviewPdf(record, pool, { generatedAt: new Date("2026-12-01T08:00:00Z") });
     const file = join(directory, "annual-review-2026.pdf");
     await writeFile(file, pdf);
-    if (process.env["KEYPROOF_KEEP_PDF"] !== undefined)
-      await writeFile(process.env["KEYPROOF_KEEP_PDF"], pdf);
     text = await pdfText(file);
     const lines = await readPdfLines(file);
     boxText = lines.flatMap((line) => line.words.map((word) => word.text)).join("");

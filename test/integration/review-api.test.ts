@@ -6,7 +6,9 @@
  * by auditors. Auditor and operator tokens can neither decide nor sign.
  */
 import { createPublicKey } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
@@ -14,8 +16,10 @@ import { redisKeys } from "../../src/jobs/queue/redis-keys.ts";
 import type { ReviewRecord } from "../../src/model/review.ts";
 import { decisionsSha256 } from "../../src/review/canonical-decisions.ts";
 import type { ReviewView } from "../../src/api/review-schemas.ts";
+import { runCli } from "../support/cli.ts";
 import { startReviewHarness, type ReviewHarness } from "../support/review-harness.ts";
 
+const execFileAsync = promisify(execFile);
 let harness: ReviewHarness;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -231,7 +235,10 @@ describe("annual review API", () => {
       items: view.items,
     } as unknown as ReviewRecord;
     expect(view.signOff?.decisionsSha256).toBe(decisionsSha256(record));
-    expect(view.evidence, JSON.stringify(view.evidence)).toMatchObject({ state: "sealed" });
+    // A render worker seals it (the PDF needs its browser): pending now, sealed soon after.
+    expect(view.evidence?.state).toMatch(/pending|sealed/);
+    const sealedView = await harness.waitForEvidence(review.id);
+    expect(sealedView.evidence, JSON.stringify(sealedView.evidence)).toMatchObject({ state: "sealed" });
 
     // Read-only from now on: decisions and a second sign-off answer 409.
     const item = view.items[0];
@@ -272,7 +279,7 @@ describe("annual review API", () => {
     ]);
 
     // The evidence bundle: both files, chained to the reviewed bundle, verified with the pinned signer.
-    const location = view.evidence?.state === "sealed" ? (view.evidence.location ?? "") : "";
+    const location = sealedView.evidence?.state === "sealed" ? (sealedView.evidence.location ?? "") : "";
     // Pinned to the configured signer's public key, derived from the key file, never from the bundle.
     const publicKey = createPublicKey(
       await readFile(path.join(harness.setup.directory, "signing.pem"), "utf8"),
@@ -282,5 +289,36 @@ describe("annual review API", () => {
     const verified = await verifyBundle(location, { expectedPublicKey: publicKey });
     expect(verified.ok, JSON.stringify(verified)).toBe(true);
     expect(verified.previousBundle?.manifestSha256).toBe(harness.run.bundle.manifestSha256);
+    const pemFile = path.join(harness.setup.directory, "signer-public.pem");
+    await writeFile(pemFile, publicKey);
+    const cli = await runCli("verify", location, "--expect-public-key", pemFile);
+    expect(cli.code, cli.stdout + cli.stderr).toBe(0);
+    expect(cli.stdout).toContain("VERIFIED");
+
+    // The PDF in the sealed bundle, read back as text: reviewer, title, the ticket, both digests.
+    const runId = sealedView.evidence?.state === "sealed" ? sealedView.evidence.runId : "";
+    const bundleDirectory = path.join(harness.dataDirectory, "reviews", runId);
+    const { stdout: text } = await execFileAsync("pdftotext", [
+      path.join(bundleDirectory, "review", "annual-review-2026.pdf"),
+      "-",
+    ]);
+    const flat = text.replace(/\s+/g, "");
+    for (const expected of [
+      "Ana Pereira",
+      "Security Analyst",
+      "https://tickets.example/SEC-101",
+      "ticket opened",
+      view.signOff?.decisionsSha256 ?? "?",
+      harness.run.bundle.manifestSha256,
+    ]) {
+      expect(flat, expected).toContain(expected.replace(/\s+/g, ""));
+    }
+    const sealedJson = JSON.parse(
+      await readFile(path.join(bundleDirectory, "review", "annual-review-2026.json"), "utf8"),
+    ) as ReviewRecord;
+    expect(sealedJson.items.map((item) => item.decision?.decision)).toEqual(
+      view.items.map((item) => item.decision?.decision),
+    );
+    expect(sealedJson.signOff).toEqual(view.signOff);
   });
 });

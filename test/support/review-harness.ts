@@ -9,6 +9,8 @@ import { buildApiServer } from "../../src/api/api-server.ts";
 import { ApiTokenStore } from "../../src/auth/api-tokens.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { runInline, type RunResult } from "../../src/jobs/run-inline.ts";
+import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
+import type { ReviewView } from "../../src/api/review-schemas.ts";
 import {
   REDIS_URL,
   TEST_RANGE,
@@ -31,6 +33,10 @@ export interface ReviewHarness {
   auditor: string;
   operator: string;
   dataDirectory: string;
+  /** A render worker: it seals signed reviews (the PDF needs its browser). */
+  runtime: WorkerRuntime;
+  /** Polls GET /v1/reviews/{id} until its evidence is sealed or failed (the render worker's job). */
+  waitForEvidence(id: string): Promise<ReviewView>;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,7 @@ export async function startReviewHarness(name: string): Promise<ReviewHarness> {
     const auditor = (await tokens.create({ name: "jane-auditor", role: "auditor" })).token;
     const operator = (await tokens.create({ name: "ops", role: "operator" })).token;
     const dataDirectory = path.join(setup.directory, "data");
+    const runtime = await startWorkerRuntime({ redisUrl: REDIS_URL, prefix, queues: ["render"] });
     const app = await buildApiServer({
       client,
       service: {
@@ -72,7 +79,24 @@ export async function startReviewHarness(name: string): Promise<ReviewHarness> {
       auditor,
       operator,
       dataDirectory,
+      runtime,
+      async waitForEvidence(id) {
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const response = await app.inject({
+            method: "GET",
+            url: `/v1/reviews/${id}`,
+            headers: { authorization: `Bearer ${reviewer}` },
+          });
+          const view = response.json<ReviewView>();
+          if (view.evidence?.state === "sealed" || view.evidence?.state === "failed") return view;
+          if (Date.now() > deadline)
+            throw new Error(`review ${id}: evidence still ${view.evidence?.state ?? "absent"}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      },
       async close() {
+        await runtime.close();
         await app.close();
         await client.close();
         await cleanupPrefix(REDIS_URL, prefix);

@@ -1,7 +1,10 @@
 import path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { DECISIONS_BY_KIND } from "../../model/review.ts";
-import { sealSignedReview } from "../../review/review-evidence.ts";
+import { jobIdFor } from "../../jobs/queue/job-ids.ts";
+import { JOB_OPTIONS } from "../../jobs/queue/job-options.ts";
+import { validatePayload } from "../../jobs/queue/job-payloads.ts";
+import { JOB_REGISTRY } from "../../jobs/queue/job-registry.ts";
 import {
   decideReviewItems,
   isReviewConflictError,
@@ -11,7 +14,7 @@ import {
   signReview,
   undecidedItems,
 } from "../../review/review-service.ts";
-import { ReviewStore, type StoredReview } from "../../review/review-store.ts";
+import { ReviewStore, type ReviewEvidence, type StoredReview } from "../../review/review-store.ts";
 import {
   locateReviewBundle,
   readReviewedBundle,
@@ -49,6 +52,25 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
       return page.runs.find((record) => record.bundle !== undefined)?.bundle?.archive;
     },
   };
+
+  /**
+   * Sealing renders a PDF, and only render workers launch a browser: the signed review is queued for one
+   * (the job id counts requests, so asking again after a failure is a new job, and a duplicate is a no-op).
+   */
+  async function requestSeal(review: StoredReview): Promise<ReviewEvidence> {
+    const id = review.record.id;
+    const request = await store.requestSeal(id, {
+      config: service.config,
+      configDirectory: service.configDirectory,
+      outDirectory: path.join(service.dataDirectory, "reviews"),
+    });
+    const payload = validatePayload("seal-review", { reviewId: id, request });
+    await options.client.queue(JOB_REGISTRY["seal-review"].queue).add("seal-review", payload, {
+      ...JOB_OPTIONS["seal-review"],
+      jobId: jobIdFor(id, "seal-review", String(request)),
+    });
+    return (await store.get(id))?.evidence ?? { state: "pending", requestedAt: new Date().toISOString() };
+  }
 
   async function readable(request: FastifyRequest, id: string): Promise<StoredReview> {
     const review = await requireReview(store, id).catch((error: unknown) => {
@@ -157,14 +179,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
           return reply.status(409).send({ error: "conflict", message: error.message, ...error.details });
         throw notFoundOr(error);
       }
-      const evidence = await sealSignedReview({
-        store,
-        review: signed,
-        config: service.config,
-        configDirectory: service.configDirectory,
-        outDirectory: path.join(service.dataDirectory, "reviews"),
-      });
-      return reviewView({ ...signed, evidence });
+      return reviewView({ ...signed, evidence: await requestSeal(signed) });
     },
   );
 
@@ -177,15 +192,10 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
         throw notFoundOr(error);
       });
       if (review.status !== "signed") throw new ApiError("conflict", "the review is not signed yet");
-      if (review.evidence?.state === "sealed") return reviewView(review);
-      const evidence = await sealSignedReview({
-        store,
-        review,
-        config: service.config,
-        configDirectory: service.configDirectory,
-        outDirectory: path.join(service.dataDirectory, "reviews"),
-      });
-      return reviewView({ ...review, evidence });
+      // Pending: a render worker has it; asking again would only queue a second seal of the same review.
+      if (review.evidence?.state === "sealed" || review.evidence?.state === "pending")
+        return reviewView(review);
+      return reviewView({ ...review, evidence: await requestSeal(review) });
     },
   );
 }

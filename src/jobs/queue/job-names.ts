@@ -16,6 +16,7 @@ export const JOB_NAMES = [
   "seal-bundle",
   "deliver-run",
   "start-scheduled-run",
+  "seal-review",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 

@@ -32,6 +32,7 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   "seal-bundle": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "deliver-run": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "start-scheduled-run": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
+  "seal-review": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
 };
 
 /**

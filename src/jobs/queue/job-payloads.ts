@@ -51,6 +51,11 @@ export const JOB_PAYLOAD_SCHEMAS = {
     /** `config`: managed by `schedule sync` from keyproof.yaml; `api`: created by an operator over HTTP. */
     origin: z.enum(["config", "api"]),
   }),
+  /** A signed annual review to seal as evidence; `request` counts seal requests, so a retry is a new job. */
+  "seal-review": z.strictObject({
+    reviewId: z.string().regex(/^rv-\d{4}-[0-9a-f]{8}$/, "is not a review id"),
+    request: z.number().int().min(1),
+  }),
 } satisfies Record<JobName, z.ZodType>;
 
 export type JobPayloads = { [Name in JobName]: z.infer<(typeof JOB_PAYLOAD_SCHEMAS)[Name]> };

@@ -10,6 +10,7 @@ import { handleJudgeRun } from "./handlers/judge-run.handler.ts";
 import { handleRenderEvidence, handleRenderScreenshotBatch } from "./handlers/render-evidence.handler.ts";
 import { handleSealBundle } from "./handlers/seal-bundle.handler.ts";
 import { handleStartScheduledRun } from "./handlers/start-scheduled-run.handler.ts";
+import { handleSealReview } from "./handlers/seal-review.handler.ts";
 
 /** One job: where it runs, what its data must look like, what does the work. Options live in job-options.ts. */
 export interface JobDefinition<Payload> {
@@ -78,6 +79,13 @@ export const JOB_REGISTRY: { [Name in JobName]: JobDefinition<JobPayloads[Name]>
     payloadSchema: JOB_PAYLOAD_SCHEMAS["start-scheduled-run"],
     describe: (payload) => `${payload.schedule} (${payload.period})`,
     handle: handleStartScheduledRun,
+  },
+  // The render queue: the review's PDF needs the browser, which only render workers launch.
+  "seal-review": {
+    queue: "render",
+    payloadSchema: JOB_PAYLOAD_SCHEMAS["seal-review"],
+    describe: (payload) => payload.reviewId,
+    handle: handleSealReview,
   },
 };
 
