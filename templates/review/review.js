@@ -17,6 +17,8 @@
   const TOKEN_KEY = "keyproof.token";
   /** Pause after the last keystroke in a note or ticket field before it is saved. */
   const TYPING_PAUSE_MS = 800;
+  /** How often a signed review whose evidence is still being sealed is read again. */
+  const EVIDENCE_POLL_MS = 3000;
 
   const state = {
     /** @type {string | null} */
@@ -28,6 +30,8 @@
     /** Item id → entry (the item, its element, its form controls, the decision the server holds). */
     entries: new Map(),
     readOnly: false,
+    /** Timer re-reading a signed review until its evidence is sealed. */
+    evidencePoll: undefined,
   };
 
   const byId = (id) => {
@@ -610,14 +614,29 @@
     byId("signed-identity").textContent =
       `${signOff.identity.tokenName} (${signOff.identity.role}, token ${signOff.identity.tokenId})`;
     byId("signed-digest").textContent = signOff.decisionsSha256;
-    const evidence = review.evidence;
-    byId("signed-evidence").textContent =
-      evidence === undefined
-        ? "not sealed yet"
-        : evidence.state === "sealed"
-          ? `sealed in run ${evidence.runId}, manifest SHA-256 ${evidence.manifestSha256}` +
-            (evidence.location === undefined ? "" : ` at ${evidence.location}`)
-          : `sealing failed: ${evidence.message}`;
+    byId("signed-evidence").textContent = evidenceText(review.evidence);
+    if (review.evidence?.state === "pending") {
+      // A render worker seals the signed review; the page is read-only, so reloading it loses nothing.
+      clearTimeout(state.evidencePoll);
+      state.evidencePoll = setTimeout(() => void loadReview(), EVIDENCE_POLL_MS);
+    }
+  }
+
+  function evidenceText(evidence) {
+    if (evidence === undefined) return "not sealed yet";
+    switch (evidence.state) {
+      case "sealed":
+        return (
+          `sealed in run ${evidence.runId}, manifest SHA-256 ${evidence.manifestSha256}` +
+          (evidence.location === undefined ? "" : ` at ${evidence.location}`)
+        );
+      case "pending":
+        return `pending: a render worker is sealing it (requested ${evidence.requestedAt})`;
+      case "failed":
+        return `sealing failed: ${evidence.message} (keyproof review seal retries)`;
+      default:
+        return `unknown state ${String(evidence.state)}`;
+    }
   }
 
   async function sign(event) {
