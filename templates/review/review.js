@@ -105,6 +105,7 @@
 
   function signOut(reason) {
     sessionStorage.removeItem(TOKEN_KEY);
+    clearTimeout(state.evidencePoll);
     state.token = null;
     state.review = null;
     state.entries = new Map();

@@ -362,6 +362,17 @@ describe("the review page", () => {
     "bulk-decides the visible selection in one PUT, and saves a note and a ticket as they are written",
     async () => {
       const { page } = ana;
+      // One decision for items of several kinds is refused in the page, before anything is sent.
+      await page.select("#filter-status", "");
+      await page.click("#select-visible");
+      await page.select("#bulk-decision", "keep");
+      await page.click("#bulk-apply");
+      expect(await page.$eval("#bulk-result", (element) => element.textContent)).toMatch(
+        /^Nothing applied: "keep" is not a decision for (rotation, finding, logging|[a-z, ]+) items/,
+      );
+      expect(ana.puts).toHaveLength(0);
+      await page.click("#select-visible");
+      await page.select("#filter-status", "pass");
       await page.click("#select-visible");
       expect(await page.$eval("#selected-count", (element) => element.textContent)).toBe("3 selected");
       await page.select("#bulk-decision", "keep");
