@@ -585,6 +585,37 @@ describe("the review page", () => {
     },
     TEST_TIMEOUT_MS,
   );
+
+  it(
+    "shows the procedure's approval state and records an approval (skipped while /v1/procedure is not served)",
+    async (context) => {
+      // The procedure routes are another change; until they are registered this test cannot run.
+      if (app?.hasRoute({ method: "GET", url: "/v1/procedure" }) !== true) context.skip();
+      const reviewer = await openReview(token.bo);
+      const { page } = reviewer;
+      await page.waitForFunction(
+        'document.getElementById("procedure-current").textContent.startsWith("version ")',
+      );
+      await page.type("#approve-name", "Bo Example");
+      await page.type("#approve-title", "Security Engineer");
+      await page.click("#approve-button");
+      expect(await page.$eval("#approve-result", (element) => element.textContent)).toBe(
+        "Tick the confirmation first.",
+      );
+      await page.click("#approve-confirm");
+      await page.click("#approve-button");
+      await page.waitForFunction(
+        'document.getElementById("approve-result").textContent.startsWith("Approved version")',
+      );
+      await page.waitForFunction('document.getElementById("procedure-matches").textContent === "yes"');
+      expect(await page.$eval("#procedure-latest", (element) => element.textContent)).toContain(
+        "approved by Bo Example, Security Engineer",
+      );
+      expect(reviewer.errors).toEqual([]);
+      await reviewer.context.close();
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 /** Every decision input disabled, sign-off form gone, the sign-off shown. */
