@@ -8,7 +8,11 @@
  * The review is created directly in the review store (as `POST /v1/reviews` would from a sealed bundle),
  * so the test does not depend on a prior evidence run; everything after that goes through the page.
  */
+import { execFile } from "node:child_process";
+import { createPublicKey } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +34,9 @@ import {
   uniquePrefix,
   type TestEstate,
 } from "./queue-harness.ts";
+import { runCli } from "../support/cli.ts";
 
+const execFileAsync = promisify(execFile);
 const TEST_TIMEOUT_MS = 120_000;
 const WAIT_MS = 30_000;
 
@@ -537,6 +543,52 @@ describe("the review page", () => {
         `sealed in run ${evidence?.runId ?? "?"}, manifest SHA-256 ${evidence?.manifestSha256 ?? "?"} at ${evidence?.location ?? "?"}`,
       );
       expect(ana.errors).toEqual([]);
+
+      // The evidence: the PDF read back has every decision, note and ticket, the reviewer and both digests;
+      // the JSON is the signed record; `keyproof verify` accepts the bundle with the signer pinned.
+      const bundleDirectory = path.join(setup?.directory ?? "", "data", "reviews", evidence?.runId ?? "");
+      const { stdout: pdfText } = await execFileAsync("pdftotext", [
+        path.join(bundleDirectory, "review", "annual-review-2026.pdf"),
+        "-",
+      ]);
+      const flat = pdfText.replace(/\s+/g, "");
+      const signedRecord = sealed?.record;
+      const expectedTexts = [
+        "Ana Example",
+        "Security Analyst",
+        signedRecord?.signOff?.decisionsSha256 ?? "(no digest)",
+        "a".repeat(64),
+        ...(signedRecord?.items ?? []).flatMap((entry) => [
+          entry.decision?.decision ?? "(undecided)",
+          entry.decision?.note ?? "",
+          entry.decision?.ticketUrl ?? "",
+        ]),
+      ].filter((text) => text !== "");
+      for (const text of expectedTexts) expect(flat, text).toContain(text.replace(/\s+/g, ""));
+      const sealedJson = JSON.parse(
+        await readFile(path.join(bundleDirectory, "review", "annual-review-2026.json"), "utf8"),
+      ) as ReviewRecord;
+      expect(sealedJson.signOff).toEqual(signedRecord?.signOff);
+      expect(sealedJson.items.map((entry) => entry.decision)).toEqual(
+        signedRecord?.items.map((entry) => entry.decision),
+      );
+      const publicKeyFile = path.join(setup?.directory ?? "", "signer-public.pem");
+      const keyFile = setup?.loaded.config.signing;
+      const pem = createPublicKey(
+        await readFile(
+          path.join(
+            setup?.loaded.directory ?? "",
+            keyFile !== undefined && "localKeyFile" in keyFile ? keyFile.localKeyFile : "",
+          ),
+          "utf8",
+        ),
+      )
+        .export({ type: "spki", format: "pem" })
+        .toString();
+      await writeFile(publicKeyFile, pem);
+      const verified = await runCli("verify", evidence?.location ?? "", "--expect-public-key", publicKeyFile);
+      expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+      expect(verified.stdout).toContain("VERIFIED");
     },
     TEST_TIMEOUT_MS,
   );
