@@ -24,7 +24,10 @@ function isSignedReviewFact(value: unknown): value is SignedReviewFact {
  * fails becomes `unavailable` with severity `error` and the cause, so the governance checks report it
  * (`error`) and the rest of the run is judged as usual. Reviews come sorted by signing time, newest first.
  */
-export async function readGovernanceFacts(redis: Redis | undefined, prefix: string): Promise<GovernanceFacts> {
+export async function readGovernanceFacts(
+  redis: Redis | undefined,
+  prefix: string,
+): Promise<GovernanceFacts> {
   if (redis === undefined) return { state: "unavailable", severity: "warn", reason: NO_REDIS_REASON };
   try {
     const key = redisKeys(prefix).signedReviewFacts;
@@ -33,7 +36,8 @@ export async function readGovernanceFacts(redis: Redis | undefined, prefix: stri
     for (const [reviewId, text] of Object.entries(entries)) {
       const parsed: unknown = JSON.parse(text);
       // A malformed fact is a broken store, not a missing review: judging without it could turn a fail into a pass.
-      if (!isSignedReviewFact(parsed)) throw new Error(`${key} field ${reviewId} is not a signed review fact`);
+      if (!isSignedReviewFact(parsed))
+        throw new Error(`${key} field ${reviewId} is not a signed review fact`);
       signedReviews.push(parsed);
     }
     signedReviews.sort((left, right) =>

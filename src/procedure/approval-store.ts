@@ -36,7 +36,10 @@ export function validateApproverField(field: string, value: string): string {
       `${field}: at most ${MAX_APPROVER_FIELD_LENGTH} characters (got ${[...trimmed].length})`,
     );
   if (/\p{C}/u.test(trimmed))
-    throw new KeyproofError("ARGUMENT_INVALID", `${field}: printable characters only (no control characters)`);
+    throw new KeyproofError(
+      "ARGUMENT_INVALID",
+      `${field}: printable characters only (no control characters)`,
+    );
   return trimmed;
 }
 
@@ -49,7 +52,10 @@ function parseApproval(text: string, key: string): ProcedureApproval {
   }
   const result = ProcedureApprovalSchema.safeParse(parsed);
   if (!result.success)
-    throw new KeyproofError("INTERNAL", `${key} holds an entry that is not an approval: ${result.error.message}`);
+    throw new KeyproofError(
+      "INTERNAL",
+      `${key} holds an entry that is not an approval: ${result.error.message}`,
+    );
   return result.data;
 }
 

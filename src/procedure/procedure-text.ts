@@ -128,7 +128,9 @@ export interface ProcedureStepText {
 }
 
 /** The configuration's procedure input (`keyproof procedure`, the API and the judge step use it). */
-export function procedureInputOf(config: Pick<Config, "organization" | "policy" | "sources">): ProcedureInput {
+export function procedureInputOf(
+  config: Pick<Config, "organization" | "policy" | "sources">,
+): ProcedureInput {
   return {
     organization: config.organization,
     policy: config.policy,
