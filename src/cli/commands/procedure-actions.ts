@@ -6,9 +6,8 @@ import { resolveService } from "../../jobs/queue/resolve-service.ts";
 import type { ProcedureApproval, ProcedureIdentity } from "../../model/review.ts";
 import { ProcedureApprovalStore } from "../../procedure/approval-store.ts";
 import { procedureIdentityOf, procedureInputOf, procedureTextOf } from "../../procedure/procedure-text.ts";
-import type { CliIo } from "../cli-types.ts";
+import type { CliIo, ProcedureApproveOptions, ProcedureShowOptions } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
-import type { ProcedureApproveOptions, ProcedureShowOptions } from "./procedure.command.ts";
 
 /** The work of `keyproof procedure`, imported only when one of its subcommands runs. */
 

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { QueueCliOptions } from "../../jobs/queue/resolve-service.ts";
-import type { CliIo } from "../cli-types.ts";
+import type { CliIo, ProcedureApproveOptions, ProcedureShowOptions } from "../cli-types.ts";
 
 /**
  * `keyproof procedure show|approve`: the key-management procedure text this configuration produces, and
@@ -45,17 +44,4 @@ export function registerProcedureCommand(
     const { runProcedureApprove } = await import("./procedure-actions.ts");
     setExitCode(await runProcedureApprove(options, io));
   });
-}
-
-export interface ProcedureShowOptions extends QueueCliOptions {
-  config: string;
-  json?: boolean;
-  text?: boolean;
-}
-
-export interface ProcedureApproveOptions extends QueueCliOptions {
-  config: string;
-  name: string;
-  title: string;
-  json?: boolean;
 }
