@@ -18,6 +18,7 @@ import { QUEUE_DASHBOARD_PATH, registerQueueDashboard } from "./queue-dashboard.
 import { registerEvidenceRequestRoutes } from "./routes/evidence-requests.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
+import { registerProcedureRoutes } from "./routes/procedure.routes.ts";
 
 // The options' types and the request fields this server adds live in api-types.ts, which the routes import
 // (they are registered from here, so importing this module back would be a cycle); re-exported for callers.
@@ -175,6 +176,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerEvidenceRequestRoutes(app, options, limits);
   registerRunRoutes(app, options);
   registerScheduleRoutes(app, options);
+  registerProcedureRoutes(app, options);
   await app.ready();
   return app;
 }
