@@ -4,15 +4,13 @@ import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import { dayOf, daysBefore, isWithinDaysBefore, unavailableStatus } from "../governance.ts";
 import { PROCEDURE_APPROVAL_FILE } from "../../evidence/paths.ts";
 import { KEY_MANAGEMENT_PROCEDURE_PATH } from "../../render/artifact-paths.ts";
+import { ORGANIZATION_SOURCE } from "../../model/finding.ts";
 import rawMetadata from "./procedure-approved-current.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);
 
-/**
- * The procedure is the organization's, not a source's: its one finding names this pseudo-source (in
- * parentheses, so it can never be a configured source id, which SourceIdSchema limits to a slug).
- */
-export const ORGANIZATION_SOURCE = "(organization)";
+// The procedure is the organization's, not a source's: its one finding names the organization pseudo-source.
+export { ORGANIZATION_SOURCE };
 export const PROCEDURE_RESOURCE = "key-management-procedure";
 
 /**

@@ -14,7 +14,8 @@ import {
   sortedCounts,
   type Row,
 } from "./format.ts";
-import { tallyOf, type FindingIndex, type VerdictTally } from "./verdicts.ts";
+import { tallyOf, verdictOf, type DisplayVerdict, type FindingIndex, type VerdictTally } from "./verdicts.ts";
+import { ORGANIZATION_SOURCE } from "../../model/finding.ts";
 import {
   PHASES,
   ROLES,
@@ -48,6 +49,24 @@ export type ProcedureStepView = {
   evidence: string;
 };
 
+/**
+ * The approval block (procedure step 6): the latest approval as recorded, and the verdict of the
+ * procedure-approved-current finding (whether it is of this text and current is the check's call, not ours).
+ */
+export type ProcedureApprovalView = {
+  /** This run's procedure version and the SHA-256 of its normative text. */
+  version: string;
+  textSha256: string;
+  /**
+   * The latest approval as recorded: one entry, or none when none was recorded or none could be read (a
+   * list, not an optional field: the template refuses fields the view lacks).
+   */
+  approved: Array<{ version: string; name: string; title: string; date: string; textSha256: string }>;
+  /** "Not approved", or that approvals could not be read; "" when an approval is shown. */
+  absence: string;
+  verdict: DisplayVerdict;
+};
+
 export type KeyManagementProcedureView = {
   report: ReportHeaderView;
   reviewDate: string;
@@ -59,7 +78,42 @@ export type KeyManagementProcedureView = {
   steps: ProcedureStepView[];
   lifecycle: LifecyclePhaseView[];
   roles: Array<{ role: string; duties: string }>;
+  approval: ProcedureApprovalView;
 };
+
+function approvalViewOf(
+  snapshot: Pick<Snapshot, "governance" | "procedure">,
+  verdicts: FindingIndex,
+): ProcedureApprovalView {
+  const verdict = verdictOf(verdicts, { source: ORGANIZATION_SOURCE }, "procedure-approved-current", {
+    pass: "Approved, current",
+    fail: "Not current",
+    warn: "Not checked",
+  });
+  const view: ProcedureApprovalView = {
+    version: snapshot.procedure.version,
+    textSha256: snapshot.procedure.textSha256,
+    approved: [],
+    absence: "",
+    verdict,
+  };
+  const { governance } = snapshot;
+  if (governance.state === "unavailable") view.absence = "Approvals could not be read";
+  else if (governance.latestApproval === undefined) view.absence = "Not approved";
+  else {
+    const latest = governance.latestApproval;
+    view.approved = [
+      {
+        version: latest.version,
+        name: latest.name,
+        title: latest.title,
+        date: formatDay(latest.approvedAt),
+        textSha256: latest.textSha256,
+      },
+    ];
+  }
+  return view;
+}
 
 /** The capture date plus one year (UTC); 29 February rolls to 1 March, as Date.UTC does. */
 export function reviewDateOf(capturedAt: string): string {
@@ -271,7 +325,15 @@ function observedForPhase(
 export function buildKeyManagementProcedureView(input: {
   snapshot: Pick<
     Snapshot,
-    "organization" | "range" | "runId" | "capturedAt" | "sources" | "policy" | "inventory"
+    | "organization"
+    | "range"
+    | "runId"
+    | "capturedAt"
+    | "sources"
+    | "policy"
+    | "inventory"
+    | "governance"
+    | "procedure"
   >;
   /** The signer as a person may read it: key id and fingerprint, never a local file path. */
   signerDescription: string;
@@ -330,5 +392,6 @@ export function buildKeyManagementProcedureView(input: {
       observed: observedForPhase(phase, allKeys, maximum, input.verdicts),
     })),
     roles: ROLES.map((role) => ({ ...role })),
+    approval: approvalViewOf(snapshot, input.verdicts),
   };
 }
