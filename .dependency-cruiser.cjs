@@ -40,6 +40,14 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(policy|model)/" },
     },
     {
+      name: "procedure-text-imports-above",
+      comment:
+        "The procedure's normative text is built from the configuration only: src/procedure/procedure-text.ts imports only src/model and src/config (renderers and the approval store both use it).",
+      severity: "error",
+      from: { path: "^src/procedure/procedure-text\\.ts$" },
+      to: { path: "^src/", pathNot: "^src/(procedure/procedure-text\\.ts|model/|config/)" },
+    },
+    {
       name: "no-circular",
       comment: "No import cycles in src/: a cycle makes two layers one.",
       severity: "error",

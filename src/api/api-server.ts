@@ -20,6 +20,7 @@ import { registerReviewPageRoutes } from "./review-page/review-page.routes.ts";
 import { registerReviewRoutes } from "./routes/reviews.routes.ts";
 import { registerRunRoutes } from "./routes/runs.routes.ts";
 import { registerScheduleRoutes } from "./routes/schedules.routes.ts";
+import { registerProcedureRoutes } from "./routes/procedure.routes.ts";
 
 // The options' types and the request fields this server adds live in api-types.ts, which the routes import
 // (they are registered from here, so importing this module back would be a cycle); re-exported for callers.
@@ -179,6 +180,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   registerScheduleRoutes(app, options);
   registerReviewRoutes(app, options);
   registerReviewPageRoutes(app);
+  registerProcedureRoutes(app, options);
   await app.ready();
   return app;
 }

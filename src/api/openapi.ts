@@ -16,6 +16,7 @@ import {
   RunListQuerySchema,
   ScheduleBodySchema,
   ScheduleNameParamsSchema,
+  ProcedureApprovalBodySchema,
 } from "./request-schemas.ts";
 import {
   HealthSchema,
@@ -25,6 +26,8 @@ import {
   RunPageSchema,
   ScheduleListSchema,
   ScheduleViewSchema,
+  ProcedureApprovalViewSchema,
+  ProcedureStateSchema,
 } from "./response-schemas.ts";
 import {
   DecisionsBodySchema,
@@ -317,6 +320,43 @@ export const API_OPERATIONS: RouteConfig[] = [
       "400": error("Not a schedule name"),
       "403": error("Operators only"),
       "404": error("No such schedule"),
+      ...AUTH_ERRORS,
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/procedure",
+    operationId: "getProcedure",
+    summary: "The current key-management procedure's version and digest, and its latest approval",
+    description:
+      "The procedure text is built from the service's configuration (organization, policy, source types); " +
+      "`matchesCurrentText` says whether the latest approval is of that text.",
+    tags: ["procedure"],
+    security: bearer,
+    responses: {
+      "200": json(ProcedureStateSchema, "The procedure and its latest approval"),
+      "403": error("The token's role may not read signed reviews and approvals"),
+      ...AUTH_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/procedure/approvals",
+    operationId: "approveProcedure",
+    summary: "Approve the current key-management procedure text (reviewers)",
+    description:
+      "Records an approval of the text the service's configuration produces now; the token name is recorded as `recordedBy`.",
+    tags: ["procedure"],
+    security: bearer,
+    request: {
+      body: { required: true, content: { "application/json": { schema: ProcedureApprovalBodySchema } } },
+    },
+    responses: {
+      "201": json(ProcedureApprovalViewSchema, "The recorded approval"),
+      "400": error("Invalid name or title; `field` names the field"),
+      "403": error("Reviewers only"),
+      "413": error("The body is larger than 64 KiB"),
+      "415": error("The body is not application/json"),
       ...AUTH_ERRORS,
     },
   },

@@ -99,6 +99,22 @@ export const ScheduleBodySchema = z
   })
   .meta({ id: "ScheduleBody" });
 
+/** A name or title as a signature shows it: the rule of `keyproof procedure approve` (approval-store.ts). */
+const ApproverFieldSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(200, "at most 200 characters")
+  .regex(/^[^\p{C}]*$/u, "printable characters only (no control characters)");
+
+/** `POST /v1/procedure/approvals`: who approves the current procedure text. */
+export const ProcedureApprovalBodySchema = z
+  .strictObject({
+    name: ApproverFieldSchema.meta({ description: "The approver's name", example: "Erin Lead" }),
+    title: ApproverFieldSchema.meta({ description: "The approver's title", example: "Engineering Lead" }),
+  })
+  .meta({ id: "ProcedureApprovalBody" });
+
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /** The first zod issue as `field` + message, the field written `sources[1]`-style. */

@@ -114,4 +114,27 @@ export const ScheduleViewSchema = z
 
 export const ScheduleListSchema = z.object({ schedules: z.array(ScheduleViewSchema) });
 
+export const ProcedureApprovalViewSchema = z
+  .object({
+    version: z.string().meta({ description: "Procedure version at approval", example: "1.0+3f9a1c2b4d5e" }),
+    textSha256: z.string().meta({ description: "SHA-256 hex of the approved normative text" }),
+    name: z.string(),
+    title: z.string(),
+    approvedAt: z.string().meta({ format: "date-time" }),
+    recordedBy: z.string().meta({ description: "Token name (API) or cli:<user> (CLI)" }),
+  })
+  .meta({ id: "ProcedureApproval" });
+
+export const ProcedureStateSchema = z
+  .object({
+    procedure: z
+      .object({ version: z.string(), textSha256: z.string() })
+      .meta({ description: "The procedure text the service's configuration produces now" }),
+    latestApproval: ProcedureApprovalViewSchema.nullable(),
+    matchesCurrentText: z
+      .boolean()
+      .meta({ description: "Whether the latest approval is of the current text" }),
+  })
+  .meta({ id: "ProcedureState" });
+
 export const HealthSchema = z.object({ status: z.literal("ok") });

@@ -17,10 +17,19 @@ export interface CheckMetadata {
   sourceTypes: SourceType[];
 }
 
-/** A check is a pure function of the snapshot. It never performs I/O. */
+/**
+ * What a check may know besides the snapshot: the findings of the checks registered before it (run-checks.ts).
+ * Only checks that judge other verdicts need it (access-review-current: is an item a review left open still
+ * failing?); they are registered last, so every verdict they look at exists.
+ */
+export interface CheckContext {
+  findings: readonly Finding[];
+}
+
+/** A check is a pure function of the snapshot (and the earlier findings). It never performs I/O. */
 export interface Check {
   metadata: CheckMetadata;
-  run(snapshot: Snapshot): Finding[];
+  run(snapshot: Snapshot, context?: CheckContext): Finding[];
 }
 
 /** Keys of the snapshot a check may judge, restricted to source types the check applies to. */

@@ -1,4 +1,6 @@
 import type { Check } from "./check.ts";
+import { check as accessReviewCurrent } from "./access-review-current/access-review-current.check.ts";
+import { check as procedureApprovedCurrent } from "./procedure-approved-current/procedure-approved-current.check.ts";
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
@@ -40,6 +42,9 @@ export const CHECK_IDS = [
   "azure-vault-purge-protection",
   "vault-key-exportable",
   "vault-policy-least-privilege",
+  // Governance checks (procedure steps 6 and 7), last: access-review-current reads the findings before it.
+  "procedure-approved-current",
+  "access-review-current",
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -62,6 +67,8 @@ export const registry: readonly Check[] = [
   azureVaultPurgeProtection,
   vaultKeyExportable,
   vaultPolicyLeastPrivilege,
+  procedureApprovedCurrent,
+  accessReviewCurrent,
 ];
 
 export function isCheckId(value: string): value is CheckId {

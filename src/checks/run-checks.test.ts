@@ -27,8 +27,32 @@ function stubMetadata(id: string) {
 }
 
 describe("runChecks", () => {
-  it("returns nothing for an empty snapshot", () => {
-    expect(runChecks(makeSnapshot())).toEqual([]);
+  it("returns only the organization's procedure verdict for an empty snapshot", () => {
+    // The procedure is judged whatever was collected; every other check judges collected sources or keys.
+    expect(runChecks(makeSnapshot()).map((finding) => finding.checkId)).toEqual([
+      "procedure-approved-current",
+    ]);
+  });
+
+  it("gives each check the findings of the checks registered before it", () => {
+    const seen: number[] = [];
+    const recorder = (id: string): Check => ({
+      metadata: stubMetadata(id),
+      run: (_snapshot, context) => {
+        seen.push(context?.findings.length ?? -1);
+        return [
+          makeFinding(stubMetadata(id), {
+            status: "pass",
+            source: "s",
+            resource: id,
+            message: "m",
+            evidence: [],
+          }),
+        ];
+      },
+    });
+    runChecks(makeSnapshot(), [recorder("first"), recorder("second"), recorder("third")]);
+    expect(seen).toEqual([0, 1, 2]);
   });
 
   it("runs the whole registry by default", () => {

@@ -32,20 +32,24 @@ export function compareFindings(left: Finding, right: Finding): number {
  * evidence must survive it: it becomes one `error` finding naming the check, never a silent gap.
  */
 export function runChecks(snapshot: Snapshot, checks: readonly Check[] = registry): Finding[] {
-  const findings = checks.flatMap((check) => {
-    try {
-      return check.run(snapshot);
-    } catch (error) {
-      return [
-        makeFinding(check.metadata, {
-          status: "error",
-          source: CHECK_FAILURE_SOURCE,
-          resource: `check:${check.metadata.id}`,
-          message: `check ${check.metadata.id} failed to run: ${describeError(error)}`,
-          evidence: [],
-        }),
-      ];
-    }
-  });
+  const findings: Finding[] = [];
+  for (const check of checks) findings.push(...runOne(check, snapshot, findings));
   return findings.sort(compareFindings);
+}
+
+/** One check, given the findings of the checks before it (a copy: never a list that grows while it reads). */
+function runOne(check: Check, snapshot: Snapshot, earlier: readonly Finding[]): Finding[] {
+  try {
+    return check.run(snapshot, { findings: [...earlier] });
+  } catch (error) {
+    return [
+      makeFinding(check.metadata, {
+        status: "error",
+        source: CHECK_FAILURE_SOURCE,
+        resource: `check:${check.metadata.id}`,
+        message: `check ${check.metadata.id} failed to run: ${describeError(error)}`,
+        evidence: [],
+      }),
+    ];
+  }
 }

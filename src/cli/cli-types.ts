@@ -1,3 +1,5 @@
+import type { QueueCliOptions } from "../jobs/queue/resolve-service.ts";
+
 /**
  * What main.ts and the command modules share. A leaf module: commands import it instead of main.ts, which
  * registers (and so imports) them.
@@ -31,3 +33,17 @@ export interface RunCliOptions {
 /** `--fail-on` values: the severities a CI gate may name (`info` findings never gate). */
 export const FAIL_ON_SEVERITIES = ["low", "medium", "high", "critical"] as const;
 export type FailOnSeverity = (typeof FAIL_ON_SEVERITIES)[number];
+
+/** Options of `keyproof procedure show|approve` (here: both the light command file and its actions use them). */
+export interface ProcedureShowOptions extends QueueCliOptions {
+  config: string;
+  json?: boolean;
+  text?: boolean;
+}
+
+export interface ProcedureApproveOptions extends QueueCliOptions {
+  config: string;
+  name: string;
+  title: string;
+  json?: boolean;
+}

@@ -8,6 +8,7 @@ import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
 import { registerReviewCommand } from "./commands/review.command.ts";
 import { registerSignerCommand } from "./commands/signer.command.ts";
+import { registerProcedureCommand } from "./commands/procedure.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
 import { FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
@@ -157,6 +158,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerTokenCommand(program, io, setExitCode);
   registerSignerCommand(program, io, setExitCode);
   registerReviewCommand(program, io, setExitCode);
+  registerProcedureCommand(program, io, setExitCode);
 
   try {
     await program.parseAsync(argv);

@@ -120,6 +120,11 @@ export const PolicySchema = z.strictObject({
    * (CloudTrail: one S3 listing per day and region), so a mistyped decade is refused before any call.
    */
   maxRangeDays: z.number().int().positive().default(DEFAULT_MAX_RANGE_DAYS),
+  /**
+   * Days a signed access review (procedure step 7) and an approval of the procedure (step 6) stay current
+   * (default 365: "reviewed annually"). Checks fail a source or the procedure once the latest is older.
+   */
+  reviewIntervalDays: z.number().int().positive().default(365),
 });
 
 const AwsRegionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name");
@@ -246,6 +251,7 @@ export const ConfigSchema = z
       logRetentionDays: 365,
       approvedKeySpecs: DEFAULT_APPROVED_KEY_SPECS,
       maxRangeDays: DEFAULT_MAX_RANGE_DAYS,
+      reviewIntervalDays: 365,
     }),
     signing: SigningSchema,
     /** Where sealed bundles are kept besides the run's output directory. */

@@ -9,6 +9,10 @@ export const FINDINGS_FILE = "findings.json";
 export const INVENTORY_FILE = "inventory.json";
 export const GAPS_FILE = "gaps.json";
 export const SUMMARY_FILE = "summary.json";
+/** Written by the judge step: the latest procedure approval, the run's procedure identity, and whether they match. */
+export const PROCEDURE_APPROVAL_FILE = "governance/procedure-approval.json";
+/** Written by the judge step: the signed access reviews the run judged coverage by. */
+export const REVIEWS_FILE = "governance/reviews.json";
 /** Written at seal time (bundle-writer.ts), listed in the manifest: how to verify with sha256sum and openssl. */
 export const VERIFY_INSTRUCTIONS_FILE = "VERIFY.md";
 /** Written at seal time: `sha256sum -c` lines for every other listed file. */

@@ -21,7 +21,10 @@ import { sealStep } from "./steps/seal.step.ts";
 import { renderStep } from "./steps/render.step.ts";
 import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
-import { fanOutSettingsOf } from "./queue/queue-settings.ts";
+import { fanOutSettingsOf, resolveQueueSettings } from "./queue/queue-settings.ts";
+import { readGovernanceFacts } from "./governance-facts.ts";
+import type { GovernanceFacts } from "../model/review.ts";
+import { describeError } from "../errors/errors.ts";
 import { WorkStore } from "./work-store.ts";
 import { signerIdentityOf } from "../render/view-models/signer-identity.ts";
 
@@ -46,6 +49,11 @@ export interface RunRequest {
    * holds the JSON evidence only, and says so in summary.json.
    */
   render?: boolean;
+  /**
+   * Where reviews and approvals are read (`--redis-url`, `--prefix`); otherwise REDIS_URL and the config's
+   * `queue:` section. With no Redis anywhere the governance checks say so (`warn`).
+   */
+  queueOverrides?: { redisUrl?: string; prefix?: string };
 }
 
 export interface RunResult {
@@ -63,6 +71,30 @@ export function generateRunId(now: Date): string {
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}/, "");
   return `kp-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Reviews and approvals for an inline run: a short client connection only when a Redis URL is configured,
+ * closed at once (an inline run keeps no Redis connection open while it collects or renders).
+ */
+async function readInlineGovernance(request: RunRequest): Promise<GovernanceFacts> {
+  const settings = resolveQueueSettings({
+    config: request.loaded.config,
+    configDirectory: request.loaded.directory,
+    ...(request.queueOverrides === undefined ? {} : { overrides: request.queueOverrides }),
+  });
+  if (settings.redisUrl === undefined) return readGovernanceFacts(undefined, settings.prefix);
+  const { assertRedisReachable, createRedisConnection } = await import("./queue/redis-connection.ts");
+  const redis = createRedisConnection(settings.redisUrl, "client", "keyproof-inline-governance");
+  try {
+    // A configured but unreachable Redis would otherwise hold the run through every client retry.
+    await assertRedisReachable(redis, settings.redisUrl);
+    return await readGovernanceFacts(redis, settings.prefix);
+  } catch (error) {
+    return { state: "unavailable", severity: "error", reason: describeError(error) };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
@@ -135,6 +167,7 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
     sources: planned,
     writer,
     work,
+    governance: await readInlineGovernance(request),
   });
 
   if (request.render !== false) {

@@ -21,3 +21,9 @@ export interface Finding {
   /** UTC ISO-8601 date that matters to the verdict (deletion date, last rotation...). */
   date?: string;
 }
+
+/**
+ * The source of findings about the organization rather than one configured source (the approval of the
+ * key-management procedure). In parentheses, so it can never be a configured source id (a slug).
+ */
+export const ORGANIZATION_SOURCE = "(organization)";

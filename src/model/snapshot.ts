@@ -2,6 +2,7 @@ import type { KeyRecord, ReadWindow, SourceType, CollectionError } from "./key.t
 import type { LoggingStatus } from "./logging.ts";
 import type { UsageSummary } from "./usage.ts";
 import type { InventoryEntry } from "./inventory.ts";
+import type { GovernanceFacts, ProcedureIdentity } from "./review.ts";
 
 export interface DateRange {
   /** Inclusive UTC start, ISO-8601 instant (00:00:00.000Z of the first day). */
@@ -46,6 +47,8 @@ export interface JudgementPolicy {
   approvedKeySpecs: string[];
   /** Sources whose keys must be HSM-backed (Azure `requireHsm: true`): software keys are not approved there. */
   hsmRequiredSources: string[];
+  /** Days a signed access review and the procedure approval stay current (`policy.reviewIntervalDays`). */
+  reviewIntervalDays: number;
 }
 
 /** Everything a check may look at. Pure data: checks never call out. */
@@ -57,6 +60,10 @@ export interface Snapshot {
   policy: JudgementPolicy;
   inventory: InventoryEntry[];
   sources: SourceSnapshot[];
+  /** Signed reviews and the latest procedure approval, as read from the service's Redis at judge time. */
+  governance: GovernanceFacts;
+  /** The procedure text this run's configuration produces: what the latest approval must match. */
+  procedure: ProcedureIdentity;
 }
 
 /**

@@ -5,3 +5,4 @@ export * from "./logging.factory.ts";
 export * from "./usage.factory.ts";
 export * from "./snapshot.factory.ts";
 export * from "./config-text.factory.ts";
+export * from "./governance.factory.ts";

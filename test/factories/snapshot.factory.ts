@@ -11,6 +11,7 @@ import type {
 } from "../../src/model/snapshot.ts";
 import type { UsageSummary } from "../../src/model/usage.ts";
 import { parsePeriod } from "../../src/time/date-range.ts";
+import { procedureIdentityOf } from "../../src/procedure/procedure-text.ts";
 import { CAPTURED_AT, makeCollectionError } from "./collected.factory.ts";
 import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 import { makeLoggingStatus } from "./logging.factory.ts";
@@ -22,6 +23,7 @@ export function makePolicy(overrides: Partial<JudgementPolicy> = {}): JudgementP
     logRetentionDays: 365,
     approvedKeySpecs: [...DEFAULT_APPROVED_KEY_SPECS],
     hsmRequiredSources: [],
+    reviewIntervalDays: 365,
     ...overrides,
   };
 }
@@ -117,7 +119,7 @@ export function makeSnapshot(options: SnapshotOptions = {}): Snapshot {
       "makeSnapshot: give either `sources` or `keys`/`logging`/`usage`/`gaps`/`accounts`, not both",
     );
   }
-  return {
+  const snapshot: Omit<Snapshot, "procedure"> & { procedure?: Snapshot["procedure"] } = {
     runId: "run-test-0001",
     organization: "Example Corp",
     range: parsePeriod("2026-Q3"),
@@ -132,8 +134,21 @@ export function makeSnapshot(options: SnapshotOptions = {}): Snapshot {
         gaps: gaps ?? [],
         accounts: accounts ?? {},
       }),
+    // Read, with nothing signed or approved yet: the governance checks fail, every other check is unmoved.
+    governance: { state: "read", signedReviews: [] },
     ...rest,
     policy: makePolicy(policy),
+  };
+  // The identity the snapshot's own organization, policy and source types produce, as the judge step computes it.
+  return {
+    ...snapshot,
+    procedure:
+      snapshot.procedure ??
+      procedureIdentityOf({
+        organization: snapshot.organization,
+        policy: snapshot.policy,
+        sourceTypes: snapshot.sources.map((source) => source.type),
+      }),
   };
 }
 

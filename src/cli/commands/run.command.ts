@@ -94,6 +94,10 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
     ...(options.runId === undefined ? {} : { runId: options.runId }),
     render: options.render,
     ...(io.isTty ? { onProgress: progressPrinter(io) } : {}),
+    queueOverrides: {
+      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    },
   });
   if (io.isTty) io.stderr("\r\x1b[K");
   printResult(options, io, result);

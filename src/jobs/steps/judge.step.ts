@@ -1,11 +1,20 @@
 import type { Config, InventoryEntry } from "../../config/config.schema.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
-import { FINDINGS_FILE, GAPS_FILE, INVENTORY_FILE, SUMMARY_FILE } from "../../evidence/paths.ts";
+import {
+  FINDINGS_FILE,
+  GAPS_FILE,
+  INVENTORY_FILE,
+  PROCEDURE_APPROVAL_FILE,
+  REVIEWS_FILE,
+  SUMMARY_FILE,
+} from "../../evidence/paths.ts";
 import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord, SourceType } from "../../model/key.ts";
 import type { DateRange, Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
 import type { UsageSummary } from "../../model/usage.ts";
+import type { GovernanceFacts } from "../../model/review.ts";
+import { procedureIdentityOf, procedureInputOf } from "../../procedure/procedure-text.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import { summarizeRun, type RunSummary } from "../run-summary.ts";
 import type { WorkStore } from "../work-store.ts";
@@ -27,6 +36,8 @@ export function assembleSnapshot(input: {
   sources: PlannedSource[];
   locations: Map<string, CollectedLocation>;
   usage: Map<string, UsageSummary>;
+  /** Reviews and approvals read from the service's Redis (governance-facts.ts) before judging. */
+  governance: GovernanceFacts;
 }): Snapshot {
   const sources: SourceSnapshot[] = input.sources.map((planned) => {
     const collected = planned.locations.flatMap((location) => {
@@ -73,6 +84,8 @@ export function assembleSnapshot(input: {
     },
     inventory: input.config.keys,
     sources,
+    governance: input.governance,
+    procedure: procedureIdentityOf(procedureInputOf(input.config)),
   };
 }
 
@@ -162,6 +175,29 @@ export function buildInventoryExport(snapshot: Snapshot): Record<string, unknown
   };
 }
 
+/** governance/procedure-approval.json: the run's procedure identity, the latest approval, and whether it matches. */
+export function buildProcedureApprovalExport(snapshot: Snapshot): Record<string, unknown> {
+  const { governance, procedure } = snapshot;
+  if (governance.state === "unavailable")
+    return { procedure, state: governance.state, severity: governance.severity, reason: governance.reason };
+  const approval = governance.latestApproval;
+  return {
+    procedure,
+    state: governance.state,
+    latestApproval: approval ?? null,
+    // Whether the approved text is this run's text; the verdict (also age) is the procedure-approved-current finding.
+    matchesCurrentText: approval !== undefined && approval.textSha256 === procedure.textSha256,
+  };
+}
+
+/** governance/reviews.json: the signed reviews (newest first) the access-review-current check judged. */
+export function buildReviewsExport(snapshot: Snapshot): Record<string, unknown> {
+  const { governance } = snapshot;
+  if (governance.state === "unavailable")
+    return { state: governance.state, severity: governance.severity, reason: governance.reason };
+  return { state: governance.state, signedReviews: governance.signedReviews };
+}
+
 export interface JudgeResult {
   snapshot: Snapshot;
   findings: Finding[];
@@ -177,6 +213,8 @@ export async function judgeStep(input: {
   sources: PlannedSource[];
   writer: BundleWriter;
   work: WorkStore;
+  /** Reviews and approvals (readGovernanceFacts), read by the caller that holds the Redis connection. */
+  governance: GovernanceFacts;
 }): Promise<JudgeResult> {
   const state = await loadCollectedState(input.work, input.sources);
   const snapshot = assembleSnapshot({ ...input, ...state });
@@ -187,6 +225,11 @@ export async function judgeStep(input: {
   await input.writer.writeJson(INVENTORY_FILE, buildInventoryExport(snapshot), { overwrite: true });
   await input.writer.writeJson(GAPS_FILE, gaps, { overwrite: true });
   await input.writer.writeJson(SUMMARY_FILE, summary, { overwrite: true });
+  // "A run includes the latest approval": the facts the governance checks judged travel in the bundle.
+  await input.writer.writeJson(PROCEDURE_APPROVAL_FILE, buildProcedureApprovalExport(snapshot), {
+    overwrite: true,
+  });
+  await input.writer.writeJson(REVIEWS_FILE, buildReviewsExport(snapshot), { overwrite: true });
   await input.work.put("snapshot", snapshot);
   await input.work.put("findings", findings);
   return { snapshot, findings, summary };

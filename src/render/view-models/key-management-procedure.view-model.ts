@@ -1,4 +1,4 @@
-import type { KeyRecord, SourceType } from "../../model/key.ts";
+import type { KeyRecord } from "../../model/key.ts";
 import type { LoggingSink } from "../../model/logging.ts";
 import type { Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
 import { captureWindowOf } from "../../model/snapshot.ts";
@@ -14,7 +14,17 @@ import {
   sortedCounts,
   type Row,
 } from "./format.ts";
-import { tallyOf, type FindingIndex, type VerdictTally } from "./verdicts.ts";
+import { tallyOf, verdictOf, type DisplayVerdict, type FindingIndex, type VerdictTally } from "./verdicts.ts";
+import { ORGANIZATION_SOURCE } from "../../model/finding.ts";
+import {
+  PHASES,
+  ROLES,
+  procedureStepsOf,
+  sourceTypesInOrder,
+  toolProcedureText,
+  type LifecyclePhase,
+  type ProcedureInput,
+} from "../../procedure/procedure-text.ts";
 
 /**
  * The key-management procedure document the mission asks for ("how keys are created, rotated, revoked,
@@ -39,6 +49,24 @@ export type ProcedureStepView = {
   evidence: string;
 };
 
+/**
+ * The approval block (procedure step 6): the latest approval as recorded, and the verdict of the
+ * procedure-approved-current finding (whether it is of this text and current is the check's call, not ours).
+ */
+export type ProcedureApprovalView = {
+  /** This run's procedure version and the SHA-256 of its normative text. */
+  version: string;
+  textSha256: string;
+  /**
+   * The latest approval as recorded: one entry, or none when none was recorded or none could be read (a
+   * list, not an optional field: the template refuses fields the view lacks).
+   */
+  approved: Array<{ version: string; name: string; title: string; date: string; textSha256: string }>;
+  /** "Not approved", or that approvals could not be read; "" when an approval is shown. */
+  absence: string;
+  verdict: DisplayVerdict;
+};
+
 export type KeyManagementProcedureView = {
   report: ReportHeaderView;
   reviewDate: string;
@@ -50,7 +78,42 @@ export type KeyManagementProcedureView = {
   steps: ProcedureStepView[];
   lifecycle: LifecyclePhaseView[];
   roles: Array<{ role: string; duties: string }>;
+  approval: ProcedureApprovalView;
 };
+
+function approvalViewOf(
+  snapshot: Pick<Snapshot, "governance" | "procedure">,
+  verdicts: FindingIndex,
+): ProcedureApprovalView {
+  const verdict = verdictOf(verdicts, { source: ORGANIZATION_SOURCE }, "procedure-approved-current", {
+    pass: "Approved, current",
+    fail: "Not current",
+    warn: "Not checked",
+  });
+  const view: ProcedureApprovalView = {
+    version: snapshot.procedure.version,
+    textSha256: snapshot.procedure.textSha256,
+    approved: [],
+    absence: "",
+    verdict,
+  };
+  const { governance } = snapshot;
+  if (governance.state === "unavailable") view.absence = "Approvals could not be read";
+  else if (governance.latestApproval === undefined) view.absence = "Not approved";
+  else {
+    const latest = governance.latestApproval;
+    view.approved = [
+      {
+        version: latest.version,
+        name: latest.name,
+        title: latest.title,
+        date: formatDay(latest.approvedAt),
+        textSha256: latest.textSha256,
+      },
+    ];
+  }
+  return view;
+}
 
 /** The capture date plus one year (UTC); 29 February rolls to 1 March, as Date.UTC does. */
 export function reviewDateOf(capturedAt: string): string {
@@ -59,42 +122,6 @@ export function reviewDateOf(capturedAt: string): string {
     .toISOString()
     .slice(0, 10);
 }
-
-type LifecyclePhase = "create" | "rotate" | "revoke" | "delete";
-
-/** How each phase is carried out with each tool; `{max}` is the configured maximum rotation interval in days. */
-const TOOL_PROCEDURES: Record<SourceType, Record<LifecyclePhase, string>> = {
-  "aws-kms": {
-    create:
-      "Create a customer managed key (console: Key Management Service > Customer managed keys > Create key; API: CreateKey) with key spec SYMMETRIC_DEFAULT (AES-256-GCM) unless an approved asymmetric spec is required, key material origin AWS_KMS, an alias (CreateAlias) and tags naming the owner.",
-    rotate:
-      "Enable automatic rotation (EnableKeyRotation with RotationPeriodInDays of at most {max} days). Keys that cannot rotate automatically (asymmetric, imported material, custom key stores) are rotated by creating a new key and moving the alias (UpdateAlias) on a documented schedule of at most {max} days; RotateKeyOnDemand is used after a suspected compromise.",
-    revoke:
-      "Remove the principal from the key policy (PutKeyPolicy), retire or revoke its grants (RetireGrant, RevokeGrant) and remove IAM permissions; stop all use of the key at once by disabling it (DisableKey).",
-    delete:
-      "After CloudTrail shows the key is no longer used, schedule deletion (ScheduleKeyDeletion) with a waiting period of 7 to 30 days; cancel it (CancelKeyDeletion) if any use appears during the waiting period.",
-  },
-  "azure-key-vault": {
-    create:
-      "Generate the key in the approved vault (portal: Key Vaults > vault > Keys > Generate/Import; API: Create Key) as RSA of 2048 bits or more, or EC P-256/P-384, HSM-backed where required, tagged with its owner.",
-    rotate:
-      "Attach a key rotation policy whose Rotate lifetime action fires at most {max} days after creation, with an expiry; Rotate Key creates a new version on demand.",
-    revoke:
-      "Remove the principal's role assignment (e.g. Key Vault Crypto User) or access-policy entry; disable the key (enabled = false) to stop all cryptographic use.",
-    delete:
-      "Delete the key; with soft-delete and purge protection on, it stays recoverable for the vault's retention period and cannot be purged early.",
-  },
-  "hashicorp-vault": {
-    create:
-      "Create a named key on the transit mount (vault write -f <mount>/keys/<name> type=aes256-gcm96, or rsa-2048 / ecdsa-p256 where an asymmetric key is required).",
-    rotate:
-      "Set auto_rotate_period of at most {max} days (vault write <mount>/keys/<name>/config auto_rotate_period=<n>d) or rotate manually (vault write -f <mount>/keys/<name>/rotate); rewrap stored ciphertext and raise min_decryption_version to retire old versions.",
-    revoke:
-      "Remove the key's paths from the ACL policies of the principal, revoke the tokens and leases it holds, and raise min_decryption_version to revoke old key versions.",
-    delete:
-      "Set deletion_allowed=true on the key's config, then delete it (vault delete <mount>/keys/<name>); deletion is irreversible, so it follows the same approval as revocation.",
-  },
-};
 
 const SINK_TOOL: Record<LoggingSink["kind"], string> = {
   "cloudtrail-trail": "AWS CloudTrail",
@@ -294,38 +321,19 @@ function observedForPhase(
   }
 }
 
-const PHASES: Array<{ phase: LifecyclePhase; title: string; summary: string }> = [
-  {
-    phase: "create",
-    title: "Creating keys",
-    summary:
-      "Keys are created only in the approved key management systems below, with approved algorithms and platform-generated key material where possible, and are added to the key inventory with an owner before use.",
-  },
-  {
-    phase: "rotate",
-    title: "Rotating keys",
-    summary:
-      "Automatic rotation is enabled wherever the platform supports it; otherwise a manual rotation schedule is kept. No key goes longer than the policy's maximum interval between rotations.",
-  },
-  {
-    phase: "revoke",
-    title: "Revoking access and keys",
-    summary:
-      "Access is revoked when a person or service no longer needs it (found at the annual review or on a role change); a key suspected of compromise is disabled at once and rotated.",
-  },
-  {
-    phase: "delete",
-    title: "Deleting keys",
-    summary:
-      "A key is deleted only after its data has been re-encrypted or destroyed, its usage log shows no recent use, and the key owner has approved; platforms' waiting periods are used, never bypassed.",
-  },
-];
-
 /** Pure: the procedure document for this organisation's configuration and observed settings. */
 export function buildKeyManagementProcedureView(input: {
   snapshot: Pick<
     Snapshot,
-    "organization" | "range" | "runId" | "capturedAt" | "sources" | "policy" | "inventory"
+    | "organization"
+    | "range"
+    | "runId"
+    | "capturedAt"
+    | "sources"
+    | "policy"
+    | "inventory"
+    | "governance"
+    | "procedure"
   >;
   /** The signer as a person may read it: key id and fingerprint, never a local file path. */
   signerDescription: string;
@@ -335,73 +343,27 @@ export function buildKeyManagementProcedureView(input: {
 }): KeyManagementProcedureView {
   const { snapshot } = input;
   const maximum = snapshot.policy.maxRotationDays;
-  const typesInUse = [...new Set(snapshot.sources.map((source) => source.type))];
+  const procedureInput: ProcedureInput = {
+    organization: snapshot.organization,
+    policy: snapshot.policy,
+    sourceTypes: snapshot.sources.map((source) => source.type),
+  };
+  const typesInUse = sourceTypesInOrder(procedureInput.sourceTypes);
   const allKeys = snapshot.sources.flatMap(keysOfSource);
   const products = typesInUse.map((type) => CONSOLE_STYLES[type].productName);
   const reviewDate = reviewDateOf(snapshot.capturedAt);
   const sinkTools = [...new Set(snapshot.sources.flatMap(sinksOfSource).map((sink) => SINK_TOOL[sink.kind]))];
 
-  const steps: ProcedureStepView[] = [
-    {
-      number: 1,
-      title: "Define key ownership and scope",
-      role: "Engineering Lead",
-      description: `Identify the systems, databases and services that need encryption keys and assign a named owner to each key, recording whether it protects data at rest, data in transit or application-level data. The inventory lives in keyproof.yaml (keys:) and currently has ${plural(snapshot.inventory.length, "entry", "entries")}.`,
-      output: "Approved key inventory with owners and usage",
-      evidence: "reports/key-inventory.pdf, inventory.json",
-    },
-    {
-      number: 2,
-      title: "Create encryption keys in the approved key management system",
-      role: "Engineering Lead",
-      description: `Create keys with ${products.join(", ")} using approved algorithms (${snapshot.policy.approvedKeySpecs.join(", ")}) and platform-managed key material where possible. See "Creating keys" below.`,
-      output: "New keys with unique identifiers",
-      evidence: "screenshots/**/key-configuration.png, sources/**/configuration.json",
-    },
-    {
-      number: 3,
-      title: "Configure key access controls",
-      role: "Engineering Lead",
-      description:
-        "Restrict key use to approved services and users with least privilege; prefer service roles and managed identities over human users.",
-      output: "Enforced IAM or policy-based access restrictions on each key",
-      evidence: "screenshots/**/access-policy.png, sources/**/access-policy.json",
-    },
-    {
-      number: 4,
-      title: "Enable key rotation settings",
-      role: "Engineering Lead",
-      description: `Enable automatic rotation where supported, at least every ${maximum} days; define a manual schedule where it is not. See "Rotating keys" below.`,
-      output: "Documented and configured rotation settings",
-      evidence: "screenshots/**/key-configuration.png, reports/findings-report.pdf",
-    },
-    {
-      number: 5,
-      title: "Log and monitor key usage",
-      role: "Security Analyst",
-      description: `Keep logging of encrypt, decrypt and administrative events on (${sinkTools.length > 0 ? sinkTools.join(", ") : "no logging sink was observed"}) with at least ${snapshot.policy.logRetentionDays} days of retention, integrated with central logging or SIEM.`,
-      output: "Auditable logs of key access and usage",
-      evidence:
-        "screenshots/**/logging-configuration.png, sources/**/usage-events.*, reports/usage-summary.pdf",
-    },
-    {
-      number: 6,
-      title: "Document key management procedures",
-      role: "Engineering Lead",
-      description: `This document, regenerated at each evidence run from the configuration and the observed settings, stored in the policy repository and reviewed annually (next review due ${reviewDate}).`,
-      output: "Approved key management procedure document",
-      evidence: "reports/key-management-procedure.pdf",
-    },
-    {
-      number: 7,
-      title: "Perform annual access and configuration review",
-      role: "Security Analyst",
-      description:
-        "At least annually, review key access permissions, rotation status and logging configuration using this bundle's findings report; remediate and document every misconfiguration.",
-      output: "Completed annual review record with findings and remediation notes",
-      evidence: "reports/findings-report.pdf, findings.json",
-    },
-  ];
+  // The normative steps (what an approval covers), each followed by what this run observed.
+  const observedByStep: Record<number, string> = {
+    1: `It currently has ${plural(snapshot.inventory.length, "entry", "entries")}.`,
+    5: `Logging observed: ${sinkTools.length > 0 ? sinkTools.join(", ") : "no logging sink was observed"}.`,
+    6: `Next review due ${reviewDate}.`,
+  };
+  const steps: ProcedureStepView[] = procedureStepsOf(procedureInput).map((step) => {
+    const observed = observedByStep[step.number];
+    return observed === undefined ? step : { ...step, description: `${step.description} ${observed}` };
+  });
 
   return {
     report: buildReportHeader(snapshot, "Encryption key management procedure", input.generatedAt),
@@ -425,26 +387,11 @@ export function buildKeyManagementProcedureView(input: {
       summary,
       tools: typesInUse.map((type) => ({
         product: CONSOLE_STYLES[type].productName,
-        text: TOOL_PROCEDURES[type][phase].replaceAll("{max}", String(maximum)),
+        text: toolProcedureText(type, phase, maximum),
       })),
       observed: observedForPhase(phase, allKeys, maximum, input.verdicts),
     })),
-    roles: [
-      {
-        role: "Engineering Lead",
-        duties:
-          "Owns the key inventory, creates keys, configures access and rotation, maintains this procedure.",
-      },
-      {
-        role: "Security Analyst",
-        duties:
-          "Monitors key usage logs, performs the annual access and configuration review, records findings and remediation.",
-      },
-      {
-        role: "Key owner",
-        duties:
-          "Named per key in the inventory; approves access, revocation and deletion of the keys they own.",
-      },
-    ],
+    roles: ROLES.map((role) => ({ ...role })),
+    approval: approvalViewOf(snapshot, input.verdicts),
   };
 }

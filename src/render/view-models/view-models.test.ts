@@ -15,6 +15,7 @@ import {
   makeSnapshot,
   makeUsageSummary,
   notCollected,
+  makeProcedureApproval,
 } from "../../../test/factories/index.ts";
 import { computeContentDigest } from "../content-digest.ts";
 import { buildAccessPolicyView } from "./access-policy.view-model.ts";
@@ -704,6 +705,71 @@ describe("buildKeyManagementProcedureView", () => {
     expect(view.observed.find((source) => source.source === "vault-prod")?.rows).toContainEqual(
       expect.objectContaining({ label: "Rotation periods configured", value: "90 days" }),
     );
+  });
+});
+
+describe("the procedure's approval block", () => {
+  const viewOf = (snapshot: Snapshot) =>
+    buildKeyManagementProcedureView({
+      snapshot,
+      signerDescription: "local Ed25519 key",
+      verdicts: judged(snapshot).verdicts,
+      generatedAt,
+    }).approval;
+
+  it("without an approval says so, with the finding's message as the verdict", () => {
+    const snapshot = makeSnapshot({ keys: [makeKey()] });
+    const view = viewOf(snapshot);
+    expect(view).toMatchObject({
+      version: snapshot.procedure.version,
+      textSha256: snapshot.procedure.textSha256,
+      approved: [],
+      absence: "Not approved",
+    });
+    expect(view.verdict).toMatchObject({
+      checkId: "procedure-approved-current",
+      status: "fail",
+      tone: "bad",
+      reason: `The key-management procedure (version ${snapshot.procedure.version}) has no recorded approval.`,
+    });
+  });
+
+  it("shows the approver, date and approved digest, and takes ok or not from the finding only", () => {
+    const base = makeSnapshot({ keys: [makeKey()] });
+    const approval = makeProcedureApproval(base.procedure);
+    const current = viewOf({
+      ...base,
+      governance: { state: "read", signedReviews: [], latestApproval: approval },
+    });
+    expect(current.approved).toEqual([
+      {
+        version: base.procedure.version,
+        name: "Erin Lead",
+        title: "Engineering Lead",
+        date: "2026-09-01",
+        textSha256: base.procedure.textSha256,
+      },
+    ]);
+    expect(current.absence).toBe("");
+    expect(current.verdict).toMatchObject({ status: "pass", label: "Approved, current", tone: "ok" });
+
+    const stale = makeProcedureApproval({ version: "1.0+000000000000", textSha256: "0".repeat(64) });
+    const changed = viewOf({
+      ...base,
+      governance: { state: "read", signedReviews: [], latestApproval: stale },
+    });
+    expect(changed.approved[0]?.textSha256).toBe("0".repeat(64));
+    expect(changed.verdict).toMatchObject({ status: "fail", label: "Not current" });
+    expect(changed.verdict.reason).toContain("The procedure text changed since its approval");
+  });
+
+  it("says approvals could not be read when Redis was not there", () => {
+    const view = viewOf({
+      ...makeSnapshot(),
+      governance: { state: "unavailable", severity: "warn", reason: "no Redis configured" },
+    });
+    expect(view.absence).toBe("Approvals could not be read");
+    expect(view.verdict).toMatchObject({ status: "warn", label: "Not checked" });
   });
 });
 

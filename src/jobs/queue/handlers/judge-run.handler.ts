@@ -1,3 +1,4 @@
+import { readGovernanceFacts } from "../../governance-facts.ts";
 import { matchInventory } from "../../../inventory/match-inventory.ts";
 import type { RunSummary } from "../../run-summary.ts";
 import { judgeStep, loadCollectedState } from "../../steps/judge.step.ts";
@@ -21,6 +22,8 @@ export async function handleJudgeRun(payload: RunPayload, job: JobContext): Prom
     const matched = new Set(matchInventory(config.keys, keys).entryByKey.values());
     config = { ...config, keys: config.keys.filter((entry) => matched.has(entry)) };
   }
+  // The worker's own Redis holds the reviews and approvals; a failing read becomes an `error` finding.
+  const governance = await readGovernanceFacts(job.redis, job.prefix);
   const judged = await judgeStep({
     runId: plan.runId,
     config,
@@ -29,6 +32,7 @@ export async function handleJudgeRun(payload: RunPayload, job: JobContext): Prom
     sources: plan.sources,
     writer,
     work,
+    governance,
   });
   await job.runs.recordSummary(plan.runId, judged.summary);
   return judged.summary;
