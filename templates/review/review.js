@@ -702,13 +702,13 @@
       return;
     }
     byId("procedure-current").textContent =
-      `version ${data.current.version}, text SHA-256 ${data.current.textSha256}`;
+      `version ${data.procedure.version}, text SHA-256 ${data.procedure.textSha256}`;
     const latest = data.latestApproval;
     byId("procedure-latest").textContent =
-      latest === undefined
+      latest === undefined || latest === null
         ? "never approved"
         : `version ${latest.version} approved by ${latest.name}, ${latest.title} at ${latest.approvedAt} (recorded by ${latest.recordedBy})`;
-    byId("procedure-matches").textContent = data.matches ? "yes" : "no: the current text needs approval";
+    byId("procedure-matches").textContent = data.matchesCurrentText ? "yes" : "no: the current text needs approval";
   }
 
   async function approveProcedure(event) {

@@ -639,14 +639,15 @@ describe("the review page", () => {
   );
 
   it(
-    "shows the procedure's approval state and records an approval (skipped while /v1/procedure is not served)",
-    async (context) => {
-      // The procedure routes are another change; until they are registered this test cannot run.
-      if (app?.hasRoute({ method: "GET", url: "/v1/procedure" }) !== true) context.skip();
+    "shows the procedure's approval state and records an approval of the current text",
+    async () => {
       const reviewer = await openReview(token.bo);
       const { page } = reviewer;
       await page.waitForFunction(
         'document.getElementById("procedure-current").textContent.startsWith("version ")',
+      );
+      expect(await page.$eval("#procedure-matches", (element) => element.textContent)).toBe(
+        "no: the current text needs approval",
       );
       await page.type("#approve-name", "Bo Example");
       await page.type("#approve-title", "Security Engineer");
