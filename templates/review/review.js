@@ -708,7 +708,9 @@
       latest === undefined || latest === null
         ? "never approved"
         : `version ${latest.version} approved by ${latest.name}, ${latest.title} at ${latest.approvedAt} (recorded by ${latest.recordedBy})`;
-    byId("procedure-matches").textContent = data.matchesCurrentText ? "yes" : "no: the current text needs approval";
+    byId("procedure-matches").textContent = data.matchesCurrentText
+      ? "yes"
+      : "no: the current text needs approval";
   }
 
   async function approveProcedure(event) {
