@@ -17,6 +17,7 @@ import { seedVaultDemoEstate } from "./seed-vault-estate.ts";
 import { seedAzureDemoEstate, type SeededAzureDemoEstate } from "./seed-azure-estate.ts";
 import { demoIdentity } from "./demo-identity.ts";
 import { EXIT_CODES } from "../../src/cli/exit-codes.ts";
+import { runDemoReview } from "./demo-review.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const demoDirectory = path.join(root, ".keyproof", "demo");
@@ -228,6 +229,18 @@ async function runDemo(): Promise<number> {
       "us-east-1",
     ]);
   }
+  // The annual review of that bundle, signed and sealed into the same chain (reviews live in Redis).
+  let reviewCode = 0;
+  if (redisUrl !== undefined && verifyCode === 0 && s3VerifyCode === 0) {
+    reviewCode = await runDemoReview({
+      configFile,
+      redisUrl,
+      prefix: queuePrefix,
+      year: Number(quarter.label.slice(0, 4)),
+      directory: demoDirectory,
+      awsEndpoint,
+    });
+  }
   await azure.fakes.stop();
   process.stdout.write(
     `\nDemo chain scope ${identity.scope}, bucket ${evidenceBucket}, queue prefix ${queuePrefix} (this checkout's own).\n`,
@@ -235,7 +248,7 @@ async function runDemo(): Promise<number> {
   process.stdout.write(
     `\nEvidence files:\n  ${bundle}/findings.json\n  ${bundle}/inventory.json\n  ${bundle}/sources/  (per-key configuration and access-policy exports, logging status, usage extracts)\n  ${bundle}/manifest.json + manifest.sig.json\n`,
   );
-  return verifyCode !== 0 ? verifyCode : s3VerifyCode;
+  return verifyCode !== 0 ? verifyCode : s3VerifyCode !== 0 ? s3VerifyCode : reviewCode;
 }
 
 process.exitCode = await runDemo();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   makeAccess,
+  makeGap,
   makeGrant,
   makeKey,
   makeSignedReviewFact,
@@ -93,6 +94,16 @@ describe("access-review-current", () => {
     const key = makeKey({ keyId: "key-1", access: notCollected("kms:GetKeyPolicy") });
     const review = makeSignedReviewFact({ open: [grantItem()] });
     expect(check.run(withReviews(makeSnapshot({ keys: [key] }), [review]))[0]?.status).toBe("warn");
+  });
+
+  it("keeps a grant item open when its key is missing from a source the run could not collect completely", () => {
+    const review = makeSignedReviewFact({ open: [grantItem()] });
+    const complete = makeSnapshot({ keys: [makeKey({ keyId: "key-2" })] });
+    expect(check.run(withReviews(complete, [review]))[0]?.status).toBe("pass");
+    const withGap = makeSnapshot({ keys: [makeKey({ keyId: "key-2" })], gaps: [makeGap()] });
+    const [finding] = check.run(withReviews(withGap, [review]));
+    expect(finding?.status).toBe("warn");
+    expect(finding?.message).toContain("still present");
   });
 
   it("lists a finding item while the same check still fails on the same resource (earlier findings)", () => {

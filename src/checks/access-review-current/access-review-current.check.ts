@@ -23,13 +23,20 @@ const STILL_FAILING: ReadonlySet<string> = new Set(["fail", "warn", "error"]);
  * Whether an item a review left open is still present in this run. A grant is present while the same key
  * (source + key id) still has a grant with the same principal, mechanism and reference; a key whose access
  * could not be read keeps its items open (absence was not shown). Any other item is present while the same
- * check still fails, warns or errs on the same resource.
+ * check still fails, warns or errs on the same resource. A grant's key missing from a source the run could
+ * not collect completely keeps the item open too.
  */
-function stillPresent(item: OpenItem, keys: ReadonlyMap<string, KeyRecord>, findings: readonly Finding[]) {
+function stillPresent(
+  item: OpenItem,
+  keys: ReadonlyMap<string, KeyRecord>,
+  findings: readonly Finding[],
+  fullyCollected: boolean,
+) {
   if (item.kind === "grant") {
     if (item.grant === undefined || item.keyId === undefined) return true;
     const key = keys.get(JSON.stringify([item.source, item.keyId]));
-    if (key === undefined) return false;
+    // A key this run did not see is gone only if the run saw the whole source: missing is not remediated.
+    if (key === undefined) return !fullyCollected;
     if (!key.access.ok) return true;
     const { principal, via, reference } = item.grant;
     return key.access.value.grants.some(
@@ -84,8 +91,10 @@ function judgeSource(
       location.keys.map((key) => [JSON.stringify([key.source, key.keyId]), key] as const),
     ),
   );
+  const fullyCollected =
+    source.gaps.length === 0 && source.locations.every((location) => location.gaps.length === 0);
   const open = latest.open.filter(
-    (item) => item.source === source.source && stillPresent(item, keys, findings),
+    (item) => item.source === source.source && stillPresent(item, keys, findings, fullyCollected),
   );
   const reviewed = `review ${latest.id} signed on ${dayOf(latest.signedAt)} by ${latest.reviewer.name} (${latest.reviewer.title})`;
   const openText =
