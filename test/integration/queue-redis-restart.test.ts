@@ -142,5 +142,7 @@ describe("Redis restarted mid-run", () => {
     expect(verified.ok, JSON.stringify(verified.files)).toBe(true);
     // The worker logged the outage and kept going (it did not exit).
     expect(worker.child.exitCode).toBeNull();
-  });
+    // Worker start, a Redis restart and a whole run: it took 60 s under a loaded 2-core machine. The run
+    // itself may take 90 s (followRun above), so the test needs more than that.
+  }, 180_000);
 });
