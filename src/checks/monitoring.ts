@@ -30,6 +30,11 @@ export function enabledAuditDevices(location: LocationSnapshot): LoggingSink[] {
   return location.logging.sinks.filter((sink) => sink.kind === "vault-audit-device" && sink.active !== false);
 }
 
+/** `filtered/ (file): the device has a filter...`: a device that may not record key events, and why. */
+export function describeNotRecording(devices: readonly LoggingSink[]): string {
+  return devices.map((device) => `${describeAuditDevices([device])}: ${device.coverageReason}`).join("; ");
+}
+
 /** `file/ (file), siem/ (socket)`: a device with its type, as an auditor compares it with `bao audit list`. */
 export function describeAuditDevices(devices: readonly LoggingSink[]): string {
   return devices

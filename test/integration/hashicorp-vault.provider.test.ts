@@ -542,7 +542,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
       expect(auditRedundantCheck.run(judged)).toEqual([
         expect.objectContaining({
           status: "pass",
-          message: `2 audit devices are enabled: ${audit.path}/ (file), ${socketPath}/ (socket)`,
+          message: `2 audit devices record every request: ${audit.path}/ (file), ${socketPath}/ (socket)`,
         }),
       ]);
       expect(auditMonitoredCheck.run(judged)).toEqual([

@@ -89,6 +89,20 @@ describe("vault-audit-monitored", () => {
     });
   });
 
+  it("warns on a socket device with a filter: it leaves the host, but key events may not pass the filter", () => {
+    const filtered = {
+      ...device("siem", "socket"),
+      coversKeyEvents: false,
+      coverageReason: 'the device has a filter (mount_type == "kv") that keyproof does not evaluate',
+    };
+    expect(judge([device("file", "file"), filtered])[0]).toMatchObject({
+      status: "warn",
+      message: expect.stringContaining(
+        "audit records leave the Vault host through siem/ (socket), but not every request reaches it",
+      ),
+    });
+  });
+
   it("warns, never fails, on a device type it cannot place (an audit plugin)", () => {
     expect(judge([device("file", "file"), device("custom", "acme-audit-plugin")])[0]).toMatchObject({
       status: "warn",

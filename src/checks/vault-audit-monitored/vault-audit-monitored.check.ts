@@ -12,6 +12,7 @@ import {
   declaredDestinations,
   describeAuditDevices,
   describeDeclared,
+  describeNotRecording,
   enabledAuditDevices,
 } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -32,11 +33,12 @@ export function judgeAuditMonitoring(snapshot: Snapshot, location: LocationSnaps
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const devices = enabledAuditDevices(location);
   const offHost = devices.filter((device) => OFF_HOST_TYPES.has(device.auditDeviceType ?? ""));
-  if (offHost.length > 0) {
+  const offHostRecording = offHost.filter((device) => device.coversKeyEvents);
+  if (offHostRecording.length > 0) {
     return makeFinding(metadata, {
       ...base,
       status: "pass",
-      message: `audit records leave the Vault host through ${describeAuditDevices(offHost)}`,
+      message: `audit records leave the Vault host through ${describeAuditDevices(offHostRecording)}`,
     });
   }
   const declared = declaredDestinations(snapshot, location.source);
@@ -61,6 +63,14 @@ export function judgeAuditMonitoring(snapshot: Snapshot, location: LocationSnaps
       ...base,
       status: "pass",
       message: `audit records of ${describeAuditDevices(devices)} are monitored by ${describeDeclared(declared)}`,
+    });
+  }
+  if (offHost.length > 0) {
+    // A filtered socket or syslog device leaves the host, but whether key events pass the filter is unproven.
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `audit records leave the Vault host through ${describeAuditDevices(offHost)}, but not every request reaches it (${describeNotRecording(offHost)}); confirm key events do`,
     });
   }
   const unknown = devices.filter((device) => device.auditDeviceType !== "file");

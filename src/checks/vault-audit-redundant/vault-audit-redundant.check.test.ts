@@ -55,7 +55,7 @@ describe("vault-audit-redundant", () => {
         source: SOURCE,
         location: CLUSTER,
         resource: `${SOURCE}/${CLUSTER}`,
-        message: "2 audit devices are enabled: file/ (file), siem/ (socket)",
+        message: "2 audit devices record every request: file/ (file), siem/ (socket)",
         evidence: [loggingStatusPath(SOURCE, CLUSTER)],
       },
     ]);
@@ -75,7 +75,7 @@ describe("vault-audit-redundant", () => {
     expect(finding).toMatchObject({
       status: "pass",
       message:
-        "one audit device (file/ (file)) whose log is copied off the host by declared shipper fluent-bit → Datadog",
+        "one audit device records every request (file/ (file)) and its log is copied off the host by declared shipper fluent-bit → Datadog",
     });
   });
 
@@ -91,6 +91,36 @@ describe("vault-audit-redundant", () => {
       severity: "medium",
       message:
         "only one audit device is enabled (file/ (file)) and no shipper is declared: Vault blocks every request when it cannot write to it",
+    });
+  });
+
+  it("warns when the second device discards or filters records: Vault keeps serving, but the copy is unproven", () => {
+    const discard = {
+      ...device("null", "file"),
+      coversKeyEvents: false,
+      coverageReason: "file_path is `discard`: the device throws every record away",
+    };
+    const [finding] = check.run(snapshotOf([vaultLocation(CLUSTER, [device("file", "file"), discard])]));
+    expect(finding).toMatchObject({
+      status: "warn",
+      message:
+        "2 audit devices are enabled, but only file/ (file) records every request (null/ (file): file_path is `discard`: the device throws every record away); confirm a second device keeps key events",
+    });
+  });
+
+  it("fails one device that does not record every request, even with a declared shipper", () => {
+    const filtered = {
+      ...device("filtered", "file"),
+      coversKeyEvents: false,
+      coverageReason: 'the device has a filter (mount_type == "kv")',
+    };
+    const [finding] = check.run(
+      snapshotOf([vaultLocation(CLUSTER, [filtered])], [{ source: SOURCE, name: "vector", kind: "shipper" }]),
+    );
+    expect(finding).toMatchObject({
+      status: "fail",
+      message:
+        'only one audit device is enabled (filtered/ (file)); declared shipper vector copies a log that does not record every request (filtered/ (file): the device has a filter (mount_type == "kv")): Vault blocks every request when it cannot write to it',
     });
   });
 
@@ -148,7 +178,9 @@ describe("vault-audit-redundant", () => {
       "vault-eu https://vault-eu.example:8200 pass",
       "vault-down - error",
     ]);
-    expect(findings[0]?.message).toBe("3 audit devices are enabled: a/ (file), b/ (syslog), c/ (socket)");
+    expect(findings[0]?.message).toBe(
+      "3 audit devices record every request: a/ (file), b/ (syslog), c/ (socket)",
+    );
     expect(findings[2]?.message).toContain(
       "audit device redundancy of vault-prod/https://vault-gone.example:8200 could not be judged: kms:ListKeys failed",
     );

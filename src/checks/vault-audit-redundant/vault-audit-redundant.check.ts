@@ -12,6 +12,7 @@ import {
   declaredDestinations,
   describeAuditDevices,
   describeDeclared,
+  describeNotRecording,
   enabledAuditDevices,
 } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
@@ -21,19 +22,23 @@ import rawMetadata from "./vault-audit-redundant.metadata.json" with { type: "js
 const metadata = parseCheckMetadata(rawMetadata);
 
 /**
- * Two enabled devices are enough on their own: Vault keeps serving while any one of them writes. A single
- * device is enough only with a declared shipper copying its output off the host (a second copy, though Vault
- * still blocks when that device fails: the shipper makes the record redundant, not the availability).
+ * Two enabled devices that record every request are enough on their own: Vault keeps serving while any one of
+ * them writes, and each holds the whole record. A single device is enough only with a declared shipper copying
+ * its output off the host (a second copy, though Vault still blocks when that device fails: the shipper makes
+ * the record redundant, not the availability). A second device that discards records or filters them keeps
+ * Vault serving but may hold no copy: unproven, so a warn naming why.
  */
 export function judgeAuditRedundancy(snapshot: Snapshot, location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const devices = enabledAuditDevices(location);
+  const recording = devices.filter((device) => device.coversKeyEvents);
+  const notRecording = devices.filter((device) => !device.coversKeyEvents);
   const { errors } = location.logging;
-  if (devices.length >= 2) {
+  if (recording.length >= 2) {
     return makeFinding(metadata, {
       ...base,
       status: "pass",
-      message: `${devices.length} audit devices are enabled: ${describeAuditDevices(devices)}`,
+      message: `${recording.length} audit devices record every request: ${describeAuditDevices(recording)}`,
     });
   }
   if (errors.length > 0) {
@@ -44,8 +49,7 @@ export function judgeAuditRedundancy(snapshot: Snapshot, location: LocationSnaps
       message: `the audit devices could not be listed: ${errors.map(describeCollectionError).join("; ")}`,
     });
   }
-  const [device] = devices;
-  if (device === undefined) {
+  if (devices.length === 0) {
     return makeFinding(metadata, {
       ...base,
       status: "fail",
@@ -53,17 +57,29 @@ export function judgeAuditRedundancy(snapshot: Snapshot, location: LocationSnaps
     });
   }
   const shippers = declaredDestinations(snapshot, location.source, ["shipper"]);
-  if (shippers.length > 0) {
+  const [recorder] = recording;
+  if (recorder !== undefined && shippers.length > 0) {
     return makeFinding(metadata, {
       ...base,
       status: "pass",
-      message: `one audit device (${describeAuditDevices([device])}) whose log is copied off the host by ${describeDeclared(shippers)}`,
+      message: `one audit device records every request (${describeAuditDevices([recorder])}) and its log is copied off the host by ${describeDeclared(shippers)}`,
     });
   }
+  if (devices.length >= 2) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `${devices.length} audit devices are enabled, but ${recording.length === 0 ? "none" : `only ${describeAuditDevices(recording)}`} records every request (${describeNotRecording(notRecording)}); confirm a second device keeps key events`,
+    });
+  }
+  const shipperNote =
+    shippers.length > 0
+      ? `; ${describeDeclared(shippers)} copies a log that does not record every request (${describeNotRecording(notRecording)})`
+      : " and no shipper is declared";
   return makeFinding(metadata, {
     ...base,
     status: "fail",
-    message: `only one audit device is enabled (${describeAuditDevices([device])}) and no shipper is declared: Vault blocks every request when it cannot write to it`,
+    message: `only one audit device is enabled (${describeAuditDevices(devices)})${shipperNote}: Vault blocks every request when it cannot write to it`,
   });
 }
 
