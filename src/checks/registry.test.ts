@@ -140,6 +140,19 @@ function busySnapshot() {
         sinks: [],
         errors: [makeCollectionError()],
       }),
+      // The Vault audit-device listing and the Azure diagnostic settings failed: the monitoring checks' errors.
+      makeLoggingStatus({
+        source: "vault-prod",
+        location: "transit",
+        sinks: [],
+        errors: [makeCollectionError({ call: "vault:GET sys/audit", code: "PermissionDenied" })],
+      }),
+      makeLoggingStatus({
+        source: "azure-prod",
+        location: "https://kv-prod.vault.azure.net",
+        sinks: [],
+        errors: [makeCollectionError({ call: "arm:DiagnosticSettings.list", code: "AuthorizationFailed" })],
+      }),
     ],
     usage: [
       makeUsageSummary(),

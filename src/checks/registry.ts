@@ -1,6 +1,7 @@
 import type { Check } from "./check.ts";
 import { check as accessReviewCurrent } from "./access-review-current/access-review-current.check.ts";
 import { check as procedureApprovedCurrent } from "./procedure-approved-current/procedure-approved-current.check.ts";
+import { check as azureDiagnosticsMonitored } from "./azure-diagnostics-monitored/azure-diagnostics-monitored.check.ts";
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
@@ -16,6 +17,8 @@ import { check as keyUsageLoggingEnabled } from "./key-usage-logging-enabled/key
 import { check as logRetentionSufficient } from "./log-retention-sufficient/log-retention-sufficient.check.ts";
 import { check as trailLocationMatches } from "./trail-location-matches/trail-location-matches.check.ts";
 import { check as usageLogPresent } from "./usage-log-present/usage-log-present.check.ts";
+import { check as vaultAuditMonitored } from "./vault-audit-monitored/vault-audit-monitored.check.ts";
+import { check as vaultAuditRedundant } from "./vault-audit-redundant/vault-audit-redundant.check.ts";
 import { check as vaultKeyExportable } from "./vault-key-exportable/vault-key-exportable.check.ts";
 import { check as vaultPolicyLeastPrivilege } from "./vault-policy-least-privilege/vault-policy-least-privilege.check.ts";
 
@@ -42,6 +45,10 @@ export const CHECK_IDS = [
   "azure-vault-purge-protection",
   "vault-key-exportable",
   "vault-policy-least-privilege",
+  // Monitoring checks (issue 13): where the audit records go beyond the source itself, observed or declared.
+  "vault-audit-redundant",
+  "vault-audit-monitored",
+  "azure-diagnostics-monitored",
   // Governance checks (procedure steps 6 and 7), last: access-review-current reads the findings before it.
   "procedure-approved-current",
   "access-review-current",
@@ -67,6 +74,9 @@ export const registry: readonly Check[] = [
   azureVaultPurgeProtection,
   vaultKeyExportable,
   vaultPolicyLeastPrivilege,
+  vaultAuditRedundant,
+  vaultAuditMonitored,
+  azureDiagnosticsMonitored,
   procedureApprovedCurrent,
   accessReviewCurrent,
 ];

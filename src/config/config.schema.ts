@@ -125,6 +125,23 @@ export const PolicySchema = z.strictObject({
    * (default 365: "reviewed annually"). Checks fail a source or the procedure once the latest is older.
    */
   reviewIntervalDays: z.number().int().positive().default(365),
+  /**
+   * Monitoring the sources' APIs cannot show: a SIEM that reads a trail's bucket, a shipper that forwards
+   * Vault's audit file. Declared here, named in the findings as declared (not observed).
+   */
+  monitoring: z
+    .strictObject({
+      destinations: z
+        .array(
+          z.strictObject({
+            source: SourceIdSchema,
+            name: z.string().min(1, "name the destination, e.g. Splunk Cloud"),
+            kind: z.enum(["siem", "shipper"]).default("siem"),
+          }),
+        )
+        .default([]),
+    })
+    .default({ destinations: [] }),
 });
 
 const AwsRegionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name");
@@ -252,6 +269,7 @@ export const ConfigSchema = z
       approvedKeySpecs: DEFAULT_APPROVED_KEY_SPECS,
       maxRangeDays: DEFAULT_MAX_RANGE_DAYS,
       reviewIntervalDays: 365,
+      monitoring: { destinations: [] },
     }),
     signing: SigningSchema,
     /** Where sealed bundles are kept besides the run's output directory. */
@@ -273,6 +291,15 @@ export const ConfigSchema = z
         });
       } else {
         seen.set(source.id, index);
+      }
+    });
+    config.policy.monitoring.destinations.forEach((destination, index) => {
+      if (!seen.has(destination.source)) {
+        context.addIssue({
+          code: "custom",
+          path: ["policy", "monitoring", "destinations", index, "source"],
+          message: `unknown source "${destination.source}"; configured sources: ${[...seen.keys()].join(", ")}`,
+        });
       }
     });
     config.keys.forEach((entry, index) => {

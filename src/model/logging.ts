@@ -4,6 +4,22 @@ import type { CollectionError } from "./key.ts";
 export type Retention =
   { kind: "days"; days: number } | { kind: "unlimited" } | { kind: "unknown"; reason: string };
 
+/**
+ * Where an Azure diagnostic setting sends its records, as the setting states them (ARM resource ids). A field
+ * is absent when the setting does not send there.
+ */
+export interface DiagnosticDestinations {
+  /** Log Analytics workspace (queried and alerted on: monitoring). */
+  workspaceId?: string;
+  /** Event Hub namespace authorization rule (a stream a SIEM consumes: monitoring). */
+  eventHubAuthorizationRuleId?: string;
+  eventHubName?: string;
+  /** Storage account (an archive nobody is alerted from). */
+  storageAccountId?: string;
+  /** Azure Native ISV partner solution (Datadog, Elastic...: monitoring platforms). */
+  marketplacePartnerId?: string;
+}
+
 /** One place key events are sent: a CloudTrail trail, an Azure diagnostic setting, a Vault audit device. */
 export interface LoggingSink {
   kind: "cloudtrail-trail" | "azure-diagnostic-setting" | "vault-audit-device";
@@ -21,6 +37,14 @@ export interface LoggingSink {
   coverageReason: string;
   destination?: string;
   retention: Retention;
+  /**
+   * Vault audit devices only: the device type as `sys/audit` reports it (`file`, `socket`, `syslog`, or a
+   * plugin's name). Whether records leave the host depends on it; absent on other sinks.
+   */
+  auditDeviceType?: string;
+  /** Azure diagnostic settings only: where the setting sends records; absent on other sinks. */
+  diagnosticDestinations?: DiagnosticDestinations;
+  /** Evidence for people (options, stated policies); checks judge the typed fields above, never this. */
   detail: Record<string, unknown>;
 }
 

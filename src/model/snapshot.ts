@@ -49,6 +49,22 @@ export interface JudgementPolicy {
   hsmRequiredSources: string[];
   /** Days a signed access review and the procedure approval stay current (`policy.reviewIntervalDays`). */
   reviewIntervalDays: number;
+  /** Where the user declares a source's logs are monitored beyond what keyproof can read (`policy.monitoring`). */
+  monitoring: { destinations: MonitoringDestination[] };
+}
+
+/**
+ * A monitoring destination the user declares for a source's logs (a SIEM reading the trail bucket, a log
+ * shipper tailing Vault's audit file): facts keyproof cannot read from the source, so the config states
+ * them and the checks name them as declared, not observed.
+ */
+export interface MonitoringDestination {
+  /** The source whose logs reach the destination. */
+  source: string;
+  /** What it is, as an auditor reads it: "Splunk Cloud (trail bucket via SQS)", "fluent-bit → Datadog". */
+  name: string;
+  /** `siem`: a monitoring system; `shipper`: forwards a Vault audit log off the host (a second copy). */
+  kind: "siem" | "shipper";
 }
 
 /** Everything a check may look at. Pure data: checks never call out. */

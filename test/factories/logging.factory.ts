@@ -1,4 +1,11 @@
-import type { LoggingSink, LoggingStatus } from "../../src/model/logging.ts";
+import type { DiagnosticDestinations, LoggingSink, LoggingStatus } from "../../src/model/logging.ts";
+import type {
+  LocationSnapshot,
+  MonitoringDestination,
+  SourceGap,
+  Snapshot,
+} from "../../src/model/snapshot.ts";
+import type { SourceType } from "../../src/model/key.ts";
 import { CAPTURED_AT } from "./collected.factory.ts";
 import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 
@@ -29,4 +36,78 @@ export function makeLoggingStatus(overrides: Partial<LoggingStatus> = {}): Loggi
     errors: [],
     ...overrides,
   };
+}
+
+/** An enabled Vault audit device at `<path>/` of type `type`, as the Vault provider normalizes `sys/audit`. */
+export function makeVaultAuditDevice(
+  path: string,
+  type: string,
+  address = "https://vault.example:8200",
+): LoggingSink {
+  return makeSink({
+    kind: "vault-audit-device",
+    name: `${path}/`,
+    reference: `${address}/v1/sys/audit/${path}/`,
+    coverageReason: "an enabled audit device records every authenticated request and response",
+    retention: { kind: "unknown", reason: "the receiving system sets it" },
+    auditDeviceType: type,
+  });
+}
+
+/** An Azure diagnostic setting sending AuditEvent to `destinations`, as the Azure provider normalizes it. */
+export function makeDiagnosticSetting(
+  name: string,
+  destinations: DiagnosticDestinations,
+  overrides: Partial<LoggingSink> = {},
+): LoggingSink {
+  return makeSink({
+    kind: "azure-diagnostic-setting",
+    name,
+    reference: `/subscriptions/sub/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/microsoft.insights/diagnosticSettings/${name}`,
+    coverageReason: "enabled: category AuditEvent",
+    destination: Object.values(destinations).join(", "),
+    retention: { kind: "unknown", reason: "set at the destination" },
+    diagnosticDestinations: destinations,
+    ...overrides,
+  });
+}
+
+/** One location of `source` whose logging status holds exactly these sinks and errors. */
+export function makeLoggingLocation(
+  source: string,
+  location: string,
+  sinks: LoggingSink[],
+  errors: LoggingStatus["errors"] = [],
+): LocationSnapshot {
+  return {
+    source,
+    location,
+    keys: [],
+    logging: { source, location, capturedAt: CAPTURED_AT, sinks, errors },
+    gaps: [],
+  };
+}
+
+/**
+ * Sources of one type built from logging locations (grouped by `location.source`) and gaps, with the declared
+ * monitoring destinations in the policy: for the checks that judge a location's logging only.
+ */
+export function loggingSnapshotParts(
+  type: SourceType,
+  locations: LocationSnapshot[],
+  destinations: MonitoringDestination[] = [],
+  gaps: SourceGap[] = [],
+): Pick<Snapshot, "sources"> & { policy: { monitoring: { destinations: MonitoringDestination[] } } } {
+  const sources: Snapshot["sources"] = [];
+  const sourceOf = (id: string) => {
+    let source = sources.find((candidate) => candidate.source === id);
+    if (source === undefined) {
+      source = { source: id, type, locations: [], usage: [], gaps: [] };
+      sources.push(source);
+    }
+    return source;
+  };
+  for (const location of locations) sourceOf(location.source).locations.push(location);
+  for (const gap of gaps) sourceOf(gap.source).gaps.push(gap);
+  return { sources, policy: { monitoring: { destinations } } };
 }

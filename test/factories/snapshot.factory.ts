@@ -24,6 +24,7 @@ export function makePolicy(overrides: Partial<JudgementPolicy> = {}): JudgementP
     approvedKeySpecs: [...DEFAULT_APPROVED_KEY_SPECS],
     hsmRequiredSources: [],
     reviewIntervalDays: 365,
+    monitoring: { destinations: [] },
     ...overrides,
   };
 }

@@ -15,7 +15,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { KeyClient } from "@azure/keyvault-keys";
 import type { KeyRotationPolicyAction } from "@azure/keyvault-keys";
 import type { KeyRecord } from "../../src/model/key.ts";
-import type { LocationSnapshot } from "../../src/model/snapshot.ts";
+import type { LocationSnapshot, MonitoringDestination } from "../../src/model/snapshot.ts";
 import type { UsageEvent, UsageGap } from "../../src/model/usage.ts";
 import { AzureKeyVaultSourceSchema } from "../../src/config/sources/azure-key-vault.schema.ts";
 import type { AzureKeyVaultSourceConfig } from "../../src/config/sources/azure-key-vault.schema.ts";
@@ -26,12 +26,17 @@ import { parseRange } from "../../src/time/date-range.ts";
 import { startKeyVaultDataPlane } from "../support/lowkey.ts";
 import type { KeyVaultDataPlane } from "../support/lowkey.ts";
 import { startAzureResourceManagerFake } from "../fakes/azure-resource-manager.fake.ts";
-import type { AzureResourceManagerFake, FakeVaultSeed } from "../fakes/azure-resource-manager.fake.ts";
+import type {
+  AzureResourceManagerFake,
+  FakeDiagnosticSettingSeed,
+  FakeVaultSeed,
+} from "../fakes/azure-resource-manager.fake.ts";
 import { startLogAnalyticsFake } from "../fakes/log-analytics.fake.ts";
 import { makeSnapshot, makeSource } from "../factories/index.ts";
 import { AZURE_DEMO_SUBSCRIPTION, seedAzureDemoEstate } from "../../scripts/demo/seed-azure-estate.ts";
 import { check as purgeProtection } from "../../src/checks/azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as accessTooBroad } from "../../src/checks/azure-access-too-broad/azure-access-too-broad.check.ts";
+import { check as diagnosticsMonitored } from "../../src/checks/azure-diagnostics-monitored/azure-diagnostics-monitored.check.ts";
 import { check as keySpecApproved } from "../../src/checks/key-spec-approved/key-spec-approved.check.ts";
 import type { LogAnalyticsFake } from "../fakes/log-analytics.fake.ts";
 
@@ -72,6 +77,7 @@ let rbacVaultId: string;
 let policyVaultId: string;
 let policyVaultSeed: FakeVaultSeed;
 let closedPort: number;
+let rbacDiagnostics: FakeDiagnosticSettingSeed[];
 
 function sourceConfig(
   vaults: string[],
@@ -97,6 +103,16 @@ function provider(vaults: string[], overrides: Partial<AzureKeyVaultSourceConfig
     usageWindowHours: 24 * 7,
     clock: () => new Date("2026-11-01T00:00:00.000Z"),
   });
+}
+
+/** The azure-diagnostics-monitored verdict on one collected vault, with these declared destinations. */
+function judgeMonitoring(location: LocationSnapshot, destinations: MonitoringDestination[] = []) {
+  return diagnosticsMonitored.run(
+    makeSnapshot({
+      sources: [makeSource({ source: "azure-test", type: "azure-key-vault", locations: [location] })],
+      policy: { monitoring: { destinations } },
+    }),
+  );
 }
 
 function keyNamed(snapshot: LocationSnapshot, name: string): KeyRecord {
@@ -228,14 +244,23 @@ beforeAll(async () => {
   });
 
   const workspaceArmId = `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sec`;
-  arm.setDiagnosticSettings(rbacVaultId, [
+  const storageArmId = `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.Storage/storageAccounts/kvlogs`;
+  const eventHubRuleArmId = `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.EventHub/namespaces/ehns-sec/authorizationRules/RootManageSharedAccessKey`;
+  rbacDiagnostics = [
     { name: "kv-to-law", workspaceId: workspaceArmId, logs: [{ category: "AuditEvent", enabled: true }] },
     {
       name: "all-to-storage",
-      storageAccountId: `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/Microsoft.Storage/storageAccounts/kvlogs`,
+      storageAccountId: storageArmId,
       logs: [{ categoryGroup: "allLogs", enabled: true, retentionDays: 30 }],
     },
-  ]);
+    {
+      name: "audit-to-hub",
+      eventHubAuthorizationRuleId: eventHubRuleArmId,
+      eventHubName: "kv-audit",
+      logs: [{ categoryGroup: "audit", enabled: true }],
+    },
+  ];
+  arm.setDiagnosticSettings(rbacVaultId, rbacDiagnostics);
   arm.setDiagnosticSettings(policyVaultId, [
     {
       name: "policy-only",
@@ -444,6 +469,53 @@ describe("Azure Key Vault provider", () => {
       coversKeyEvents: true,
       coverageReason: "enabled: category group allLogs",
     });
+    // The typed destinations the monitoring check judges: only what the setting sets (ARM sends null otherwise).
+    expect(sinks["kv-to-law"]?.diagnosticDestinations).toEqual({
+      workspaceId: expect.stringMatching(/\/Microsoft\.OperationalInsights\/workspaces\/law-sec$/),
+    });
+    expect(sinks["all-to-storage"]?.diagnosticDestinations).toEqual({
+      storageAccountId: expect.stringMatching(/\/Microsoft\.Storage\/storageAccounts\/kvlogs$/),
+    });
+    expect(sinks["audit-to-hub"]).toMatchObject({
+      coversKeyEvents: true,
+      coverageReason: "enabled: category group audit",
+      diagnosticDestinations: {
+        eventHubAuthorizationRuleId: expect.stringMatching(/\/namespaces\/ehns-sec\/authorizationRules\//),
+        eventHubName: "kv-audit",
+      },
+    });
+    expect(judgeMonitoring(snapshot)).toEqual([
+      expect.objectContaining({
+        status: "pass",
+        message:
+          "AuditEvent is sent to monitoring: setting kv-to-law → Log Analytics workspace law-sec, setting audit-to-hub → Event Hub ehns-sec/kv-audit",
+      }),
+    ]);
+  });
+
+  it("judges AuditEvent archived to storage only as a warn, and a declared SIEM reading it as a declared pass", async () => {
+    const storageOnly = rbacDiagnostics.filter((setting) => setting.name === "all-to-storage");
+    arm.setDiagnosticSettings(rbacVaultId, storageOnly);
+    try {
+      const snapshot = await collectLocation(provider([rbacVault]), rbacVault);
+      expect(snapshot.logging.sinks.map((sink) => sink.name)).toEqual(["all-to-storage"]);
+      expect(judgeMonitoring(snapshot)).toEqual([
+        expect.objectContaining({
+          status: "warn",
+          message: expect.stringContaining(
+            "AuditEvent reaches an archive only, not a monitoring system (setting all-to-storage → storage account kvlogs)",
+          ),
+        }),
+      ]);
+      expect(judgeMonitoring(snapshot, [{ source: "azure-test", name: "Splunk", kind: "siem" }])).toEqual([
+        expect.objectContaining({
+          status: "pass",
+          message: expect.stringContaining("monitored by declared siem Splunk"),
+        }),
+      ]);
+    } finally {
+      arm.setDiagnosticSettings(rbacVaultId, rbacDiagnostics);
+    }
   });
 
   it("collects an access-policy vault: policies become grants, purge protection off, no audit category", async () => {
@@ -497,6 +569,9 @@ describe("Azure Key Vault provider", () => {
       coversKeyEvents: false,
       coverageReason: "AuditEvent is not enabled (enabled: category AzurePolicyEvaluationDetails)",
     });
+    expect(judgeMonitoring(snapshot)).toEqual([
+      expect.objectContaining({ status: "fail", message: "no diagnostic setting sends AuditEvent anywhere" }),
+    ]);
   });
 
   describe("in batches (listKeys, then collectKeys per batch in any process)", () => {
@@ -734,6 +809,14 @@ describe("Azure Key Vault provider", () => {
           call: "arm:DiagnosticSettings.list",
           code: "TooManyRequests",
           retryable: true,
+        }),
+      ]);
+      expect(judgeMonitoring(snapshot)).toEqual([
+        expect.objectContaining({
+          status: "error",
+          message: expect.stringContaining(
+            "the diagnostic settings could not be read: arm:DiagnosticSettings.list failed (TooManyRequests)",
+          ),
         }),
       ]);
     } finally {

@@ -15,6 +15,8 @@ import { HashicorpVaultSourceSchema } from "../../src/config/sources/hashicorp-v
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
 import { collectLocation } from "../../src/providers/collect-location.ts";
 import { check as keyExportableCheck } from "../../src/checks/vault-key-exportable/vault-key-exportable.check.ts";
+import { check as auditMonitoredCheck } from "../../src/checks/vault-audit-monitored/vault-audit-monitored.check.ts";
+import { check as auditRedundantCheck } from "../../src/checks/vault-audit-redundant/vault-audit-redundant.check.ts";
 import { check as leastPrivilegeCheck } from "../../src/checks/vault-policy-least-privilege/vault-policy-least-privilege.check.ts";
 import { parsePeriod, parseRange } from "../../src/time/date-range.ts";
 import { seedVaultDemoEstate } from "../../scripts/demo/seed-vault-estate.ts";
@@ -481,8 +483,110 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
       coverageReason: expect.stringContaining("every authenticated request"),
       destination: audit.file,
       retention: { kind: "unknown", reason: expect.stringContaining("log rotation") },
+      auditDeviceType: "file",
       detail: expect.objectContaining({ type: "file" }),
     });
+  });
+
+  it("types a file and a socket device, and the monitoring checks judge them (redundant, off the host)", async () => {
+    // A socket device needs a listener: OpenBao dials it when the device is enabled and for every record.
+    const received: Buffer[] = [];
+    const sockets = new Set<net.Socket>();
+    const listener = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("data", (chunk: Buffer) => received.push(chunk));
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    const { port } = listener.address() as net.AddressInfo;
+    const root = vaultClient(server);
+    const socketPath = uniqueName("kpsocket");
+    try {
+      await root.write(`sys/audit/${socketPath}`, {
+        type: "socket",
+        options: { address: `127.0.0.1:${port}`, socket_type: "tcp", format: "json" },
+      });
+      const vault = provider();
+      const snapshot = await collectLocation(vault, vault.listLocations()[0] ?? "");
+      expect(snapshot.logging.errors).toEqual([]);
+      const byName = new Map(snapshot.logging.sinks.map((sink) => [sink.name, sink]));
+      expect(byName.get(`${audit.path}/`)).toMatchObject({
+        auditDeviceType: "file",
+        destination: audit.file,
+      });
+      expect(byName.get(`${socketPath}/`)).toMatchObject({
+        kind: "vault-audit-device",
+        active: true,
+        coversKeyEvents: true,
+        auditDeviceType: "socket",
+        destination: `tcp://127.0.0.1:${port}`,
+        reference: `${server.address}/v1/sys/audit/${socketPath}/`,
+      });
+      // The collect requests above went through the device: records really reach the listener.
+      expect(received.length).toBeGreaterThan(0);
+
+      // Judge only this test's two devices: other tests on a shared server may enable their own meanwhile.
+      const ours = {
+        ...snapshot,
+        logging: {
+          ...snapshot.logging,
+          sinks: snapshot.logging.sinks.filter((sink) =>
+            [`${audit.path}/`, `${socketPath}/`].includes(sink.name),
+          ),
+        },
+      };
+      const judged = makeSnapshot({
+        sources: [{ source: "vault-it", type: "hashicorp-vault", locations: [ours], usage: [], gaps: [] }],
+      });
+      expect(auditRedundantCheck.run(judged)).toEqual([
+        expect.objectContaining({
+          status: "pass",
+          message: `2 audit devices record every request: ${audit.path}/ (file), ${socketPath}/ (socket)`,
+        }),
+      ]);
+      expect(auditMonitoredCheck.run(judged)).toEqual([
+        expect.objectContaining({
+          status: "pass",
+          message: `audit records leave the Vault host through ${socketPath}/ (socket)`,
+        }),
+      ]);
+      // With the file device alone, only a declared shipper makes it redundant.
+      const fileOnly = makeSnapshot({
+        sources: [
+          {
+            source: "vault-it",
+            type: "hashicorp-vault",
+            locations: [
+              {
+                ...ours,
+                logging: {
+                  ...ours.logging,
+                  sinks: ours.logging.sinks.filter((sink) => sink.auditDeviceType === "file"),
+                },
+              },
+            ],
+            usage: [],
+            gaps: [],
+          },
+        ],
+      });
+      expect(auditRedundantCheck.run(fileOnly)[0]?.status).toBe("fail");
+      expect(
+        auditRedundantCheck.run({
+          ...fileOnly,
+          policy: {
+            ...fileOnly.policy,
+            monitoring: { destinations: [{ source: "vault-it", name: "fluent-bit", kind: "shipper" }] },
+          },
+        })[0],
+      ).toMatchObject({ status: "pass", message: expect.stringContaining("declared shipper fluent-bit") });
+    } finally {
+      // Disable before closing the listener, so the shared server never keeps dialling a closed port.
+      await root.delete(`sys/audit/${socketPath}`).catch(() => undefined);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
   });
 
   it("streams usage from the audit log the server wrote: who used which key, and denied calls", async () => {
@@ -621,6 +725,20 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
     // A namespace token cannot read the root namespace's audit devices: recorded, not hidden.
     expect(snapshot.logging.sinks).toEqual([]);
     expect(snapshot.logging.errors).toEqual([expect.objectContaining({ call: "vault:GET sys/audit" })]);
+    // The monitoring checks answer error naming the call, never fail: the devices may well exist.
+    const judged = makeSnapshot({
+      sources: [{ source: "vault-it", type: "hashicorp-vault", locations: [snapshot], usage: [], gaps: [] }],
+    });
+    for (const monitoringCheck of [auditRedundantCheck, auditMonitoredCheck]) {
+      expect(monitoringCheck.run(judged)).toEqual([
+        expect.objectContaining({
+          status: "error",
+          message: expect.stringContaining(
+            "the audit devices could not be listed: vault:GET sys/audit failed (PermissionDenied)",
+          ),
+        }),
+      ]);
+    }
   });
 
   it("collects configured mounts with a token that may not read sys/mounts", async () => {

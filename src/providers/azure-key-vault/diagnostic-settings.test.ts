@@ -85,4 +85,28 @@ describe("toLoggingSink", () => {
       },
     ]);
   });
+
+  it("types each destination the setting sends to, leaving out those it does not (null on the wire)", () => {
+    const sink = toLoggingSink({
+      name: "all",
+      properties: {
+        workspaceId: workspace,
+        storageAccountId: "sa",
+        eventHubAuthorizationRuleId: "rule",
+        eventHubName: "hub",
+        marketplacePartnerId: null,
+        logs: [{ category: "AuditEvent", enabled: true }],
+      },
+    });
+    expect(sink.diagnosticDestinations).toEqual({
+      workspaceId: workspace,
+      storageAccountId: "sa",
+      eventHubAuthorizationRuleId: "rule",
+      eventHubName: "hub",
+    });
+    expect(
+      toLoggingSink({ name: "none", properties: { storageAccountId: null, logs: [] } })
+        .diagnosticDestinations,
+    ).toEqual({});
+  });
 });

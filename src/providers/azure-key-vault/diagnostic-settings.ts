@@ -1,4 +1,4 @@
-import type { LoggingSink, Retention } from "../../model/logging.ts";
+import type { DiagnosticDestinations, LoggingSink, Retention } from "../../model/logging.ts";
 
 /**
  * A vault's diagnostic settings to logging sinks. Key Vault writes its audit trail (every key operation,
@@ -69,6 +69,21 @@ function retentionOf(setting: DiagnosticSettingResource): Retention {
   };
 }
 
+/** The typed destinations a check judges (monitoring versus archive); only fields the setting sets. */
+function destinationsOf(setting: DiagnosticSettingResource): DiagnosticDestinations {
+  const properties = setting.properties ?? {};
+  const destinations: DiagnosticDestinations = {};
+  if (present(properties.workspaceId)) destinations.workspaceId = properties.workspaceId;
+  if (present(properties.eventHubAuthorizationRuleId)) {
+    destinations.eventHubAuthorizationRuleId = properties.eventHubAuthorizationRuleId;
+    if (present(properties.eventHubName)) destinations.eventHubName = properties.eventHubName;
+  }
+  if (present(properties.storageAccountId)) destinations.storageAccountId = properties.storageAccountId;
+  if (present(properties.marketplacePartnerId))
+    destinations.marketplacePartnerId = properties.marketplacePartnerId;
+  return destinations;
+}
+
 export function toLoggingSink(setting: DiagnosticSettingResource): LoggingSink {
   const properties = setting.properties ?? {};
   const destinations: Record<string, string> = {};
@@ -102,6 +117,7 @@ export function toLoggingSink(setting: DiagnosticSettingResource): LoggingSink {
     coversKeyEvents: hasDestination && covering.length > 0,
     coverageReason,
     retention: retentionOf(setting),
+    diagnosticDestinations: destinationsOf(setting),
     detail: {
       destinations,
       logAnalyticsDestinationType: properties.logAnalyticsDestinationType ?? null,

@@ -46,6 +46,7 @@ describe("normalizeAuditDevices", () => {
       ["siem/", "tcp://10.0.0.9:9090", "https://vault:8200/v1/sys/audit/siem/", true, "unknown"],
       ["syslog/", "syslog:AUTH/vault", "https://vault:8200/v1/sys/audit/syslog/", true, "unknown"],
     ]);
+    expect(sinks.map((sink) => sink.auditDeviceType)).toEqual(["file", "socket", "syslog"]);
     expect(sinks[1]).toMatchObject({
       kind: "vault-audit-device",
       active: true,

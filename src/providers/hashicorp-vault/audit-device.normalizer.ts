@@ -100,6 +100,7 @@ export function normalizeAuditDevices(data: unknown, address: string): LoggingSi
       coversKeyEvents: coverage.covers,
       coverageReason: coverage.reason,
       retention: retentionOf(device),
+      auditDeviceType: device.type,
       detail: {
         type: device.type,
         description: device.description,

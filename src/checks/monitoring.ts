@@ -1,0 +1,43 @@
+import type { LoggingSink } from "../model/logging.ts";
+import type { LocationSnapshot, MonitoringDestination, Snapshot } from "../model/snapshot.ts";
+
+/** Shared by the monitoring checks (vault-audit-redundant, vault-audit-monitored, azure-diagnostics-monitored). */
+
+/**
+ * The destinations the user declares for a source in `policy.monitoring`, optionally of some kinds only.
+ * Declared, not observed: keyproof cannot read them from the source, so messages say "declared".
+ */
+export function declaredDestinations(
+  snapshot: Snapshot,
+  source: string,
+  kinds: readonly MonitoringDestination["kind"][] = ["siem", "shipper"],
+): MonitoringDestination[] {
+  return snapshot.policy.monitoring.destinations.filter(
+    (destination) => destination.source === source && kinds.includes(destination.kind),
+  );
+}
+
+/** `declared shipper fluent-bit → Datadog`: how a finding names what the user stated. */
+export function describeDeclared(destinations: readonly MonitoringDestination[]): string {
+  return destinations.map((destination) => `declared ${destination.kind} ${destination.name}`).join(", ");
+}
+
+/**
+ * The enabled audit devices of a Vault location. `sys/audit` lists enabled devices only, so every sink is
+ * enabled; the `active !== false` guard keeps a sink whose state a future source leaves unknown.
+ */
+export function enabledAuditDevices(location: LocationSnapshot): LoggingSink[] {
+  return location.logging.sinks.filter((sink) => sink.kind === "vault-audit-device" && sink.active !== false);
+}
+
+/** `filtered/ (file): the device has a filter...`: a device that may not record key events, and why. */
+export function describeNotRecording(devices: readonly LoggingSink[]): string {
+  return devices.map((device) => `${describeAuditDevices([device])}: ${device.coverageReason}`).join("; ");
+}
+
+/** `file/ (file), siem/ (socket)`: a device with its type, as an auditor compares it with `bao audit list`. */
+export function describeAuditDevices(devices: readonly LoggingSink[]): string {
+  return devices
+    .map((device) => `${device.name} (${device.auditDeviceType ?? "type not reported"})`)
+    .join(", ");
+}
