@@ -1,3 +1,5 @@
+import type { JsonValue } from "./json.ts";
+
 /** One key-usage or key-administration event, normalized from CloudTrail, Azure AuditEvent or a Vault audit line. */
 export interface UsageEvent {
   /** UTC ISO-8601 */
@@ -18,6 +20,12 @@ export interface UsageEvent {
   eventId: string;
   /** Where the record came from: S3 object key, LookupEvents, audit file line. */
   origin: string;
+  /**
+   * The request parameters exactly as logged, on administrative events only (changes.ndjson names what
+   * was changed: the new key policy, the grantee, the rotation period). Usage events leave it out: a
+   * Decrypt's encryption context can be large and is not configuration.
+   */
+  requestParameters?: JsonValue;
 }
 
 /** A part of the usage log that could not be read. Recorded in the bundle, never skipped silently. */

@@ -2,9 +2,10 @@ import type { CollectionError, KeyRecord, SourceType } from "../model/key.ts";
 import type { LoggingStatus } from "../model/logging.ts";
 import type { DateRange, SourceGap } from "../model/snapshot.ts";
 import type { UsageItem } from "../model/usage.ts";
+import type { JsonValue } from "../model/json.ts";
 
 /** Plain JSON: what may travel between jobs (and machines) inside a key reference. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [field: string]: JsonValue };
+export type { JsonValue };
 
 /**
  * A key as its location's listing named it, before it is described. Collection of a large location is

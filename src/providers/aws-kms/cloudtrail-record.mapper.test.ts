@@ -114,4 +114,44 @@ describe("mapCloudTrailRecord", () => {
     });
     expect(mapped.kind === "event" && mapped.event).not.toHaveProperty("keyId");
   });
+
+  it("keeps the logged request parameters of an administrative event, the new key policy included", () => {
+    const policy = '{"Version":"2012-10-17","Statement":[]}';
+    const putKeyPolicy = {
+      ...decryptAssumedRole,
+      eventName: "PutKeyPolicy",
+      requestParameters: {
+        keyId: KEY_ID,
+        policyName: "default",
+        policy,
+        bypassPolicyLockoutSafetyCheck: false,
+      },
+    };
+    const mapped = mapCloudTrailRecord(putKeyPolicy, CONTEXT);
+    expect(mapped.kind === "event" && mapped.event).toMatchObject({
+      action: "PutKeyPolicy",
+      keyId: KEY_ID,
+      requestParameters: {
+        keyId: KEY_ID,
+        policyName: "default",
+        policy,
+        bypassPolicyLockoutSafetyCheck: false,
+      },
+    });
+  });
+
+  it("leaves request parameters out of usage events (a Decrypt's encryption context is not configuration)", () => {
+    const mapped = mapCloudTrailRecord(decryptAssumedRole, CONTEXT);
+    expect(mapped.kind === "event" && mapped.event).not.toHaveProperty("requestParameters");
+  });
+
+  it("keeps a logged null as null, and leaves absent parameters out", () => {
+    const disable = { ...decryptAssumedRole, eventName: "DisableKeyRotation", requestParameters: null };
+    const mappedNull = mapCloudTrailRecord(disable, CONTEXT);
+    expect(mappedNull.kind === "event" && mappedNull.event.requestParameters).toBeNull();
+    const bare: Record<string, unknown> = { ...disable };
+    delete bare.requestParameters;
+    const mappedAbsent = mapCloudTrailRecord(bare, CONTEXT);
+    expect(mappedAbsent.kind === "event" && mappedAbsent.event).not.toHaveProperty("requestParameters");
+  });
 });

@@ -1,3 +1,5 @@
+import { classifyAdministrativeAction } from "../../model/changes.ts";
+import { toJsonValue } from "../../model/json.ts";
 import type { UsageEvent } from "../../model/usage.ts";
 import { KMS_EVENT_SOURCE } from "./cloudtrail-coverage.ts";
 import { asObject, asString } from "../shared/json-fields.ts";
@@ -68,6 +70,11 @@ export function mapCloudTrailRecord(value: unknown, context: RecordContext): Rec
   const errorCode = asString(record.errorCode);
   const sourceAddress = asString(record.sourceIPAddress);
   const userAgent = asString(record.userAgent);
+  // Only administrative events keep their parameters: they are what changed (policy text, grantee).
+  const requestParameters =
+    classifyAdministrativeAction("aws-kms", action) === undefined
+      ? undefined
+      : toJsonValue(record.requestParameters);
   const event: UsageEvent = {
     time: new Date(time).toISOString(),
     source: context.source,
@@ -82,6 +89,7 @@ export function mapCloudTrailRecord(value: unknown, context: RecordContext): Rec
     ...(errorCode === undefined ? {} : { errorCode }),
     eventId: asString(record.eventID) ?? asString(record.requestID) ?? `${context.origin}@${eventTime}`,
     origin: context.origin,
+    ...(requestParameters === undefined ? {} : { requestParameters }),
   };
   return { kind: "event", event };
 }
