@@ -57,6 +57,15 @@ export function usageExtractPath(source: string, location: string, format: "ndjs
   return `${locationDirectory(source, location)}/usage-events.${format}`;
 }
 
+/** The configuration history of the period: the administrative events of the usage log (issue 13). */
+export function changesExtractPath(source: string, location: string, format: "ndjson" | "csv"): string {
+  return `${locationDirectory(source, location)}/changes.${format}`;
+}
+
+export function changesSummaryPath(source: string, location: string): string {
+  return `${locationDirectory(source, location)}/changes-summary.json`;
+}
+
 export function usageSummaryPath(source: string, location: string): string {
   return `${locationDirectory(source, location)}/usage-summary.json`;
 }

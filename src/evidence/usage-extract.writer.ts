@@ -8,13 +8,19 @@ import { describeError } from "../errors/errors.ts";
 import type { SourceType } from "../model/key.ts";
 import type { DateRange } from "../model/snapshot.ts";
 import type { UsageEvent, UsageGap, UsageItem, UsageSummary } from "../model/usage.ts";
+import type { ChangeSummary } from "../model/changes.ts";
+import { classifyAdministrativeAction } from "../model/changes.ts";
 import type { BundleWriter } from "./bundle-writer.ts";
-import { usageExtractPath } from "./paths.ts";
+import { ChangeSummaryBuilder } from "./change-summary.ts";
+import { changesExtractPath, usageExtractPath } from "./paths.ts";
 
 /**
  * Streams one location's key-usage events into two bundle files at once: NDJSON (one UsageEvent per line,
  * for tools) and CSV (for an auditor's spreadsheet). Memory stays flat in the number of events: only the
  * counters of the summary grow, with the number of distinct keys and actions.
+ *
+ * The same pass tees administrative events (classifyAdministrativeAction) into `changes.ndjson` and
+ * `changes.csv`, the configuration history of the period, with the request parameters as logged.
  */
 
 export interface UsageExtractTarget {
@@ -54,24 +60,45 @@ export function csvCell(value: string | undefined): string {
   return /[",\r\n]/.test(guarded) ? `"${guarded.replaceAll('"', '""')}"` : guarded;
 }
 
-export function csvRow(event: UsageEvent): string {
-  return (
-    [
-      event.time,
-      event.keyId,
-      event.keyReference,
-      event.action,
-      event.principal,
-      event.sourceAddress,
-      event.outcome,
-      event.errorCode,
-      event.eventId,
-      event.origin,
-    ]
-      .map(csvCell)
-      .join(",") + "\r\n"
-  );
+/** The change extract's columns: the usage columns plus the request parameters as logged (JSON). */
+export const CHANGES_CSV_COLUMNS = [...USAGE_CSV_COLUMNS, "request_parameters"] as const;
+
+function usageCells(event: UsageEvent): Array<string | undefined> {
+  return [
+    event.time,
+    event.keyId,
+    event.keyReference,
+    event.action,
+    event.principal,
+    event.sourceAddress,
+    event.outcome,
+    event.errorCode,
+    event.eventId,
+    event.origin,
+  ];
 }
+
+export function csvRow(event: UsageEvent): string {
+  return usageCells(event).map(csvCell).join(",") + "\r\n";
+}
+
+export function changesCsvRow(event: UsageEvent): string {
+  const parameters =
+    event.requestParameters === undefined ? undefined : JSON.stringify(event.requestParameters);
+  return [...usageCells(event), parameters].map(csvCell).join(",") + "\r\n";
+}
+
+/** What differs between the two extracts' CSV preambles. */
+export interface CsvKind {
+  title: string;
+  columns: readonly string[];
+}
+
+export const USAGE_CSV_KIND: CsvKind = { title: "keyproof key-usage extract", columns: USAGE_CSV_COLUMNS };
+export const CHANGES_CSV_KIND: CsvKind = {
+  title: "keyproof key-configuration history (administrative events)",
+  columns: CHANGES_CSV_COLUMNS,
+};
 
 /**
  * A `# ...` preamble line, left unquoted so CSV readers with a comment prefix (pandas `comment="#"`) skip it.
@@ -94,6 +121,7 @@ export function csvPreamble(
   target: UsageExtractTarget,
   generatedAt: string,
   gaps: readonly UsageGap[] = [],
+  kind: CsvKind = USAGE_CSV_KIND,
 ): string {
   const completeness =
     gaps.length > 0
@@ -111,7 +139,7 @@ export function csvPreamble(
       ? [commentLine(`gap: … ${gaps.length - CSV_GAPS_NAMED} more in usage-summary.json`)]
       : [];
   return [
-    commentLine("keyproof key-usage extract"),
+    commentLine(kind.title),
     commentLine(`source: ${target.source} (${target.sourceType})`),
     commentLine(`location: ${target.location}`),
     commentLine(`range: ${target.range.from.slice(0, 10)} .. ${target.range.to} (UTC, inclusive)`),
@@ -120,7 +148,7 @@ export function csvPreamble(
     completeness,
     ...named,
     ...more,
-    USAGE_CSV_COLUMNS.join(",") + "\r\n",
+    kind.columns.join(",") + "\r\n",
   ].join("");
 }
 
@@ -219,6 +247,76 @@ function failureCode(error: unknown): string {
 }
 
 /**
+ * One extract's pair of files: NDJSON written straight into the bundle, CSV rows into a scratch file,
+ * because the CSV preamble says whether the range is complete, which is known only at the end; the rows
+ * are copied behind the preamble then (memory stays flat). Shared by the usage and the change extracts.
+ */
+class ExtractFiles {
+  readonly #writer: BundleWriter;
+  readonly #csvPath: string;
+  readonly #scratch: string;
+  readonly #rowsFile: string;
+  readonly #ndjson: BufferedSink;
+  readonly #csv: BufferedSink;
+
+  private constructor(
+    writer: BundleWriter,
+    csvPath: string,
+    scratch: string,
+    ndjson: BufferedSink,
+    csv: BufferedSink,
+  ) {
+    this.#writer = writer;
+    this.#csvPath = csvPath;
+    this.#scratch = scratch;
+    this.#rowsFile = join(scratch, "rows.csv");
+    this.#ndjson = ndjson;
+    this.#csv = csv;
+  }
+
+  static async open(writer: BundleWriter, paths: { ndjson: string; csv: string }): Promise<ExtractFiles> {
+    const ndjson = new BufferedSink(await writer.openStream(paths.ndjson));
+    const scratch = await mkdtemp(join(tmpdir(), "keyproof-csv-"));
+    const csv = new BufferedSink(createWriteStream(join(scratch, "rows.csv"), { flags: "wx" }));
+    return new ExtractFiles(writer, paths.csv, scratch, ndjson, csv);
+  }
+
+  async write(event: UsageEvent, row: string): Promise<void> {
+    await this.#ndjson.write(`${JSON.stringify(event)}\n`);
+    await this.#csv.write(row);
+  }
+
+  async finish(preamble: string): Promise<void> {
+    await this.#ndjson.end();
+    await this.#csv.end();
+    const rowsFile = this.#rowsFile;
+    await pipeline(
+      async function* () {
+        yield preamble;
+        yield* createReadStream(rowsFile);
+      },
+      await this.#writer.openStream(this.#csvPath),
+    );
+  }
+
+  /** Abandons both files after a failure; the bundle writer then refuses to seal a half-written extract. */
+  abandon(): void {
+    this.#ndjson.destroy();
+    this.#csv.destroy();
+  }
+
+  async removeScratch(): Promise<void> {
+    await rm(this.#scratch, { recursive: true, force: true });
+  }
+}
+
+/** Both extracts of one location: what the extract step stores for the judge step. */
+export interface EventExtracts {
+  usage: UsageSummary;
+  changes: ChangeSummary;
+}
+
+/**
  * Writes `usage-events.ndjson` and `usage-events.csv` for one location and returns its summary.
  *
  * Gap items are not written to the event files; they go to `summary.gaps`. If the event source itself
@@ -230,22 +328,36 @@ export async function writeUsageExtract(
   items: AsyncIterable<UsageItem> | Iterable<UsageItem>,
   target: UsageExtractTarget,
 ): Promise<UsageSummary> {
-  const generatedAt = target.generatedAt ?? new Date().toISOString();
-  const ndjson = new BufferedSink(
-    await writer.openStream(usageExtractPath(target.source, target.location, "ndjson")),
-  );
-  // The CSV preamble says whether the range is complete, which is known only at the end: the rows go to a
-  // scratch file first and are copied behind the preamble once the stream is done (memory stays flat).
-  const csvPath = usageExtractPath(target.source, target.location, "csv");
-  const scratch = await mkdtemp(join(tmpdir(), "keyproof-csv-"));
-  const rowsFile = join(scratch, "rows.csv");
-  const csv = new BufferedSink(createWriteStream(rowsFile, { flags: "wx" }));
+  return (await writeExtracts(writer, items, target, false)).usage;
+}
 
+/**
+ * Writes the usage extract and, in the same pass, the change extract (`changes.ndjson`, `changes.csv`):
+ * every administrative event, failed attempts included, with its request parameters. The change files
+ * share the usage extract's gaps: both come from the same log, so both are exactly as complete.
+ */
+export async function writeUsageAndChangeExtracts(
+  writer: BundleWriter,
+  items: AsyncIterable<UsageItem> | Iterable<UsageItem>,
+  target: UsageExtractTarget,
+): Promise<EventExtracts> {
+  return writeExtracts(writer, items, target, true);
+}
+
+async function writeExtracts(
+  writer: BundleWriter,
+  items: AsyncIterable<UsageItem> | Iterable<UsageItem>,
+  target: UsageExtractTarget,
+  withChanges: boolean,
+): Promise<EventExtracts> {
+  const generatedAt = target.generatedAt ?? new Date().toISOString();
+  const opened: ExtractFiles[] = [];
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
   const byPrincipal = new Map<string, number>();
   const byDay = new Map<string, number>();
   const gaps: UsageGap[] = [];
+  const changeSummary = new ChangeSummaryBuilder(target.source, target.location);
   let eventCount = 0;
   let first: number | undefined;
   let last: number | undefined;
@@ -254,6 +366,19 @@ export async function writeUsageExtract(
     Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]()
   ) as AsyncIterator<UsageItem> | Iterator<UsageItem>;
   try {
+    const usage = await ExtractFiles.open(writer, {
+      ndjson: usageExtractPath(target.source, target.location, "ndjson"),
+      csv: usageExtractPath(target.source, target.location, "csv"),
+    });
+    opened.push(usage);
+    let changes: ExtractFiles | undefined;
+    if (withChanges) {
+      changes = await ExtractFiles.open(writer, {
+        ndjson: changesExtractPath(target.source, target.location, "ndjson"),
+        csv: changesExtractPath(target.source, target.location, "csv"),
+      });
+      opened.push(changes);
+    }
     for (;;) {
       let next: IteratorResult<UsageItem>;
       try {
@@ -287,41 +412,40 @@ export async function writeUsageExtract(
         if (first === undefined || time < first) first = time;
         if (last === undefined || time > last) last = time;
       }
-      await ndjson.write(`${JSON.stringify(event)}\n`);
-      await csv.write(csvRow(event));
+      await usage.write(event, csvRow(event));
+      const kind =
+        changes === undefined ? undefined : classifyAdministrativeAction(target.sourceType, event.action);
+      if (changes !== undefined && kind !== undefined) {
+        changeSummary.add(event, kind);
+        await changes.write(event, changesCsvRow(event));
+      }
     }
 
-    await ndjson.end();
-    await csv.end();
-    const preamble = csvPreamble(target, generatedAt, gaps);
-    await pipeline(
-      async function* () {
-        yield preamble;
-        yield* createReadStream(rowsFile);
-      },
-      await writer.openStream(csvPath),
-    );
+    await usage.finish(csvPreamble(target, generatedAt, gaps));
+    await changes?.finish(csvPreamble(target, generatedAt, gaps, CHANGES_CSV_KIND));
   } catch (error) {
-    ndjson.destroy();
-    csv.destroy();
+    for (const files of opened) files.abandon();
     // Let the producer release what it holds (S3 streams, file handles); its own failure must not mask ours.
     await Promise.resolve(iterator.return?.()).catch(() => undefined);
     throw error;
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    for (const files of opened) await files.removeScratch();
   }
 
   return {
-    source: target.source,
-    location: target.location,
-    method: target.method,
-    eventCount,
-    byKey: sortedRecord(byKey),
-    byAction: sortedRecord(byAction),
-    byPrincipal: sortedRecord(byPrincipal),
-    byDay: sortedRecord(byDay),
-    ...(first === undefined ? {} : { firstEventAt: new Date(first).toISOString() }),
-    ...(last === undefined ? {} : { lastEventAt: new Date(last).toISOString() }),
-    gaps,
+    usage: {
+      source: target.source,
+      location: target.location,
+      method: target.method,
+      eventCount,
+      byKey: sortedRecord(byKey),
+      byAction: sortedRecord(byAction),
+      byPrincipal: sortedRecord(byPrincipal),
+      byDay: sortedRecord(byDay),
+      ...(first === undefined ? {} : { firstEventAt: new Date(first).toISOString() }),
+      ...(last === undefined ? {} : { lastEventAt: new Date(last).toISOString() }),
+      gaps,
+    },
+    changes: changeSummary.build(),
   };
 }

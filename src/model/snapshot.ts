@@ -1,6 +1,7 @@
 import type { KeyRecord, ReadWindow, SourceType, CollectionError } from "./key.ts";
 import type { LoggingStatus } from "./logging.ts";
 import type { UsageSummary } from "./usage.ts";
+import type { ChangeSummary } from "./changes.ts";
 import type { InventoryEntry } from "./inventory.ts";
 import type { GovernanceFacts, ProcedureIdentity } from "./review.ts";
 
@@ -37,6 +38,8 @@ export interface SourceSnapshot {
   account?: string;
   locations: LocationSnapshot[];
   usage: UsageSummary[];
+  /** Each extracted location's configuration history; complete exactly as far as its usage summary says. */
+  changes: ChangeSummary[];
   gaps: SourceGap[];
 }
 

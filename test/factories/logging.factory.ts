@@ -102,7 +102,7 @@ export function loggingSnapshotParts(
   const sourceOf = (id: string) => {
     let source = sources.find((candidate) => candidate.source === id);
     if (source === undefined) {
-      source = { source: id, type, locations: [], usage: [], gaps: [] };
+      source = { source: id, type, locations: [], usage: [], changes: [], gaps: [] };
       sources.push(source);
     }
     return source;

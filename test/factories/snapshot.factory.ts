@@ -10,12 +10,13 @@ import type {
   SourceSnapshot,
 } from "../../src/model/snapshot.ts";
 import type { UsageSummary } from "../../src/model/usage.ts";
+import type { ChangeSummary } from "../../src/model/changes.ts";
 import { parsePeriod } from "../../src/time/date-range.ts";
 import { procedureIdentityOf } from "../../src/procedure/procedure-text.ts";
 import { CAPTURED_AT, makeCollectionError } from "./collected.factory.ts";
 import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 import { makeLoggingStatus } from "./logging.factory.ts";
-import { makeUsageSummary } from "./usage.factory.ts";
+import { makeChangeSummary, makeUsageSummary } from "./usage.factory.ts";
 
 export function makePolicy(overrides: Partial<JudgementPolicy> = {}): JudgementPolicy {
   return {
@@ -87,6 +88,7 @@ export function makeSource(overrides: Partial<SourceSnapshot> = {}): SourceSnaps
     type: overrides.type ?? "aws-kms",
     locations: [],
     usage: [],
+    changes: [],
     gaps: [],
     ...overrides,
   };
@@ -102,6 +104,8 @@ export interface SnapshotOptions extends Partial<Omit<Snapshot, "policy">> {
   logging?: LoggingStatus[];
   /** When given, the only usage summaries (`[]` for none); otherwise one default summary per location. */
   usage?: UsageSummary[];
+  /** When given, the only change summaries; otherwise one empty history per usage summary (same log). */
+  changes?: ChangeSummary[];
   /** Attached to the location snapshot it names if one exists, otherwise to the source. */
   gaps?: SourceGap[];
   /** Source id → account; map a source to `undefined` to model an unknown account. Default: 111122223333 for AWS. */
@@ -114,8 +118,8 @@ export interface SnapshotOptions extends Partial<Omit<Snapshot, "policy">> {
  * `makeSnapshot()` is the empty snapshot: nothing to judge.
  */
 export function makeSnapshot(options: SnapshotOptions = {}): Snapshot {
-  const { policy, keys, logging, usage, gaps, accounts, sources, ...rest } = options;
-  if (sources !== undefined && (keys ?? logging ?? usage ?? gaps ?? accounts) !== undefined) {
+  const { policy, keys, logging, usage, changes, gaps, accounts, sources, ...rest } = options;
+  if (sources !== undefined && (keys ?? logging ?? usage ?? changes ?? gaps ?? accounts) !== undefined) {
     throw new Error(
       "makeSnapshot: give either `sources` or `keys`/`logging`/`usage`/`gaps`/`accounts`, not both",
     );
@@ -132,6 +136,7 @@ export function makeSnapshot(options: SnapshotOptions = {}): Snapshot {
         keys: keys ?? [],
         logging: logging ?? [],
         usage,
+        changes,
         gaps: gaps ?? [],
         accounts: accounts ?? {},
       }),
@@ -157,6 +162,7 @@ function buildSources(parts: {
   keys: KeyRecord[];
   logging: LoggingStatus[];
   usage: UsageSummary[] | undefined;
+  changes: ChangeSummary[] | undefined;
   gaps: SourceGap[];
   accounts: Record<string, string | undefined>;
 }): SourceSnapshot[] {
@@ -196,6 +202,17 @@ function buildSources(parts: {
   }
   for (const summary of parts.usage ?? []) {
     if (!sources.has(summary.source)) sourceOf(summary.source).usage.push(summary);
+  }
+  for (const source of sources.values()) {
+    source.changes =
+      parts.changes === undefined
+        ? source.usage.map((summary) =>
+            makeChangeSummary({ source: summary.source, location: summary.location }),
+          )
+        : parts.changes.filter((summary) => summary.source === source.source);
+  }
+  for (const summary of parts.changes ?? []) {
+    if (!sources.has(summary.source)) sourceOf(summary.source).changes.push(summary);
   }
   for (const gap of parts.gaps) {
     const source = sourceOf(gap.source);

@@ -1,3 +1,4 @@
+import type { ChangeRecord, ChangeSummary, KeyChangeHistory } from "../../src/model/changes.ts";
 import type { UsageGap, UsageSummary } from "../../src/model/usage.ts";
 import { DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 
@@ -26,6 +27,46 @@ export function makeUsageSummary(overrides: Partial<UsageSummary> = {}): UsageSu
     firstEventAt: "2026-07-01T00:03:00.000Z",
     lastEventAt: "2026-09-30T23:58:00.000Z",
     gaps: [],
+    ...overrides,
+  };
+}
+
+/** A location's configuration history with no change in the period. */
+export function makeChangeSummary(overrides: Partial<ChangeSummary> = {}): ChangeSummary {
+  return {
+    source: DEFAULT_SOURCE,
+    location: DEFAULT_LOCATION,
+    changeCount: 0,
+    byAction: {},
+    keys: [],
+    ...overrides,
+  };
+}
+
+export function makeChangeRecord(overrides: Partial<ChangeRecord> = {}): ChangeRecord {
+  return {
+    time: "2026-08-14T09:30:00.000Z",
+    action: "DisableKeyRotation",
+    principal: "arn:aws:iam::111122223333:user/mallory",
+    sourceAddress: "203.0.113.7",
+    eventId: "11111111-2222-3333-4444-555555555555",
+    ...overrides,
+  };
+}
+
+/** One key's history; counts follow the lists unless given. */
+export function makeKeyChangeHistory(
+  key: string,
+  overrides: Partial<KeyChangeHistory> = {},
+): KeyChangeHistory {
+  const rotationToggles = overrides.rotationToggles ?? [];
+  return {
+    key,
+    rotationToggles,
+    rotationTogglesOmitted: 0,
+    rotationDisabledCount: rotationToggles.filter((change) => change.action === "DisableKeyRotation").length,
+    accessChanges: [],
+    accessChangesOmitted: 0,
     ...overrides,
   };
 }

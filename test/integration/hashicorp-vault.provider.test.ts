@@ -537,7 +537,16 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
         },
       };
       const judged = makeSnapshot({
-        sources: [{ source: "vault-it", type: "hashicorp-vault", locations: [ours], usage: [], gaps: [] }],
+        sources: [
+          {
+            source: "vault-it",
+            type: "hashicorp-vault",
+            locations: [ours],
+            usage: [],
+            changes: [],
+            gaps: [],
+          },
+        ],
       });
       expect(auditRedundantCheck.run(judged)).toEqual([
         expect.objectContaining({
@@ -567,6 +576,7 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
               },
             ],
             usage: [],
+            changes: [],
             gaps: [],
           },
         ],
@@ -727,7 +737,16 @@ describe("hashicorp-vault provider on OpenBao: a seeded namespace", () => {
     expect(snapshot.logging.errors).toEqual([expect.objectContaining({ call: "vault:GET sys/audit" })]);
     // The monitoring checks answer error naming the call, never fail: the devices may well exist.
     const judged = makeSnapshot({
-      sources: [{ source: "vault-it", type: "hashicorp-vault", locations: [snapshot], usage: [], gaps: [] }],
+      sources: [
+        {
+          source: "vault-it",
+          type: "hashicorp-vault",
+          locations: [snapshot],
+          usage: [],
+          changes: [],
+          gaps: [],
+        },
+      ],
     });
     for (const monitoringCheck of [auditRedundantCheck, auditMonitoredCheck]) {
       expect(monitoringCheck.run(judged)).toEqual([

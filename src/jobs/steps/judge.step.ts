@@ -13,13 +13,14 @@ import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord, SourceType } from "../../model/key.ts";
 import type { DateRange, Snapshot, SourceSnapshot } from "../../model/snapshot.ts";
 import type { UsageSummary } from "../../model/usage.ts";
+import type { ChangeSummary } from "../../model/changes.ts";
 import type { GovernanceFacts } from "../../model/review.ts";
 import { procedureIdentityOf, procedureInputOf } from "../../procedure/procedure-text.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import { summarizeRun, type RunSummary } from "../run-summary.ts";
 import type { WorkStore } from "../work-store.ts";
 import { locationWorkName, type CollectedLocation } from "./collect-location.step.ts";
-import { usageWorkName } from "./extract-usage.step.ts";
+import { changesWorkName, usageWorkName } from "./extract-usage.step.ts";
 
 export interface PlannedSource {
   id: string;
@@ -36,6 +37,8 @@ export function assembleSnapshot(input: {
   sources: PlannedSource[];
   locations: Map<string, CollectedLocation>;
   usage: Map<string, UsageSummary>;
+  /** Change summaries by `changesWorkName`; absent for a location whose extract did not run. */
+  changes?: Map<string, ChangeSummary>;
   /** Reviews and approvals read from the service's Redis (governance-facts.ts) before judging. */
   governance: GovernanceFacts;
 }): Snapshot {
@@ -54,6 +57,10 @@ export function assembleSnapshot(input: {
       locations: collected.map((item) => item.snapshot),
       usage: planned.locations.flatMap((location) => {
         const summary = input.usage.get(usageWorkName(planned.id, location));
+        return summary === undefined ? [] : [summary];
+      }),
+      changes: planned.locations.flatMap((location) => {
+        const summary = input.changes?.get(changesWorkName(planned.id, location));
         return summary === undefined ? [] : [summary];
       }),
       // A location whose collection never reported is a gap too: the population must stay complete.
@@ -98,18 +105,25 @@ function judgementPolicyOf(policy: Config["policy"]): Omit<Config["policy"], "ma
 export async function loadCollectedState(
   work: WorkStore,
   sources: PlannedSource[],
-): Promise<{ locations: Map<string, CollectedLocation>; usage: Map<string, UsageSummary> }> {
+): Promise<{
+  locations: Map<string, CollectedLocation>;
+  usage: Map<string, UsageSummary>;
+  changes: Map<string, ChangeSummary>;
+}> {
   const locations = new Map<string, CollectedLocation>();
   const usage = new Map<string, UsageSummary>();
+  const changes = new Map<string, ChangeSummary>();
   for (const source of sources) {
     for (const location of source.locations) {
       const collected = await work.get<CollectedLocation>(locationWorkName(source.id, location));
       if (collected !== undefined) locations.set(locationWorkName(source.id, location), collected);
       const summary = await work.get<UsageSummary>(usageWorkName(source.id, location));
       if (summary !== undefined) usage.set(usageWorkName(source.id, location), summary);
+      const history = await work.get<ChangeSummary>(changesWorkName(source.id, location));
+      if (history !== undefined) changes.set(changesWorkName(source.id, location), history);
     }
   }
-  return { locations, usage };
+  return { locations, usage, changes };
 }
 
 /** Every gap of the run in one place: failed locations, failed calls on keys, unreadable log objects. */
