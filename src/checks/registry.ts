@@ -10,6 +10,8 @@ import { check as keyAccessNotPublic } from "./key-access-not-public/key-access-
 import { check as keyInInventory } from "./key-in-inventory/key-in-inventory.check.ts";
 import { check as keyOwnerDocumented } from "./key-owner-documented/key-owner-documented.check.ts";
 import { check as keyRotationEnabled } from "./key-rotation-enabled/key-rotation-enabled.check.ts";
+import { check as keyPolicyChangesReviewed } from "./key-policy-changes-reviewed/key-policy-changes-reviewed.check.ts";
+import { check as rotationContinuous } from "./rotation-continuous/rotation-continuous.check.ts";
 import { check as keyRotationPeriod } from "./key-rotation-period/key-rotation-period.check.ts";
 import { check as keySpecApproved } from "./key-spec-approved/key-spec-approved.check.ts";
 import { check as keyStateActive } from "./key-state-active/key-state-active.check.ts";
@@ -49,6 +51,9 @@ export const CHECK_IDS = [
   "vault-audit-redundant",
   "vault-audit-monitored",
   "azure-diagnostics-monitored",
+  // Configuration history checks (issue 13): what changed during the period, read from the usage log.
+  "rotation-continuous",
+  "key-policy-changes-reviewed",
   // Governance checks (procedure steps 6 and 7), last: access-review-current reads the findings before it.
   "procedure-approved-current",
   "access-review-current",
@@ -77,6 +82,8 @@ export const registry: readonly Check[] = [
   vaultAuditRedundant,
   vaultAuditMonitored,
   azureDiagnosticsMonitored,
+  rotationContinuous,
+  keyPolicyChangesReviewed,
   procedureApprovedCurrent,
   accessReviewCurrent,
 ];

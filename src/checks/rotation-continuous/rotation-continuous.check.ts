@@ -1,0 +1,96 @@
+import type { Check } from "../check.ts";
+import { makeFinding } from "../check.ts";
+import { parseCheckMetadata } from "../check-metadata.schema.ts";
+import { describeChange, keyHistoryOf } from "../change-history.ts";
+import {
+  ineligibleStatus,
+  keyFindingBase,
+  keyPopulationGapFindings,
+  rotationEligibility,
+  sourcesOf,
+  summarizeList,
+} from "../eligibility.ts";
+import { ROTATION_TOGGLES } from "../../model/changes.ts";
+import type { Finding } from "../../model/finding.ts";
+import type { KeyRecord } from "../../model/key.ts";
+import type { DateRange, SourceSnapshot } from "../../model/snapshot.ts";
+import rawMetadata from "./rotation-continuous.metadata.json" with { type: "json" };
+
+const metadata = parseCheckMetadata(rawMetadata);
+
+/** How the key's rotation stood at capture, for the fail message: a later re-enable does not undo the gap. */
+function rotationAtCapture(key: KeyRecord): string {
+  if (!key.rotation.ok) return "its rotation status at capture could not be read";
+  return key.rotation.value.enabled
+    ? "rotation is enabled again at capture"
+    : "rotation is still disabled at capture";
+}
+
+function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Finding {
+  const base = keyFindingBase(key);
+  const eligibility = rotationEligibility(key);
+  const lookup = keyHistoryOf(source, key);
+  if (!eligibility.eligible) {
+    return makeFinding(metadata, {
+      ...base,
+      status: ineligibleStatus(eligibility),
+      evidence: lookup.evidence,
+      message: eligibility.reason,
+    });
+  }
+  if (lookup.kind === "unknown") {
+    return makeFinding(metadata, {
+      ...base,
+      status: "error",
+      evidence: lookup.evidence,
+      message: lookup.reason,
+    });
+  }
+  const toggles = lookup.history?.rotationToggles ?? [];
+  const disabledCount = lookup.history?.rotationDisabledCount ?? 0;
+  if (disabledCount > 0) {
+    // Every switch, in time order, names who turned rotation off and who (if anyone) turned it back on.
+    const omitted = lookup.history?.rotationTogglesOmitted ?? 0;
+    const named = summarizeList(toggles.map(describeChange), 6);
+    const more = omitted > 0 ? ` (${omitted} more switch${omitted === 1 ? "" : "es"} in changes.ndjson)` : "";
+    const firstDisable = toggles.find((change) => ROTATION_TOGGLES[change.action] === "disabled");
+    return makeFinding(metadata, {
+      ...base,
+      status: "fail",
+      evidence: lookup.evidence,
+      ...(firstDisable === undefined ? {} : { date: firstDisable.time }),
+      message: `automatic rotation was disabled ${disabledCount} time${disabledCount === 1 ? "" : "s"} in ${range.label}: ${named}${more}; ${rotationAtCapture(key)}${lookup.incomplete === undefined ? "" : `; the log also has ${lookup.incomplete}`}`,
+    });
+  }
+  if (lookup.incomplete !== undefined) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      evidence: lookup.evidence,
+      message: `no DisableKeyRotation in the part of the ${range.label} log that was read, but a switch-off may be in the ${lookup.incomplete}`,
+    });
+  }
+  const switches =
+    toggles.length === 0
+      ? "no rotation switch was logged"
+      : `rotation switches: ${summarizeList(toggles.map(describeChange), 3)}`;
+  return makeFinding(metadata, {
+    ...base,
+    status: "pass",
+    evidence: lookup.evidence,
+    message: `automatic rotation was not disabled at any time in ${range.label} (${switches})`,
+  });
+}
+
+/** Rotation must have stayed on for the whole period, not only at capture: any DisableKeyRotation fails. */
+export const check: Check = {
+  metadata,
+  run(snapshot) {
+    const keyFindings = sourcesOf(snapshot, metadata.sourceTypes).flatMap((source) =>
+      source.locations.flatMap((location) =>
+        location.keys.map((key) => judgeKey(source, key, snapshot.range)),
+      ),
+    );
+    return [...keyFindings, ...keyPopulationGapFindings(metadata, snapshot)];
+  },
+};
