@@ -58,7 +58,7 @@ export function keyHistoryOf(source: SourceSnapshot, key: KeyRecord): KeyHistory
   const history = changes.keys.find((candidate) => candidate.key === key.keyId || candidate.key === key.arn);
   const incomplete =
     usage.gaps.length > 0
-      ? `${usage.gaps.length} unreadable part${usage.gaps.length === 1 ? "" : "s"} of the log: ${summarizeList(parts, 3)}`
+      ? `${usage.gaps.length} unreadable part${usage.gaps.length === 1 ? "" : "s"}: ${summarizeList(parts, 3)}`
       : undefined;
   return {
     kind: "read",

@@ -149,7 +149,7 @@ describe("rotation-continuous", () => {
       status: "warn",
       evidence: expect.arrayContaining(["gaps.json"]) as string[],
     });
-    expect(finding?.message).toContain("1 unreadable part of the log: AWSLogs/");
+    expect(finding?.message).toContain("a switch-off may be in the 1 unreadable part: AWSLogs/");
   });
 
   it("judges only AWS keys (the history is classified for AWS only), and reports collection gaps as errors", () => {
