@@ -1,8 +1,35 @@
-import type { LoggingSink, LoggingStatus } from "../../src/model/logging.ts";
-import { CAPTURED_AT } from "./collected.factory.ts";
+import type {
+  LoggingSink,
+  LoggingStatus,
+  TrailBucketProtection,
+  TrailProtection,
+} from "../../src/model/logging.ts";
+import { CAPTURED_AT, collected } from "./collected.factory.ts";
 import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 
-/** An active multi-region CloudTrail trail that records KMS events and keeps them forever. */
+/** A private, versioned trail bucket (no Object Lock). */
+export function makeTrailBucket(overrides: Partial<TrailBucketProtection> = {}): TrailBucketProtection {
+  return {
+    name: "org-trail-logs",
+    publicAccessBlocked: collected(true, "s3:GetPublicAccessBlock"),
+    versioningEnabled: collected(true, "s3:GetBucketVersioning"),
+    objectLockEnabled: collected(false, "s3:GetObjectLockConfiguration"),
+    ...overrides,
+  };
+}
+
+/** A trail with validation on, SSE-KMS, delivery to CloudWatch Logs and a protected bucket. */
+export function makeTrailProtection(overrides: Partial<TrailProtection> = {}): TrailProtection {
+  return {
+    logFileValidationEnabled: true,
+    kmsKeyId: `arn:aws:kms:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:key/0e3b3a1c-trail-logs`,
+    cloudWatchLogsLogGroupArn: `arn:aws:logs:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:log-group:org-trail:*`,
+    bucket: makeTrailBucket(),
+    ...overrides,
+  };
+}
+
+/** An active multi-region CloudTrail trail that records KMS events, keeps them forever and is well protected. */
 export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
   const name = overrides.name ?? "org-trail";
   return {
@@ -14,6 +41,7 @@ export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
     coverageReason: "management events: All (KMS events included)",
     destination: "s3://org-trail-logs",
     retention: { kind: "unlimited" },
+    trail: makeTrailProtection(),
     detail: {},
     ...overrides,
   };
