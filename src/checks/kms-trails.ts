@@ -63,8 +63,10 @@ export function kmsTrailsOf(metadata: CheckMetadata, location: LocationSnapshot)
   ];
   const trails = logging.flatMap((sink) => (sink.trail === undefined ? [] : [{ sink, trail: sink.trail }]));
   if (trails.length === 0) {
-    // Nothing judgeable was read: any failed read (not only CloudTrail's) may hide the trail.
-    const causes = [...unreadTrails, ...errors.map(describeCollectionError)];
+    // Nothing judgeable was read: a failed read may hide the trail, except a bucket read (s3:), which is
+    // about a trail already seen.
+    const hiding = errors.filter((error) => !error.call.startsWith("s3:"));
+    const causes = [...unreadTrails, ...hiding.map(describeCollectionError)];
     if (causes.length > 0) {
       return {
         kind: "decided",

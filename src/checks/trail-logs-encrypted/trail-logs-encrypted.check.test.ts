@@ -60,6 +60,20 @@ describe("trail-logs-encrypted", () => {
     expect(findings[1]?.message).toContain("cloudtrail:DescribeTrails failed");
   });
 
+  it("stays not applicable when only a stopped trail's bucket could not be read (it hides no trail)", () => {
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          makeLoggingStatus({
+            sinks: [makeSink({ active: false })],
+            errors: [makeCollectionError({ call: "s3:GetBucketVersioning", code: "AccessDenied" })],
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("not-applicable");
+  });
+
   it("gives every location exactly one finding, many trails in one", () => {
     const findings = check.run(
       makeSnapshot({
