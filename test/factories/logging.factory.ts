@@ -32,6 +32,9 @@ export function makeTrailProtection(overrides: Partial<TrailProtection> = {}): T
 /** An active multi-region CloudTrail trail that records KMS events, keeps them forever and is well protected. */
 export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
   const name = overrides.name ?? "org-trail";
+  // Trail facts belong to CloudTrail sinks only: an Azure or Vault sink made here carries none.
+  const trail =
+    (overrides.kind ?? "cloudtrail-trail") === "cloudtrail-trail" ? { trail: makeTrailProtection() } : {};
   return {
     kind: "cloudtrail-trail",
     name,
@@ -41,7 +44,7 @@ export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
     coverageReason: "management events: All (KMS events included)",
     destination: "s3://org-trail-logs",
     retention: { kind: "unlimited" },
-    trail: makeTrailProtection(),
+    ...trail,
     detail: {},
     ...overrides,
   };
