@@ -1,7 +1,8 @@
 /**
  * Seeds a realistic small AWS KMS estate into an AWS emulator (moto) for the demo and the integration
  * tests: fourteen keys across us-east-1 and eu-west-1 with the usual audit findings built in, the key
- * inventory that documents them, a multi-region CloudTrail trail whose bucket expires logs after 90 days,
+ * inventory that documents them, a multi-region CloudTrail trail whose bucket expires logs after 90 days
+ * and whose log-file validation is off,
  * and a range's worth of gzipped CloudTrail log files (including a corrupt one and late deliveries).
  *
  * Emulator only: it creates resources with fixed demo principals and writes synthetic logs. Re-running
@@ -19,6 +20,7 @@ import {
   CreateTrailCommand,
   PutEventSelectorsCommand,
   StartLoggingCommand,
+  UpdateTrailCommand,
 } from "@aws-sdk/client-cloudtrail";
 import { CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import {
@@ -1209,11 +1211,14 @@ export async function seedAwsDemoEstate(options: SeedAwsDemoEstateOptions): Prom
             S3BucketName: trailBucket,
             IsMultiRegionTrail: true,
             IncludeGlobalServiceEvents: true,
-            EnableLogFileValidation: true,
+            // Off on purpose: the demo shows trail-log-validation-enabled failing.
+            EnableLogFileValidation: false,
           }),
         ),
       "TrailAlreadyExistsException",
     );
+    // A trail reused from an earlier seed keeps its old setting otherwise (CreateTrail was skipped).
+    await cloudTrail.send(new UpdateTrailCommand({ Name: trailName, EnableLogFileValidation: false }));
     await cloudTrail.send(new StartLoggingCommand({ Name: trailName }));
     await cloudTrail.send(
       new PutEventSelectorsCommand({

@@ -17,7 +17,11 @@ import { check as keySpecApproved } from "./key-spec-approved/key-spec-approved.
 import { check as keyStateActive } from "./key-state-active/key-state-active.check.ts";
 import { check as keyUsageLoggingEnabled } from "./key-usage-logging-enabled/key-usage-logging-enabled.check.ts";
 import { check as logRetentionSufficient } from "./log-retention-sufficient/log-retention-sufficient.check.ts";
+import { check as trailBucketProtected } from "./trail-bucket-protected/trail-bucket-protected.check.ts";
 import { check as trailLocationMatches } from "./trail-location-matches/trail-location-matches.check.ts";
+import { check as trailLogValidationEnabled } from "./trail-log-validation-enabled/trail-log-validation-enabled.check.ts";
+import { check as trailLogsEncrypted } from "./trail-logs-encrypted/trail-logs-encrypted.check.ts";
+import { check as trailMonitored } from "./trail-monitored/trail-monitored.check.ts";
 import { check as usageLogPresent } from "./usage-log-present/usage-log-present.check.ts";
 import { check as vaultAuditMonitored } from "./vault-audit-monitored/vault-audit-monitored.check.ts";
 import { check as vaultAuditRedundant } from "./vault-audit-redundant/vault-audit-redundant.check.ts";
@@ -38,6 +42,11 @@ export const CHECK_IDS = [
   "log-retention-sufficient",
   "usage-log-present",
   "trail-location-matches",
+  // Step 5, log integrity and monitoring of the CloudTrail trails that log KMS events (AWS only).
+  "trail-log-validation-enabled",
+  "trail-logs-encrypted",
+  "trail-monitored",
+  "trail-bucket-protected",
   "key-owner-documented",
   "key-in-inventory",
   "inventory-entry-matched",
@@ -71,6 +80,10 @@ export const registry: readonly Check[] = [
   logRetentionSufficient,
   usageLogPresent,
   trailLocationMatches,
+  trailLogValidationEnabled,
+  trailLogsEncrypted,
+  trailMonitored,
+  trailBucketProtected,
   keyOwnerDocumented,
   keyInInventory,
   inventoryEntryMatched,

@@ -27,6 +27,7 @@ export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
   "s3:GetObject": ["s3:GetObject"],
   "s3:HeadObject": ["s3:GetObject"],
   "s3:GetBucketVersioning": ["s3:GetBucketVersioning"],
+  "s3:GetPublicAccessBlock": ["s3:GetBucketPublicAccessBlock"],
   "s3:GetObjectLockConfiguration": ["s3:GetBucketObjectLockConfiguration"],
   "s3:PutObjectRetention": ["s3:PutObjectRetention"],
   "lib-storage:Upload": ["s3:PutObject", "s3:AbortMultipartUpload"],

@@ -1,4 +1,4 @@
-import type { CollectionError } from "./key.ts";
+import type { Collected, CollectionError } from "./key.ts";
 
 /** How long a log sink keeps records. `unknown` is carried with the reason, never guessed. */
 export type Retention =
@@ -44,8 +44,41 @@ export interface LoggingSink {
   auditDeviceType?: string;
   /** Azure diagnostic settings only: where the setting sends records; absent on other sinks. */
   diagnosticDestinations?: DiagnosticDestinations;
+  /** Integrity and monitoring facts of a CloudTrail trail; set on `cloudtrail-trail` sinks only. */
+  trail?: TrailProtection;
   /** Evidence for people (options, stated policies); checks judge the typed fields above, never this. */
   detail: Record<string, unknown>;
+}
+
+/**
+ * How a CloudTrail trail protects and forwards what it delivers, as DescribeTrails and the bucket's S3
+ * settings report it. Facts only: the trail-* checks judge them. The DescribeTrails fields are plain values
+ * because a sink exists only when DescribeTrails answered.
+ */
+export interface TrailProtection {
+  /** `LogFileValidationEnabled`: CloudTrail writes signed digest files, so altered or deleted log files show. */
+  logFileValidationEnabled: boolean;
+  /** `KmsKeyId`: the KMS key delivered files are encrypted with (SSE-KMS); absent = SSE-S3 only. */
+  kmsKeyId?: string;
+  /** `CloudWatchLogsLogGroupArn`: the log group the trail also delivers to (alarms, metric filters). */
+  cloudWatchLogsLogGroupArn?: string;
+  /** The bucket the trail writes to; absent when the trail names none. */
+  bucket?: TrailBucketProtection;
+}
+
+/**
+ * The trail bucket's own settings, each read by its own call: a failed call is `ok: false` with its cause
+ * (also in `LoggingStatus.errors`), never read as "off". Bucket-level settings only: an account-level
+ * public access block (s3control) is not read.
+ */
+export interface TrailBucketProtection {
+  name: string;
+  /** GetPublicAccessBlock: all four flags true. NoSuchPublicAccessBlockConfiguration reads as `false`. */
+  publicAccessBlocked: Collected<boolean>;
+  /** GetBucketVersioning: `Status` is `Enabled` (`Suspended` or never set read as `false`). */
+  versioningEnabled: Collected<boolean>;
+  /** GetObjectLockConfiguration: `ObjectLockEnabled` is `Enabled`; ObjectLockConfigurationNotFoundError reads as `false`. */
+  objectLockEnabled: Collected<boolean>;
 }
 
 /** Where log files sit in object storage: a bucket and the key prefix before the provider's fixed path. */

@@ -1,4 +1,10 @@
-import type { DiagnosticDestinations, LoggingSink, LoggingStatus } from "../../src/model/logging.ts";
+import type {
+  DiagnosticDestinations,
+  LoggingSink,
+  LoggingStatus,
+  TrailBucketProtection,
+  TrailProtection,
+} from "../../src/model/logging.ts";
 import type {
   LocationSnapshot,
   MonitoringDestination,
@@ -6,12 +12,37 @@ import type {
   Snapshot,
 } from "../../src/model/snapshot.ts";
 import type { SourceType } from "../../src/model/key.ts";
-import { CAPTURED_AT } from "./collected.factory.ts";
+import { CAPTURED_AT, collected } from "./collected.factory.ts";
 import { DEFAULT_ACCOUNT, DEFAULT_LOCATION, DEFAULT_SOURCE } from "./key.factory.ts";
 
-/** An active multi-region CloudTrail trail that records KMS events and keeps them forever. */
+/** A private, versioned trail bucket (no Object Lock). */
+export function makeTrailBucket(overrides: Partial<TrailBucketProtection> = {}): TrailBucketProtection {
+  return {
+    name: "org-trail-logs",
+    publicAccessBlocked: collected(true, "s3:GetPublicAccessBlock"),
+    versioningEnabled: collected(true, "s3:GetBucketVersioning"),
+    objectLockEnabled: collected(false, "s3:GetObjectLockConfiguration"),
+    ...overrides,
+  };
+}
+
+/** A trail with validation on, SSE-KMS, delivery to CloudWatch Logs and a protected bucket. */
+export function makeTrailProtection(overrides: Partial<TrailProtection> = {}): TrailProtection {
+  return {
+    logFileValidationEnabled: true,
+    kmsKeyId: `arn:aws:kms:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:key/0e3b3a1c-trail-logs`,
+    cloudWatchLogsLogGroupArn: `arn:aws:logs:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:log-group:org-trail:*`,
+    bucket: makeTrailBucket(),
+    ...overrides,
+  };
+}
+
+/** An active multi-region CloudTrail trail that records KMS events, keeps them forever and is well protected. */
 export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
   const name = overrides.name ?? "org-trail";
+  // Trail facts belong to CloudTrail sinks only: an Azure or Vault sink made here carries none.
+  const trail =
+    (overrides.kind ?? "cloudtrail-trail") === "cloudtrail-trail" ? { trail: makeTrailProtection() } : {};
   return {
     kind: "cloudtrail-trail",
     name,
@@ -21,6 +52,7 @@ export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
     coverageReason: "management events: All (KMS events included)",
     destination: "s3://org-trail-logs",
     retention: { kind: "unlimited" },
+    ...trail,
     detail: {},
     ...overrides,
   };

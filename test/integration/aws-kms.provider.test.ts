@@ -15,7 +15,14 @@ import {
   StartLoggingCommand,
 } from "@aws-sdk/client-cloudtrail";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -840,6 +847,126 @@ describe("AWS KMS provider: CloudTrail status", () => {
     } finally {
       s3.destroy();
       cloudTrail.destroy();
+    }
+  });
+
+  /**
+   * moto 5.2 implements every call behind these facts: DescribeTrails returns LogFileValidationEnabled,
+   * KmsKeyId and CloudWatchLogsLogGroupArn as created, and S3 answers GetPublicAccessBlock,
+   * GetBucketVersioning and GetObjectLockConfiguration with AWS's "never configured" errors
+   * (NoSuchPublicAccessBlockConfiguration, ObjectLockConfigurationNotFoundError). A denied S3 call cannot be
+   * provoked: moto does not enforce bucket policies and the error proxy speaks awsJson (X-Amz-Target), not
+   * S3's REST-XML; a trail whose bucket was deleted gives a real failing S3 call (NoSuchBucket) instead.
+   */
+  it("collects each trail's validation, log encryption, CloudWatch Logs group and its bucket's protections", async () => {
+    const region = "eu-west-1";
+    const names = {
+      guarded: `keyproof-it-guarded-${suffix}`,
+      bare: `keyproof-it-bare-${suffix}`,
+      orphan: `keyproof-it-orphan-${suffix}`,
+    };
+    const buckets = {
+      guarded: `keyproof-it-guarded-${suffix}`,
+      bare: `keyproof-it-locked-${suffix}`,
+      orphan: `keyproof-it-deleted-${suffix}`,
+    };
+    const s3 = new S3Client({ ...awsClientConfig(region), forcePathStyle: true });
+    const cloudTrail = new CloudTrailClient(awsClientConfig(region));
+    const kms = new KMSClient(awsClientConfig(region));
+    const logGroupArn = `arn:aws:logs:${region}:${ACCOUNT}:log-group:keyproof-it-${suffix}:*`;
+    try {
+      const logKey = (await kms.send(new CreateKeyCommand({ Description: "trail log encryption" })))
+        .KeyMetadata?.Arn;
+      const inRegion = { CreateBucketConfiguration: { LocationConstraint: region } } as const;
+      await s3.send(new CreateBucketCommand({ Bucket: buckets.guarded, ...inRegion }));
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: buckets.guarded,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
+      );
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: buckets.guarded,
+          VersioningConfiguration: { Status: "Enabled" },
+        }),
+      );
+      await s3.send(
+        new CreateBucketCommand({ Bucket: buckets.bare, ObjectLockEnabledForBucket: true, ...inRegion }),
+      );
+      await s3.send(new CreateBucketCommand({ Bucket: buckets.orphan, ...inRegion }));
+      await cloudTrail.send(
+        new CreateTrailCommand({
+          Name: names.guarded,
+          S3BucketName: buckets.guarded,
+          EnableLogFileValidation: true,
+          KmsKeyId: logKey,
+          CloudWatchLogsLogGroupArn: logGroupArn,
+          CloudWatchLogsRoleArn: `arn:aws:iam::${ACCOUNT}:role/cloudtrail-to-cloudwatch`,
+        }),
+      );
+      await cloudTrail.send(new CreateTrailCommand({ Name: names.bare, S3BucketName: buckets.bare }));
+      await cloudTrail.send(new CreateTrailCommand({ Name: names.orphan, S3BucketName: buckets.orphan }));
+      await s3.send(new DeleteBucketCommand({ Bucket: buckets.orphan }));
+
+      const snapshot = await collectLocation(provider, region);
+      const trailOf = (name: string) => snapshot.logging.sinks.find((sink) => sink.name === name)?.trail;
+      const fact = (value: boolean, call: string) => ({
+        ok: true,
+        value,
+        call,
+        capturedAt: CAPTURED_AT.toISOString(),
+      });
+      expect(trailOf(names.guarded)).toEqual({
+        logFileValidationEnabled: true,
+        kmsKeyId: logKey,
+        cloudWatchLogsLogGroupArn: logGroupArn,
+        bucket: {
+          name: buckets.guarded,
+          publicAccessBlocked: fact(true, "s3:GetPublicAccessBlock"),
+          versioningEnabled: fact(true, "s3:GetBucketVersioning"),
+          objectLockEnabled: fact(false, "s3:GetObjectLockConfiguration"),
+        },
+      });
+      // No public access block configured at all reads as "not blocked"; Object Lock implies versioning.
+      expect(trailOf(names.bare)).toEqual({
+        logFileValidationEnabled: false,
+        bucket: {
+          name: buckets.bare,
+          publicAccessBlocked: fact(false, "s3:GetPublicAccessBlock"),
+          versioningEnabled: fact(true, "s3:GetBucketVersioning"),
+          objectLockEnabled: fact(true, "s3:GetObjectLockConfiguration"),
+        },
+      });
+      const orphan = trailOf(names.orphan)?.bucket;
+      for (const [slot, call] of [
+        ["publicAccessBlocked", "s3:GetPublicAccessBlock"],
+        ["versioningEnabled", "s3:GetBucketVersioning"],
+        ["objectLockEnabled", "s3:GetObjectLockConfiguration"],
+      ] as const) {
+        expect(orphan?.[slot]).toMatchObject({ ok: false, error: { call, code: "NoSuchBucket" } });
+        expect(snapshot.logging.errors).toContainEqual(
+          expect.objectContaining({ call, code: "NoSuchBucket" }),
+        );
+      }
+      // The demo's multi-region trail, seen from this region, carries its facts too (validation off on purpose).
+      expect(trailOf(`keyproof-demo-management-events-${suffix}`)).toMatchObject({
+        logFileValidationEnabled: false,
+        bucket: {
+          name: estate.trailBucket,
+          publicAccessBlocked: { ok: true },
+          versioningEnabled: { ok: true },
+        },
+      });
+    } finally {
+      s3.destroy();
+      cloudTrail.destroy();
+      kms.destroy();
     }
   });
 });

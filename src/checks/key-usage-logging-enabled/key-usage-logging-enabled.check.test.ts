@@ -69,6 +69,18 @@ describe("key-usage-logging-enabled", () => {
     });
   });
 
+  it("still fails a covering sink that is off when only its bucket's settings could not be read", () => {
+    const snapshot = makeSnapshot({
+      logging: [
+        logging("eu-west-1", {
+          sinks: [makeSink({ active: false })],
+          errors: [makeCollectionError({ call: "s3:GetBucketVersioning", code: "AccessDenied" })],
+        }),
+      ],
+    });
+    expect(check.run(snapshot).map((finding) => finding.status)).toEqual(["fail"]);
+  });
+
   it("errors, never fails, when a covering sink's status could not be read (unknown is not 'not logging')", () => {
     const error = makeCollectionError({
       call: "cloudtrail:GetTrailStatus",

@@ -18,7 +18,10 @@ import {
 } from "@aws-sdk/client-kms";
 import {
   GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  GetPublicAccessBlockCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
@@ -49,6 +52,9 @@ export const AWS_SOURCE_ACTIONS = [
   "cloudtrail:GetTrailStatus",
   "cloudtrail:GetEventSelectors",
   "s3:GetLifecycleConfiguration",
+  "s3:GetBucketPublicAccessBlock",
+  "s3:GetBucketVersioning",
+  "s3:GetBucketObjectLockConfiguration",
   "cloudtrail:LookupEvents",
   "s3:ListBucket",
   "s3:GetObject",
@@ -264,16 +270,23 @@ export async function diagnoseAwsKmsSource(
         );
       }
       const trailBucket = trail?.S3BucketName;
-      if (trailBucket === undefined) {
-        untested("s3:GetLifecycleConfiguration", region, "no trail bucket to test on");
-      } else {
+      // The trail bucket's settings: retention (lifecycle) and protections (trail-bucket-protected).
+      const bucketProbes = [
+        ["s3:GetLifecycleConfiguration", GetBucketLifecycleConfigurationCommand],
+        ["s3:GetBucketPublicAccessBlock", GetPublicAccessBlockCommand],
+        ["s3:GetBucketVersioning", GetBucketVersioningCommand],
+        ["s3:GetBucketObjectLockConfiguration", GetObjectLockConfigurationCommand],
+      ] as const;
+      for (const [action, Command] of bucketProbes) {
+        if (trailBucket === undefined) {
+          untested(action, region, "no trail bucket to test on");
+          continue;
+        }
         record(
-          "s3:GetLifecycleConfiguration",
+          action,
           `bucket ${trailBucket}`,
-          await probe("s3:GetLifecycleConfiguration", () =>
-            clients
-              .s3(trail?.HomeRegion ?? region)
-              .send(new GetBucketLifecycleConfigurationCommand({ Bucket: trailBucket })),
+          await probe(action, () =>
+            clients.s3(trail?.HomeRegion ?? region).send(new Command({ Bucket: trailBucket })),
           ),
         );
       }

@@ -7,12 +7,20 @@ import type { CloudTrailClient, Trail } from "@aws-sdk/client-cloudtrail";
 import { GetBucketLifecycleConfigurationCommand } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CollectionError } from "../../model/key.ts";
-import type { LogFileLocation, LoggingSink, LoggingStatus, Retention } from "../../model/logging.ts";
+import type {
+  LogFileLocation,
+  LoggingSink,
+  LoggingStatus,
+  Retention,
+  TrailBucketProtection,
+  TrailProtection,
+} from "../../model/logging.ts";
 import type { Clock } from "../key-provider.ts";
 import { capture } from "./capture.ts";
 import { evaluateKmsCoverage, retentionFromLifecycle } from "./cloudtrail-coverage.ts";
 import { normalizePrefix } from "./cloudtrail-s3.usage.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
+import { collectTrailBucketProtection } from "./trail-bucket.collector.ts";
 import { toIsoInstant, toRawValue } from "../shared/raw-value.ts";
 
 /**
@@ -147,7 +155,7 @@ async function collectTrailSink(
   // Shadow trails answer status and selectors reliably only in their home region (moto: not elsewhere).
   const homeRegion = trail.HomeRegion ?? location;
   const client = context.cloudTrail(homeRegion);
-  const [status, selectors, lifecycle] = await Promise.all([
+  const [status, selectors, lifecycle, bucketProtection] = await Promise.all([
     capture("cloudtrail:GetTrailStatus", clock, () =>
       client.send(new GetTrailStatusCommand({ Name: reference })),
     ),
@@ -157,6 +165,9 @@ async function collectTrailSink(
     trail.S3BucketName === undefined
       ? Promise.resolve(undefined)
       : readBucketRetention(context, trail.S3BucketName, homeRegion, trailLogPrefix(trail, location)),
+    trail.S3BucketName === undefined
+      ? Promise.resolve(undefined)
+      : collectTrailBucketProtection(context.s3(homeRegion), trail.S3BucketName, clock, errors),
   ]);
 
   if (!status.ok) errors.push(status.error);
@@ -207,6 +218,7 @@ async function collectTrailSink(
     coversKeyEvents: coverage.coversKeyEvents,
     coverageReason: coverage.reason,
     retention,
+    trail: trailProtection(trail, bucketProtection),
     detail: Object.fromEntries(Object.entries(detail).filter(([, value]) => value !== undefined)),
   };
   if (trail.S3BucketName !== undefined) {
@@ -214,6 +226,16 @@ async function collectTrailSink(
     sink.destination = `s3://${trail.S3BucketName}/${prefix}`;
   }
   return sink;
+}
+
+/** The DescribeTrails integrity fields; empty strings are treated as absent (no key, no log group). */
+function trailProtection(trail: Trail, bucket: TrailBucketProtection | undefined): TrailProtection {
+  const protection: TrailProtection = { logFileValidationEnabled: trail.LogFileValidationEnabled === true };
+  if (trail.KmsKeyId !== undefined && trail.KmsKeyId !== "") protection.kmsKeyId = trail.KmsKeyId;
+  if (trail.CloudWatchLogsLogGroupArn !== undefined && trail.CloudWatchLogsLogGroupArn !== "")
+    protection.cloudWatchLogsLogGroupArn = trail.CloudWatchLogsLogGroupArn;
+  if (bucket !== undefined) protection.bucket = bucket;
+  return protection;
 }
 
 interface BucketRetention {
