@@ -3,7 +3,7 @@
  * switched off on one key, a grant added on it): the second bundle's changes-since-previous.json names them,
  * its findings report shows them, and `keyproof diff` of the two archives prints the same.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CreateGrantCommand, DisableKeyRotationCommand, KMSClient } from "@aws-sdk/client-kms";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
@@ -13,6 +13,7 @@ import type { BundleDiff, ChangesSincePrevious } from "../../src/evidence/bundle
 import { CHANGES_FILE } from "../../src/evidence/paths.ts";
 import { runInline, type RunResult } from "../../src/jobs/run-inline.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
+import { bundleObjectName } from "../../src/storage/chain-scope.ts";
 import { runCli } from "../support/cli.ts";
 import { readPdfLines } from "../support/pdf-words.ts";
 import {
@@ -75,6 +76,15 @@ beforeAll(async () => {
     kms.destroy();
   }
 
+  // A sealed review stored after the first bundle: the second run's manifest links to it (the immediate
+  // previous object of the scope), but its changes compare with the latest evidence bundle, chosen by name
+  // (`-kp-review-`), so a copy of the first archive under a review's name stands in for a real review.
+  const scope = first.storage?.scope ?? "";
+  await copyFile(
+    first.bundle.archive,
+    path.join(setup.directory, "store", bundleObjectName(scope, "kp-review-2026-difftest", new Date())),
+  );
+
   second = await runInline({
     loaded: setup.loaded,
     range: TEST_RANGE,
@@ -126,8 +136,8 @@ describe("changes-since-previous.json", () => {
         after: "fail",
       }),
     );
-    // The manifest's chain link is the immediate previous bundle.
-    expect(second.bundle.manifest.previousBundle?.manifestSha256).toBe(first.bundle.manifestSha256);
+    // The manifest's chain link stays the immediate previous object (the review); the diff skipped it.
+    expect(second.bundle.manifest.previousBundle?.location).toContain("-kp-review-2026-difftest.tar.gz");
   });
 
   it("is shown in the findings report under 'Since the previous bundle'", async () => {
