@@ -3,6 +3,7 @@ import { EXIT_CODES } from "./exit-codes.ts";
 import { formatConfigProblem, isKeyproofError, ConfigError, ERROR_CODES } from "../errors/errors.ts";
 import type { VerifyCliOptions } from "./commands/verify.command.ts";
 import type { DoctorCliOptions } from "./commands/doctor.command.ts";
+import type { DiffCliOptions } from "./commands/diff.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
@@ -137,6 +138,34 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .action(async (bundle: string | undefined, options: VerifyCliOptions) => {
       const { runVerifyCommand } = await import("./commands/verify.command.ts");
       exitCode = await runVerifyCommand(bundle, options, io);
+    });
+
+  program
+    .command("diff")
+    .description(
+      "what changed between two bundles (keys, rotation, key state, access, findings opened and resolved); both must verify with a pinned signer",
+    )
+    .argument("<bundle-a>", "the earlier bundle: directory, archive or s3:// URL")
+    .argument("<bundle-b>", "the later bundle: directory, archive or s3:// URL")
+    .option("--json", "print the changes as JSON (the form of changes-since-previous.json)")
+    .option(
+      "-c, --config <file>",
+      "trust the signer configured in this keyproof.yaml; default S3 region/endpoint",
+    )
+    .option(
+      "--trust <file>",
+      "trust the keys in this trust file (keyproof signer export); default KEYPROOF_TRUST",
+    )
+    .option("--expect-public-key <file>", "trust this signer public key (SPKI PEM file)")
+    .option("--region <region>", "AWS region for s3:// bundles")
+    .option("--endpoint <url>", "S3 endpoint for s3:// bundles (emulators, VPC endpoints)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 the changes were printed, 1 a bundle does not verify or cannot be read, 2 bad arguments",
+    )
+    .action(async (previous: string, current: string, options: DiffCliOptions) => {
+      const { runDiffCommand } = await import("./commands/diff.command.ts");
+      exitCode = await runDiffCommand(previous, current, options, io);
     });
 
   program

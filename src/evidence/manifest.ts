@@ -120,6 +120,11 @@ const canonicalizeJson: (input: unknown) => string | undefined =
     ? canonicalizeModule
     : (canonicalizeModule as unknown as { default: (input: unknown) => string | undefined }).default;
 
+/** RFC 8785 (JCS) text of any JSON value: the same digest for the same document, whatever its key order. */
+export function canonicalJsonText(value: unknown): string {
+  return canonicalizeJson(value) ?? "null";
+}
+
 /** RFC 8785 (JCS) bytes of the manifest: the exact bytes stored in manifest.json and signed. */
 export function canonicalManifestBytes(manifest: Manifest): Uint8Array {
   const text = canonicalizeJson(manifest);

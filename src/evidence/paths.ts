@@ -13,6 +13,11 @@ export const SUMMARY_FILE = "summary.json";
 export const PROCEDURE_APPROVAL_FILE = "governance/procedure-approval.json";
 /** Written by the judge step: the signed access reviews the run judged coverage by. */
 export const REVIEWS_FILE = "governance/reviews.json";
+/**
+ * Written after judging, before rendering: what changed since the previous evidence bundle of the chain
+ * (src/evidence/bundle-diff.ts), or why that could not be said (`previous: null` and a reason).
+ */
+export const CHANGES_FILE = "changes-since-previous.json";
 /** Written at seal time (bundle-writer.ts), listed in the manifest: how to verify with sha256sum and openssl. */
 export const VERIFY_INSTRUCTIONS_FILE = "VERIFY.md";
 /** Written at seal time: `sha256sum -c` lines for every other listed file. */

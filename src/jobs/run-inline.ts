@@ -18,6 +18,7 @@ import { collectLocationStep } from "./steps/collect-location.step.ts";
 import { extractUsageStep } from "./steps/extract-usage.step.ts";
 import { judgeStep, type PlannedSource } from "./steps/judge.step.ts";
 import { sealStep } from "./steps/seal.step.ts";
+import { changesSincePreviousStep } from "./steps/changes.step.ts";
 import { renderStep } from "./steps/render.step.ts";
 import { BrowserPool } from "../render/browser-pool.ts";
 import type { RunSummary } from "./run-summary.ts";
@@ -168,6 +169,18 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
     writer,
     work,
     governance: await readInlineGovernance(request),
+  });
+
+  // After judging (findings.json and the key exports are written), before rendering (the findings report
+  // shows the changes). Never fails the run: an unreadable previous bundle is recorded with its reason.
+  await changesSincePreviousStep({
+    runId,
+    config,
+    configDirectory,
+    range: request.range,
+    capturedAt,
+    writer,
+    signerPublicKeyPem: signer.publicKeyPem,
   });
 
   if (request.render !== false) {

@@ -35,6 +35,7 @@ import { TemplateLibrary } from "./template.ts";
 import { buildAccessPolicyView, type AccessPolicyView } from "./view-models/access-policy.view-model.ts";
 import { captureWindowOf } from "../model/snapshot.ts";
 import { buildEvidenceIndexView } from "./view-models/evidence-index.view-model.ts";
+import type { ChangesSincePrevious } from "../evidence/bundle-diff.ts";
 import { buildFindingsReportView } from "./view-models/findings-report.view-model.ts";
 import {
   buildKeyConfigurationView,
@@ -66,6 +67,11 @@ export interface RenderInput {
   exportDigests: Map<string, string>;
   /** Shown by key id and fingerprint; a local key file's path never reaches a PDF. */
   signer: SignerIdentity;
+  /**
+   * What changed since the previous bundle (changes-since-previous.json), or why it is not known; the
+   * findings report shows it. Absent: the report says the changes were not computed.
+   */
+  changes?: ChangesSincePrevious | string;
   /** Stamped on the PDFs; defaults to now. Pass a fixed value to get byte-identical output on a rerun. */
   generatedAt?: Date;
 }
@@ -330,6 +336,7 @@ export function buildReportViews(
         findings: input.findings,
         checks: input.checks,
         generatedAt,
+        ...(input.changes === undefined ? {} : { changes: input.changes }),
       }),
     },
     {

@@ -75,9 +75,24 @@ describe("storage through the queue", () => {
       manifestSha256: first.bundle.manifestSha256,
       stores: [{ stored: true }],
     });
-    const manifest = await readJson<{ previousBundle?: { manifestSha256: string } }>(
-      path.join(second.bundle.directory, "manifest.json"),
-    );
+    const manifest = await readJson<{
+      previousBundle?: { manifestSha256: string };
+      files: Array<{ path: string }>;
+    }>(path.join(second.bundle.directory, "manifest.json"));
     expect(manifest.previousBundle?.manifestSha256).toBe(first.bundle.manifestSha256);
+
+    // The judge job writes changes-since-previous.json, as the inline run does (compared with the stored one).
+    const firstChanges = await readJson<{ previous: null; reason: string }>(
+      path.join(first.bundle.directory, "changes-since-previous.json"),
+    );
+    expect(firstChanges).toMatchObject({ previous: null, reason: "first bundle of its chain" });
+    const secondChanges = await readJson<{
+      previous: { runId: string; manifestSha256: string };
+      unchanged: boolean;
+    }>(path.join(second.bundle.directory, "changes-since-previous.json"));
+    expect(secondChanges.previous).toEqual(
+      expect.objectContaining({ runId: first.runId, manifestSha256: first.bundle.manifestSha256 }),
+    );
+    expect(manifest.files.map((file) => file.path)).toContain("changes-since-previous.json");
   });
 });

@@ -1,4 +1,8 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { describeError, nodeErrorCode } from "../../errors/errors.ts";
+import { BUNDLE_DIFF_FORMAT, type ChangesSincePrevious } from "../../evidence/bundle-diff.ts";
+import { CHANGES_FILE } from "../../evidence/paths.ts";
 import { registry } from "../../checks/registry.ts";
 import { hashFile } from "../../evidence/bundle-tree.ts";
 import { matchInventory } from "../../inventory/match-inventory.ts";
@@ -26,6 +30,23 @@ interface RenderStepInput {
   generatedAt?: Date;
 }
 
+/**
+ * The changes the judge step wrote (changes.step.ts): read from the bundle, so the inline and the queued
+ * render draw the same section. A missing or unreadable file becomes a reason the report prints.
+ */
+async function readChanges(bundleDirectory: string): Promise<ChangesSincePrevious | string> {
+  try {
+    const value = JSON.parse(
+      await readFile(path.join(bundleDirectory, CHANGES_FILE), "utf8"),
+    ) as ChangesSincePrevious;
+    return value.format === BUNDLE_DIFF_FORMAT ? value : `${CHANGES_FILE} has an unknown format`;
+  } catch (error) {
+    return nodeErrorCode(error) === "ENOENT"
+      ? `the run wrote no ${CHANGES_FILE}`
+      : `${CHANGES_FILE} could not be read: ${describeError(error)}`;
+  }
+}
+
 async function renderInputOf(input: RenderStepInput, slice?: ScreenshotSlice): Promise<RenderInput> {
   const { snapshot, bundleDirectory } = input;
   const keys = snapshot.sources.flatMap((source) => source.locations.flatMap((location) => location.keys));
@@ -41,6 +62,7 @@ async function renderInputOf(input: RenderStepInput, slice?: ScreenshotSlice): P
     inventoryEntryByKey: matchInventory(snapshot.inventory, keys).entryByKey,
     exportDigests,
     signer: input.signer,
+    changes: await readChanges(bundleDirectory),
     ...(input.generatedAt === undefined ? {} : { generatedAt: input.generatedAt }),
   };
 }

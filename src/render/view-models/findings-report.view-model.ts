@@ -7,6 +7,7 @@ import {
   type Severity,
 } from "../../model/finding.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
+import { describeChanges, type ChangesSincePrevious } from "../../evidence/bundle-diff.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
 import { STATUS_TEXT, compareText, formatInstant, isAttentionStatus } from "./format.ts";
 import { proseOf, stripMarkdown, type ProseSegment } from "./verdicts.ts";
@@ -40,8 +41,19 @@ export type ClosedFindingView = {
   date: string;
 };
 
+/** "Since the previous bundle": the changes by section, or the reason there is nothing to compare with. */
+export type SincePreviousView = {
+  compared: boolean;
+  /** The previous bundle (run, period, manifest digest) when compared; the reason otherwise. */
+  summary: string;
+  unchanged: boolean;
+  sections: Array<{ title: string; count: number; lines: string[] }>;
+  notes: string[];
+};
+
 export type FindingsReportView = {
   report: ReportHeaderView;
+  sincePrevious: SincePreviousView;
   statusTotals: Array<{ status: string; statusClass: FindingStatus; count: number }>;
   severityTotals: Array<{ severity: string; attention: number; total: number }>;
   total: number;
@@ -85,6 +97,43 @@ function missingMetadata(
   };
 }
 
+/** Pure: the changes-since-previous section from the file's content (or the reason it is not available). */
+export function buildSincePreviousView(
+  changes: ChangesSincePrevious | string | undefined,
+): SincePreviousView {
+  const notCompared = (reason: string): SincePreviousView => ({
+    compared: false,
+    summary: reason,
+    unchanged: false,
+    sections: [],
+    notes: [],
+  });
+  if (changes === undefined) return notCompared("Not computed for this report.");
+  if (typeof changes === "string") return notCompared(`Not available: ${changes}.`);
+  if (changes.previous === null) {
+    return notCompared(
+      changes.reason === "first bundle of its chain"
+        ? "None: this is the first bundle of its chain."
+        : `Not available: ${changes.reason}.`,
+    );
+  }
+  const previous = changes.previous;
+  return {
+    compared: true,
+    summary: `Compared with run ${previous.runId} (period ${previous.period.label}, captured ${formatInstant(previous.capturedAt)}${previous.manifestSha256 === undefined ? "" : `, manifest SHA-256 ${previous.manifestSha256}`}).`,
+    unchanged: changes.unchanged,
+    sections: describeChanges(changes).map((section) => ({
+      title: section.title,
+      count: section.lines.length,
+      lines: section.lines,
+    })),
+    notes: changes.notCompared.map(
+      (item) =>
+        `${item.key.source} / ${item.key.location} / ${item.key.keyId}: ${item.what} not compared (${item.reason})`,
+    ),
+  };
+}
+
 /** Pure: the findings report, grouped by severity (critical first), the worst status first within a group. */
 export function buildFindingsReportView(input: {
   snapshot: Pick<Snapshot, "organization" | "range" | "runId" | "capturedAt"> &
@@ -92,6 +141,8 @@ export function buildFindingsReportView(input: {
   findings: readonly Finding[];
   checks: readonly CheckMetadata[];
   generatedAt: Date;
+  /** changes-since-previous.json as the run wrote it, or why it could not be read. */
+  changes?: ChangesSincePrevious | string;
 }): FindingsReportView {
   const checksById = new Map(input.checks.map((check) => [check.id, check]));
   const ordered = [...input.findings].sort(
@@ -141,6 +192,7 @@ export function buildFindingsReportView(input: {
 
   return {
     report: buildReportHeader(input.snapshot, "Findings report", input.generatedAt),
+    sincePrevious: buildSincePreviousView(input.changes),
     statusTotals: FINDING_STATUSES.map((status) => ({
       status: STATUS_TEXT[status],
       statusClass: status,

@@ -20,7 +20,8 @@ import {
 import { computeContentDigest } from "../content-digest.ts";
 import { buildAccessPolicyView } from "./access-policy.view-model.ts";
 import { buildEvidenceIndexView } from "./evidence-index.view-model.ts";
-import { buildFindingsReportView } from "./findings-report.view-model.ts";
+import { buildFindingsReportView, buildSincePreviousView } from "./findings-report.view-model.ts";
+import { diffBundles, noPreviousBundle, type BundleContents } from "../../evidence/bundle-diff.ts";
 import { buildKeyConfigurationView } from "./key-configuration.view-model.ts";
 import { NO_OWNER_TEXT, buildKeyInventoryView, type InventoryKeyView } from "./key-inventory.view-model.ts";
 import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-procedure.view-model.ts";
@@ -375,6 +376,42 @@ describe("buildFindingsReportView", () => {
     expect(view.closed.map((entry) => entry.status)).toEqual(["PASS", "N/A"]);
     expect(view.closedTotal).toBe(2);
     expect(view.attentionTotal).toBe(2);
+  });
+});
+
+describe("buildSincePreviousView", () => {
+  const contents = (runId: string, enabled: boolean): BundleContents => ({
+    runId,
+    period: { label: "2026-Q3", from: "2026-07-01", to: "2026-09-30" },
+    capturedAt: "2026-10-01T09:00:00.000Z",
+    findings: [],
+    keys: [
+      { source: "aws-prod", location: "us-east-1", keyId: "k1", configuration: { rotation: { enabled } } },
+    ],
+  });
+
+  it("lists the changes by section, naming the previous bundle", () => {
+    const view = buildSincePreviousView(diffBundles(contents("kp-a", true), contents("kp-b", false)));
+    expect(view.compared).toBe(true);
+    expect(view.summary).toContain("Compared with run kp-a (period 2026-Q3");
+    expect(view.sections.find((section) => section.title === "Rotation")).toEqual({
+      title: "Rotation",
+      count: 1,
+      lines: ["aws-prod / us-east-1 / k1: disabled: enabled → disabled"],
+    });
+  });
+
+  it("says unchanged, first bundle of its chain, the reason, or not computed", () => {
+    expect(
+      buildSincePreviousView(diffBundles(contents("kp-a", true), contents("kp-b", true))).unchanged,
+    ).toBe(true);
+    expect(
+      buildSincePreviousView(noPreviousBundle(contents("kp-b", true), "first bundle of its chain")).summary,
+    ).toBe("None: this is the first bundle of its chain.");
+    expect(
+      buildSincePreviousView(noPreviousBundle(contents("kp-b", true), "it does not verify")).summary,
+    ).toBe("Not available: it does not verify.");
+    expect(buildSincePreviousView(undefined).summary).toBe("Not computed for this report.");
   });
 });
 

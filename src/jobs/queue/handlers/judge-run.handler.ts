@@ -2,6 +2,8 @@ import { readGovernanceFacts } from "../../governance-facts.ts";
 import { matchInventory } from "../../../inventory/match-inventory.ts";
 import type { RunSummary } from "../../run-summary.ts";
 import { judgeStep, loadCollectedState } from "../../steps/judge.step.ts";
+import { changesSincePreviousStep } from "../../steps/changes.step.ts";
+import { createSigner } from "../../../signing/create-signer.ts";
 import type { JobContext } from "../job-context.ts";
 import type { RunPayload } from "../job-payloads.ts";
 import { openRunScope } from "./run-context.ts";
@@ -34,6 +36,22 @@ export async function handleJudgeRun(payload: RunPayload, job: JobContext): Prom
     work,
     governance,
   });
+  // changes-since-previous.json here, after judging and before the render job, as the inline run orders it:
+  // judge → diff → render → seal. The previous bundle is verified against this run's signer.
+  const signer = await createSigner(plan.config.signing, plan.configDirectory);
+  try {
+    await changesSincePreviousStep({
+      runId: plan.runId,
+      config: plan.config,
+      configDirectory: plan.configDirectory,
+      range: plan.range,
+      capturedAt: plan.capturedAt,
+      writer,
+      signerPublicKeyPem: signer.publicKeyPem,
+    });
+  } finally {
+    if ("close" in signer && typeof signer.close === "function") (signer.close as () => void)();
+  }
   await job.runs.recordSummary(plan.runId, judged.summary);
   return judged.summary;
 }
