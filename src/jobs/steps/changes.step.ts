@@ -32,8 +32,11 @@ export async function changesSincePreviousStep(input: {
   range: DateRange;
   capturedAt: string;
   writer: BundleWriter;
-  /** SPKI PEM of the key that will sign this run's bundle. */
-  signerPublicKeyPem: string;
+  /**
+   * SPKI PEM of the key that will sign this run's bundle, or why it could not be loaded (a missing key
+   * file): then nothing can be verified, the file says so, and the seal step fails the run with the cause.
+   */
+  signerPublicKeyPem: string | { unavailable: string };
 }): Promise<ChangesSincePrevious> {
   const identity = {
     runId: input.runId,
@@ -51,11 +54,21 @@ export async function changesSincePreviousStep(input: {
       ),
     });
   }
-  return write(input.writer, await compareWithPrevious(input, current));
+  const signer = input.signerPublicKeyPem;
+  if (typeof signer !== "string") {
+    return write(
+      input.writer,
+      noPreviousBundle(
+        current,
+        `this run's signer could not be loaded, so no bundle can be verified: ${signer.unavailable}`,
+      ),
+    );
+  }
+  return write(input.writer, await compareWithPrevious({ ...input, signerPublicKeyPem: signer }, current));
 }
 
 async function compareWithPrevious(
-  input: Parameters<typeof changesSincePreviousStep>[0],
+  input: Parameters<typeof changesSincePreviousStep>[0] & { signerPublicKeyPem: string },
   current: BundleContents,
 ): Promise<ChangesSincePrevious> {
   const stores = createBundleStores(input.config.storage, input.configDirectory);

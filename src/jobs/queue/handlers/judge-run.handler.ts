@@ -4,6 +4,7 @@ import type { RunSummary } from "../../run-summary.ts";
 import { judgeStep, loadCollectedState } from "../../steps/judge.step.ts";
 import { changesSincePreviousStep } from "../../steps/changes.step.ts";
 import { createSigner } from "../../../signing/create-signer.ts";
+import { describeError } from "../../../errors/errors.ts";
 import type { JobContext } from "../job-context.ts";
 import type { RunPayload } from "../job-payloads.ts";
 import { openRunScope } from "./run-context.ts";
@@ -38,7 +39,11 @@ export async function handleJudgeRun(payload: RunPayload, job: JobContext): Prom
   });
   // changes-since-previous.json here, after judging and before the render job, as the inline run orders it:
   // judge → diff → render → seal. The previous bundle is verified against this run's signer.
-  const signer = await createSigner(plan.config.signing, plan.configDirectory);
+  // A signer that cannot be loaded is the seal step's failure to report (it names the key and the fix);
+  // here it only means the previous bundle cannot be verified, which the file says.
+  const signer = await createSigner(plan.config.signing, plan.configDirectory).catch((error: unknown) => ({
+    unavailable: describeError(error),
+  }));
   try {
     await changesSincePreviousStep({
       runId: plan.runId,
@@ -47,7 +52,7 @@ export async function handleJudgeRun(payload: RunPayload, job: JobContext): Prom
       range: plan.range,
       capturedAt: plan.capturedAt,
       writer,
-      signerPublicKeyPem: signer.publicKeyPem,
+      signerPublicKeyPem: "unavailable" in signer ? signer : signer.publicKeyPem,
     });
   } finally {
     if ("close" in signer && typeof signer.close === "function") (signer.close as () => void)();
