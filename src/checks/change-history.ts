@@ -9,7 +9,9 @@ import { GAPS_FILE, changesExtractPath, changesSummaryPath } from "../evidence/p
 import type { ChangeRecord, KeyChangeHistory } from "../model/changes.ts";
 import type { KeyRecord } from "../model/key.ts";
 import type { SourceSnapshot } from "../model/snapshot.ts";
-import { summarizeList } from "./eligibility.ts";
+import type { Finding } from "../model/finding.ts";
+import { makeFinding, type CheckMetadata } from "./check.ts";
+import { ineligibleStatus, keyFindingBase, summarizeList, type Eligibility } from "./eligibility.ts";
 
 export type KeyHistoryLookup =
   /** The history cannot be judged at all: why, in an auditor's words. */
@@ -72,4 +74,39 @@ export function keyHistoryOf(source: SourceSnapshot, key: KeyRecord): KeyHistory
 export function describeChange(change: ChangeRecord): string {
   const from = change.sourceAddress === undefined ? "" : ` from ${change.sourceAddress}`;
   return `${change.action} by ${change.principal}${from} at ${change.time}`;
+}
+
+/**
+ * The opening both history checks share: an ineligible key gets its not-applicable (or error) finding, an
+ * unknown history an `error` naming why; otherwise the history as read, to judge.
+ */
+export function openKeyHistory(
+  metadata: CheckMetadata,
+  source: SourceSnapshot,
+  key: KeyRecord,
+  eligibility: Eligibility,
+): { finding: Finding } | { lookup: Extract<KeyHistoryLookup, { kind: "read" }> } {
+  const base = keyFindingBase(key);
+  const lookup = keyHistoryOf(source, key);
+  if (!eligibility.eligible) {
+    return {
+      finding: makeFinding(metadata, {
+        ...base,
+        status: ineligibleStatus(eligibility),
+        evidence: lookup.evidence,
+        message: eligibility.reason,
+      }),
+    };
+  }
+  if (lookup.kind === "unknown") {
+    return {
+      finding: makeFinding(metadata, {
+        ...base,
+        status: "error",
+        evidence: lookup.evidence,
+        message: lookup.reason,
+      }),
+    };
+  }
+  return { lookup };
 }

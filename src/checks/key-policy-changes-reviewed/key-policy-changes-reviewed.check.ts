@@ -1,14 +1,8 @@
 import type { Check } from "../check.ts";
 import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
-import { describeChange, keyHistoryOf } from "../change-history.ts";
-import {
-  customerManaged,
-  ineligibleStatus,
-  keyFindingBase,
-  keyPopulationGapFindings,
-  sourcesOf,
-} from "../eligibility.ts";
+import { describeChange, openKeyHistory } from "../change-history.ts";
+import { customerManaged, keyFindingBase, keyPopulationGapFindings, sourcesOf } from "../eligibility.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord } from "../../model/key.ts";
 import type { DateRange, SourceSnapshot } from "../../model/snapshot.ts";
@@ -21,24 +15,9 @@ const CHANGES_NAMED = 10;
 
 function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Finding {
   const base = keyFindingBase(key);
-  const eligibility = customerManaged(key);
-  const lookup = keyHistoryOf(source, key);
-  if (!eligibility.eligible) {
-    return makeFinding(metadata, {
-      ...base,
-      status: ineligibleStatus(eligibility),
-      evidence: lookup.evidence,
-      message: eligibility.reason,
-    });
-  }
-  if (lookup.kind === "unknown") {
-    return makeFinding(metadata, {
-      ...base,
-      status: "error",
-      evidence: lookup.evidence,
-      message: lookup.reason,
-    });
-  }
+  const opened = openKeyHistory(metadata, source, key, customerManaged(key));
+  if ("finding" in opened) return opened.finding;
+  const { lookup } = opened;
   const changes = lookup.history?.accessChanges ?? [];
   const omitted = lookup.history?.accessChangesOmitted ?? 0;
   const total = changes.length + omitted;

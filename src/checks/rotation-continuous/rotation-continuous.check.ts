@@ -1,9 +1,8 @@
 import type { Check } from "../check.ts";
 import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
-import { describeChange, keyHistoryOf } from "../change-history.ts";
+import { describeChange, openKeyHistory } from "../change-history.ts";
 import {
-  ineligibleStatus,
   keyFindingBase,
   keyPopulationGapFindings,
   rotationEligibility,
@@ -28,24 +27,9 @@ function rotationAtCapture(key: KeyRecord): string {
 
 function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Finding {
   const base = keyFindingBase(key);
-  const eligibility = rotationEligibility(key);
-  const lookup = keyHistoryOf(source, key);
-  if (!eligibility.eligible) {
-    return makeFinding(metadata, {
-      ...base,
-      status: ineligibleStatus(eligibility),
-      evidence: lookup.evidence,
-      message: eligibility.reason,
-    });
-  }
-  if (lookup.kind === "unknown") {
-    return makeFinding(metadata, {
-      ...base,
-      status: "error",
-      evidence: lookup.evidence,
-      message: lookup.reason,
-    });
-  }
+  const opened = openKeyHistory(metadata, source, key, rotationEligibility(key));
+  if ("finding" in opened) return opened.finding;
+  const { lookup } = opened;
   const toggles = lookup.history?.rotationToggles ?? [];
   const disabledCount = lookup.history?.rotationDisabledCount ?? 0;
   if (disabledCount > 0) {
