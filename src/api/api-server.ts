@@ -252,6 +252,9 @@ function errorBody(error: unknown, requestId?: string): { status: number; body: 
       body: { error: "bad_request", message: error.message, ...(field === undefined ? {} : { field }) },
     };
   }
+  if (isKeyproofError(error) && error.code === "REVIEW_NOT_FOUND") {
+    return { status: 404, body: { error: "not_found", message: error.message } };
+  }
   if (isKeyproofError(error) && error.code === "RUN_LIMIT_REACHED") {
     return { status: 429, body: { error: "too_many_requests", message: error.message } };
   }

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
    * window plus the margin `verify` accepts, so no bundle is sealed. Start a new run.
    */
   SEAL_TOO_LATE: { retryable: false, exitCode: 1 },
+  /** No review with that id (a typo, another deployment's prefix): the API answers 404, the CLI exits 2. */
+  REVIEW_NOT_FOUND: { retryable: false, exitCode: 2 },
   INTERNAL: { retryable: false, exitCode: 1 },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

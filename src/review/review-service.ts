@@ -203,7 +203,7 @@ export async function decideReviewItems(
     case "signed":
       throw signedConflict(review);
     case "missing":
-      throw new KeyproofError("ARGUMENT_INVALID", "no review with that id");
+      throw new KeyproofError("REVIEW_NOT_FOUND", "no review with that id");
   }
 }
 
@@ -217,7 +217,7 @@ function signedConflict(review: StoredReview): ReviewConflictError {
 
 export async function requireReview(store: ReviewStore, id: string): Promise<StoredReview> {
   const review = /^rv-\d{4}-[0-9a-f]{8}$/.test(id) ? await store.get(id) : undefined;
-  if (review === undefined) throw new KeyproofError("ARGUMENT_INVALID", "no review with that id");
+  if (review === undefined) throw new KeyproofError("REVIEW_NOT_FOUND", "no review with that id");
   return review;
 }
 
@@ -269,7 +269,7 @@ export async function signReview(
     throw new ReviewConflictError("decisions changed while signing; review them again and sign", {});
   }
   if (outcome.result === "already-signed") throw signedConflict((await store.get(id)) ?? review);
-  if (outcome.result === "missing") throw new KeyproofError("ARGUMENT_INVALID", "no review with that id");
+  if (outcome.result === "missing") throw new KeyproofError("REVIEW_NOT_FOUND", "no review with that id");
   const signed: StoredReview = { ...review, status: "signed", record: { ...review.record, signOff } };
   await store.recordSignedFact(signedFactOf(signed.record, signOff));
   return signed;

@@ -9,6 +9,7 @@ import { FINDINGS_FILE, MANIFEST_FILE, slugify } from "../evidence/paths.ts";
 import { verifyVerdict, type VerifyOptions } from "../evidence/verify-bundle.ts";
 import type { Finding } from "../model/finding.ts";
 import type { AccessGrant } from "../model/key.ts";
+import type { RunStore } from "../jobs/queue/run-store.ts";
 import { chainScope } from "../storage/chain-scope.ts";
 import { createBundleStores } from "../storage/create-store.ts";
 import { createS3Client, type S3ClientOptions } from "../storage/s3-client.ts";
@@ -30,6 +31,15 @@ export interface RunBundleLookup {
   bundleOfRun(runId: string): Promise<string | undefined>;
   /** The newest sealed run's archive, if any (used without a bundle store). */
   latestBundle(): Promise<string | undefined>;
+}
+
+/** The lookup over the queue's run records (the API's and the CLI's are the same store). */
+export function runBundleLookup(runs: Pick<RunStore, "get" | "list">): RunBundleLookup {
+  return {
+    bundleOfRun: async (runId) => (await runs.get(runId).catch(() => undefined))?.bundle?.archive,
+    latestBundle: async () =>
+      (await runs.list(0, 100)).runs.find((record) => record.bundle !== undefined)?.bundle?.archive,
+  };
 }
 
 /**

@@ -15,11 +15,7 @@ import {
   undecidedItems,
 } from "../../review/review-service.ts";
 import { ReviewStore, type ReviewEvidence, type StoredReview } from "../../review/review-store.ts";
-import {
-  locateReviewBundle,
-  readReviewedBundle,
-  type RunBundleLookup,
-} from "../../review/reviewed-bundle.ts";
+import { locateReviewBundle, readReviewedBundle, runBundleLookup } from "../../review/reviewed-bundle.ts";
 import { reviewTrustOf } from "../../review/review-trust.ts";
 import { ApiError } from "../api-error.ts";
 import type { ApiServerOptions } from "../api-types.ts";
@@ -31,7 +27,6 @@ import {
   SignBodySchema,
   type ReviewView,
 } from "../review-schemas.ts";
-import { isKeyproofError } from "../../errors/errors.ts";
 
 /**
  * The annual review (procedure step 7). Reviewers prepare, decide and sign; auditors and operators read
@@ -42,16 +37,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
   const store = new ReviewStore(options.client.redis, options.client.prefix);
   const { service } = options;
 
-  const runs: RunBundleLookup = {
-    async bundleOfRun(runId) {
-      const record = await options.client.runs.get(runId).catch(() => undefined);
-      return record?.bundle?.archive;
-    },
-    async latestBundle() {
-      const page = await options.client.runs.list(0, 100);
-      return page.runs.find((record) => record.bundle !== undefined)?.bundle?.archive;
-    },
-  };
+  const runs = runBundleLookup(options.client.runs);
 
   /**
    * Sealing renders a PDF, and only render workers launch a browser: the signed review is queued for one
@@ -73,9 +59,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
   }
 
   async function readable(request: FastifyRequest, id: string): Promise<StoredReview> {
-    const review = await requireReview(store, id).catch((error: unknown) => {
-      throw isKeyproofError(error) ? new ApiError("not_found", "no review with that id") : error;
-    });
+    const review = await requireReview(store, id);
     // Auditors and operators see a review once it is signed: before, it is a reviewer's work in progress.
     if (review.status !== "signed" && request.principal?.role !== "reviewer") {
       throw new ApiError("not_found", "no review with that id");
@@ -154,7 +138,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
       } catch (error) {
         if (isReviewConflictError(error))
           return reply.status(409).send({ error: "conflict", message: error.message, ...error.details });
-        throw notFoundOr(error);
+        throw error;
       }
     },
   );
@@ -177,7 +161,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
       } catch (error) {
         if (isReviewConflictError(error))
           return reply.status(409).send({ error: "conflict", message: error.message, ...error.details });
-        throw notFoundOr(error);
+        throw error;
       }
       return reviewView({ ...signed, evidence: await requestSeal(signed) });
     },
@@ -189,7 +173,7 @@ export function registerReviewRoutes(app: FastifyInstance, options: ApiServerOpt
     async (request) => {
       const { id } = parseNotFound(request.params);
       const review = await requireReview(store, id).catch((error: unknown) => {
-        throw notFoundOr(error);
+        throw error;
       });
       if (review.status !== "signed") throw new ApiError("conflict", "the review is not signed yet");
       // Pending: a render worker has it; asking again would only queue a second seal of the same review.
@@ -205,12 +189,6 @@ function parseNotFound(params: unknown): { id: string } {
   const parsed = ReviewIdParamsSchema.safeParse(params);
   if (!parsed.success) throw new ApiError("not_found", "no review with that id");
   return parsed.data;
-}
-
-function notFoundOr(error: unknown): unknown {
-  if (isKeyproofError(error) && error.message === "no review with that id")
-    return new ApiError("not_found", error.message);
-  return error;
 }
 
 /** The public shape of a review (the page renders it; the CLI's export is the same data). */

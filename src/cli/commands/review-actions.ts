@@ -22,7 +22,7 @@ import {
 } from "../../review/review-service.ts";
 import { ReviewStore, type StoredReview } from "../../review/review-store.ts";
 import { reviewTrustOf } from "../../review/review-trust.ts";
-import { locateReviewBundle, readReviewedBundle } from "../../review/reviewed-bundle.ts";
+import { locateReviewBundle, readReviewedBundle, runBundleLookup } from "../../review/reviewed-bundle.ts";
 import type { CliIo } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 
@@ -68,16 +68,11 @@ export async function runReviewAction(
           if (loaded === undefined)
             throw new KeyproofError("ARGUMENT_INVALID", "give the config: -c keyproof.yaml");
           const year = parseReviewYear(options.year);
-          const runs = new RunStore(redis, settings.prefix);
           const location = await locateReviewBundle({
             config: loaded.config,
             configDirectory: loaded.directory,
             ...(options.fromRun === undefined ? {} : { fromRun: options.fromRun }),
-            runs: {
-              bundleOfRun: async (runId) => (await runs.get(runId).catch(() => undefined))?.bundle?.archive,
-              latestBundle: async () =>
-                (await runs.list(0, 100)).runs.find((record) => record.bundle !== undefined)?.bundle?.archive,
-            },
+            runs: runBundleLookup(new RunStore(redis, settings.prefix)),
           });
           const trust = await reviewTrustOf(loaded.config, loaded.directory, options.trust);
           const bundle = await readReviewedBundle(location, trust);
