@@ -136,7 +136,7 @@ export const PolicySchema = z.strictObject({
           z.strictObject({
             source: SourceIdSchema,
             name: z.string().min(1, "name the destination, e.g. Splunk Cloud"),
-            kind: z.enum(["siem", "shipper"]).default("siem"),
+            kind: z.enum(["siem", "shipper", "alert"]).default("siem"),
           }),
         )
         .default([]),

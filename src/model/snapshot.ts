@@ -66,8 +66,13 @@ export interface MonitoringDestination {
   source: string;
   /** What it is, as an auditor reads it: "Splunk Cloud (trail bucket via SQS)", "fluent-bit → Datadog". */
   name: string;
-  /** `siem`: a monitoring system; `shipper`: forwards a Vault audit log off the host (a second copy). */
-  kind: "siem" | "shipper";
+  /**
+   * `siem`: a monitoring system; `shipper`: forwards a Vault audit log off the host (a second copy);
+   * `alert`: an alert rule kept outside the source (a SIEM detection, a pager rule) that fires when a key is
+   * disabled or scheduled for deletion, the declared equivalent of a CloudWatch alarm, an EventBridge rule or
+   * an Azure activity-log alert. An `alert` is not a monitoring destination for the other checks.
+   */
+  kind: "siem" | "shipper" | "alert";
 }
 
 /** Everything a check may look at. Pure data: checks never call out. */
