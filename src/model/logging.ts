@@ -102,6 +102,39 @@ export interface UsageLogLocation {
   sink?: LogFileLocation & { reference: string };
 }
 
+/**
+ * An alert rule the source's own monitoring service keeps on administrative key events: a CloudWatch alarm
+ * on a CloudWatch Logs metric filter, an EventBridge rule, an Azure activity-log alert or a Log Analytics
+ * scheduled query rule. Facts only, read from the rule as stored: the alert checks judge them.
+ */
+export interface KeyEventAlert {
+  kind: "cloudwatch-metric-alarm" | "eventbridge-rule" | "azure-activity-log-alert" | "azure-scheduled-query-rule";
+  name: string;
+  /** ARN or resource id of the rule (for a metric alarm: the alarm). */
+  reference: string;
+  /** The rule is switched on (alarm actions enabled, rule ENABLED); `undefined` when the source does not say. */
+  enabled: boolean | undefined;
+  /**
+   * The administrative actions the rule fires on, as read from its filter pattern, event pattern, condition
+   * or query (AWS `DisableKey`, `ScheduleKeyDeletion`; Azure `KeyDelete`...). Only actions named in
+   * the rule, never guessed from its name.
+   */
+  actions: string[];
+  /** Where it notifies (SNS topics, EventBridge targets, action groups); empty when it notifies no one. */
+  notifies: string[];
+  /** Evidence for people (patterns, queries, thresholds); checks judge the typed fields above, never this. */
+  detail: Record<string, unknown>;
+}
+
+/**
+ * The alert rules on administrative key events found for a location, and the calls that failed while
+ * looking. A failed call makes "no rule found" unknown, never "no rule".
+ */
+export interface KeyEventAlerting {
+  alerts: KeyEventAlert[];
+  errors: CollectionError[];
+}
+
 /** Logging configuration as seen from one location of a source (an AWS region, a vault). */
 export interface LoggingStatus {
   source: string;
@@ -112,4 +145,9 @@ export interface LoggingStatus {
   errors: CollectionError[];
   /** Set by sources that read usage from log files in a bucket (AWS CloudTrail); absent elsewhere. */
   usageLogLocation?: UsageLogLocation;
+  /**
+   * Alert rules on administrative key events (AWS: metric filter + alarm, EventBridge; Azure: activity-log
+   * alert, scheduled query rule). Absent where the source type has no alerting keyproof reads (Vault).
+   */
+  keyEventAlerting?: KeyEventAlerting;
 }
