@@ -146,12 +146,23 @@ export const PolicySchema = z.strictObject({
 
 const AwsRegionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "is not an AWS region name");
 
-export interface LocalSigningConfig {
+/** What both signers share. */
+interface SigningCommon {
+  /**
+   * The trust file this organization publishes (`keyproof signer export`), relative to the config file. Its
+   * keys are accepted, besides the configured signer, on this service's own earlier bundles: the previous
+   * bundle a run compares with (changes-since-previous.json) and the bundle an annual review reviews. Set it
+   * after `keyproof signer rotate` and the switch, so bundles signed by the earlier key still count.
+   */
+  trustFile?: string;
+}
+
+export interface LocalSigningConfig extends SigningCommon {
   /** Ed25519 PKCS#8 PEM, relative to the config file. `keyproof keygen` writes one. */
   localKeyFile: string;
 }
 
-export interface KmsSigningConfig {
+export interface KmsSigningConfig extends SigningCommon {
   /** Key id, key ARN, alias (`alias/keyproof-signing`) or alias ARN of an asymmetric SIGN_VERIFY key. */
   kmsKeyId: string;
   /** Defaults to the region of an ARN, then to AWS_REGION / the profile. */
@@ -170,6 +181,7 @@ export const SigningSchema = z
     kmsKeyId: z.string().min(1).optional(),
     region: AwsRegionSchema.optional(),
     endpoint: EndpointSchema.optional(),
+    trustFile: z.string().min(1).optional(),
   })
   .superRefine((signing, context) => {
     if (signing.localKeyFile !== undefined && signing.kmsKeyId !== undefined) {
@@ -194,8 +206,10 @@ export const SigningSchema = z
     }
   })
   .transform((signing): SigningConfig => {
-    if (signing.kmsKeyId === undefined) return { localKeyFile: signing.localKeyFile ?? "" };
+    const trustFile = signing.trustFile === undefined ? {} : { trustFile: signing.trustFile };
+    if (signing.kmsKeyId === undefined) return { localKeyFile: signing.localKeyFile ?? "", ...trustFile };
     return {
+      ...trustFile,
       kmsKeyId: signing.kmsKeyId,
       ...(signing.region === undefined ? {} : { region: signing.region }),
       ...(signing.endpoint === undefined ? {} : { endpoint: signing.endpoint }),

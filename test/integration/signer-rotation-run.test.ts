@@ -7,13 +7,14 @@
  * the switch) reports the change of signer as announced. signer-trust.test.ts covers the same verdicts on
  * hand-sealed bundles; here the announcement and the link come from real runs.
  */
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { ManifestSchema } from "../../src/evidence/manifest.ts";
 import type { Manifest } from "../../src/evidence/manifest.ts";
-import { MANIFEST_FILE } from "../../src/evidence/paths.ts";
+import type { ChangesSincePrevious } from "../../src/evidence/bundle-diff.ts";
+import { CHANGES_FILE, MANIFEST_FILE } from "../../src/evidence/paths.ts";
 import type { ChainVerifyResult } from "../../src/evidence/verify-chain.ts";
 import { publicKeyFingerprint } from "../../src/signing/fingerprint.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
@@ -34,14 +35,14 @@ async function keyOf(file: string): Promise<{ fingerprint: string; keyId: string
 }
 
 /** `keyproof run --inline` over the test range, without rendering; the sealed bundle's manifest. */
-async function runAndReadManifest(runId: string): Promise<Manifest> {
+async function runAndReadManifest(runId: string, configFile = setup.configFile): Promise<Manifest> {
   const out = path.join(setup.directory, "out");
   const run = await runCli(
     "run",
     "--inline",
     "--no-render",
     "--config",
-    setup.configFile,
+    configFile,
     "--from",
     TEST_RANGE.from.slice(0, 10),
     "--to",
@@ -105,13 +106,47 @@ describe("signer rotate, then real runs, then verify --chain", () => {
     expect(first.nextSigner).toEqual({ fingerprint: nextKey.fingerprint, keyId: nextKey.keyId });
     expect(first.previousBundle).toBeUndefined();
 
-    // The switch: signing: names the new key; the announcement file stays and is inert now.
+    // A copy of the chain as it stands, for the run below that switches without signing.trustFile.
+    await cp(path.join(setup.directory, "store"), path.join(setup.directory, "store-copy"), {
+      recursive: true,
+    });
+
+    // The switch: signing: names the new key and the published trust file (which accepts the earlier
+    // key's bundles as this service's own); the announcement file stays and is inert now.
     const config = parse(await readFile(setup.configFile, "utf8")) as Record<string, unknown>;
-    await writeFile(setup.configFile, stringify({ ...config, signing: { localKeyFile: "./next.pem" } }));
+    await writeFile(
+      setup.configFile,
+      stringify({ ...config, signing: { localKeyFile: "./next.pem", trustFile: "./trust.json" } }),
+    );
     await exportInto(trustFile, "2027 key");
 
     const second = await runAndReadManifest("kp-rotation-2");
     expect(second.signer.fingerprint).toBe(nextKey.fingerprint);
+    // The earlier key is in signing.trustFile, so the previous bundle is compared, not refused.
+    const changes = JSON.parse(
+      await readFile(path.join(setup.directory, "out", "kp-rotation-2", CHANGES_FILE), "utf8"),
+    ) as ChangesSincePrevious;
+    expect(changes.previous, JSON.stringify(changes)).toMatchObject({ runId: "kp-rotation-1" });
+
+    // The same switch without signing.trustFile: the earlier key's bundle cannot be verified, and the
+    // file says how to fix that instead of comparing with an unverified bundle.
+    const withoutTrust = path.join(setup.directory, "keyproof-without-trust.yaml");
+    await writeFile(
+      withoutTrust,
+      stringify({
+        ...config,
+        signing: { localKeyFile: "./next.pem" },
+        storage: { local: "./store-copy", scope: SCOPE },
+      }),
+    );
+    await runAndReadManifest("kp-rotation-2-untrusted", withoutTrust);
+    const unverified = JSON.parse(
+      await readFile(path.join(setup.directory, "out", "kp-rotation-2-untrusted", CHANGES_FILE), "utf8"),
+    ) as ChangesSincePrevious;
+    expect(unverified.previous).toBeNull();
+    expect("reason" in unverified ? unverified.reason : "").toMatch(
+      /kp-rotation-1.*could not be read or verified against this run's signer \(after a signer rotation, set signing\.trustFile/,
+    );
     // A signer never announces itself.
     expect(second.nextSigner).toBeUndefined();
     expect(second.previousBundle?.location).toContain(path.join(setup.directory, "store", SCOPE));

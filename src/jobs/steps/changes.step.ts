@@ -11,7 +11,7 @@ import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import { CHANGES_FILE } from "../../evidence/paths.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { REVIEW_RUN_PREFIX } from "../../review/reviewed-bundle.ts";
-import { publicKeyFingerprint } from "../../signing/fingerprint.ts";
+import { configuredSignersPin } from "../../signing/configured-trust.ts";
 import { readUnsealedBundleContents, readVerifiedBundleContents } from "../../storage/bundle-contents.ts";
 import { chainScope } from "../../storage/chain-scope.ts";
 import { createBundleStores } from "../../storage/create-store.ts";
@@ -22,8 +22,9 @@ import { createBundleStores } from "../../storage/create-store.ts";
  * findings report can show it, in the inline and the queued pipeline alike.
  *
  * Never fails the run: a previous bundle that cannot be found, read or verified is recorded as
- * `previous: null` with the reason. The previous bundle is verified against this run's own signer, so a
- * bundle signed by someone else (or an earlier, rotated key) is reported as unverifiable, never compared.
+ * `previous: null` with the reason. The previous bundle is verified against this run's own signer and the
+ * keys of `signing.trustFile` (earlier signers after a rotation), so a bundle signed by anyone else is
+ * reported as unverifiable, never compared.
  */
 export async function changesSincePreviousStep(input: {
   runId: string;
@@ -105,18 +106,14 @@ async function compareWithPrevious(
     );
   }
   try {
-    const label = "this run's signer";
     const s3 = input.config.storage?.s3;
+    const pin = await configuredSignersPin(
+      input.config.signing,
+      input.configDirectory,
+      input.signerPublicKeyPem,
+    );
     const previous = await readVerifiedBundleContents(location, {
-      trust: {
-        pins: [
-          {
-            kind: "keys",
-            label,
-            anchors: [{ label, fingerprint: publicKeyFingerprint(input.signerPublicKeyPem) }],
-          },
-        ],
-      },
+      trust: { pins: [pin] },
       s3:
         s3 === undefined
           ? {}
@@ -126,7 +123,11 @@ async function compareWithPrevious(
   } catch (error) {
     return noPreviousBundle(
       current,
-      `the previous bundle ${location} could not be read or verified against this run's signer: ${describeError(error)}`,
+      `the previous bundle ${location} could not be read or verified against this run's signer` +
+        (input.config.signing.trustFile === undefined
+          ? ` (after a signer rotation, set signing.trustFile to the trust file from keyproof signer export so the earlier key is accepted)`
+          : ` or the keys of signing.trustFile`) +
+        `: ${describeError(error)}`,
     );
   }
 }
