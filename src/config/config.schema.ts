@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EndpointSchema, SourceIdSchema } from "./common.schema.ts";
 import { AzureKeyVaultSourceSchema } from "./sources/azure-key-vault.schema.ts";
 import { HashicorpVaultSourceSchema } from "./sources/hashicorp-vault.schema.ts";
+import { DeliverSchema } from "./deliver.schema.ts";
 import { QueueSettingsSchema, SchedulesSchema } from "./queue.schema.ts";
 import { KEY_USAGES, type InventoryEntry } from "../model/inventory.ts";
 import { DEFAULT_MAX_RANGE_DAYS } from "../time/date-limits.ts";
@@ -292,6 +293,8 @@ export const ConfigSchema = z
     queue: QueueSettingsSchema.optional(),
     /** Evidence runs on a cron; absent = quarterly, 06:00 UTC on 1 Jan/Apr/Jul/Oct, previous quarter. */
     schedules: SchedulesSchema.optional(),
+    /** Where each sealed run's evidence is delivered (Vanta, Drata, Secureframe, a signed webhook). */
+    deliver: DeliverSchema.default([]),
   })
   .superRefine((config, context) => {
     const seen = new Map<string, number>();
