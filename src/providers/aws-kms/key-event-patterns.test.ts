@@ -33,6 +33,15 @@ describe("kmsActionsOfFilterPattern", () => {
       kmsActionsOfFilterPattern("{($.eventSource = ec2.amazonaws.com) && ($.eventName = DisableKey)}"),
     ).toEqual([]);
     expect(kmsActionsOfFilterPattern("{$.eventSource = kms.amazonaws.com}")).toEqual([]);
+    // Without an event source, only KMS's own administrative calls are KMS events.
+    expect(
+      kmsActionsOfFilterPattern('{ ($.eventName = "ConsoleLogin") || ($.eventName = Disable*) }'),
+    ).toEqual([]);
+    expect(
+      kmsActionsOfEventPattern(
+        JSON.stringify({ detail: { eventName: ["ConsoleLogin", "ScheduleKeyDeletion"] } }),
+      ),
+    ).toEqual(["ScheduleKeyDeletion"]);
     expect(kmsActionsOfFilterPattern('"DisableKey"')).toEqual([]);
     expect(kmsActionsOfFilterPattern("")).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { classifyAdministrativeAction } from "../../model/changes.ts";
 import { alertActionMatches as wildcardMatches } from "../../model/logging.ts";
 import { asObject } from "../shared/json-fields.ts";
 
@@ -53,7 +54,15 @@ export function kmsActionsOfFilterPattern(pattern: string): string[] {
   }
   // With sources stated, one of them must be KMS (as written, or a wildcard reaching it).
   if (sources.length > 0 && !sources.some((source) => wildcardMatches(source, KMS_EVENT_SOURCE))) return [];
-  return unique(names);
+  return unique(sources.length > 0 ? names : names.filter(isKmsAdministrativeAction));
+}
+
+/**
+ * A pattern that does not state the event source matches an event name of any service (`ConsoleLogin`):
+ * only KMS's own administrative calls are then KMS events, and a wildcard says nothing about the service.
+ */
+function isKmsAdministrativeAction(name: string): boolean {
+  return classifyAdministrativeAction("aws-kms", name) !== undefined;
 }
 
 /**
@@ -81,7 +90,9 @@ export function kmsActionsOfEventPattern(eventPattern: string): string[] {
   const detailTypes = statedValues(pattern["detail-type"]);
   const apiCalls =
     detailTypes === undefined || detailTypes.some((type) => wildcardMatches(type, CLOUDTRAIL_DETAIL_TYPE));
-  const names = apiCalls ? (statedValues(detail?.eventName) ?? []) : [];
+  const stated = apiCalls ? (statedValues(detail?.eventName) ?? []) : [];
+  const names =
+    sources === undefined && eventSources === undefined ? stated.filter(isKmsAdministrativeAction) : stated;
   const serviceEvents = (detailTypes ?? []).filter((type) =>
     KMS_SERVICE_DETAIL_TYPES.some((serviceType) => wildcardMatches(type, serviceType)),
   );
