@@ -2,8 +2,8 @@
  * Seeds a realistic small AWS KMS estate into an AWS emulator (moto) for the demo and the integration
  * tests: fourteen keys across us-east-1 and eu-west-1 with the usual audit findings built in, the key
  * inventory that documents them, a multi-region CloudTrail trail whose bucket expires logs after 90 days
- * and whose log-file validation is off,
- * and a range's worth of gzipped CloudTrail log files (including a corrupt one and late deliveries).
+ * and whose log-file validation is off, delivering to a CloudWatch Logs group with the CIS metric filter and
+ * alarm on key disable and scheduled deletion, and a range's worth of gzipped CloudTrail log files (including a corrupt one and late deliveries).
  *
  * Emulator only: it creates resources with fixed demo principals and writes synthetic logs. Re-running
  * with the same suffix reuses the keys found under the suffixed aliases; a new suffix builds a new estate
@@ -22,6 +22,12 @@ import {
   StartLoggingCommand,
   UpdateTrailCommand,
 } from "@aws-sdk/client-cloudtrail";
+import { CloudWatchClient, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutMetricFilterCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import {
   CreateAliasCommand,
@@ -87,7 +93,16 @@ export interface SeededAwsDemoEstate {
   /** Demo key name (`payments-db`...) → KMS key id. */
   keyIdsByName: Record<string, string>;
   trailBucket: string;
+  /** The CloudWatch alarm on the trail's log group that fires on DisableKey and ScheduleKeyDeletion. */
+  deletionAlarm: string;
 }
+
+/**
+ * The CIS AWS Foundations metric filter pattern for "disabling or scheduled deletion of customer created
+ * CMKs", as the benchmark and Prowler's `cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk` state it.
+ */
+export const DEMO_KMS_DELETION_FILTER_PATTERN =
+  "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion))}";
 
 const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 /** ExternalId the demo source passes when it assumes `roleArn` (the confused-deputy guard AWS recommends). */
@@ -1080,6 +1095,8 @@ export async function seedAwsDemoEstate(options: SeedAwsDemoEstateOptions): Prom
   const iam = new IAMClient({ ...base, region: "us-east-1" });
   const s3 = new S3Client({ ...base, region: "us-east-1", forcePathStyle: true });
   const cloudTrail = new CloudTrailClient({ ...base, region: "us-east-1" });
+  const logs = new CloudWatchLogsClient({ ...base, region: "us-east-1" });
+  const cloudWatch = new CloudWatchClient({ ...base, region: "us-east-1" });
   const kmsByRegion = new Map(
     DEMO_REGIONS.map((region) => [region, new KMSClient({ ...base, region })] as const),
   );
@@ -1229,6 +1246,49 @@ export async function seedAwsDemoEstate(options: SeedAwsDemoEstateOptions): Prom
       }),
     );
 
+    // The trail also delivers to CloudWatch Logs, where the CIS metric filter and its alarm watch for a key
+    // disabled or scheduled for deletion (kms-deletion-alarmed passes in both regions: the trail is
+    // multi-region, so one log group in its home region receives both regions' events).
+    const logGroup = withSuffix("keyproof-demo-cloudtrail", suffix);
+    await ignoreIfExists(
+      () => logs.send(new CreateLogGroupCommand({ logGroupName: logGroup })),
+      "ResourceAlreadyExistsException",
+    );
+    await cloudTrail.send(
+      new UpdateTrailCommand({
+        Name: trailName,
+        CloudWatchLogsLogGroupArn: `arn:aws:logs:us-east-1:${account}:log-group:${logGroup}:*`,
+        CloudWatchLogsRoleArn: names.role("keyproof-demo-cloudtrail-to-logs"),
+      }),
+    );
+    const metricName = withSuffix("KmsKeyDisabledOrScheduledForDeletion", suffix);
+    await logs.send(
+      new PutMetricFilterCommand({
+        logGroupName: logGroup,
+        filterName: withSuffix("kms-disable-or-delete", suffix),
+        filterPattern: DEMO_KMS_DELETION_FILTER_PATTERN,
+        metricTransformations: [{ metricName, metricNamespace: "CISBenchmark", metricValue: "1" }],
+      }),
+    );
+    const deletionAlarm = withSuffix("kms-key-disabled-or-scheduled-for-deletion", suffix);
+    await cloudWatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: deletionAlarm,
+        AlarmDescription: "A KMS key was disabled or scheduled for deletion (CIS AWS Foundations)",
+        MetricName: metricName,
+        Namespace: "CISBenchmark",
+        Statistic: "Sum",
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        TreatMissingData: "notBreaching",
+        AlarmActions: [
+          `arn:aws:sns:us-east-1:${account}:${withSuffix("keyproof-demo-security-alerts", suffix)}`,
+        ],
+      }),
+    );
+
     // The log files.
     const objects = buildLogObjects({ account, suffix, range: options.quarter, now, arnsByName });
     await mapLimited(objects, 8, async (object) => {
@@ -1273,9 +1333,10 @@ export async function seedAwsDemoEstate(options: SeedAwsDemoEstateOptions): Prom
       systems: ["ledger-service"],
       notes: "planned replacement for payments-db ledger encryption",
     });
-    return { source, inventory, keyIdsByName, trailBucket };
+    return { source, inventory, keyIdsByName, trailBucket, deletionAlarm };
   } finally {
-    for (const client of [sts, iam, s3, cloudTrail, ...kmsByRegion.values()]) client.destroy();
+    for (const client of [sts, iam, s3, cloudTrail, logs, cloudWatch, ...kmsByRegion.values()])
+      client.destroy();
   }
 }
 

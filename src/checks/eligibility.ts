@@ -38,6 +38,22 @@ export function describeCollectionError(error: CollectionError): string {
   return `${error.call} failed (${error.code}): ${error.message}`;
 }
 
+/**
+ * The alert rules on key events (CloudWatch Logs metric filters, CloudWatch alarms, EventBridge rules) are
+ * read after the sinks; a failed lookup is judged by kms-deletion-alarmed and says nothing about the sinks.
+ */
+export function isAlertLookupError(error: CollectionError): boolean {
+  return ["logs:", "cloudwatch:", "events:"].some((prefix) => error.call.startsWith(prefix));
+}
+
+/**
+ * A failed logging read that may hide a sink or its status. A trail bucket's settings (`s3:` calls) and
+ * the alert rules are facts about sinks already read: their failure is judged by the checks that need them.
+ */
+export function mayHideSink(error: CollectionError): boolean {
+  return !error.call.startsWith("s3:") && !isAlertLookupError(error);
+}
+
 /** AWS HMAC keys (`HMAC_256`...) and asymmetric specs (RSA, ECC, SM2, ML-DSA) are not symmetric encryption keys. */
 export function describeKeySpecFamily(keySpec: string): "symmetric" | "hmac" | "asymmetric" {
   if (keySpec === "SYMMETRIC_DEFAULT" || /^(OCT|AES)/i.test(keySpec) || /^(aes|chacha)/i.test(keySpec))

@@ -2,6 +2,7 @@ import type { CheckMetadata } from "./check.ts";
 import { makeFinding } from "./check.ts";
 import {
   describeCollectionError,
+  mayHideSink,
   judgedLocations,
   locationFindingBase,
   loggingEvidence,
@@ -64,8 +65,8 @@ export function kmsTrailsOf(metadata: CheckMetadata, location: LocationSnapshot)
   const trails = logging.flatMap((sink) => (sink.trail === undefined ? [] : [{ sink, trail: sink.trail }]));
   if (trails.length === 0) {
     // Nothing judgeable was read: a failed read may hide the trail, except a bucket read (s3:), which is
-    // about a trail already seen.
-    const hiding = errors.filter((error) => !error.call.startsWith("s3:"));
+    // about a trail already seen, and an alarm lookup.
+    const hiding = errors.filter(mayHideSink);
     const causes = [...unreadTrails, ...hiding.map(describeCollectionError)];
     if (causes.length > 0) {
       return {

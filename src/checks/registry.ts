@@ -5,6 +5,7 @@ import { check as azureDiagnosticsMonitored } from "./azure-diagnostics-monitore
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
+import { check as kmsDeletionAlarmed } from "./kms-deletion-alarmed/kms-deletion-alarmed.check.ts";
 import { check as keyAccessNoHumanUsers } from "./key-access-no-human-users/key-access-no-human-users.check.ts";
 import { check as keyAccessNotPublic } from "./key-access-not-public/key-access-not-public.check.ts";
 import { check as keyInInventory } from "./key-in-inventory/key-in-inventory.check.ts";
@@ -47,6 +48,8 @@ export const CHECK_IDS = [
   "trail-logs-encrypted",
   "trail-monitored",
   "trail-bucket-protected",
+  // Step 5, alerting: someone hears of a key disabled or scheduled for deletion (AWS only).
+  "kms-deletion-alarmed",
   "key-owner-documented",
   "key-in-inventory",
   "inventory-entry-matched",
@@ -84,6 +87,7 @@ export const registry: readonly Check[] = [
   trailLogsEncrypted,
   trailMonitored,
   trailBucketProtected,
+  kmsDeletionAlarmed,
   keyOwnerDocumented,
   keyInInventory,
   inventoryEntryMatched,

@@ -32,6 +32,12 @@ export const AwsKmsSourceSchema = z.strictObject({
       s3: EndpointSchema.optional(),
       iam: EndpointSchema.optional(),
       sts: EndpointSchema.optional(),
+      /** CloudWatch Logs (metric filters on the trail's log group). */
+      logs: EndpointSchema.optional(),
+      /** CloudWatch (alarms on those filters' metrics). */
+      cloudwatch: EndpointSchema.optional(),
+      /** EventBridge (rules on KMS events). */
+      events: EndpointSchema.optional(),
     })
     .optional(),
   roleArn: z

@@ -31,4 +31,9 @@ export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
   "s3:GetObjectLockConfiguration": ["s3:GetBucketObjectLockConfiguration"],
   "s3:PutObjectRetention": ["s3:PutObjectRetention"],
   "lib-storage:Upload": ["s3:PutObject", "s3:AbortMultipartUpload"],
+  // The alert rules on key disable and deletion; the SDK module names differ from the IAM prefixes.
+  "cloudwatch-logs:DescribeMetricFilters": ["logs:DescribeMetricFilters"],
+  "cloudwatch:DescribeAlarms": ["cloudwatch:DescribeAlarms"],
+  "eventbridge:ListRules": ["events:ListRules"],
+  "eventbridge:ListTargetsByRule": ["events:ListTargetsByRule"],
 };

@@ -108,7 +108,16 @@ export interface UsageLogLocation {
  * scheduled query rule. Facts only, read from the rule as stored: the alert checks judge them.
  */
 export interface KeyEventAlert {
-  kind: "cloudwatch-metric-alarm" | "eventbridge-rule" | "azure-activity-log-alert" | "azure-scheduled-query-rule";
+  /**
+   * `cloudwatch-metric-filter`: a metric filter on key events that no alarm watches. It alerts no one by
+   * itself (`notifies` empty, `enabled` undefined); it is kept so a finding can name what was half set up.
+   */
+  kind:
+    | "cloudwatch-metric-alarm"
+    | "cloudwatch-metric-filter"
+    | "eventbridge-rule"
+    | "azure-activity-log-alert"
+    | "azure-scheduled-query-rule";
   name: string;
   /** ARN or resource id of the rule (for a metric alarm: the alarm). */
   reference: string;
@@ -117,7 +126,8 @@ export interface KeyEventAlert {
   /**
    * The administrative actions the rule fires on, as read from its filter pattern, event pattern, condition
    * or query (AWS `DisableKey`, `ScheduleKeyDeletion`; Azure `KeyDelete`...). Only actions named in
-   * the rule, never guessed from its name.
+   * the rule, never guessed from its name. A value may hold `*` wildcards as the rule states them
+   * (`Disable*`); read it with `alertActionMatches`.
    */
   actions: string[];
   /** Where it notifies (SNS topics, EventBridge targets, action groups); empty when it notifies no one. */
@@ -133,6 +143,18 @@ export interface KeyEventAlert {
 export interface KeyEventAlerting {
   alerts: KeyEventAlert[];
   errors: CollectionError[];
+}
+
+/**
+ * Whether an alert's stated action (`DisableKey`, or a wildcard such as `Disable*` or `*`) matches an event
+ * name. Case-sensitive, as CloudWatch Logs filter patterns and EventBridge patterns compare values.
+ */
+export function alertActionMatches(stated: string, eventName: string): boolean {
+  const expression = stated
+    .split("*")
+    .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`^${expression}$`).test(eventName);
 }
 
 /** Logging configuration as seen from one location of a source (an AWS region, a vault). */

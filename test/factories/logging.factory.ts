@@ -1,5 +1,6 @@
 import type {
   DiagnosticDestinations,
+  KeyEventAlert,
   LoggingSink,
   LoggingStatus,
   TrailBucketProtection,
@@ -53,6 +54,24 @@ export function makeSink(overrides: Partial<LoggingSink> = {}): LoggingSink {
     destination: "s3://org-trail-logs",
     retention: { kind: "unlimited" },
     ...trail,
+    detail: {},
+    ...overrides,
+  };
+}
+
+/**
+ * The CIS AWS Foundations alarm: a CloudWatch alarm, actions enabled, on a metric filter matching DisableKey
+ * and ScheduleKeyDeletion, notifying a security SNS topic.
+ */
+export function makeKeyEventAlert(overrides: Partial<KeyEventAlert> = {}): KeyEventAlert {
+  const name = overrides.name ?? "kms-disable-or-delete";
+  return {
+    kind: "cloudwatch-metric-alarm",
+    name,
+    reference: `arn:aws:cloudwatch:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:alarm:${name}`,
+    enabled: true,
+    actions: ["DisableKey", "ScheduleKeyDeletion"],
+    notifies: [`arn:aws:sns:${DEFAULT_LOCATION}:${DEFAULT_ACCOUNT}:security-alerts`],
     detail: {},
     ...overrides,
   };

@@ -29,6 +29,7 @@ import {
   DEMO_BEFORE_RANGE_EVENT_ID,
   DEMO_CORRUPT_OBJECT_MARKER,
   DEMO_EXTERNAL_ID,
+  DEMO_KMS_DELETION_FILTER_PATTERN,
   DEMO_LATE_EVENT_ID,
   DEMO_LOG_EXPIRATION_DAYS,
   DEMO_OUTSIDE_EVENT_ID,
@@ -967,6 +968,24 @@ describe("AWS KMS provider: CloudTrail status", () => {
       s3.destroy();
       cloudTrail.destroy();
       kms.destroy();
+    }
+  });
+});
+
+describe("AWS KMS provider: alerts on key disable and deletion", () => {
+  it("finds the demo's CIS alarm from both regions, through the multi-region trail's log group", () => {
+    for (const location of [usEast, euWest]) {
+      expect(location.logging.keyEventAlerting?.errors, location.location).toEqual([]);
+      expect(location.logging.keyEventAlerting?.alerts, location.location).toContainEqual(
+        expect.objectContaining({
+          kind: "cloudwatch-metric-alarm",
+          name: estate.deletionAlarm,
+          enabled: true,
+          actions: ["DisableKey", "ScheduleKeyDeletion"],
+          notifies: [expect.stringMatching(/^arn:aws:sns:us-east-1:\d{12}:keyproof-demo-security-alerts/)],
+          detail: expect.objectContaining({ filterPattern: DEMO_KMS_DELETION_FILTER_PATTERN }),
+        }),
+      );
     }
   });
 });

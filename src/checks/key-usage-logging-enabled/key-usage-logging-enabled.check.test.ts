@@ -81,6 +81,20 @@ describe("key-usage-logging-enabled", () => {
     expect(check.run(snapshot).map((finding) => finding.status)).toEqual(["fail"]);
   });
 
+  it("fails, not errors, when only the alarm lookups (logs:, cloudwatch:, events:) failed: they hide no trail", () => {
+    const snapshot = makeSnapshot({
+      logging: [
+        logging("eu-west-1", {
+          sinks: [makeSink({ active: false })],
+          errors: ["logs:DescribeMetricFilters", "cloudwatch:DescribeAlarms", "events:ListRules"].map(
+            (call) => makeCollectionError({ call, code: "AccessDeniedException" }),
+          ),
+        }),
+      ],
+    });
+    expect(check.run(snapshot).map((finding) => finding.status)).toEqual(["fail"]);
+  });
+
   it("errors, never fails, when a covering sink's status could not be read (unknown is not 'not logging')", () => {
     const error = makeCollectionError({
       call: "cloudtrail:GetTrailStatus",

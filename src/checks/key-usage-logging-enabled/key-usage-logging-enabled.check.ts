@@ -3,6 +3,7 @@ import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
   describeCollectionError,
+  mayHideSink,
   judgedLocations,
   locationFindingBase,
   loggingEvidence,
@@ -19,9 +20,9 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const { sinks } = location.logging;
   // Only a failed read of the sinks themselves may hide a covering sink or its status; a trail bucket's
-  // settings (lifecycle, versioning, public access, Object Lock: `s3:` calls) that could not be read say
-  // nothing about whether key events are logged, and are judged by the checks that need them.
-  const errors = location.logging.errors.filter((error) => !error.call.startsWith("s3:"));
+  // settings (`s3:` calls) or the alarms on key events that could not be read say nothing about whether
+  // key events are logged, and are judged by the checks that need them.
+  const errors = location.logging.errors.filter(mayHideSink);
   const covering = sinks.filter((sink) => sink.coversKeyEvents);
   const active = covering.filter((sink) => sink.active === true);
   const unknown = covering.filter((sink) => sink.active === undefined);

@@ -3,6 +3,7 @@ import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
   describeCollectionError,
+  isAlertLookupError,
   judgedLocations,
   locationFindingBase,
   loggingEvidence,
@@ -33,11 +34,13 @@ export function judgeLocationRetention(location: LocationSnapshot, requiredDays:
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const covering = location.logging.sinks.filter((sink) => sink.coversKeyEvents);
   if (covering.length === 0) {
-    if (location.logging.errors.length > 0) {
+    // A failed alarm lookup says nothing about which sinks exist.
+    const hiding = location.logging.errors.filter((error) => !isAlertLookupError(error));
+    if (hiding.length > 0) {
       return makeFinding(metadata, {
         ...base,
         status: "error",
-        message: `no covering sink among those read, so retention cannot be judged: ${location.logging.errors.map(describeCollectionError).join("; ")}`,
+        message: `no covering sink among those read, so retention cannot be judged: ${hiding.map(describeCollectionError).join("; ")}`,
       });
     }
     return makeFinding(metadata, {

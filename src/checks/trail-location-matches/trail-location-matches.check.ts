@@ -3,6 +3,7 @@ import { makeFinding } from "../check.ts";
 import { parseCheckMetadata } from "../check-metadata.schema.ts";
 import {
   describeCollectionError,
+  isAlertLookupError,
   judgedLocations,
   locationFindingBase,
   loggingEvidence,
@@ -30,11 +31,13 @@ export function judgeTrailLocation(location: LocationSnapshot): Finding {
   const trail = logging.usageLogLocation?.sink;
   const isConfigured = configured.bucket !== undefined || configured.prefix !== undefined;
   if (trail === undefined) {
-    if (logging.errors.length > 0) {
+    // A failed alarm lookup says nothing about which trail logs the location.
+    const hiding = logging.errors.filter((error) => !isAlertLookupError(error));
+    if (hiding.length > 0) {
       return makeFinding(metadata, {
         ...base,
         status: "error",
-        message: `the trail that logs this location's key events is unknown, so its log location cannot be compared: ${logging.errors.map(describeCollectionError).join("; ")}`,
+        message: `the trail that logs this location's key events is unknown, so its log location cannot be compared: ${hiding.map(describeCollectionError).join("; ")}`,
       });
     }
     const read = isConfigured

@@ -93,6 +93,20 @@ describe("trail-monitored", () => {
     });
   });
 
+  it("is not applicable without a trail when only an alarm lookup failed (it cannot hide a trail)", () => {
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          makeLoggingStatus({
+            sinks: [],
+            errors: [makeCollectionError({ call: "events:ListRules", code: "AccessDeniedException" })],
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("not-applicable");
+  });
+
   it("is not applicable without a logging trail even with a declared SIEM; gaps are errors", () => {
     const findings = check.run(
       makeSnapshot({

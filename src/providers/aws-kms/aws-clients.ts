@@ -1,4 +1,7 @@
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { KMSClientConfig } from "@aws-sdk/client-kms";
@@ -18,7 +21,7 @@ import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 /** Static credentials or a provider function, exactly what the SDK's `credentials` option accepts. */
 export type AwsCredentials = NonNullable<KMSClientConfig["credentials"]>;
 
-export type AwsService = "kms" | "cloudtrail" | "s3" | "iam" | "sts";
+export type AwsService = "kms" | "cloudtrail" | "s3" | "iam" | "sts" | "logs" | "cloudwatch" | "events";
 
 export interface AwsClientFactoryOptions {
   /** Overrides the provider chain as the base identity (tests pass static emulator credentials). */
@@ -34,6 +37,10 @@ export interface AwsClientFactory {
    */
   cloudTrailWithoutRetries(region: string): CloudTrailClient;
   s3(region: string): S3Client;
+  /** CloudWatch Logs, CloudWatch and EventBridge: the alert rules on key events (kms-deletion-alarmed). */
+  logs(region: string): CloudWatchLogsClient;
+  cloudWatch(region: string): CloudWatchClient;
+  eventBridge(region: string): EventBridgeClient;
   /** IAM is global; its endpoint lives in the partition's first region. */
   iam(): IAMClient;
   sts(): STSClient;
@@ -107,6 +114,11 @@ export function createAwsClientFactory(
             followRegionRedirects: true,
           }),
       ),
+    logs: (region) => cached(`logs:${region}`, () => new CloudWatchLogsClient(baseConfig("logs", region))),
+    cloudWatch: (region) =>
+      cached(`cloudwatch:${region}`, () => new CloudWatchClient(baseConfig("cloudwatch", region))),
+    eventBridge: (region) =>
+      cached(`events:${region}`, () => new EventBridgeClient(baseConfig("events", region))),
     iam: () => cached("iam", () => new IAMClient(baseConfig("iam", GLOBAL_REGION))),
     sts: () => cached("sts", () => new STSClient(baseConfig("sts", config.regions[0] ?? GLOBAL_REGION))),
     destroy() {

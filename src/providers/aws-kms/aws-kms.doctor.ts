@@ -5,6 +5,9 @@ import {
   LookupEventsCommand,
   type Trail,
 } from "@aws-sdk/client-cloudtrail";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeMetricFiltersCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { ListRulesCommand, ListTargetsByRuleCommand } from "@aws-sdk/client-eventbridge";
 import { GetAccountAuthorizationDetailsCommand } from "@aws-sdk/client-iam";
 import {
   DescribeKeyCommand,
@@ -29,6 +32,7 @@ import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 import type { PermissionCheck, PermissionStatus } from "../source-doctor.ts";
 import { createAwsClientFactory, type AwsClientFactoryOptions } from "./aws-clients.ts";
 import { awsErrorCode, awsHttpStatus, isThrottlingError } from "./aws-error.ts";
+import { parseLogGroupArn } from "./key-event-alerting.collector.ts";
 
 /**
  * `keyproof doctor` for an AWS KMS source: one probe per IAM action the provider calls, each the cheapest
@@ -55,6 +59,10 @@ export const AWS_SOURCE_ACTIONS = [
   "s3:GetBucketPublicAccessBlock",
   "s3:GetBucketVersioning",
   "s3:GetBucketObjectLockConfiguration",
+  "logs:DescribeMetricFilters",
+  "cloudwatch:DescribeAlarms",
+  "events:ListRules",
+  "events:ListTargetsByRule",
   "cloudtrail:LookupEvents",
   "s3:ListBucket",
   "s3:GetObject",
@@ -290,6 +298,52 @@ export async function diagnoseAwsKmsSource(
           ),
         );
       }
+      // The alert rules on key disable and deletion (kms-deletion-alarmed).
+      const logGroup =
+        trail?.CloudWatchLogsLogGroupArn === undefined
+          ? undefined
+          : parseLogGroupArn(trail.CloudWatchLogsLogGroupArn);
+      if (logGroup === undefined)
+        untested("logs:DescribeMetricFilters", region, "no trail log group to test on");
+      else {
+        record(
+          "logs:DescribeMetricFilters",
+          `log group ${logGroup.name}`,
+          await probe("logs:DescribeMetricFilters", () =>
+            clients
+              .logs(logGroup.region)
+              .send(new DescribeMetricFiltersCommand({ logGroupName: logGroup.name, limit: 1 })),
+          ),
+        );
+      }
+      record(
+        "cloudwatch:DescribeAlarms",
+        region,
+        await probe("cloudwatch:DescribeAlarms", () =>
+          clients.cloudWatch(region).send(new DescribeAlarmsCommand({ MaxRecords: 1 })),
+        ),
+      );
+      const eventBridge = clients.eventBridge(region);
+      let ruleName: string | undefined;
+      record(
+        "events:ListRules",
+        region,
+        await probe("events:ListRules", async () => {
+          ruleName = (await eventBridge.send(new ListRulesCommand({ Limit: 1 }))).Rules?.[0]?.Name;
+        }),
+      );
+      const rule = ruleName;
+      if (rule === undefined) untested("events:ListTargetsByRule", region, "no EventBridge rule to test on");
+      else {
+        record(
+          "events:ListTargetsByRule",
+          `${region} rule ${rule}`,
+          await probe("events:ListTargetsByRule", () =>
+            eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule, Limit: 1 })),
+          ),
+        );
+      }
+
       if (config.cloudtrail === undefined) {
         // Without a trail bucket, usage comes from LookupEvents.
         record(

@@ -17,13 +17,15 @@ import { collectLoggingStatus, collectTrailLogging } from "./cloudtrail-status.c
 import type { KmsTrailLocation, LoggingCollectionContext } from "./cloudtrail-status.collector.ts";
 import type { AuthorizationDetails, IdentityKmsStatement } from "./identity-policy.normalizer.ts";
 import { collectIdentityKmsStatements } from "./identity-policy.normalizer.ts";
+import { collectKeyEventAlerting } from "./key-event-alerting.collector.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 import { collectLocationKeyBatch, listLocationKeys } from "./kms-key.collector.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 import { createTokenBucket } from "./token-bucket.ts";
 
 /**
- * The AWS KMS adapter behind the `KeyProvider` port: KMS keys per region, CloudTrail logging status, and
+ * The AWS KMS adapter behind the `KeyProvider` port: KMS keys per region, CloudTrail logging status (with the
+ * CloudWatch alarms and EventBridge rules on key disable and deletion), and
  * KMS usage from the trail's S3 log files: the configured bucket and prefix, or else the location of the
  * trail that logs the region's KMS events; LookupEvents only when neither is known. Adapter only: it
  * records what AWS says and never judges it.
@@ -146,8 +148,24 @@ export function createAwsKmsProvider(
       );
     },
 
-    collectLogging(location: string): Promise<LoggingStatus> {
-      return collectLoggingStatus(loggingContext(location));
+    async collectLogging(location: string): Promise<LoggingStatus> {
+      const status = await collectLoggingStatus(loggingContext(location));
+      // The alarms hang off the trails just read (their log groups), so they are looked up after them.
+      const alerting = await collectKeyEventAlerting(
+        {
+          location,
+          clock,
+          logs: (region) => clients.logs(region),
+          cloudWatch: (region) => clients.cloudWatch(region),
+          eventBridge: (region) => clients.eventBridge(region),
+        },
+        status.sinks,
+      );
+      return {
+        ...status,
+        errors: [...status.errors, ...alerting.errors],
+        keyEventAlerting: alerting,
+      };
     },
 
     streamUsage(location: string, range: DateRange) {
