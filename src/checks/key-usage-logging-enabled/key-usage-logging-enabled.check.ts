@@ -9,6 +9,7 @@ import {
   missingLocationFinding,
   summarizeList,
 } from "../eligibility.ts";
+import { sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
 import rawMetadata from "./key-usage-logging-enabled.metadata.json" with { type: "json" };
@@ -21,7 +22,8 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
   // Only a failed read of the sinks themselves may hide a covering sink or its status; a trail bucket's
   // settings (lifecycle, versioning, public access, Object Lock: `s3:` calls) that could not be read say
   // nothing about whether key events are logged, and are judged by the checks that need them.
-  const errors = location.logging.errors.filter((error) => !error.call.startsWith("s3:"));
+  // Alert rule reads (sinkReadErrors) likewise.
+  const errors = sinkReadErrors(location.logging).filter((error) => !error.call.startsWith("s3:"));
   const covering = sinks.filter((sink) => sink.coversKeyEvents);
   const active = covering.filter((sink) => sink.active === true);
   const unknown = covering.filter((sink) => sink.active === undefined);

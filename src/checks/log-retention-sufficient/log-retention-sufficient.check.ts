@@ -8,6 +8,7 @@ import {
   loggingEvidence,
   missingLocationFinding,
 } from "../eligibility.ts";
+import { sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LoggingSink, Retention } from "../../model/logging.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
@@ -33,11 +34,13 @@ export function judgeLocationRetention(location: LocationSnapshot, requiredDays:
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const covering = location.logging.sinks.filter((sink) => sink.coversKeyEvents);
   if (covering.length === 0) {
-    if (location.logging.errors.length > 0) {
+    // A failed alert rule read hides no sink (sinkReadErrors).
+    const errors = sinkReadErrors(location.logging);
+    if (errors.length > 0) {
       return makeFinding(metadata, {
         ...base,
         status: "error",
-        message: `no covering sink among those read, so retention cannot be judged: ${location.logging.errors.map(describeCollectionError).join("; ")}`,
+        message: `no covering sink among those read, so retention cannot be judged: ${errors.map(describeCollectionError).join("; ")}`,
       });
     }
     return makeFinding(metadata, {

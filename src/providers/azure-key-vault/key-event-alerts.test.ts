@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AlertRuleTarget } from "./key-event-alerts.ts";
+import type { ActivityLogAlertLeaf, AlertRuleTarget } from "./key-event-alerts.ts";
 import { namedAuditOperations, toActivityLogAlert, toScheduledQueryRule } from "./key-event-alerts.ts";
 
 const SUBSCRIPTION = "/subscriptions/0000-sub";
@@ -96,7 +96,7 @@ describe("toScheduledQueryRule", () => {
 });
 
 describe("toActivityLogAlert", () => {
-  const alert = (scopes: string[], allOf: unknown[], enabled: boolean | null = true) => ({
+  const alert = (scopes: string[], allOf: ActivityLogAlertLeaf[], enabled: boolean | null = true) => ({
     id: `${GROUP}/providers/microsoft.insights/activityLogAlerts/vault-deleted`,
     name: "vault-deleted",
     properties: {
