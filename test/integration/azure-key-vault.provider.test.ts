@@ -1251,6 +1251,7 @@ describe("the Azure demo estate", () => {
         ],
       });
       expect(purgeProtection.run(snapshot).map((finding) => finding.status)).toEqual(["pass", "fail"]);
+      expect(keyDeletionAlerted.run(snapshot).map((finding) => finding.status)).toEqual(["pass", "fail"]);
       // Issue 10: the data plane does not report an oct-HSM key's size; that is a warn with the reason.
       const specs = Object.fromEntries(
         keySpecApproved
