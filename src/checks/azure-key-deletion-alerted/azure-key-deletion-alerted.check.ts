@@ -68,6 +68,9 @@ function distinctErrors(errors: readonly CollectionError[]): CollectionError[] {
  * alert (a Sentinel analytics rule, a SIEM rule) passes, saying it is declared; then, with nothing found, a
  * failed read is an error (a denied listing or unknown workspaces may hide the rule); a rule whose enabled state
  * is not reported is a warn; otherwise fail, naming the rules that come close and why they do not count.
+ * A failed listing is `error`, not `warn`, as in every check (a call that failed hides facts; `warn` is kept for
+ * a fact Azure does not report), and only when nothing covering was found: one list answering with a covering
+ * rule is proof whatever the other list did.
  */
 export function judgeKeyDeletionAlerting(snapshot: Snapshot, location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
