@@ -344,6 +344,19 @@ export async function seedAzureDemoEstate(
       ],
     },
   ]);
+  // A log search alert on key deletion over the security workspace: it covers the payments vault, whose
+  // AuditEvent lands there; the legacy vault sends none, so azure-key-deletion-alerted fails it.
+  fakes.arm.addScheduledQueryRule({
+    subscriptionId,
+    resourceGroup: "rg-security",
+    name: "kv-key-deleted",
+    scopes: [workspaceArmId],
+    query:
+      'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and OperationName in ("KeyDelete", "KeyPurge")',
+    actionGroups: [
+      `/subscriptions/${subscriptionId}/resourceGroups/rg-security/providers/microsoft.insights/actionGroups/key-custodians`,
+    ],
+  });
 
   // A quarter of audit records for the payments vault; the legacy vault sends none.
   fakes.logs.addWorkspace(AZURE_DEMO_WORKSPACE);

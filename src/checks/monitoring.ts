@@ -1,4 +1,5 @@
-import type { LoggingSink } from "../model/logging.ts";
+import type { CollectionError } from "../model/key.ts";
+import type { LoggingSink, LoggingStatus } from "../model/logging.ts";
 import type { LocationSnapshot, MonitoringDestination, Snapshot } from "../model/snapshot.ts";
 
 /** Shared by the monitoring checks (vault-audit-redundant, vault-audit-monitored, azure-diagnostics-monitored). */
@@ -40,4 +41,16 @@ export function describeAuditDevices(devices: readonly LoggingSink[]): string {
   return devices
     .map((device) => `${device.name} (${device.auditDeviceType ?? "type not reported"})`)
     .join(", ");
+}
+
+/**
+ * The logging errors about the sinks themselves. A failed alert rule read (Azure activity-log alerts, log search
+ * alerts; also in `keyEventAlerting.errors`) says nothing about where records go: the sink checks must not
+ * answer `error` for it; the alert checks judge it.
+ */
+export function sinkReadErrors(logging: LoggingStatus): CollectionError[] {
+  const alerting = new Set(
+    (logging.keyEventAlerting?.errors ?? []).map((error) => `${error.call}\n${error.code}\n${error.message}`),
+  );
+  return logging.errors.filter((error) => !alerting.has(`${error.call}\n${error.code}\n${error.message}`));
 }

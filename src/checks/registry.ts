@@ -2,6 +2,7 @@ import type { Check } from "./check.ts";
 import { check as accessReviewCurrent } from "./access-review-current/access-review-current.check.ts";
 import { check as procedureApprovedCurrent } from "./procedure-approved-current/procedure-approved-current.check.ts";
 import { check as azureDiagnosticsMonitored } from "./azure-diagnostics-monitored/azure-diagnostics-monitored.check.ts";
+import { check as azureKeyDeletionAlerted } from "./azure-key-deletion-alerted/azure-key-deletion-alerted.check.ts";
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
@@ -63,6 +64,7 @@ export const CHECK_IDS = [
   "vault-audit-redundant",
   "vault-audit-monitored",
   "azure-diagnostics-monitored",
+  "azure-key-deletion-alerted",
   // Configuration history checks (issue 13): what changed during the period, read from the usage log.
   "rotation-continuous",
   "key-policy-changes-reviewed",
@@ -99,6 +101,7 @@ export const registry: readonly Check[] = [
   vaultAuditRedundant,
   vaultAuditMonitored,
   azureDiagnosticsMonitored,
+  azureKeyDeletionAlerted,
   rotationContinuous,
   keyPolicyChangesReviewed,
   procedureApprovedCurrent,

@@ -6,3 +6,4 @@ export * from "./usage.factory.ts";
 export * from "./snapshot.factory.ts";
 export * from "./config-text.factory.ts";
 export * from "./governance.factory.ts";
+export * from "./azure-alerting.factory.ts";

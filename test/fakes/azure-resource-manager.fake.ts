@@ -13,6 +13,13 @@
  *   `roleDefinitionId` prefixes vary with the assignment's scope;
  * - `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`: seeded custom roles;
  * - `GET /{resourceUri}/providers/Microsoft.Insights/diagnosticSettings`: `{ value: [...] }`, no paging;
+ * - `GET /subscriptions/{s}/providers/Microsoft.Insights/activityLogAlerts` (api-version 2020-10-01): rules with
+ *   `location: "Global"` and `properties` `scopes`, `condition.allOf[{field, equals | containsAny}]`,
+ *   `actions.actionGroups[{actionGroupId, webhookProperties}]`, `enabled`, `description`; paged with `$skipToken`;
+ * - `GET /subscriptions/{s}/providers/Microsoft.Insights/scheduledQueryRules` (api-version 2021-08-01): log search
+ *   alert rules with `kind: "LogAlert"` and `properties` `scopes`, `enabled`, `evaluationFrequency`,
+ *   `windowSize`, `severity`, `criteria.allOf[{query, timeAggregation, operator, threshold, failingPeriods}]`,
+ *   `actions.actionGroups[]` (plain ids); paged with `$skipToken`;
  * - `{ value, nextLink }` paging with absolute `nextLink` (`$skiptoken`/`$skipToken`), `api-version` required
  *   (400 `MissingApiVersionParameter`), bearer token required (401), errors as `{"error":{"code","message"}}`;
  *   ARM paths are case-insensitive and tolerate the `//` AutoRest produces from a leading-slash scope.
@@ -84,6 +91,36 @@ export interface FakeDiagnosticSettingSeed {
   logs: FakeDiagnosticLog[];
 }
 
+/** One leaf of an activity-log alert condition (`field` + `equals`, or `containsAny` since 2020-10-01). */
+export interface FakeAlertConditionLeaf {
+  field: string;
+  equals?: string;
+  containsAny?: string[];
+}
+
+export interface FakeActivityLogAlertSeed {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  scopes: string[];
+  condition: FakeAlertConditionLeaf[];
+  /** Action group resource ids. */
+  actionGroups?: string[];
+  enabled?: boolean;
+}
+
+export interface FakeScheduledQueryRuleSeed {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  scopes: string[];
+  /** KQL of the single criterion. */
+  query: string;
+  /** Action group resource ids. */
+  actionGroups?: string[];
+  enabled?: boolean;
+}
+
 export interface AzureResourceManagerFake {
   /** `https://127.0.0.1:<port>`: pass as `endpoints.resourceManager`. */
   url: string;
@@ -94,6 +131,10 @@ export interface AzureResourceManagerFake {
   addRoleAssignment(seed: FakeRoleAssignmentSeed): string;
   addRoleDefinition(seed: FakeRoleDefinitionSeed): void;
   setDiagnosticSettings(resourceId: string, settings: FakeDiagnosticSettingSeed[]): void;
+  /** Returns the rule's ARM resource id. */
+  addActivityLogAlert(seed: FakeActivityLogAlertSeed): string;
+  /** Returns the rule's ARM resource id. */
+  addScheduledQueryRule(seed: FakeScheduledQueryRuleSeed): string;
   /** Requests whose path matches `pattern` (case-insensitive) answer `response` until cleared. */
   failRoute(pattern: RegExp, response: FakeResponse): void;
   clearFailures(): void;
@@ -132,8 +173,78 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
   const assignments: Array<FakeRoleAssignmentSeed & { id: string; name: string; createdOn: string }> = [];
   const definitions = new Map<string, FakeRoleDefinitionSeed>();
   const diagnostics = new Map<string, FakeDiagnosticSettingSeed[]>();
+  const activityLogAlerts: FakeActivityLogAlertSeed[] = [];
+  const scheduledQueryRules: FakeScheduledQueryRuleSeed[] = [];
   const failures: Array<{ pattern: RegExp; response: FakeResponse }> = [];
   let pageSize = 2;
+
+  // ARM returns alert rule ids with a lower-case provider segment, as the documented samples show.
+  function activityLogAlertId(seed: FakeActivityLogAlertSeed): string {
+    return `/subscriptions/${seed.subscriptionId}/resourceGroups/${seed.resourceGroup}/providers/microsoft.insights/activityLogAlerts/${seed.name}`;
+  }
+
+  function scheduledQueryRuleId(seed: FakeScheduledQueryRuleSeed): string {
+    return `/subscriptions/${seed.subscriptionId}/resourcegroups/${seed.resourceGroup}/providers/microsoft.insights/scheduledqueryrules/${seed.name}`;
+  }
+
+  function activityLogAlertJson(seed: FakeActivityLogAlertSeed): Record<string, unknown> {
+    return {
+      id: activityLogAlertId(seed),
+      type: "Microsoft.Insights/ActivityLogAlerts",
+      name: seed.name,
+      location: "Global",
+      tags: {},
+      properties: {
+        scopes: seed.scopes,
+        condition: { allOf: seed.condition.map((leaf) => ({ ...leaf })) },
+        actions: {
+          actionGroups: (seed.actionGroups ?? []).map((actionGroupId) => ({
+            actionGroupId,
+            webhookProperties: {},
+          })),
+        },
+        enabled: seed.enabled ?? true,
+        description: "",
+      },
+    };
+  }
+
+  function scheduledQueryRuleJson(seed: FakeScheduledQueryRuleSeed): Record<string, unknown> {
+    return {
+      id: scheduledQueryRuleId(seed),
+      name: seed.name,
+      type: "microsoft.insights/scheduledqueryrules",
+      location: "westeurope",
+      kind: "LogAlert",
+      tags: {},
+      properties: {
+        description: "",
+        severity: 1,
+        enabled: seed.enabled ?? true,
+        evaluationFrequency: "PT5M",
+        scopes: seed.scopes,
+        windowSize: "PT5M",
+        criteria: {
+          allOf: [
+            {
+              query: seed.query,
+              timeAggregation: "Count",
+              dimensions: [],
+              operator: "GreaterThan",
+              threshold: 0,
+              failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
+            },
+          ],
+        },
+        autoMitigate: false,
+        actions: { actionGroups: seed.actionGroups ?? [], customProperties: {} },
+      },
+    };
+  }
+
+  function inSubscription(subscriptionId: string, path: RegExpExecArray): boolean {
+    return subscriptionId.toLowerCase() === (path[1] as string).toLowerCase();
+  }
 
   function vaultId(vault: FakeVaultSeed): string {
     return `/subscriptions/${vault.subscriptionId}/resourceGroups/${vault.resourceGroup}/providers/Microsoft.KeyVault/vaults/${vault.name}`;
@@ -350,6 +461,28 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
         },
       };
     }
+    const listActivityLogAlerts =
+      /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Insights\/activityLogAlerts$/i.exec(path);
+    if (listActivityLogAlerts !== null) {
+      return page(
+        request,
+        activityLogAlerts
+          .filter((seed) => inSubscription(seed.subscriptionId, listActivityLogAlerts))
+          .map(activityLogAlertJson),
+        "$skipToken",
+      );
+    }
+    const listScheduledQueryRules =
+      /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Insights\/scheduledQueryRules$/i.exec(path);
+    if (listScheduledQueryRules !== null) {
+      return page(
+        request,
+        scheduledQueryRules
+          .filter((seed) => inSubscription(seed.subscriptionId, listScheduledQueryRules))
+          .map(scheduledQueryRuleJson),
+        "$skipToken",
+      );
+    }
     return azureError(404, "NoRegisteredProviderFound", `The fake serves no route ${path}`);
   }
 
@@ -373,6 +506,14 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
     },
     setDiagnosticSettings(resourceId, settings) {
       diagnostics.set(lower(resourceId), settings);
+    },
+    addActivityLogAlert(seed) {
+      activityLogAlerts.push(seed);
+      return activityLogAlertId(seed);
+    },
+    addScheduledQueryRule(seed) {
+      scheduledQueryRules.push(seed);
+      return scheduledQueryRuleId(seed);
     },
     failRoute(pattern, response) {
       failures.push({ pattern, response });

@@ -37,6 +37,11 @@ import { AZURE_DEMO_SUBSCRIPTION, seedAzureDemoEstate } from "../../scripts/demo
 import { check as purgeProtection } from "../../src/checks/azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
 import { check as accessTooBroad } from "../../src/checks/azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as diagnosticsMonitored } from "../../src/checks/azure-diagnostics-monitored/azure-diagnostics-monitored.check.ts";
+import { check as keyDeletionAlerted } from "../../src/checks/azure-key-deletion-alerted/azure-key-deletion-alerted.check.ts";
+import {
+  ACTIVITY_LOG_ALERTS_API_VERSION,
+  SCHEDULED_QUERY_RULES_API_VERSION,
+} from "../../src/providers/azure-key-vault/azure-clients.ts";
 import { check as keySpecApproved } from "../../src/checks/key-spec-approved/key-spec-approved.check.ts";
 import type { LogAnalyticsFake } from "../fakes/log-analytics.fake.ts";
 
@@ -108,6 +113,16 @@ function provider(vaults: string[], overrides: Partial<AzureKeyVaultSourceConfig
 /** The azure-diagnostics-monitored verdict on one collected vault, with these declared destinations. */
 function judgeMonitoring(location: LocationSnapshot, destinations: MonitoringDestination[] = []) {
   return diagnosticsMonitored.run(
+    makeSnapshot({
+      sources: [makeSource({ source: "azure-test", type: "azure-key-vault", locations: [location] })],
+      policy: { monitoring: { destinations } },
+    }),
+  );
+}
+
+/** The azure-key-deletion-alerted verdict on one collected vault, with these declared destinations. */
+function judgeDeletionAlerting(location: LocationSnapshot, destinations: MonitoringDestination[] = []) {
+  return keyDeletionAlerted.run(
     makeSnapshot({
       sources: [makeSource({ source: "azure-test", type: "azure-key-vault", locations: [location] })],
       policy: { monitoring: { destinations } },
@@ -271,6 +286,65 @@ beforeAll(async () => {
       ],
     },
   ]);
+
+  // Alert rules, more than one page of each (page size 2). Only the RBAC vault sends AuditEvent to law-sec, so
+  // only it is covered by the workspace-scoped rule; the subscription-wide activity-log alert concerns both.
+  const actionGroup = `/subscriptions/${subscriptionId}/resourceGroups/rg-sec/providers/microsoft.insights/actionGroups/kv-custodians`;
+  const rules = { subscriptionId, resourceGroup: "rg-sec" };
+  arm.addScheduledQueryRule({
+    ...rules,
+    name: "kv-key-deleted",
+    scopes: [workspaceArmId],
+    query:
+      'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and OperationName in ("KeyDelete", "KeyPurge")',
+    actionGroups: [actionGroup],
+  });
+  arm.addScheduledQueryRule({
+    ...rules,
+    name: "law-cpu",
+    scopes: [workspaceArmId],
+    query: "Perf | where CounterName == '% Processor Time' and CounterValue > 90",
+    actionGroups: [actionGroup],
+  });
+  arm.addScheduledQueryRule({
+    ...rules,
+    name: "other-workspace-key-deleted",
+    scopes: [workspaceArmId.replace("law-sec", "law-other")],
+    query: 'AZKVAuditLogs | where OperationName == "KeyDelete"',
+    actionGroups: [actionGroup],
+  });
+  arm.addActivityLogAlert({
+    ...rules,
+    name: "kv-vault-deleted",
+    scopes: [`/subscriptions/${subscriptionId}`],
+    condition: [
+      { field: "category", equals: "Administrative" },
+      { field: "operationName", equals: "Microsoft.KeyVault/vaults/delete" },
+    ],
+    actionGroups: [actionGroup],
+  });
+  arm.addActivityLogAlert({
+    ...rules,
+    name: "vm-deleted",
+    scopes: [`/subscriptions/${subscriptionId}`],
+    condition: [{ field: "operationName", equals: "Microsoft.Compute/virtualMachines/delete" }],
+  });
+  arm.addActivityLogAlert({
+    ...rules,
+    name: "legacy-vault-write",
+    scopes: [policyVaultId],
+    condition: [{ field: "operationName", containsAny: ["Microsoft.KeyVault/vaults/write"] }],
+    enabled: false,
+  });
+  // Another subscription's rule must never leak in.
+  arm.addScheduledQueryRule({
+    subscriptionId: randomUUID(),
+    resourceGroup: "rg-sec",
+    name: "elsewhere",
+    scopes: [workspaceArmId],
+    query: 'AzureDiagnostics | where OperationName == "KeyDelete"',
+    actionGroups: [actionGroup],
+  });
 
   const upper = rbacVaultId.toUpperCase();
   logs.addRows(workspaceId, "AzureDiagnostics", [
@@ -518,6 +592,127 @@ describe("Azure Key Vault provider", () => {
     }
   });
 
+  describe("alert rules on key deletion (activity-log alerts and log search alerts, listed per subscription)", () => {
+    it("keeps the rules concerning each vault across every page, at the documented api-versions, and judges them", async () => {
+      const before = arm.server.requests.length;
+      const azure = provider([rbacVault, policyVault]);
+      const [rbac, legacy] = await Promise.all([
+        collectLocation(azure, rbacVault),
+        collectLocation(azure, policyVault),
+      ]);
+      const lists = arm.server.requests
+        .slice(before)
+        .map((request) => new URL(request.url, arm.url))
+        .filter((url) => /\/(activityLogAlerts|scheduledQueryRules)$/i.test(url.pathname));
+      // One listing per kind for both vaults, every nextLink page followed (3 and 4 rules, pages of 2).
+      expect(
+        lists.map((url) => [
+          url.pathname.split("/").at(-1),
+          url.searchParams.get("api-version"),
+          url.searchParams.get("$skipToken"),
+        ]),
+      ).toEqual(
+        expect.arrayContaining([
+          ["activityLogAlerts", ACTIVITY_LOG_ALERTS_API_VERSION, null],
+          ["activityLogAlerts", ACTIVITY_LOG_ALERTS_API_VERSION, "2"],
+          ["scheduledQueryRules", SCHEDULED_QUERY_RULES_API_VERSION, null],
+          ["scheduledQueryRules", SCHEDULED_QUERY_RULES_API_VERSION, "2"],
+        ]),
+      );
+      expect(lists).toHaveLength(4);
+
+      expect(rbac.logging.errors).toEqual([]);
+      expect(rbac.logging.keyEventAlerting?.errors).toEqual([]);
+      const alerts = rbac.logging.keyEventAlerting?.alerts ?? [];
+      expect(alerts.map((alert) => [alert.kind, alert.name, alert.enabled, alert.actions])).toEqual([
+        ["azure-activity-log-alert", "kv-vault-deleted", true, ["Microsoft.KeyVault/vaults/delete"]],
+        ["azure-scheduled-query-rule", "kv-key-deleted", true, ["KeyDelete", "KeyPurge"]],
+      ]);
+      expect(alerts[1]?.notifies).toEqual([expect.stringMatching(/\/actionGroups\/kv-custodians$/)]);
+      expect(alerts[1]?.detail).toMatchObject({
+        kind: "LogAlert",
+        scopes: [expect.stringContaining("law-sec")],
+      });
+      expect(judgeDeletionAlerting(rbac)).toEqual([
+        expect.objectContaining({
+          status: "pass",
+          message:
+            "key deletion is alerted: log search alert kv-key-deleted fires on KeyDelete, KeyPurge and notifies action group kv-custodians",
+        }),
+      ]);
+
+      // The legacy vault sends no AuditEvent to law-sec: the workspace rule is not its; a disabled rule on
+      // vault writes and the vault-deletion alert are, and neither fires on a key deletion.
+      expect(
+        legacy.logging.keyEventAlerting?.alerts.map((alert) => [
+          alert.name,
+          alert.enabled,
+          alert.notifies.length,
+        ]),
+      ).toEqual([
+        ["kv-vault-deleted", true, 1],
+        ["legacy-vault-write", false, 0],
+      ]);
+      expect(judgeDeletionAlerting(legacy)).toEqual([
+        expect.objectContaining({
+          status: "fail",
+          message: expect.stringContaining(
+            "activity-log alert kv-vault-deleted fires when the vault is deleted, not a key",
+          ),
+        }),
+      ]);
+      expect(
+        judgeDeletionAlerting(legacy, [
+          { source: "azure-test", name: "Sentinel key deletion", kind: "alert" },
+        ])[0],
+      ).toMatchObject({
+        status: "pass",
+        message: expect.stringContaining("declared alert Sentinel key deletion"),
+      });
+    });
+
+    it("records a denied rule listing on the alerting and the logging errors, and the check answers error", async () => {
+      arm.failRoute(/scheduledQueryRules$/i, {
+        status: 403,
+        body: {
+          error: {
+            code: "AuthorizationFailed",
+            message:
+              "The client does not have authorization to perform action 'Microsoft.Insights/scheduledQueryRules/read'",
+          },
+        },
+      });
+      try {
+        const snapshot = await collectLocation(provider([rbacVault]), rbacVault);
+        const denied = {
+          call: "arm:ScheduledQueryRules.listBySubscription",
+          code: "AuthorizationFailed",
+          message:
+            "The client does not have authorization to perform action 'Microsoft.Insights/scheduledQueryRules/read'",
+          retryable: false,
+        };
+        expect(snapshot.logging.keyEventAlerting?.errors).toEqual([denied]);
+        expect(snapshot.logging.errors).toEqual([denied]);
+        // The activity-log list answered: its rule is still reported.
+        expect(snapshot.logging.keyEventAlerting?.alerts.map((alert) => alert.name)).toEqual([
+          "kv-vault-deleted",
+        ]);
+        expect(judgeDeletionAlerting(snapshot)).toEqual([
+          expect.objectContaining({
+            status: "error",
+            message: expect.stringContaining(
+              "arm:ScheduledQueryRules.listBySubscription failed (AuthorizationFailed): The client does not have authorization",
+            ),
+          }),
+        ]);
+        // The diagnostic settings were read: their check is not thrown off by the alert listing.
+        expect(judgeMonitoring(snapshot)[0]?.status).toBe("pass");
+      } finally {
+        arm.clearFailures();
+      }
+    });
+  });
+
   it("collects an access-policy vault: policies become grants, purge protection off, no audit category", async () => {
     const snapshot = await collectLocation(provider([policyVault]), policyVault);
     expect(snapshot.gaps).toEqual([]);
@@ -651,7 +846,14 @@ describe("Azure Key Vault provider", () => {
       const afterFirst = arm.server.requests.length;
       const second = await azure.collectKeys(rbacVault, refs.slice(1));
       await azure.collectLogging(rbacVault);
-      expect(armReadsSince(afterFirst)).toEqual([]);
+      // Logging adds only the subscription's alert rule lists, which key batches never need.
+      expect(armReadsSince(afterFirst).sort()).toEqual([
+        "Microsoft.Insights/scheduledQueryRules",
+        "microsoft.insights/activityLogAlerts",
+      ]);
+      const afterLogging = arm.server.requests.length;
+      await azure.collectLogging(rbacVault);
+      expect(armReadsSince(afterLogging)).toEqual([]);
       expect([...first.keys, ...second.keys].map((key) => key.keyId)).toEqual(refs.map((ref) => ref.keyId));
       expect(second.keys.every((key) => key.access.ok)).toBe(true);
 
@@ -1049,6 +1251,7 @@ describe("the Azure demo estate", () => {
         ],
       });
       expect(purgeProtection.run(snapshot).map((finding) => finding.status)).toEqual(["pass", "fail"]);
+      expect(keyDeletionAlerted.run(snapshot).map((finding) => finding.status)).toEqual(["pass", "fail"]);
       // Issue 10: the data plane does not report an oct-HSM key's size; that is a warn with the reason.
       const specs = Object.fromEntries(
         keySpecApproved

@@ -229,6 +229,26 @@ describe("doctor against the Azure fakes (Azure Key Vault source)", () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(lineOf(run, azure.source.id, "Microsoft.KeyVault/vaults/keys/read")).toMatch(/\sok$/);
     expect(lineOf(run, azure.source.id, "Microsoft.Authorization/roleAssignments/read")).toMatch(/\sok$/);
+    expect(lineOf(run, azure.source.id, "Microsoft.Insights/activityLogAlerts/read")).toMatch(/\sok$/);
+    expect(lineOf(run, azure.source.id, "Microsoft.Insights/scheduledQueryRules/read")).toMatch(/\sok$/);
+  }, 120_000);
+
+  it("403 on log search alert rules: MISSING Microsoft.Insights/scheduledQueryRules/read on the subscription, exit 3", async () => {
+    azure.fakes.arm.failRoute(
+      /scheduledQueryRules$/i,
+      azureError(403, "AuthorizationFailed", "The client does not have authorization to perform action"),
+    );
+    try {
+      const run = await doctor("azure-alerts-denied", [azure.source]);
+      expect(run.code, run.stdout).toBe(3);
+      expect(lineOf(run, azure.source.id, "Microsoft.Insights/scheduledQueryRules/read")).toMatch(
+        /MISSING .*AuthorizationFailed/,
+      );
+      expect(run.stdout).toContain("fix: assign Reader (or Monitoring Reader) on the subscription");
+      expect(lineOf(run, azure.source.id, "Microsoft.Insights/activityLogAlerts/read")).toMatch(/\sok$/);
+    } finally {
+      azure.fakes.arm.clearFailures();
+    }
   }, 120_000);
 
   it("403 on role assignments: MISSING Microsoft.Authorization/roleAssignments/read with the role to assign, exit 3", async () => {

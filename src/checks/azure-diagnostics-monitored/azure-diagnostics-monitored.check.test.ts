@@ -152,6 +152,16 @@ describe("azure-diagnostics-monitored", () => {
     });
   });
 
+  it("fails, not errors, when only an alert rule listing failed (it hides no diagnostic setting)", () => {
+    const alertsDenied = makeCollectionError({ call: "arm:ScheduledQueryRules.listBySubscription" });
+    const location = makeLoggingLocation(SOURCE, VAULT, [], [alertsDenied]);
+    location.logging.keyEventAlerting = { alerts: [], errors: [alertsDenied] };
+    expect(check.run(makeSnapshot(loggingSnapshotParts("azure-key-vault", [location])))[0]).toMatchObject({
+      status: "fail",
+      message: "no diagnostic setting sends AuditEvent anywhere",
+    });
+  });
+
   it("gives every vault, and every vault lost to a gap, exactly one finding", () => {
     const locations: LocationSnapshot[] = [
       makeLoggingLocation(SOURCE, VAULT, [setting("law", { workspaceId: WORKSPACE })]),

@@ -9,7 +9,7 @@ import {
   missingLocationFinding,
   summarizeList,
 } from "../eligibility.ts";
-import { declaredDestinations, describeDeclared } from "../monitoring.ts";
+import { declaredDestinations, describeDeclared, sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { DiagnosticDestinations, LoggingSink } from "../../model/logging.ts";
 import type { LocationSnapshot, Snapshot } from "../../model/snapshot.ts";
@@ -67,7 +67,7 @@ export function judgeDiagnosticsMonitoring(snapshot: Snapshot, location: Locatio
       message: `AuditEvent is sent to monitoring: ${summarizeList(monitored.map((entry) => describeSetting(entry.sink, entry.targets)))}`,
     });
   }
-  const { errors } = location.logging;
+  const errors = sinkReadErrors(location.logging);
   if (errors.length > 0) {
     return makeFinding(metadata, {
       ...base,

@@ -159,6 +159,22 @@ describe("key-usage-logging-enabled", () => {
     );
   });
 
+  it("still fails a location without a covering sink when only an alert rule listing failed", () => {
+    const alertsDenied = makeCollectionError({ call: "arm:ScheduledQueryRules.listBySubscription" });
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          logging("eu-west-1", {
+            sinks: [],
+            errors: [alertsDenied],
+            keyEventAlerting: { alerts: [], errors: [alertsDenied] },
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("fail");
+  });
+
   it("gives every location, and every location lost to a gap, exactly one finding", () => {
     const findings = check.run(
       makeSnapshot({

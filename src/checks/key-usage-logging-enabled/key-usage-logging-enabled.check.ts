@@ -10,6 +10,7 @@ import {
   missingLocationFinding,
   summarizeList,
 } from "../eligibility.ts";
+import { sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
 import rawMetadata from "./key-usage-logging-enabled.metadata.json" with { type: "json" };
@@ -20,9 +21,10 @@ export function judgeLocationLogging(location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const { sinks } = location.logging;
   // Only a failed read of the sinks themselves may hide a covering sink or its status; a trail bucket's
-  // settings (`s3:` calls) or the alarms on key events that could not be read say nothing about whether
-  // key events are logged, and are judged by the checks that need them.
-  const errors = location.logging.errors.filter(mayHideSink);
+  // settings (`s3:` calls) or the alert rules on key events that could not be read (AWS alarms and rules,
+  // Azure alert rules: sinkReadErrors) say nothing about whether key events are logged, and are judged by
+  // the checks that need them.
+  const errors = sinkReadErrors(location.logging).filter(mayHideSink);
   const covering = sinks.filter((sink) => sink.coversKeyEvents);
   const active = covering.filter((sink) => sink.active === true);
   const unknown = covering.filter((sink) => sink.active === undefined);

@@ -91,6 +91,22 @@ describe("log-retention-sufficient", () => {
     ]);
   });
 
+  it("is not applicable, not an error, without a covering sink when only an alert rule listing failed", () => {
+    const alertsDenied = makeCollectionError({ call: "arm:ActivityLogAlerts.listBySubscriptionId" });
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          makeLoggingStatus({
+            sinks: [],
+            errors: [alertsDenied],
+            keyEventAlerting: { alerts: [], errors: [alertsDenied] },
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("not-applicable");
+  });
+
   it("errors when the logging configuration could not be read", () => {
     const error = makeCollectionError({ call: "cloudtrail:DescribeTrails" });
     const [finding] = check.run(

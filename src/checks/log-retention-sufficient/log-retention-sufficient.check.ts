@@ -9,6 +9,7 @@ import {
   loggingEvidence,
   missingLocationFinding,
 } from "../eligibility.ts";
+import { sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LoggingSink, Retention } from "../../model/logging.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
@@ -34,8 +35,8 @@ export function judgeLocationRetention(location: LocationSnapshot, requiredDays:
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const covering = location.logging.sinks.filter((sink) => sink.coversKeyEvents);
   if (covering.length === 0) {
-    // A failed alarm lookup says nothing about which sinks exist.
-    const hiding = location.logging.errors.filter((error) => !isAlertLookupError(error));
+    // A failed alert rule lookup (AWS alarms and rules, Azure alert rules) says nothing about which sinks exist.
+    const hiding = sinkReadErrors(location.logging).filter((error) => !isAlertLookupError(error));
     if (hiding.length > 0) {
       return makeFinding(metadata, {
         ...base,

@@ -27,6 +27,14 @@ export const KEY_VAULT_SERVICE_VERSION = "7.6";
  * upgraded to 2021-05-01-preview (research/apis.md §2.5) by a pipeline policy, and the raw body is read.
  */
 export const DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview";
+/**
+ * Alert rule api-versions. `@azure/arm-monitor` 7 pins activity-log alerts to 2017-04-01 (no `containsAny` or
+ * `anyOf` conditions) and scheduled query rules to 2018-04-16, the legacy Log Analytics alert schema
+ * (`source.query`, `action.aznsAction`) that has no `scopes` or `criteria`; rules created with the current API
+ * answer in the current schema. Both list requests are upgraded by the `keyproofAlertRuleLists` policy.
+ */
+export const ACTIVITY_LOG_ALERTS_API_VERSION = "2020-10-01";
+export const SCHEDULED_QUERY_RULES_API_VERSION = "2021-08-01";
 
 /** Data-plane suffixes of Azure's clouds; anything else is an emulator or a private name. */
 const AZURE_KEY_VAULT_SUFFIXES = [
@@ -120,6 +128,48 @@ const preserveErrorBody: PipelinePolicy = {
   },
 };
 
+const ALERT_RULE_LISTS = [
+  {
+    path: /\/providers\/microsoft\.insights\/activitylogalerts\/?$/i,
+    apiVersion: ACTIVITY_LOG_ALERTS_API_VERSION,
+  },
+  {
+    path: /\/providers\/microsoft\.insights\/scheduledqueryrules\/?$/i,
+    apiVersion: SCHEDULED_QUERY_RULES_API_VERSION,
+  },
+];
+
+/**
+ * Alert rule lists, read by api-version and gathered across pages. The arm-monitor 7 pagers of these two
+ * operations send one request and never follow `nextLink` (a subscription with more rules than one page would
+ * look like it has fewer), and their api-versions are outdated (see above). This policy sets the api-version,
+ * follows every `nextLink` (an absolute URL that carries its own api-version) and answers one body holding all
+ * pages' `value`; the collector reads that body raw. A failed page is answered as is, so the call fails.
+ */
+const alertRuleLists: PipelinePolicy = {
+  name: "keyproofAlertRuleLists",
+  async sendRequest(request, next) {
+    const list = ALERT_RULE_LISTS.find((entry) => entry.path.test(new URL(request.url).pathname));
+    if (request.method !== "GET" || list === undefined) return next(request);
+    const url = new URL(request.url);
+    url.searchParams.set("api-version", list.apiVersion);
+    request.url = url.toString();
+    const first = await next(request);
+    const items: unknown[] = [];
+    let response = first;
+    for (;;) {
+      if (response.status !== 200) return response;
+      const body = JSON.parse(response.bodyAsText ?? "{}") as { value?: unknown; nextLink?: unknown };
+      if (Array.isArray(body.value)) items.push(...(body.value as unknown[]));
+      if (typeof body.nextLink !== "string" || body.nextLink.length === 0) break;
+      request.url = body.nextLink;
+      response = await next(request);
+    }
+    first.bodyAsText = JSON.stringify({ value: items });
+    return first;
+  },
+};
+
 export interface AzureClients {
   keyClient(vaultUrl: string): KeyClient;
   vaults: KeyVaultManagementClient;
@@ -178,6 +228,7 @@ export function createAzureClients(
       return next(request);
     },
   });
+  monitor.pipeline.addPolicy(alertRuleLists);
 
   return {
     keyClient(vaultUrl) {

@@ -7,7 +7,8 @@ import { azureErrorCode, azureStatusCode } from "./azure-error.ts";
 /**
  * `keyproof doctor` for an Azure Key Vault source: the provider's ARM, data-plane and Log Analytics calls,
  * each made once (first page, first key). Permissions are named as Azure RBAC actions and data actions; the
- * README lists the built-in roles that grant them (Reader, Key Vault Reader, Log Analytics Reader).
+ * README lists the built-in roles that grant them (Reader or Monitoring Reader, Key Vault Reader, Log Analytics
+ * Reader).
  */
 
 const KEY_VAULT_ARM_ID =
@@ -19,6 +20,8 @@ const ROLE_OF: Record<string, string> = {
   "Microsoft.Authorization/roleAssignments/read": "Reader on the vault",
   "Microsoft.Authorization/roleDefinitions/read": "Reader on the vault",
   "Microsoft.Insights/diagnosticSettings/read": "Reader (or Monitoring Reader) on the vault",
+  "Microsoft.Insights/activityLogAlerts/read": "Reader (or Monitoring Reader) on the subscription",
+  "Microsoft.Insights/scheduledQueryRules/read": "Reader (or Monitoring Reader) on the subscription",
   "Microsoft.KeyVault/vaults/keys/read": "Key Vault Reader on the vault (data plane)",
   "Microsoft.KeyVault/vaults/keys/rotationpolicy/read": "Key Vault Reader on the vault (data plane)",
   "Microsoft.OperationalInsights/workspaces/query/read": "Log Analytics Reader on the workspace",
@@ -125,6 +128,16 @@ export async function diagnoseAzureKeyVaultSource(
   checks.push(listing);
   if (listing.status === "missing" && listing.fix?.startsWith("no usable Azure credential") === true)
     return checks;
+
+  // The alert rules on key deletion are listed once for the whole subscription (alert-rules.collector.ts).
+  checks.push(
+    await probe("Microsoft.Insights/activityLogAlerts/read", `subscription ${config.subscriptionId}`, () =>
+      firstOf(clients.monitor.activityLogAlerts.listBySubscriptionId()),
+    ),
+    await probe("Microsoft.Insights/scheduledQueryRules/read", `subscription ${config.subscriptionId}`, () =>
+      firstOf(clients.monitor.scheduledQueryRules.listBySubscription()),
+    ),
+  );
 
   for (const vaultUrl of config.vaults.map(normalizeVaultUrl)) {
     const locator = index.get(vaultUrl);

@@ -13,6 +13,7 @@ import { byKeyId, keyIdOf, readKeyRef, toListedJson, type ListedKey } from "./ke
 import { createKeyRecordCollector } from "./key-record.collector.ts";
 import { streamLogAnalyticsUsage } from "./log-analytics.usage.ts";
 import { createVaultArmCollector } from "./vault-arm.collector.ts";
+import { createAlertRuleCollector, describeKeyEventAlerting } from "./alert-rules.collector.ts";
 import { mapWithConcurrency } from "../shared/concurrency.ts";
 
 export type { VaultPropertiesFact } from "./vault-arm.collector.ts";
@@ -29,7 +30,8 @@ export type { VaultPropertiesFact } from "./vault-arm.collector.ts";
  *
  * One file per concern, composed here: vault-arm.collector.ts (ARM facts of a vault), key-record.collector.ts
  * (one key's data-plane reads and record), key-ref.ts (references across processes), log-analytics.usage.ts
- * (usage events); pure mappings in access-grants.ts, diagnostic-settings.ts, key-spec.ts, rotation-policy.ts.
+ * (usage events), alert-rules.collector.ts (the subscription's alert rules); pure mappings in access-grants.ts,
+ * diagnostic-settings.ts, key-event-alerts.ts, key-spec.ts, rotation-policy.ts.
  */
 
 export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
@@ -57,6 +59,7 @@ export function createAzureKeyVaultProvider(
   const now = (): string => clock().toISOString();
 
   const arm = createVaultArmCollector({ config, clients, now });
+  const alertRules = createAlertRuleCollector({ clients, now });
   const keyRecords = createKeyRecordCollector({ config, now });
   const usageContext = { config, clients, locateVault: arm.locateVault, pageSize, windowHours };
 
@@ -119,7 +122,19 @@ export function createAzureKeyVaultProvider(
     },
 
     async collectLogging(location): Promise<LoggingStatus> {
-      return arm.describeLogging(location, await arm.collectArmFacts(location));
+      const [facts, located, rules] = await Promise.all([
+        arm.collectArmFacts(location),
+        arm.locateVault(location),
+        alertRules.listAlertRules(),
+      ]);
+      const status = arm.describeLogging(location, facts);
+      const keyEventAlerting = describeKeyEventAlerting(rules, located, status.sinks);
+      // The locating error is already the diagnostic settings' error; the alert list failures are new.
+      const known = new Set(status.errors.map((error) => `${error.call} ${error.code} ${error.message}`));
+      const newErrors = keyEventAlerting.errors.filter(
+        (error) => !known.has(`${error.call} ${error.code} ${error.message}`),
+      );
+      return { ...status, errors: [...status.errors, ...newErrors], keyEventAlerting };
     },
 
     streamUsage(location: string, range: DateRange) {
