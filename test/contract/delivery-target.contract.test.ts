@@ -103,7 +103,8 @@ const factories: ContractFactory[] = [
         server: fake.server,
         uploadCall: /^POST \/public\/workspaces\/[^/]+\/evidence-library$/,
         secrets: [apiKey],
-        storedDigests: () => fake.evidence.flatMap((item) => (item.file === undefined ? [] : [item.file.sha256])),
+        storedDigests: () =>
+          fake.evidence.flatMap((item) => (item.file === undefined ? [] : [item.file.sha256])),
         withoutCredential: () => ({ target: createDrataTarget(config(1), {}), variable: "GRC_DRATA_KEY" }),
         unknownDestination: () => createDrataTarget(config(999), env),
         unreachable: () => createDrataTarget(config(1, CLOSED_PORT_URL), env),
@@ -196,7 +197,11 @@ describe.each(factories)("DeliveryTarget contract: $name", (factory) => {
 
   it("turns 429 with Retry-After into a retryable error with the delay, and a later attempt succeeds", async () => {
     const artifact = await files.write("reports/rotation.pdf", `%PDF-1.7 ${randomUUID()}`);
-    under.server.failNext(1, { status: 429, body: { message: "slow down" }, headers: { "retry-after": "7" } }, under.uploadCall);
+    under.server.failNext(
+      1,
+      { status: 429, body: { message: "slow down" }, headers: { "retry-after": "7" } },
+      under.uploadCall,
+    );
     const error = await caught(under.target.sendArtifact(artifact, makeDeliveryRun()));
     expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 7000 });
     expect(under.storedDigests()).not.toContain(artifact.sha256);
@@ -237,7 +242,11 @@ describe.each(factories)("DeliveryTarget contract: $name", (factory) => {
   it("never puts a credential in an error, even when the platform echoes it back", async () => {
     const artifact = await files.write("reports/echo.pdf", `%PDF-1.7 ${randomUUID()}`);
     const echo = `refused: ${under.secrets.join(" / ")}`;
-    under.server.failNext(1, { status: 400, body: { message: echo, errors: [{ title: "Bad", detail: echo }] } }, under.uploadCall);
+    under.server.failNext(
+      1,
+      { status: 400, body: { message: echo, errors: [{ title: "Bad", detail: echo }] } },
+      under.uploadCall,
+    );
     const error = await caught(under.target.sendArtifact(artifact, makeDeliveryRun()));
     const text = `${error.message} ${String(error.cause ?? "")} ${JSON.stringify(error)}`;
     for (const secret of under.secrets) expect(text).not.toContain(secret);

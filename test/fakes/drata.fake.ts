@@ -12,9 +12,25 @@
  *   {cursor}}`, `name` as a substring filter.
  * Error body: `{statusCode, message, code}`.
  */
-import { ISO_DATE, ISO_INSTANT, single, startGrcFake, type GrcAnswer, type GrcFakeServer, type GrcRequest } from "./grc-fake-http.ts";
+import {
+  ISO_DATE,
+  ISO_INSTANT,
+  single,
+  startGrcFake,
+  type GrcAnswer,
+  type GrcFakeServer,
+  type GrcRequest,
+} from "./grc-fake-http.ts";
 
-const RENEWAL_TYPES = new Set(["ONE_MONTH", "TWO_MONTHS", "THREE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "CUSTOM", "NONE"]);
+const RENEWAL_TYPES = new Set([
+  "ONE_MONTH",
+  "TWO_MONTHS",
+  "THREE_MONTHS",
+  "SIX_MONTHS",
+  "ONE_YEAR",
+  "CUSTOM",
+  "NONE",
+]);
 const SOURCES = new Set(["URL", "S3_FILE", "TICKET_PROVIDER", "NONE"]);
 
 export interface DrataEvidence {
@@ -72,12 +88,15 @@ export async function startDrataFake(options: { maxFileBytes?: number } = {}): P
     if (!ISO_DATE.test(renewalDate)) return error(400, "renewalDate must be YYYY-MM-DD", 40003);
     if (!RENEWAL_TYPES.has(renewalScheduleType)) return error(400, "renewalScheduleType is not valid", 40004);
     if (!SOURCES.has(source)) return error(400, "source is not valid", 40005);
-    if (!ISO_INSTANT.test(filedAt) && !ISO_DATE.test(filedAt)) return error(400, "filedAt must be a date", 40006);
+    if (!ISO_INSTANT.test(filedAt) && !ISO_DATE.test(filedAt))
+      return error(400, "filedAt must be a date", 40006);
     if (!Number.isInteger(ownerId) || ownerId <= 0) return error(400, "ownerId must be a user id", 40007);
     const controlIds = (fields.controlIds ?? fields["controlIds[]"] ?? []).map(Number);
-    if (controlIds.some((id) => !Number.isInteger(id) || id <= 0)) return error(400, "controlIds must be numbers", 40008);
+    if (controlIds.some((id) => !Number.isInteger(id) || id <= 0))
+      return error(400, "controlIds must be numbers", 40008);
     const file = request.files.file;
-    if (source === "S3_FILE" && file === undefined) return error(400, "file is required when source is S3_FILE", 40009);
+    if (source === "S3_FILE" && file === undefined)
+      return error(400, "file is required when source is S3_FILE", 40009);
     if (file !== undefined && file.size > maxFileBytes) return error(413, "File too large", 41300);
     const record: DrataEvidence = {
       id: nextId++,
@@ -111,10 +130,15 @@ export async function startDrataFake(options: { maxFileBytes?: number } = {}): P
     if (!Number.isInteger(size) || size < 1 || size > 500) return error(400, "size must be 1..500", 40010);
     const name = request.url.searchParams.get("name");
     const start = Number(request.url.searchParams.get("cursor") ?? "0");
-    const all = evidence.filter((item) => item.workspaceId === workspaceId && (name === null || item.name.includes(name)));
+    const all = evidence.filter(
+      (item) => item.workspaceId === workspaceId && (name === null || item.name.includes(name)),
+    );
     const page = all.slice(start, start + size);
     const end = start + page.length;
-    return { status: 200, body: { data: page.map(view), pagination: { cursor: end < all.length ? String(end) : null } } };
+    return {
+      status: 200,
+      body: { data: page.map(view), pagination: { cursor: end < all.length ? String(end) : null } },
+    };
   }
 
   const server = await startGrcFake({
@@ -125,8 +149,10 @@ export async function startDrataFake(options: { maxFileBytes?: number } = {}): P
       const match = /^\/public(\/v2)?\/workspaces\/([^/]+)\/evidence-library$/.exec(request.url.pathname);
       if (match === null) return error(404, `Cannot ${request.method} ${request.url.pathname}`, 40400);
       const bearer = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "");
-      if (bearer === null || !keys.has(bearer[1] as string)) return error(401, "Invalid Authorization", 40100);
-      if (!termsAccepted) return error(412, "You must accept the Drata terms and conditions to use the API", 41200);
+      if (bearer === null || !keys.has(bearer[1] as string))
+        return error(401, "Invalid Authorization", 40100);
+      if (!termsAccepted)
+        return error(412, "You must accept the Drata terms and conditions to use the API", 41200);
       const workspaceId = Number(match[2]);
       if (!workspaces.has(workspaceId)) return error(404, "Workspace not found", 40401);
       const v2 = match[1] !== undefined;

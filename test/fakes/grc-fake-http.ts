@@ -144,7 +144,9 @@ export async function startGrcFake(options: {
       try {
         const raw = await readCapped(request, options.maxBodyBytes);
         const injection = injected.find(
-          (item) => item.remaining > 0 && (item.pattern === undefined || item.pattern.test(`${method} ${url.pathname}`)),
+          (item) =>
+            item.remaining > 0 &&
+            (item.pattern === undefined || item.pattern.test(`${method} ${url.pathname}`)),
         );
         if (injection !== undefined) {
           injection.remaining -= 1;
@@ -153,9 +155,19 @@ export async function startGrcFake(options: {
           answer = options.tooLarge;
         } else {
           const multipart = contentType.toLowerCase().startsWith("multipart/form-data");
-          const parsed = multipart ? await parseMultipart(url, request.headers, raw) : { fields: {}, files: {} };
+          const parsed = multipart
+            ? await parseMultipart(url, request.headers, raw)
+            : { fields: {}, files: {} };
           Object.assign(record, parsed, { multipart });
-          answer = await options.handler({ method, url, headers: request.headers, contentType, raw, multipart, ...parsed });
+          answer = await options.handler({
+            method,
+            url,
+            headers: request.headers,
+            contentType,
+            raw,
+            multipart,
+            ...parsed,
+          });
         }
       } catch (error) {
         answer = { status: 500, body: { message: `fake failure: ${String(error)}` } };

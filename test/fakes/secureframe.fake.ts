@@ -15,7 +15,13 @@
  * `findSent` depends on it and says so). Error body (JSON:API): `{errors: [{status, title, detail}]}`.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { ISO_DATE, startGrcFake, type GrcAnswer, type GrcFakeServer, type GrcRequest } from "./grc-fake-http.ts";
+import {
+  ISO_DATE,
+  startGrcFake,
+  type GrcAnswer,
+  type GrcFakeServer,
+  type GrcRequest,
+} from "./grc-fake-http.ts";
 
 const DIRECT_UPLOAD_MAX_BYTES = 32_000_000;
 
@@ -49,7 +55,9 @@ export interface SecureframeFake {
   close(): Promise<void>;
 }
 
-export async function startSecureframeFake(options: { maxBodyBytes?: number } = {}): Promise<SecureframeFake> {
+export async function startSecureframeFake(
+  options: { maxBodyBytes?: number } = {},
+): Promise<SecureframeFake> {
   const credentials = new Set<string>();
   const tests = new Set<string>();
   const evidence: SecureframeEvidence[] = [];
@@ -80,11 +88,14 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
 
   function createEvidence(request: GrcRequest, testId: string): GrcAnswer {
     const activity = request.url.searchParams.get("activity_completion");
-    if (activity !== null && !ISO_DATE.test(activity)) return error(400, "Bad Request", "activity_completion must be YYYY-MM-DD");
+    if (activity !== null && !ISO_DATE.test(activity))
+      return error(400, "Bad Request", "activity_completion must be YYYY-MM-DD");
     const uploadId = request.url.searchParams.get("upload_id");
-    if (!request.multipart && request.raw.length > 0) return error(415, "Unsupported Media Type", "send multipart/form-data");
+    if (!request.multipart && request.raw.length > 0)
+      return error(415, "Unsupported Media Type", "send multipart/form-data");
     const file = request.files.file;
-    if ((file === undefined) === (uploadId === null)) return error(400, "Bad Request", "provide exactly one of file or upload_id");
+    if ((file === undefined) === (uploadId === null))
+      return error(400, "Bad Request", "provide exactly one of file or upload_id");
     let record: SecureframeEvidence;
     if (file !== undefined) {
       record = {
@@ -99,7 +110,8 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
       };
     } else {
       const upload = staged.get(uploadId as string);
-      if (upload === undefined || upload.redeemed) return error(400, "Bad Request", "upload_id is unknown or already used");
+      if (upload === undefined || upload.redeemed)
+        return error(400, "Bad Request", "upload_id is unknown or already used");
       if (upload.stored === undefined) return error(400, "Bad Request", "upload_id has no uploaded bytes");
       upload.redeemed = true;
       record = {
@@ -122,10 +134,17 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
     const filename = query.get("filename");
     const byteSize = Number(query.get("byte_size"));
     const checksum = query.get("checksum");
-    if (filename === null || filename === "" || checksum === null || !Number.isInteger(byteSize) || byteSize <= 0) {
+    if (
+      filename === null ||
+      filename === "" ||
+      checksum === null ||
+      !Number.isInteger(byteSize) ||
+      byteSize <= 0
+    ) {
       return error(400, "Bad Request", "filename, byte_size and checksum are required");
     }
-    if (byteSize > DIRECT_UPLOAD_MAX_BYTES) return error(400, "Bad Request", "byte_size must be 32 MB or smaller");
+    if (byteSize > DIRECT_UPLOAD_MAX_BYTES)
+      return error(400, "Bad Request", "byte_size must be 32 MB or smaller");
     const id = randomUUID();
     const contentType = query.get("content_type") ?? "application/octet-stream";
     staged.set(id, { id, filename, byteSize, checksum, contentType, redeemed: false });
@@ -152,14 +171,18 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
     const upload = staged.get(id);
     if (upload === undefined) return { status: 403, body: { message: "SignatureDoesNotMatch" } };
     // Storage checks what staging declared: the headers verbatim, the size and the MD5 of the bytes.
-    if (request.headers["content-md5"] !== upload.checksum || request.headers["content-type"] !== upload.contentType) {
+    if (
+      request.headers["content-md5"] !== upload.checksum ||
+      request.headers["content-type"] !== upload.contentType
+    ) {
       return { status: 403, body: { message: "headers differ from the staged upload" } };
     }
     const md5 = createHash("md5").update(request.raw).digest("base64");
     if (request.raw.length !== upload.byteSize || md5 !== upload.checksum) {
       return { status: 400, body: { message: "BadDigest" } };
     }
-    if (request.headers.authorization !== undefined) return { status: 400, body: { message: "presigned URL takes no Authorization" } };
+    if (request.headers.authorization !== undefined)
+      return { status: 400, body: { message: "presigned URL takes no Authorization" } };
     upload.stored = { sha256: createHash("sha256").update(request.raw).digest("hex") };
     return { status: 200 };
   }
@@ -177,8 +200,15 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
     }
     const all = evidence
       .map(view)
-      .filter((item) => filters.every(([field, value]) => String((item.attributes as Record<string, unknown>)[field]) === value));
-    return { status: 200, body: { data: all.slice((page - 1) * perPage, page * perPage), meta: { total: all.length } } };
+      .filter((item) =>
+        filters.every(
+          ([field, value]) => String((item.attributes as Record<string, unknown>)[field]) === value,
+        ),
+      );
+    return {
+      status: 200,
+      body: { data: all.slice((page - 1) * perPage, page * perPage), meta: { total: all.length } },
+    };
   }
 
   const server = await startGrcFake({
@@ -188,7 +218,8 @@ export async function startSecureframeFake(options: { maxBodyBytes?: number } = 
       const path = request.url.pathname;
       const storage = /^\/storage\/([^/]+)$/.exec(path);
       if (storage !== null && request.method === "PUT") return store(request, storage[1] as string);
-      if (!credentials.has(request.headers.authorization ?? "")) return error(401, "Unauthorized", "invalid API key or secret");
+      if (!credentials.has(request.headers.authorization ?? ""))
+        return error(401, "Unauthorized", "invalid API key or secret");
       if (path === "/file_uploads" && request.method === "POST") return stage(request);
       if (path === "/evidences" && request.method === "GET") return search(request);
       const test = /^\/tests\/([^/]+)\/evidences$/.exec(path);

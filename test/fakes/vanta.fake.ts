@@ -14,7 +14,14 @@
  * Error bodies are `{name, message}` [the real shape is not documented].
  */
 import { randomUUID } from "node:crypto";
-import { ISO_INSTANT, single, startGrcFake, type GrcAnswer, type GrcFakeServer, type GrcRequest } from "./grc-fake-http.ts";
+import {
+  ISO_INSTANT,
+  single,
+  startGrcFake,
+  type GrcAnswer,
+  type GrcFakeServer,
+  type GrcRequest,
+} from "./grc-fake-http.ts";
 
 export interface VantaUpload {
   id: string;
@@ -56,14 +63,20 @@ export async function startVantaFake(
   const lifetime = options.tokenLifetimeSeconds ?? 3600;
   const perMinute = options.tokenMintsPerMinute ?? 5;
 
-  const error = (status: number, name: string, message: string, headers?: Record<string, string>): GrcAnswer => ({
+  const error = (
+    status: number,
+    name: string,
+    message: string,
+    headers?: Record<string, string>,
+  ): GrcAnswer => ({
     status,
     body: { name, message },
     ...(headers === undefined ? {} : { headers }),
   });
 
   function mint(request: GrcRequest): GrcAnswer {
-    if (!request.contentType.startsWith("application/json")) return error(415, "unsupported_media_type", "expected JSON");
+    if (!request.contentType.startsWith("application/json"))
+      return error(415, "unsupported_media_type", "expected JSON");
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(request.raw.toString("utf8")) as Record<string, unknown>;
@@ -71,7 +84,8 @@ export async function startVantaFake(
       return error(400, "invalid_request", "body is not JSON");
     }
     const clientId = body.client_id;
-    if (body.grant_type !== "client_credentials") return error(400, "unsupported_grant_type", "grant_type must be client_credentials");
+    if (body.grant_type !== "client_credentials")
+      return error(400, "unsupported_grant_type", "grant_type must be client_credentials");
     if (typeof clientId !== "string" || clients.get(clientId) !== body.client_secret) {
       return error(401, "invalid_client", "client authentication failed");
     }
@@ -104,7 +118,8 @@ export async function startVantaFake(
   }
 
   function upload(request: GrcRequest, documentId: string, clientId: string): GrcAnswer {
-    if (!request.multipart) return error(415, "unsupported_media_type", "Content-Type must be multipart/form-data");
+    if (!request.multipart)
+      return error(415, "unsupported_media_type", "Content-Type must be multipart/form-data");
     const file = request.files.file;
     if (file === undefined || file.name === "" || file.type === "") {
       return error(400, "invalid_request", "file is required, with a filename and a content type");
@@ -147,7 +162,8 @@ export async function startVantaFake(
 
   function list(request: GrcRequest, documentId: string): GrcAnswer {
     const pageSize = Number(request.url.searchParams.get("pageSize") ?? "10");
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return error(400, "invalid_request", "pageSize must be 1..100");
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      return error(400, "invalid_request", "pageSize must be 1..100");
     const start = Number(request.url.searchParams.get("pageCursor") ?? "0");
     const all = uploads.filter((item) => item.documentId === documentId);
     const page = all.slice(start, start + pageSize);
@@ -157,7 +173,12 @@ export async function startVantaFake(
       body: {
         results: {
           data: page.map(view),
-          pageInfo: { hasNextPage: end < all.length, hasPreviousPage: start > 0, startCursor: String(start), endCursor: String(end) },
+          pageInfo: {
+            hasNextPage: end < all.length,
+            hasPreviousPage: start > 0,
+            startCursor: String(start),
+            endCursor: String(end),
+          },
         },
       },
     };

@@ -1,5 +1,10 @@
 import type { DrataTargetConfig } from "../../config/deliver.schema.ts";
-import type { DeliveryArtifact, DeliveryRunSummary, DeliveryTarget, SentArtifact } from "../delivery-target.ts";
+import type {
+  DeliveryArtifact,
+  DeliveryRunSummary,
+  DeliveryTarget,
+  SentArtifact,
+} from "../delivery-target.ts";
 import { DeliveryError } from "../delivery-target.ts";
 import {
   artifactBlob,
@@ -66,8 +71,13 @@ export function addMonths(day: string, months: number): string {
 }
 
 /** The renewal Drata should expect: the cadence of the schedule that produced the run. */
-export function drataRenewal(run: DeliveryRunSummary): { renewalScheduleType: RenewalScheduleType; renewalDate: string } {
-  const rule = (run.schedule === undefined ? undefined : RENEWAL_BY_SCHEDULE_PERIOD[run.schedule.period]) ?? ON_DEMAND_RENEWAL;
+export function drataRenewal(run: DeliveryRunSummary): {
+  renewalScheduleType: RenewalScheduleType;
+  renewalDate: string;
+} {
+  const rule =
+    (run.schedule === undefined ? undefined : RENEWAL_BY_SCHEDULE_PERIOD[run.schedule.period]) ??
+    ON_DEMAND_RENEWAL;
   return { renewalScheduleType: rule.type, renewalDate: addMonths(periodEndDate(run), rule.months) };
 }
 
@@ -108,7 +118,10 @@ export function createDrataTarget(config: DrataTargetConfig, env: NodeJS.Process
     return error;
   }
 
-  async function findSent(artifact: DeliveryArtifact, run: DeliveryRunSummary): Promise<SentArtifact | undefined> {
+  async function findSent(
+    artifact: DeliveryArtifact,
+    run: DeliveryRunSummary,
+  ): Promise<SentArtifact | undefined> {
     const { apiKey, call } = session();
     const name = drataEvidenceName(artifact, run);
     const marker = evidenceMarker(artifact, run);
@@ -129,11 +142,18 @@ export function createDrataTarget(config: DrataTargetConfig, env: NodeJS.Process
         pagination?: { cursor?: unknown };
       } | null;
       if (!Array.isArray(body?.data)) {
-        throw new DeliveryError(`${PLATFORM}: ${what} answered without data`, { status: response.status, retryable: true });
+        throw new DeliveryError(`${PLATFORM}: ${what} answered without data`, {
+          status: response.status,
+          retryable: true,
+        });
       }
       // The `name` filter narrows the page; the marker in the description decides (names repeat across runs).
       for (const item of body.data as Array<{ id?: unknown; description?: unknown }>) {
-        if (typeof item.description === "string" && item.description.includes(marker) && item.id !== undefined) {
+        if (
+          typeof item.description === "string" &&
+          item.description.includes(marker) &&
+          item.id !== undefined
+        ) {
           return { remoteId: String(item.id), httpStatus: response.status };
         }
       }
@@ -171,11 +191,17 @@ export function createDrataTarget(config: DrataTargetConfig, env: NodeJS.Process
         call,
         what,
         `${baseUrl}/public/workspaces/${workspace}/evidence-library`,
-        { method: "POST", headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }, body: form },
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" },
+          body: form,
+        },
       );
       if (response.status === 413) {
         const error = await failure(call, what, response);
-        return skipped(`${artifact.path} (${artifact.sizeBytes} bytes) was refused as too large: ${error.message}`);
+        return skipped(
+          `${artifact.path} (${artifact.sizeBytes} bytes) was refused as too large: ${error.message}`,
+        );
       }
       if (!response.ok) throw await failure(call, what, response);
       const body = (await jsonBody(call, what, response)) as { id?: unknown } | null;

@@ -53,10 +53,18 @@ export async function fetchPlatform(
   try {
     return await fetch(url, init);
   } catch (error) {
-    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    throw new DeliveryError(`${call.platform}: ${what} failed before any answer: ${redact(reason, call.secrets)}`, {
-      retryable: true,
-    });
+    const reason =
+      error instanceof Error
+        ? error.cause instanceof Error
+          ? error.cause.message
+          : error.message
+        : String(error);
+    throw new DeliveryError(
+      `${call.platform}: ${what} failed before any answer: ${redact(reason, call.secrets)}`,
+      {
+        retryable: true,
+      },
+    );
   }
 }
 
@@ -108,10 +116,13 @@ export async function jsonBody(call: PlatformCall, what: string, response: Respo
   try {
     return (await response.json()) as unknown;
   } catch {
-    throw new DeliveryError(`${call.platform}: ${what} answered HTTP ${response.status} without a JSON body`, {
-      status: response.status,
-      retryable: true,
-    });
+    throw new DeliveryError(
+      `${call.platform}: ${what} answered HTTP ${response.status} without a JSON body`,
+      {
+        status: response.status,
+        retryable: true,
+      },
+    );
   }
 }
 

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { SecureframeTargetConfig } from "../../config/deliver.schema.ts";
-import type { DeliveryArtifact, DeliveryRunSummary, DeliveryTarget, SentArtifact } from "../delivery-target.ts";
+import type {
+  DeliveryArtifact,
+  DeliveryRunSummary,
+  DeliveryTarget,
+  SentArtifact,
+} from "../delivery-target.ts";
 import { DeliveryError } from "../delivery-target.ts";
 import {
   artifactBlob,
@@ -68,7 +73,9 @@ function jsonApiMessage(body: unknown): string | undefined {
   return parts.length === 0 ? undefined : parts.join("; ");
 }
 
-function readStagedUpload(body: unknown): { id: string; url: string; headers: Record<string, string> } | undefined {
+function readStagedUpload(
+  body: unknown,
+): { id: string; url: string; headers: Record<string, string> } | undefined {
   const data = (body as { data?: { id?: unknown; attributes?: Record<string, unknown> } } | null)?.data;
   const attributes = data?.attributes ?? {};
   const id = typeof data?.id === "string" ? data.id : attributes.id;
@@ -83,14 +90,20 @@ function readStagedUpload(body: unknown): { id: string; url: string; headers: Re
   return { id, url, headers };
 }
 
-export function createSecureframeTarget(config: SecureframeTargetConfig, env: NodeJS.ProcessEnv): DeliveryTarget {
+export function createSecureframeTarget(
+  config: SecureframeTargetConfig,
+  env: NodeJS.ProcessEnv,
+): DeliveryTarget {
   const baseUrl = config.baseUrl.replace(/\/+$/, "");
   const evidencesUrl = `${baseUrl}/tests/${encodeURIComponent(config.testId)}/evidences`;
 
   function session(): { authorization: string; call: PlatformCall } {
     const apiKey = readCredential(env, config.apiKeyEnv, PLATFORM);
     const apiSecret = readCredential(env, config.apiSecretEnv, PLATFORM);
-    return { authorization: `${apiKey} ${apiSecret}`, call: { platform: PLATFORM, secrets: [apiKey, apiSecret] } };
+    return {
+      authorization: `${apiKey} ${apiSecret}`,
+      call: { platform: PLATFORM, secrets: [apiKey, apiSecret] },
+    };
   }
 
   /** The direct upload: stage, PUT the raw bytes with the returned headers, and hand back the `upload_id`. */
@@ -115,7 +128,10 @@ export function createSecureframeTarget(config: SecureframeTargetConfig, env: No
     if (!response.ok) throw await failureFrom(call, what, response, jsonApiMessage);
     const staged = readStagedUpload(await jsonBody(call, what, response));
     if (staged === undefined) {
-      throw new DeliveryError(`${PLATFORM}: ${what} answered without data.id and a url`, { status: response.status, retryable: true });
+      throw new DeliveryError(`${PLATFORM}: ${what} answered without data.id and a url`, {
+        status: response.status,
+        retryable: true,
+      });
     }
     // The storage URL is presigned: our Authorization header must not go there.
     const putWhat = `uploading the bytes of ${artifact.path} to storage`;
@@ -156,7 +172,9 @@ export function createSecureframeTarget(config: SecureframeTargetConfig, env: No
       if (!response.ok) throw await failureFrom(call, what, response, jsonApiMessage);
       const body = (await jsonBody(call, what, response)) as { data?: { id?: unknown } } | null;
       const remoteId = body?.data?.id;
-      return typeof remoteId === "string" ? { remoteId, httpStatus: response.status } : { httpStatus: response.status };
+      return typeof remoteId === "string"
+        ? { remoteId, httpStatus: response.status }
+        : { httpStatus: response.status };
     },
 
     /**
@@ -181,10 +199,15 @@ export function createSecureframeTarget(config: SecureframeTargetConfig, env: No
         if (!response.ok) throw await failureFrom(call, what, response, jsonApiMessage);
         const body = (await jsonBody(call, what, response)) as { data?: unknown } | null;
         if (!Array.isArray(body?.data)) {
-          throw new DeliveryError(`${PLATFORM}: ${what} answered without data`, { status: response.status, retryable: true });
+          throw new DeliveryError(`${PLATFORM}: ${what} answered without data`, {
+            status: response.status,
+            retryable: true,
+          });
         }
         const items = body.data as Array<{ id?: unknown; attributes?: { file_name?: unknown } }>;
-        const found = items.find((item) => item.attributes?.file_name === fileName && typeof item.id === "string");
+        const found = items.find(
+          (item) => item.attributes?.file_name === fileName && typeof item.id === "string",
+        );
         if (found !== undefined) return { remoteId: String(found.id), httpStatus: response.status };
         if (items.length < LIST_PAGE_SIZE) return undefined;
       }

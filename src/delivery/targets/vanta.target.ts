@@ -93,14 +93,15 @@ interface UploadPage {
 
 function readUploadPage(body: unknown): UploadPage | undefined {
   const results = (body as { results?: unknown } | null)?.results as
-    | { data?: unknown; pageInfo?: { hasNextPage?: unknown; endCursor?: unknown } }
-    | undefined;
+    { data?: unknown; pageInfo?: { hasNextPage?: unknown; endCursor?: unknown } } | undefined;
   if (results === undefined || !Array.isArray(results.data)) return undefined;
   const uploads = results.data.flatMap((item: unknown) => {
     const record = item as { id?: unknown; description?: unknown; deletionDate?: unknown };
     // A deleted upload no longer counts as delivered: the auditor cannot see it.
     if (typeof record.id !== "string" || (record.deletionDate ?? null) !== null) return [];
-    return [{ id: record.id, description: typeof record.description === "string" ? record.description : null }];
+    return [
+      { id: record.id, description: typeof record.description === "string" ? record.description : null },
+    ];
   });
   const hasNext = results.pageInfo?.hasNextPage === true;
   const cursor = results.pageInfo?.endCursor;
@@ -109,7 +110,9 @@ function readUploadPage(body: unknown): UploadPage | undefined {
 
 /** 4xx answers of `submit` that mean the document is already submitted (not documented; matched by message). */
 function isAlreadySubmitted(status: number, message: string): boolean {
-  return (status === 400 || status === 409 || status === 422) && /already\s+(been\s+)?submitted/i.test(message);
+  return (
+    (status === 400 || status === 409 || status === 422) && /already\s+(been\s+)?submitted/i.test(message)
+  );
 }
 
 export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.ProcessEnv): DeliveryTarget {
@@ -124,7 +127,10 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
     return {
       clientId,
       clientSecret,
-      call: { platform: PLATFORM, secrets: liveToken === undefined ? [clientId, clientSecret] : [clientId, clientSecret, liveToken] },
+      call: {
+        platform: PLATFORM,
+        secrets: liveToken === undefined ? [clientId, clientSecret] : [clientId, clientSecret, liveToken],
+      },
     };
   }
 
@@ -196,7 +202,11 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
       const { call } = credentials();
       const response = await fetchPlatform({ ...call, secrets: [...call.secrets, token] }, what, url, {
         ...request,
-        headers: { ...(request.headers as Record<string, string>), authorization: `Bearer ${token}`, accept: "application/json" },
+        headers: {
+          ...(request.headers as Record<string, string>),
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+        },
       });
       if (response.status !== 401 || attempt > 0) {
         if (response.status === 401) {
@@ -218,7 +228,10 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
     return credentials().call;
   }
 
-  async function findSent(artifact: DeliveryArtifact, run: DeliveryRunSummary): Promise<SentArtifact | undefined> {
+  async function findSent(
+    artifact: DeliveryArtifact,
+    run: DeliveryRunSummary,
+  ): Promise<SentArtifact | undefined> {
     // GET /v1/documents/{documentId}/uploads is in the Manage Vanta reference ("List document's uploads").
     const marker = evidenceMarker(artifact, run);
     let cursor: string | undefined;
@@ -232,7 +245,10 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
       if (!response.ok) throw await failureFrom(callForErrors(), what, response);
       const parsed = readUploadPage(await jsonBody(callForErrors(), what, response));
       if (parsed === undefined) {
-        throw new DeliveryError(`${PLATFORM}: ${what} answered without results.data`, { status: response.status, retryable: true });
+        throw new DeliveryError(`${PLATFORM}: ${what} answered without results.data`, {
+          status: response.status,
+          retryable: true,
+        });
       }
       const found = parsed.uploads.find((upload) => upload.description?.includes(marker) === true);
       if (found !== undefined) return { remoteId: found.id, httpStatus: response.status };
@@ -260,13 +276,17 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
       // The reference says 201, the guide shows 200: both are success.
       const body = (await jsonBody(callForErrors(), what, response)) as { id?: unknown } | null;
       const remoteId = typeof body?.id === "string" ? body.id : undefined;
-      return remoteId === undefined ? { httpStatus: response.status } : { remoteId, httpStatus: response.status };
+      return remoteId === undefined
+        ? { httpStatus: response.status }
+        : { remoteId, httpStatus: response.status };
     },
 
     async finish(_run: DeliveryRunSummary, _sent: readonly DeliveryOutcome[]) {
       if (!config.submit) return undefined;
       const what = `submitting document ${config.documentId}`;
-      const response = await authorized(what, `${documentPath}/submit`, () => Promise.resolve({ method: "POST" }));
+      const response = await authorized(what, `${documentPath}/submit`, () =>
+        Promise.resolve({ method: "POST" }),
+      );
       if (response.ok) {
         await response.body?.cancel();
         return { remoteId: config.documentId, httpStatus: response.status };
