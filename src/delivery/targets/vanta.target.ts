@@ -58,6 +58,8 @@ interface TokenSlot {
   current?: CachedToken | undefined;
   /** The mint in flight, awaited by every caller that needs a token meanwhile (single flight). */
   minting?: Promise<CachedToken> | undefined;
+  /** The last tokens minted here, redacted from messages too: a body may echo the (revoked) one a call used. */
+  issued: string[];
 }
 
 /** One slot per Vanta host and client id, for the life of the process (never persisted: the token is a secret). */
@@ -67,7 +69,7 @@ function slotFor(baseUrl: string, clientId: string): TokenSlot {
   const key = `${baseUrl}\u0000${clientId}`;
   let slot = tokenSlots.get(key);
   if (slot === undefined) {
-    slot = {};
+    slot = { issued: [] };
     tokenSlots.set(key, slot);
   }
   return slot;
@@ -123,14 +125,10 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
     const clientId = readCredential(env, config.clientIdEnv, PLATFORM);
     const clientSecret = readCredential(env, config.clientSecretEnv, PLATFORM);
     const slot = slotFor(baseUrl, clientId);
-    const liveToken = slot.current?.accessToken;
     return {
       clientId,
       clientSecret,
-      call: {
-        platform: PLATFORM,
-        secrets: liveToken === undefined ? [clientId, clientSecret] : [clientId, clientSecret, liveToken],
-      },
+      call: { platform: PLATFORM, secrets: [clientId, clientSecret, ...slot.issued] },
     };
   }
 
@@ -185,6 +183,7 @@ export function createVantaTarget(config: VantaTargetConfig, env: NodeJS.Process
       slot.minting = mintToken(clientId, clientSecret, call)
         .then((token) => {
           slot.current = token;
+          slot.issued = [token.accessToken, ...slot.issued].slice(0, 3);
           return token;
         })
         .finally(() => {
