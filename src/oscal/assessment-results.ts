@@ -159,6 +159,14 @@ const MEDIA_TYPES: Record<string, string> = {
   txt: "text/plain",
 };
 
+/**
+ * Bundle paths are slugs (paths.ts), already valid URI references; encodeURI keeps them as they are and
+ * would escape a space or bracket a future path might hold, which the schema's `uri-reference` refuses.
+ */
+function hrefOf(path: string): string {
+  return encodeURI(path);
+}
+
 function mediaTypeOf(path: string): string {
   const extension = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
   return (extension === undefined ? undefined : MEDIA_TYPES[extension]) ?? "application/octet-stream";
@@ -295,7 +303,7 @@ export function buildAssessmentResults(input: AssessmentResultsInput): Assessmen
           description: `The verdict: entry ${index} of ${FINDINGS_FILE} (${finding.checkId}, ${finding.status}).`,
         },
         ...finding.evidence.map((path) => ({
-          href: path,
+          href: hrefOf(path),
           description: `Evidence the ${finding.checkId} verdict rests on.`,
         })),
       ],
@@ -347,7 +355,7 @@ export function buildAssessmentResults(input: AssessmentResultsInput): Assessmen
   const linkTo = (path: string): OscalResourceLink => {
     const file = fileByPath.get(path);
     return {
-      href: path,
+      href: hrefOf(path),
       "media-type": mediaTypeOf(path),
       ...(file === undefined ? {} : { hashes: [{ algorithm: "SHA-256", value: file.sha256 }] }),
     };
