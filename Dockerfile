@@ -30,6 +30,7 @@ COPY package.json package-lock.json .puppeteerrc.cjs ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY templates ./templates
+COPY schemas ./schemas
 COPY --from=build /build/dist ./dist
 
 # Shared bundles and run state (a volume in docker-compose.yml).

@@ -18,6 +18,8 @@ import { seedAzureDemoEstate, type SeededAzureDemoEstate } from "./seed-azure-es
 import { demoIdentity } from "./demo-identity.ts";
 import { EXIT_CODES } from "../../src/cli/exit-codes.ts";
 import { runDemoReview } from "./demo-review.ts";
+import { OSCAL_ASSESSMENT_RESULTS_FILE } from "../../src/evidence/paths.ts";
+import { assessmentResultsProblems } from "../../src/oscal/validate-assessment-results.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const demoDirectory = path.join(root, ".keyproof", "demo");
@@ -207,6 +209,15 @@ async function runDemo(): Promise<number> {
   process.stdout.write(`\nVerifying ${bundle}.tar.gz ...\n`);
   // Pinned to the configured signer: verify says VERIFIED only for a trusted signer.
   const verifyCode = await main(["node", "keyproof", "verify", `${bundle}.tar.gz`, "--config", configFile]);
+  // The run's OSCAL assessment results, checked as an importer would: against NIST's 1.0.6 schema.
+  const oscalFile = path.join(bundle, OSCAL_ASSESSMENT_RESULTS_FILE);
+  const oscalProblems = assessmentResultsProblems(JSON.parse(await readFile(oscalFile, "utf8")));
+  process.stdout.write(
+    oscalProblems.length === 0
+      ? `\n${oscalFile}: valid against the OSCAL 1.0.6 assessment-results schema\n`
+      : `\n${oscalFile}: INVALID against the OSCAL 1.0.6 schema:\n  ${oscalProblems.join("\n  ")}\n`,
+  );
+  const oscalCode = oscalProblems.length === 0 ? 0 : 1;
   const stored = JSON.parse(await readFile(`${bundle}.storage.json`, "utf8")) as {
     stores: Array<{ stored: boolean; location?: string; versionId?: string }>;
   };
@@ -246,9 +257,15 @@ async function runDemo(): Promise<number> {
     `\nDemo chain scope ${identity.scope}, bucket ${evidenceBucket}, queue prefix ${queuePrefix} (this checkout's own).\n`,
   );
   process.stdout.write(
-    `\nEvidence files:\n  ${bundle}/findings.json\n  ${bundle}/inventory.json\n  ${bundle}/sources/  (per-key configuration and access-policy exports, logging status, usage extracts)\n  ${bundle}/manifest.json + manifest.sig.json\n`,
+    `\nEvidence files:\n  ${bundle}/findings.json\n  ${bundle}/inventory.json\n  ${bundle}/sources/  (per-key configuration and access-policy exports, logging status, usage extracts)\n  ${bundle}/${OSCAL_ASSESSMENT_RESULTS_FILE}\n  ${bundle}/manifest.json + manifest.sig.json\n`,
   );
-  return verifyCode !== 0 ? verifyCode : s3VerifyCode !== 0 ? s3VerifyCode : reviewCode;
+  return verifyCode !== 0
+    ? verifyCode
+    : s3VerifyCode !== 0
+      ? s3VerifyCode
+      : oscalCode !== 0
+        ? oscalCode
+        : reviewCode;
 }
 
 process.exitCode = await runDemo();

@@ -33,6 +33,11 @@ const SEAL_FILES = new Set([
   VERIFY_INSTRUCTIONS_FILE,
 ]);
 
+/** Whether `seal` writes this path itself (a file no caller may write, and not yet there before sealing). */
+export function isSealFile(path: string): boolean {
+  return SEAL_FILES.has(path);
+}
+
 /** Kept as a name for callers; the Signer port itself now carries `keyId`. */
 export type IdentifiedSigner = Signer;
 

@@ -18,6 +18,11 @@ export const REVIEWS_FILE = "governance/reviews.json";
  * (src/evidence/bundle-diff.ts), or why that could not be said (`previous: null` and a reason).
  */
 export const CHANGES_FILE = "changes-since-previous.json";
+/**
+ * Written just before sealing (src/jobs/steps/oscal.step.ts): the run as an OSCAL 1.0.6 assessment-results
+ * document, listing every other file written before it with its SHA-256.
+ */
+export const OSCAL_ASSESSMENT_RESULTS_FILE = "oscal/assessment-results.json";
 /** Written at seal time (bundle-writer.ts), listed in the manifest: how to verify with sha256sum and openssl. */
 export const VERIFY_INSTRUCTIONS_FILE = "VERIFY.md";
 /** Written at seal time: `sha256sum -c` lines for every other listed file. */

@@ -212,6 +212,7 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
     capturedAt,
     sources: planned,
     snapshot: judged.snapshot,
+    findings: judged.findings,
     writer,
     signer,
     ...(storage?.previousBundle === undefined ? {} : { previousBundle: storage.previousBundle }),

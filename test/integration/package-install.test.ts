@@ -28,6 +28,7 @@ const PACKAGE_FILES = [
   "src",
   "workers",
   "templates",
+  "schemas",
 ];
 /** Modules `--help` must not load: each costs hundreds of milliseconds at every start. */
 const HEAVY_PACKAGES =
@@ -93,6 +94,8 @@ describe("the packed and installed package", () => {
     expect(files).toContain("package/bin/keyproof.js");
     expect(files).toContain("package/README.md");
     expect(files.some((file) => file.startsWith("package/templates/reports/"))).toBe(true);
+    // The OSCAL schema every bundle's assessment results are validated against when written.
+    expect(files).toContain("package/schemas/oscal/oscal_assessment-results_schema-1.0.6.json");
     expect(files.filter((file) => /\.ts$|\.test\.js$|\/test\//.test(file))).toEqual([]);
   });
 

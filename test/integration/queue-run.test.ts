@@ -15,6 +15,7 @@ import { startWorkerRuntime, type WorkerRuntime } from "../../src/jobs/queue/wor
 import { runInline } from "../../src/jobs/run-inline.ts";
 import { followRun, runQueued } from "../../src/jobs/run-queued.ts";
 import { parsePeriod } from "../../src/time/date-range.ts";
+import { readBundleOscal } from "../support/oscal-bundle.ts";
 import {
   CAPTURED_AT,
   REDIS_URL,
@@ -111,6 +112,15 @@ describe("a run through the queue", () => {
     });
     expect(verified.ok).toBe(true);
     expect(verified.files.extra).toEqual([]);
+
+    // The OSCAL assessment results are written by the seal handler after rendering and the access log:
+    // valid, and listing every other file with the manifest's digest, the PDFs and the log included.
+    const oscal = await readBundleOscal(queued.bundle.directory);
+    expect(oscal.problems).toEqual([]);
+    expect(oscal.listed).toEqual(oscal.expected);
+    expect([...oscal.listed.keys()]).toEqual(
+      expect.arrayContaining([API_ACCESS_LOG_FILE, ...rendered.filter((file) => file.endsWith(".pdf"))]),
+    );
 
     // The pending API access went into this bundle, once.
     const accessLog = await readJson<{ entries: Array<{ actor: string }> }>(

@@ -1,4 +1,5 @@
 import { KeyproofError } from "../../../errors/errors.ts";
+import type { Finding } from "../../../model/finding.ts";
 import type { Snapshot } from "../../../model/snapshot.ts";
 import { createSigner } from "../../../signing/create-signer.ts";
 import { chainScope } from "../../../storage/chain-scope.ts";
@@ -12,7 +13,7 @@ import type { BundleLocation } from "../run-store.ts";
 import { openRunScope } from "./run-context.ts";
 
 /**
- * Writes the API access log the run claims, then seals: manifest (linked to the previous stored bundle when
+ * Writes the API access log the run claims, then seals: OSCAL assessment results, manifest (linked to the previous stored bundle when
  * `storage:` is configured), signature, archive. Sealing again after
  * a crash is safe (the writer replaces manifest, signature and archive), and the access log claim is
  * made once per run, so a retry writes the same entries.
@@ -20,10 +21,11 @@ import { openRunScope } from "./run-context.ts";
 export async function handleSealBundle(payload: RunPayload, job: JobContext): Promise<BundleLocation> {
   const { plan, writer, work } = await openRunScope(payload.runId, job);
   const snapshot = await work.get<Snapshot>("snapshot");
-  if (snapshot === undefined) {
+  const findings = await work.get<Finding[]>("findings");
+  if (snapshot === undefined || findings === undefined) {
     throw new KeyproofError(
       "INTERNAL",
-      `run ${plan.runId}: no judged snapshot in the work store; judge-run did not complete`,
+      `run ${plan.runId}: no judged snapshot or findings in the work store; judge-run did not complete`,
     );
   }
   const accesses = await claimAccessEntries(job.redis, job.prefix, plan.runId);
@@ -49,6 +51,7 @@ export async function handleSealBundle(payload: RunPayload, job: JobContext): Pr
     capturedAt: plan.capturedAt,
     sources: plan.sources,
     snapshot,
+    findings,
     writer,
     signer,
     ...(storage?.previousBundle === undefined ? {} : { previousBundle: storage.previousBundle }),
