@@ -4,6 +4,7 @@ import { check as procedureApprovedCurrent } from "./procedure-approved-current/
 import { check as azureDiagnosticsMonitored } from "./azure-diagnostics-monitored/azure-diagnostics-monitored.check.ts";
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
+import { check as iamKmsWildcard } from "./iam-kms-wildcard/iam-kms-wildcard.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
 import { check as keyAccessNoHumanUsers } from "./key-access-no-human-users/key-access-no-human-users.check.ts";
 import { check as keyAccessNotPublic } from "./key-access-not-public/key-access-not-public.check.ts";
@@ -38,6 +39,8 @@ export const CHECK_IDS = [
   "key-spec-approved",
   "key-access-not-public",
   "key-access-no-human-users",
+  // Identity policies that reach every key (issue 13, AWS only).
+  "iam-kms-wildcard",
   "key-usage-logging-enabled",
   "log-retention-sufficient",
   "usage-log-present",
@@ -76,6 +79,7 @@ export const registry: readonly Check[] = [
   keySpecApproved,
   keyAccessNotPublic,
   keyAccessNoHumanUsers,
+  iamKmsWildcard,
   keyUsageLoggingEnabled,
   logRetentionSufficient,
   usageLogPresent,

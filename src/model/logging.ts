@@ -1,3 +1,4 @@
+import type { IdentityPolicy } from "./identity.ts";
 import type { Collected, CollectionError } from "./key.ts";
 
 /** How long a log sink keeps records. `unknown` is carried with the reason, never guessed. */
@@ -108,7 +109,11 @@ export interface UsageLogLocation {
  * scheduled query rule. Facts only, read from the rule as stored: the alert checks judge them.
  */
 export interface KeyEventAlert {
-  kind: "cloudwatch-metric-alarm" | "eventbridge-rule" | "azure-activity-log-alert" | "azure-scheduled-query-rule";
+  kind:
+    | "cloudwatch-metric-alarm"
+    | "eventbridge-rule"
+    | "azure-activity-log-alert"
+    | "azure-scheduled-query-rule";
   name: string;
   /** ARN or resource id of the rule (for a metric alarm: the alarm). */
   reference: string;
@@ -150,4 +155,11 @@ export interface LoggingStatus {
    * alert, scheduled query rule). Absent where the source type has no alerting keyproof reads (Vault).
    */
   keyEventAlerting?: KeyEventAlerting;
+  /**
+   * AWS only: the account's customer-managed and inline IAM policies, or why IAM could not be read. IAM
+   * is account-wide, so one location per source carries it (the source's first region, where its IAM
+   * client is configured); it rides on the logging status because that is the one per-location fact the
+   * provider port returns besides keys. Absent on every other location and source type.
+   */
+  identityPolicies?: Collected<IdentityPolicy[]>;
 }
