@@ -380,7 +380,8 @@ export function collectCustomerIdentityPolicies(details: AuthorizationDetails): 
       return policyFacts(
         {
           kind: "customer-managed",
-          name: policy.PolicyName ?? arn,
+          // moto leaves PolicyName out of this call's Policies; the ARN ends in the name (after any path).
+          name: policy.PolicyName ?? arn.slice(arn.lastIndexOf("/") + 1),
           reference: arn,
           attachments: attachments.get(arn) ?? [],
         },
