@@ -297,8 +297,8 @@ describe("collectCustomerIdentityPolicies", () => {
           ],
         },
         {
-          PolicyName: "unused",
-          Arn: `arn:aws:iam::${ACCOUNT}:policy/unused`,
+          // No PolicyName (moto leaves it out): the name is the ARN's last segment.
+          Arn: `arn:aws:iam::${ACCOUNT}:policy/team/unused`,
           PolicyVersionList: [{ VersionId: "v1", IsDefaultVersion: true, Document: "%7Bbroken" }],
         },
         {
@@ -319,7 +319,7 @@ describe("collectCustomerIdentityPolicies", () => {
       {
         kind: "customer-managed",
         name: "unused",
-        reference: `arn:aws:iam::${ACCOUNT}:policy/unused`,
+        reference: `arn:aws:iam::${ACCOUNT}:policy/team/unused`,
         attachments: [],
         statements: [],
         unreadable: "policy document is not JSON",
