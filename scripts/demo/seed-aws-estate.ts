@@ -68,6 +68,16 @@ export const DEMO_LATE_EVENT_ID = "7a1e0d51-1a7e-4d3b-9c55-000000000001";
 export const DEMO_OUTSIDE_EVENT_ID = "7a1e0d51-1a7e-4d3b-9c55-000000000002";
 export const DEMO_BEFORE_RANGE_EVENT_ID = "7a1e0d51-1a7e-4d3b-9c55-000000000003";
 /** The corrupt (truncated) log object ends with this. */
+/**
+ * The quarter's administrative story (issue 13's history): a human turned automatic rotation of
+ * `customer-pii` off and, days later, on again (rotation-continuous fails on it although rotation is on at
+ * capture), and edited the key policy of `partner-exchange` mid-quarter (key-policy-changes-reviewed warns).
+ */
+export const DEMO_ROTATION_OFF_KEY = "customer-pii";
+export const DEMO_POLICY_EDITED_KEY = "partner-exchange";
+export const DEMO_KEY_ADMIN_USER = "carol";
+export const DEMO_KEY_ADMIN_IP = "203.0.113.45";
+
 export const DEMO_CORRUPT_OBJECT_MARKER = "_truncated.json.gz";
 
 export interface SeedAwsDemoEstateOptions {
@@ -913,6 +923,69 @@ function kmsTraffic(context: TrafficContext, random: () => number): Record<strin
   return records;
 }
 
+/**
+ * The administrative calls of the quarter on the day they fall: rotation switched off a third into the
+ * range and on again two days later (the same day in a range shorter than that), the key policy replaced
+ * at mid-range. All by one named human from one address, as CloudTrail logs a console or CLI user.
+ */
+function keyAdministrationRecords(context: {
+  account: string;
+  region: DemoRegion;
+  day: string;
+  index: number;
+  dayCount: number;
+  suffix: string;
+  arnOf: (name: string) => string;
+}): Record<string, unknown>[] {
+  const { account, region, day, index, dayCount, suffix, arnOf } = context;
+  if (region !== "eu-west-1") return [];
+  const offDay = Math.floor(dayCount / 3);
+  const onDay = Math.min(offDay + 2, dayCount - 1);
+  const policyDay = Math.floor(dayCount / 2);
+  const byAdmin = (eventName: string, time: string, keyName: string, parameters: Record<string, unknown>) =>
+    kmsApiCallRecord({
+      account,
+      region,
+      time: `${day}T${time}Z`,
+      eventName,
+      identity: { type: "user", user: DEMO_KEY_ADMIN_USER },
+      keyArn: arnOf(keyName),
+      requestParameters: { keyId: arnOf(keyName), ...parameters },
+      readOnly: false,
+      eventId: stableId(`${suffix}:admin:${eventName}:${day}`),
+      sourceIPAddress: DEMO_KEY_ADMIN_IP,
+      userAgent: "aws-cli/2.17.20 Python/3.11.9 Darwin/23.5.0",
+    });
+  const records: Record<string, unknown>[] = [];
+  if (index === offDay) records.push(byAdmin("DisableKeyRotation", "14:05:12", DEMO_ROTATION_OFF_KEY, {}));
+  if (index === onDay)
+    records.push(
+      byAdmin("EnableKeyRotation", "16:40:55", DEMO_ROTATION_OFF_KEY, { rotationPeriodInDays: 365 }),
+    );
+  if (index === policyDay) {
+    records.push(
+      byAdmin("PutKeyPolicy", "10:41:03", DEMO_POLICY_EDITED_KEY, {
+        policyName: "default",
+        bypassPolicyLockoutSafetyCheck: false,
+        // CloudTrail logs the new policy text; the demo names the statement the edit added.
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "AllowPartnerDecrypt",
+              Effect: "Allow",
+              Principal: { AWS: `arn:aws:iam::${DEMO_PARTNER_ACCOUNT}:root` },
+              Action: ["kms:Decrypt", "kms:DescribeKey"],
+              Resource: "*",
+            },
+          ],
+        }),
+      }),
+    );
+  }
+  return records;
+}
+
 interface LogObject {
   key: string;
   records: Record<string, unknown>[];
@@ -956,6 +1029,9 @@ function buildLogObjects(options: {
         ...kmsTraffic({ account, region, day, suffix, arnOf }, random),
         ...otherServiceRecords(account, region, day, random),
       ];
+      records.push(
+        ...keyAdministrationRecords({ account, region, day, index, dayCount: days.length, suffix, arnOf }),
+      );
       if (region === "us-east-1" && index === Math.floor(days.length / 2)) {
         records.push(
           kmsRotateKeyRecord(

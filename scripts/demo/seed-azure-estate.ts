@@ -168,7 +168,10 @@ function lastThirtyDays(): DateRange {
   };
 }
 
-/** Audit rows spread over the range: the app's managed identity wraps and unwraps daily, Jane decrypts now and then. */
+/**
+ * Audit rows spread over the range: the app's managed identity wraps and unwraps daily, Jane decrypts now
+ * and then and rotates one key once.
+ */
 function auditRows(
   vaultResourceId: string,
   vaultUrl: string,
@@ -182,7 +185,8 @@ function auditRows(
     ResourceType: "VAULTS",
     Category: "AuditEvent",
   };
-  daysOf(range).forEach((day, index) => {
+  const days = daysOf(range);
+  days.forEach((day, index) => {
     rows.push({
       ...base,
       TimeGenerated: `${day}T02:15:00.000Z`,
@@ -225,6 +229,23 @@ function auditRows(
       });
     }
   });
+  // Mid-range, Jane rotates customer-pii on demand (issue 13's history: an Azure key rotation event).
+  const middle = days[Math.floor(days.length / 2)];
+  if (middle !== undefined) {
+    rows.push({
+      ...base,
+      TimeGenerated: `${middle}T11:20:00.000Z`,
+      _ItemId: randomUUID(),
+      OperationName: "KeyRotate",
+      ResultSignature: "OK",
+      httpStatusCode_d: 200,
+      CallerIPAddress: "203.0.113.24",
+      identity_claim_oid_g: PRINCIPALS.janeDoe,
+      identity_claim_upn_s: "jane.doe@acme.example",
+      id_s: `${vaultUrl}/keys/${keys["pii"]}/rotate`,
+      clientInfo_s: "AzureCLI/2.67.0",
+    });
+  }
   return rows;
 }
 

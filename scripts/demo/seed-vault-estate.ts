@@ -132,6 +132,9 @@ const DEMO_KEYS: DemoKey[] = [
   { mount: "team-data/transit", name: "reports", type: "rsa-2048", autoRotatePeriod: "0" },
 ];
 
+/** The ACL policy the seed re-saves after the audit device is enabled: a policy write in the audit log. */
+export const VAULT_DEMO_EDITED_POLICY = "key-rotation";
+
 const POLICIES: Record<string, string> = {
   "payments-api": `# The payments service encrypts and decrypts card data with its own key only.
 path "transit/encrypt/payments-db" {
@@ -311,7 +314,15 @@ async function replayIntoRange(file: string, namespace: string, range: DateRange
     });
   if (templates.length === 0) return 0;
   const lines: string[] = [];
-  daysOf(range).forEach((day, dayIndex) => {
+  const policyWrite = await latestPolicyWrite(file, namespacePath);
+  const days = daysOf(range);
+  const middle = days[Math.floor(days.length / 2)];
+  if (policyWrite !== undefined && middle !== undefined) {
+    const request = { ...(policyWrite["request"] as Record<string, unknown>), id: randomUUID() };
+    const time = `${middle}T10:15:00.000Z`;
+    lines.push(JSON.stringify({ ...policyWrite, time, request, keyproof_demo_replay: true }));
+  }
+  days.forEach((day, dayIndex) => {
     for (let slot = 0; slot < 3; slot++) {
       const template = templates[(dayIndex * 3 + slot) % templates.length] as Record<string, unknown>;
       const minutes = (dayIndex * 37 + slot * 311) % 1440;
@@ -323,7 +334,30 @@ async function replayIntoRange(file: string, namespace: string, range: DateRange
     }
   });
   await appendFile(file, `${lines.join("\n")}\n`);
-  return lines.length;
+  return lines.length - (policyWrite === undefined ? 0 : 1);
+}
+
+/** The seed's own write of the edited policy in this namespace (its response entry), for re-dating. */
+async function latestPolicyWrite(
+  file: string,
+  namespacePath: string,
+): Promise<Record<string, unknown> | undefined> {
+  const entries = (await readFile(file, "utf8"))
+    .split("\n")
+    .filter((line) => line.includes(`sys/policies/acl/${VAULT_DEMO_EDITED_POLICY}`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => {
+      const request = entry["request"] as
+        { namespace?: { path?: string }; path?: string; operation?: string } | undefined;
+      return (
+        entry["type"] === "response" &&
+        entry["keyproof_demo_replay"] === undefined &&
+        request?.path === `sys/policies/acl/${VAULT_DEMO_EDITED_POLICY}` &&
+        request.operation === "update" &&
+        (request.namespace?.path ?? "") === namespacePath
+      );
+    });
+  return entries.at(-1);
 }
 
 export async function seedVaultDemoEstate(
@@ -355,6 +389,11 @@ export async function seedVaultDemoEstate(
     }
   }
   await generateTraffic(options, namespace);
+  // An administrator saves a policy after the audit device is on, so the write is in the audit log
+  // (issue 13's history: a Vault policy write). The text is unchanged: the policies judged stay the same.
+  await vault.write(`sys/policies/acl/${VAULT_DEMO_EDITED_POLICY}`, {
+    policy: POLICIES[VAULT_DEMO_EDITED_POLICY],
+  });
   if (auditLogFile !== undefined && options.range !== undefined) {
     const replayed = await replayIntoRange(auditLogFile, namespace, options.range);
     if (replayed === 0)

@@ -232,13 +232,21 @@ export function summarizeList(items: readonly string[], limit = 5): string {
  * (IAM action names are case-insensitive). Used both ways: a granted pattern against a concrete action.
  */
 export function actionMatches(pattern: string, action: string): boolean {
-  const expression = pattern
+  return new RegExp(`^${wildcardExpression(pattern)}$`, "i").test(action);
+}
+
+/** IAM-style ARN matching: the same wildcards as actions, but case-sensitive (ARNs are). */
+export function arnMatches(pattern: string, arn: string): boolean {
+  return new RegExp(`^${wildcardExpression(pattern)}$`).test(arn);
+}
+
+function wildcardExpression(pattern: string): string {
+  return pattern
     .split("")
     .map((character) =>
       character === "*" ? ".*" : character === "?" ? "." : character.replace(/[.+^${}()|[\]\\/]/g, "\\$&"),
     )
     .join("");
-  return new RegExp(`^${expression}$`, "i").test(action);
 }
 
 /** Every key of every source, whatever its type: inventory matching must see them all. */

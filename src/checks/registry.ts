@@ -5,6 +5,7 @@ import { check as azureDiagnosticsMonitored } from "./azure-diagnostics-monitore
 import { check as azureKeyDeletionAlerted } from "./azure-key-deletion-alerted/azure-key-deletion-alerted.check.ts";
 import { check as azureAccessTooBroad } from "./azure-access-too-broad/azure-access-too-broad.check.ts";
 import { check as azureVaultPurgeProtection } from "./azure-vault-purge-protection/azure-vault-purge-protection.check.ts";
+import { check as iamKmsWildcard } from "./iam-kms-wildcard/iam-kms-wildcard.check.ts";
 import { check as inventoryEntryMatched } from "./inventory-entry-matched/inventory-entry-matched.check.ts";
 import { check as kmsDeletionAlarmed } from "./kms-deletion-alarmed/kms-deletion-alarmed.check.ts";
 import { check as keyAccessNoHumanUsers } from "./key-access-no-human-users/key-access-no-human-users.check.ts";
@@ -40,6 +41,8 @@ export const CHECK_IDS = [
   "key-spec-approved",
   "key-access-not-public",
   "key-access-no-human-users",
+  // Identity policies that reach every key (issue 13, AWS only).
+  "iam-kms-wildcard",
   "key-usage-logging-enabled",
   "log-retention-sufficient",
   "usage-log-present",
@@ -81,6 +84,7 @@ export const registry: readonly Check[] = [
   keySpecApproved,
   keyAccessNotPublic,
   keyAccessNoHumanUsers,
+  iamKmsWildcard,
   keyUsageLoggingEnabled,
   logRetentionSufficient,
   usageLogPresent,

@@ -85,5 +85,7 @@ export function buildLoggingExport(
     capturedAtCall: logging.capturedAt,
     sinks: logging.sinks,
     errors: logging.errors,
+    // The account's IAM policies, on the one location that carries them: the evidence of iam-kms-wildcard.
+    ...(logging.identityPolicies === undefined ? {} : { identityPolicies: logging.identityPolicies }),
   };
 }

@@ -1,3 +1,4 @@
+import type { IdentityPolicy } from "./identity.ts";
 import type { Collected, CollectionError } from "./key.ts";
 
 /** How long a log sink keeps records. `unknown` is carried with the reason, never guessed. */
@@ -172,4 +173,11 @@ export interface LoggingStatus {
    * alert, scheduled query rule). Absent where the source type has no alerting keyproof reads (Vault).
    */
   keyEventAlerting?: KeyEventAlerting;
+  /**
+   * AWS only: the account's customer-managed and inline IAM policies, or why IAM could not be read. IAM
+   * is account-wide, so one location per source carries it (the source's first region, where its IAM
+   * client is configured); it rides on the logging status because that is the one per-location fact the
+   * provider port returns besides keys. Absent on every other location and source type.
+   */
+  identityPolicies?: Collected<IdentityPolicy[]>;
 }

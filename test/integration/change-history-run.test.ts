@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_EXTERNAL_ID } from "../../scripts/demo/seed-aws-estate.ts";
+import { DEMO_EXTERNAL_ID, DEMO_ROTATION_OFF_KEY } from "../../scripts/demo/seed-aws-estate.ts";
 import { changesExtractPath } from "../../src/evidence/paths.ts";
 import { runInline, type RunResult } from "../../src/jobs/run-inline.ts";
 import type { Finding } from "../../src/model/finding.ts";
@@ -250,9 +250,18 @@ describe("the configuration history of a period", () => {
     // The demo estate's us-east-1 log has a truncated delivery: the findings say so instead of passing.
     expect(policy?.message).toContain("; the log also has 1 unreadable part: s3://");
     expect(rotation?.message).toContain("; the log also has 1 unreadable part: s3://");
+    // The demo estate's own history: rotation of customer-pii was switched off and on again in the period.
+    const demoHistoryKey = setup?.estate.keyIdsByName[DEMO_ROTATION_OFF_KEY];
+    const demoHistory = findings.find(
+      (finding) => finding.checkId === "rotation-continuous" && finding.keyId === demoHistoryKey,
+    );
+    expect(demoHistory?.status).toBe("fail");
     // Keys without a change in the period pass where the log was read whole (eu-west-1), warn where not.
     const others = findings.filter(
-      (finding) => finding.checkId === "rotation-continuous" && finding.keyId !== keyId,
+      (finding) =>
+        finding.checkId === "rotation-continuous" &&
+        finding.keyId !== keyId &&
+        finding.keyId !== demoHistoryKey,
     );
     expect(others.some((finding) => finding.status === "pass" && finding.location === "eu-west-1")).toBe(
       true,

@@ -17,7 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
   DEMO_EXTERNAL_ID,
+  DEMO_KEY_ADMIN_IP,
+  DEMO_KEY_ADMIN_USER,
   DEMO_LATE_EVENT_ID,
+  DEMO_POLICY_EDITED_KEY,
+  DEMO_ROTATION_OFF_KEY,
   DEMO_OUTSIDE_EVENT_ID,
   seedAwsDemoEstate,
   type SeededAwsDemoEstate,
@@ -216,6 +220,31 @@ describe("keyproof run against the AWS emulator: the findings, one by one", () =
       date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     expect(findingOn("key-state-active", "archive-2019")).toMatchObject({ status: "warn" });
+  });
+
+  it("names the quarter's administrative history from the trail files, and judges IAM once per account", () => {
+    const rotation = findingOn("rotation-continuous", DEMO_ROTATION_OFF_KEY);
+    expect(rotation.status).toBe("fail");
+    const ip = DEMO_KEY_ADMIN_IP.replaceAll(".", "\\.");
+    expect(rotation.message).toMatch(
+      new RegExp(`DisableKeyRotation by arn:aws:iam::\\d{12}:user/${DEMO_KEY_ADMIN_USER} from ${ip} at `),
+    );
+    expect(rotation.message).toContain("EnableKeyRotation by");
+    expect(rotation.message).toContain("rotation is enabled again at capture");
+    const policy = findingOn("key-policy-changes-reviewed", DEMO_POLICY_EDITED_KEY);
+    expect(policy.status).toBe("warn");
+    expect(policy.message).toMatch(
+      new RegExp(`PutKeyPolicy by arn:aws:iam::\\d{12}:user/${DEMO_KEY_ADMIN_USER} `),
+    );
+    // The demo's identity policies are narrow: one pass on the first region, n/a on the other.
+    expect(
+      findingsFor("iam-kms-wildcard")
+        .map((finding) => [finding.location, finding.status])
+        .sort(),
+    ).toEqual([
+      ["eu-west-1", "not-applicable"],
+      ["us-east-1", "pass"],
+    ]);
   });
 
   it("renders the dated screenshots and the PDF reports into the sealed bundle", async () => {

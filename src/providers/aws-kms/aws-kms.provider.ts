@@ -16,7 +16,10 @@ import { normalizeConfiguredPrefix, streamCloudTrailS3Usage } from "./cloudtrail
 import { collectLoggingStatus, collectTrailLogging } from "./cloudtrail-status.collector.ts";
 import type { KmsTrailLocation, LoggingCollectionContext } from "./cloudtrail-status.collector.ts";
 import type { AuthorizationDetails, IdentityKmsStatement } from "./identity-policy.normalizer.ts";
-import { collectIdentityKmsStatements } from "./identity-policy.normalizer.ts";
+import {
+  collectCustomerIdentityPolicies,
+  collectIdentityKmsStatements,
+} from "./identity-policy.normalizer.ts";
 import { collectKeyEventAlerting } from "./key-event-alerting.collector.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 import { collectLocationKeyBatch, listLocationKeys } from "./kms-key.collector.ts";
@@ -59,7 +62,7 @@ export function createAwsKmsProvider(
   );
   const buckets = new Map<string, TokenBucket>();
   let accountPromise: Promise<Collected<string>> | undefined;
-  let identityPromise: Promise<Collected<IdentityKmsStatement[]>> | undefined;
+  let detailsPromise: Promise<Collected<AuthorizationDetails>> | undefined;
 
   function account(): Promise<Collected<string>> {
     accountPromise ??= capture("sts:GetCallerIdentity", clock, async () => {
@@ -75,10 +78,10 @@ export function createAwsKmsProvider(
 
   /**
    * Read once per provider instance: IAM is global, and every key whose policy enables IAM shares the
-   * answer, across every region and every batch this instance describes.
+   * answer, across every region and every batch this instance describes, as does the account's policy list.
    */
-  function identityStatements(): Promise<Collected<IdentityKmsStatement[]>> {
-    identityPromise ??= capture("iam:GetAccountAuthorizationDetails", clock, async () => {
+  function authorizationDetails(): Promise<Collected<AuthorizationDetails>> {
+    detailsPromise ??= capture("iam:GetAccountAuthorizationDetails", clock, async () => {
       const details: AuthorizationDetails = { users: [], roles: [], groups: [], policies: [] };
       let marker: string | undefined;
       do {
@@ -94,9 +97,28 @@ export function createAwsKmsProvider(
         details.policies.push(...(page.Policies ?? []));
         marker = page.IsTruncated === true ? page.Marker : undefined;
       } while (marker !== undefined);
-      return collectIdentityKmsStatements(details);
+      return details;
     });
-    return identityPromise;
+    return detailsPromise;
+  }
+
+  async function identityStatements(): Promise<Collected<IdentityKmsStatement[]>> {
+    const details = await authorizationDetails();
+    return details.ok ? { ...details, value: collectIdentityKmsStatements(details.value) } : details;
+  }
+
+  /**
+   * The account's policies for the one location that carries them: the first configured region, where the
+   * IAM client is configured too (IAM itself answers from the partition's global endpoint).
+   */
+  async function identityPolicies(location: string): Promise<Pick<LoggingStatus, "identityPolicies">> {
+    if (location !== config.regions[0]) return {};
+    const details = await authorizationDetails();
+    return {
+      identityPolicies: details.ok
+        ? { ...details, value: collectCustomerIdentityPolicies(details.value) }
+        : details,
+    };
   }
 
   /** `cloudtrail.bucket` / `cloudtrail.prefix` as configured, the `AWSLogs/` form reduced. */
@@ -149,7 +171,10 @@ export function createAwsKmsProvider(
     },
 
     async collectLogging(location: string): Promise<LoggingStatus> {
-      const status = await collectLoggingStatus(loggingContext(location));
+      const [status, identity] = await Promise.all([
+        collectLoggingStatus(loggingContext(location)),
+        identityPolicies(location),
+      ]);
       // The alarms hang off the trails just read (their log groups), so they are looked up after them.
       const alerting = await collectKeyEventAlerting(
         {
@@ -163,6 +188,7 @@ export function createAwsKmsProvider(
       );
       return {
         ...status,
+        ...identity,
         errors: [...status.errors, ...alerting.errors],
         keyEventAlerting: alerting,
       };

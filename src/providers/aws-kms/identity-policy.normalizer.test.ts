@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AuthorizationDetails } from "./identity-policy.normalizer.ts";
 import {
+  collectCustomerIdentityPolicies,
   collectIdentityKmsStatements,
   decodePolicyDocument,
   identityStatementsForKey,
@@ -228,5 +229,120 @@ describe("collectIdentityKmsStatements", () => {
       ],
     };
     expect(collectIdentityKmsStatements(details)).toEqual([]);
+  });
+});
+
+describe("collectCustomerIdentityPolicies", () => {
+  const broad = {
+    Version: "2012-10-17",
+    Statement: { Sid: "All", Effect: "Allow", Action: "kms:*", Resource: "*" },
+  };
+  const ciRole = { kind: "role", name: "ci", arn: `arn:aws:iam::${ACCOUNT}:role/ci` };
+  const opsGroup = { kind: "group", name: "ops", arn: `arn:aws:iam::${ACCOUNT}:group/ops` };
+
+  it("gives customer-managed policies with every attachment, inline policies with their owner, and leaves out AWS-managed ones", () => {
+    const managedArn = `arn:aws:iam::${ACCOUNT}:policy/kms-everything`;
+    const details: AuthorizationDetails = {
+      users: [
+        {
+          UserName: "alice",
+          Arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+          UserPolicyList: [
+            {
+              PolicyName: "decrypt-some",
+              PolicyDocument: encoded({
+                Statement: [
+                  {
+                    Effect: "Allow",
+                    NotAction: ["iam:*"],
+                    NotResource: "arn:aws:s3:::x",
+                    Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+                  },
+                  { Effect: "Sometimes", Action: "kms:*", Resource: "*" },
+                ],
+              }),
+            },
+          ],
+          GroupList: ["ops"],
+        },
+      ],
+      groups: [
+        {
+          GroupName: "ops",
+          Arn: opsGroup.arn,
+          AttachedManagedPolicies: [{ PolicyName: "kms-everything", PolicyArn: managedArn }],
+        },
+      ],
+      roles: [
+        {
+          RoleName: "ci",
+          Arn: ciRole.arn,
+          AttachedManagedPolicies: [
+            { PolicyName: "kms-everything", PolicyArn: managedArn },
+            {
+              PolicyName: "PowerUser",
+              PolicyArn: "arn:aws:iam::aws:policy/AWSKeyManagementServicePowerUser",
+            },
+          ],
+        },
+      ],
+      policies: [
+        {
+          PolicyName: "kms-everything",
+          Arn: managedArn,
+          DefaultVersionId: "v2",
+          PolicyVersionList: [
+            { VersionId: "v1", IsDefaultVersion: false, Document: encoded({ Statement: [] }) },
+            { VersionId: "v2", IsDefaultVersion: true, Document: encoded(broad) },
+          ],
+        },
+        {
+          // No PolicyName (moto leaves it out): the name is the ARN's last segment.
+          Arn: `arn:aws:iam::${ACCOUNT}:policy/team/unused`,
+          PolicyVersionList: [{ VersionId: "v1", IsDefaultVersion: true, Document: "%7Bbroken" }],
+        },
+        {
+          PolicyName: "AWSKeyManagementServicePowerUser",
+          Arn: "arn:aws:iam::aws:policy/AWSKeyManagementServicePowerUser",
+          PolicyVersionList: [{ VersionId: "v1", IsDefaultVersion: true, Document: encoded(broad) }],
+        },
+      ],
+    };
+    expect(collectCustomerIdentityPolicies(details)).toEqual([
+      {
+        kind: "customer-managed",
+        name: "kms-everything",
+        reference: managedArn,
+        attachments: [opsGroup, ciRole],
+        statements: [{ reference: "All", effect: "allow", actions: ["kms:*"], resources: ["*"] }],
+      },
+      {
+        kind: "customer-managed",
+        name: "unused",
+        reference: `arn:aws:iam::${ACCOUNT}:policy/team/unused`,
+        attachments: [],
+        statements: [],
+        unreadable: "policy document is not JSON",
+      },
+      {
+        kind: "inline",
+        name: "decrypt-some",
+        reference: "user/alice inline-policy decrypt-some",
+        attachments: [{ kind: "user", name: "alice", arn: `arn:aws:iam::${ACCOUNT}:user/alice` }],
+        statements: [
+          {
+            reference: "Statement[0]",
+            effect: "allow",
+            notActions: ["iam:*"],
+            notResources: ["arn:aws:s3:::x"],
+            conditions: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("finds nothing in an empty account", () => {
+    expect(collectCustomerIdentityPolicies(emptyDetails())).toEqual([]);
   });
 });

@@ -1,3 +1,8 @@
+import type {
+  IdentityPolicy,
+  IdentityPolicyAttachment,
+  IdentityPolicyStatement,
+} from "../../model/identity.ts";
 import type { AccessGrant } from "../../model/key.ts";
 import type { ClassifiedPrincipal, PolicyStatement } from "./key-policy.normalizer.ts";
 import {
@@ -178,14 +183,19 @@ function statementsGrantingKms(
   return result;
 }
 
-function defaultVersionDocument(policy: ManagedPolicyDetails): unknown {
+/** The document text of the policy's default version (the one IAM enforces). */
+function defaultVersionText(policy: ManagedPolicyDetails): string | undefined {
   const versions = policy.PolicyVersionList ?? [];
   const chosen =
     versions.find((version) => version.IsDefaultVersion === true) ??
     versions.find(
       (version) => version.VersionId !== undefined && version.VersionId === policy.DefaultVersionId,
     );
-  return decodePolicyDocument(chosen?.Document);
+  return chosen?.Document;
+}
+
+function defaultVersionDocument(policy: ManagedPolicyDetails): unknown {
+  return decodePolicyDocument(defaultVersionText(policy));
 }
 
 /**
@@ -256,4 +266,127 @@ export function identityStatementsForKey(
       ? statement.resources.some((pattern) => resourceMatches(pattern, keyArn))
       : !statement.notResources.some((pattern) => resourceMatches(pattern, keyArn)),
   );
+}
+
+/** `arn:aws:iam::aws:policy/...` (any partition): written and changed by AWS, not by the customer. */
+export function isAwsManagedPolicyArn(arn: string): boolean {
+  return /^arn:aws[a-z-]*:iam::aws:policy\//.test(arn);
+}
+
+function statementFactsOf(document: unknown): IdentityPolicyStatement[] {
+  const facts: IdentityPolicyStatement[] = [];
+  statementsOf(document).forEach((statement, index) => {
+    const effect = effectOf(statement);
+    // IAM refuses a document without a valid Effect; such a statement grants nothing.
+    if (effect === undefined) return;
+    const conditions = conditionsOf(statement);
+    facts.push({
+      reference: referenceOf(statement, index),
+      effect,
+      ...(statement.Action === undefined ? {} : { actions: toStringList(statement.Action) }),
+      ...(statement.NotAction === undefined ? {} : { notActions: toStringList(statement.NotAction) }),
+      ...(statement.Resource === undefined ? {} : { resources: toStringList(statement.Resource) }),
+      ...(statement.NotResource === undefined ? {} : { notResources: toStringList(statement.NotResource) }),
+      ...(conditions === undefined ? {} : { conditions }),
+    });
+  });
+  return facts;
+}
+
+function policyFacts(
+  base: Pick<IdentityPolicy, "kind" | "name" | "reference" | "attachments">,
+  text: string | undefined,
+): IdentityPolicy {
+  const document = decodePolicyDocument(text);
+  if (document === undefined) {
+    return {
+      ...base,
+      statements: [],
+      unreadable: text === undefined ? "IAM returned no policy document" : "policy document is not JSON",
+    };
+  }
+  return { ...base, statements: statementFactsOf(document) };
+}
+
+/**
+ * The account's customer-managed policies (each with every user, group and role it is attached to, none
+ * when unattached) and every inline policy with its owner, from `GetAccountAuthorizationDetails`. AWS-managed
+ * policies are left out (see `IdentityPolicy`).
+ */
+export function collectCustomerIdentityPolicies(details: AuthorizationDetails): IdentityPolicy[] {
+  const attachments = new Map<string, IdentityPolicyAttachment[]>();
+  const inline: IdentityPolicy[] = [];
+  const owners: Array<{
+    kind: IdentityPolicyAttachment["kind"];
+    name: string | undefined;
+    arn: string | undefined;
+    inline: InlinePolicy[] | undefined;
+    attached: AttachedPolicyReference[] | undefined;
+  }> = [
+    ...details.users.map((user) => ({
+      kind: "user" as const,
+      name: user.UserName,
+      arn: user.Arn,
+      inline: user.UserPolicyList,
+      attached: user.AttachedManagedPolicies,
+    })),
+    ...details.groups.map((group) => ({
+      kind: "group" as const,
+      name: group.GroupName,
+      arn: group.Arn,
+      inline: group.GroupPolicyList,
+      attached: group.AttachedManagedPolicies,
+    })),
+    ...details.roles.map((role) => ({
+      kind: "role" as const,
+      name: role.RoleName,
+      arn: role.Arn,
+      inline: role.RolePolicyList,
+      attached: role.AttachedManagedPolicies,
+    })),
+  ];
+  for (const owner of owners) {
+    if (owner.arn === undefined) continue;
+    const attachment: IdentityPolicyAttachment = {
+      kind: owner.kind,
+      name: owner.name ?? owner.arn,
+      arn: owner.arn,
+    };
+    for (const policy of owner.inline ?? []) {
+      const name = policy.PolicyName ?? "(unnamed)";
+      inline.push(
+        policyFacts(
+          {
+            kind: "inline",
+            name,
+            reference: `${owner.kind}/${attachment.name} inline-policy ${name}`,
+            attachments: [attachment],
+          },
+          policy.PolicyDocument,
+        ),
+      );
+    }
+    for (const reference of owner.attached ?? []) {
+      if (reference.PolicyArn === undefined) continue;
+      const list = attachments.get(reference.PolicyArn) ?? [];
+      list.push(attachment);
+      attachments.set(reference.PolicyArn, list);
+    }
+  }
+  const managed = details.policies
+    .filter((policy) => policy.Arn !== undefined && !isAwsManagedPolicyArn(policy.Arn))
+    .map((policy) => {
+      const arn = policy.Arn ?? "";
+      return policyFacts(
+        {
+          kind: "customer-managed",
+          // moto leaves PolicyName out of this call's Policies; the ARN ends in the name (after any path).
+          name: policy.PolicyName ?? arn.slice(arn.lastIndexOf("/") + 1),
+          reference: arn,
+          attachments: attachments.get(arn) ?? [],
+        },
+        defaultVersionText(policy),
+      );
+    });
+  return [...managed, ...inline];
 }
