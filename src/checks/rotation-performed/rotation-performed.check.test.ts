@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { KeyRecord, RotationEvent } from "../../model/key.ts";
 import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import {
-  DEFAULT_ACCOUNT,
   makeAzureKey,
   makeGap,
   makeKey,
+  makeMultiRegionKeys,
   makeRotation,
   makeSnapshot,
   makeVaultKey,
@@ -192,28 +192,16 @@ describe("rotation-performed", () => {
   });
 
   it("judges a multi-Region replica on its primary's rotations, and names the primary", () => {
-    const keyId = "mrk-1234abcd12ab34cd56ef1234567890ab";
-    const primaryArn = `arn:aws:kms:us-east-1:${DEFAULT_ACCOUNT}:key/${keyId}`;
-    const replicaArn = `arn:aws:kms:eu-west-1:${DEFAULT_ACCOUNT}:key/${keyId}`;
-    const configuration = { primaryArn, primaryRegion: "us-east-1", replicaArns: [replicaArn] };
-    const primary = makeKey({
-      keyId,
-      location: "us-east-1",
-      multiRegion: true,
-      multiRegionConfiguration: { role: "primary", ...configuration },
-      rotation: makeRotation({
-        periodDays: 90,
-        history: rotations("2026-05-10T00:00:00.000Z", "2026-08-01T00:00:00.000Z"),
-      }),
-    });
     // The replica reports nothing of its own (as moto does): its primary's rotations count.
-    const replica = makeKey({
-      keyId,
-      location: "eu-west-1",
-      multiRegion: true,
-      multiRegionConfiguration: { role: "replica", ...configuration },
-      rotation: makeRotation({ enabled: false, periodDays: undefined }),
-    });
+    const { primary, replica, primaryArn, replicaArn } = makeMultiRegionKeys(
+      {
+        rotation: makeRotation({
+          periodDays: 90,
+          history: rotations("2026-05-10T00:00:00.000Z", "2026-08-01T00:00:00.000Z"),
+        }),
+      },
+      { rotation: makeRotation({ enabled: false, periodDays: undefined }) },
+    );
     const [onPrimary, onReplica] = check.run(makeSnapshot({ keys: [primary, replica] }));
     expect(onPrimary?.status).toBe("pass");
     expect(onReplica).toMatchObject({ status: "pass", location: "eu-west-1", resource: replicaArn });
