@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { KeyRecord, RotationEvent } from "../../model/key.ts";
+import type { KeyRecord, RotationEvent, RotationStatus } from "../../model/key.ts";
 import { UNKNOWN_KEY_SPEC } from "../../model/key.ts";
 import {
+  collected,
   makeAzureKey,
   makeGap,
   makeKey,
@@ -93,7 +94,7 @@ describe("rotation-performed", () => {
   });
 
   it("holds a key without a configured period to the policy maximum and says so", () => {
-    const key = makeKey({ rotation: makeRotation({ enabled: false, periodDays: undefined }) });
+    const key = makeKey({ rotation: collected<RotationStatus>({ enabled: false, history: [] }) });
     const [finding] = judge(key, { policy: { maxRotationDays: 365 } });
     expect(finding?.status).toBe("fail");
     expect(finding?.message).toContain("from 2025-01-15T10:00:00.000Z (creation)");
@@ -200,7 +201,7 @@ describe("rotation-performed", () => {
           history: rotations("2026-05-10T00:00:00.000Z", "2026-08-01T00:00:00.000Z"),
         }),
       },
-      { rotation: makeRotation({ enabled: false, periodDays: undefined }) },
+      { rotation: collected<RotationStatus>({ enabled: false, history: [] }) },
     );
     const [onPrimary, onReplica] = check.run(makeSnapshot({ keys: [primary, replica] }));
     expect(onPrimary?.status).toBe("pass");
