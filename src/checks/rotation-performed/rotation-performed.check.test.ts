@@ -56,6 +56,20 @@ describe("rotation-performed", () => {
     );
   });
 
+  it("counts a lastRotation the record carries without its history as a known rotation", () => {
+    const key = makeKey({
+      rotation: collected<RotationStatus>({
+        enabled: true,
+        periodDays: 365,
+        history: [],
+        lastRotation: "2026-01-15T10:00:00.000Z",
+      }),
+    });
+    const [finding] = judge(key);
+    expect(finding?.status).toBe("pass");
+    expect(finding?.message).toContain("2026-01-15T10:00:00.000Z (rotation)");
+  });
+
   it("passes a rotation exactly interval + grace before the end, and fails one day more", () => {
     const exactly = makeKey({
       rotation: makeRotation({ periodDays: 90, history: rotations(daysBefore(PERIOD_END, 97)) }),

@@ -117,8 +117,11 @@ export function judgeRotationPerformed(
     });
   }
   const walkStart = Math.max(periodStart, created ?? periodStart);
-  const rotations = rotation.history
-    .map((event) => Date.parse(event.date))
+  // lastRotation is the last history event by contract; a record that carries it without the history
+  // still names one known rotation, which counts.
+  const dates = new Set([...rotation.history.map((event) => event.date), rotation.lastRotation ?? ""]);
+  const rotations = [...dates]
+    .map((date) => Date.parse(date))
     .filter((time) => !Number.isNaN(time))
     .sort((left, right) => left - right);
   const before = rotations.filter((time) => time <= walkStart).at(-1);
