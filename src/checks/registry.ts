@@ -15,6 +15,7 @@ import { check as keyOwnerDocumented } from "./key-owner-documented/key-owner-do
 import { check as keyRotationEnabled } from "./key-rotation-enabled/key-rotation-enabled.check.ts";
 import { check as keyPolicyChangesReviewed } from "./key-policy-changes-reviewed/key-policy-changes-reviewed.check.ts";
 import { check as rotationContinuous } from "./rotation-continuous/rotation-continuous.check.ts";
+import { check as rotationPerformed } from "./rotation-performed/rotation-performed.check.ts";
 import { check as keyRotationPeriod } from "./key-rotation-period/key-rotation-period.check.ts";
 import { check as keySpecApproved } from "./key-spec-approved/key-spec-approved.check.ts";
 import { check as keyStateActive } from "./key-state-active/key-state-active.check.ts";
@@ -71,6 +72,8 @@ export const CHECK_IDS = [
   // Configuration history checks (issue 13): what changed during the period, read from the usage log.
   "rotation-continuous",
   "key-policy-changes-reviewed",
+  // Rotations the source reports with their dates, across the period (issue 13).
+  "rotation-performed",
   // Governance checks (procedure steps 6 and 7), last: access-review-current reads the findings before it.
   "procedure-approved-current",
   "access-review-current",
@@ -108,6 +111,7 @@ export const registry: readonly Check[] = [
   azureKeyDeletionAlerted,
   rotationContinuous,
   keyPolicyChangesReviewed,
+  rotationPerformed,
   procedureApprovedCurrent,
   accessReviewCurrent,
 ];

@@ -51,6 +51,21 @@ export interface RotationEvent {
   version?: string;
 }
 
+/**
+ * A multi-Region key's place in its set. Primary and replicas share key material and rotation (AWS KMS
+ * synchronizes "automatic key rotation status" and rotates them together); rotation is configured on the
+ * primary only, so rotation is judged on the primary's facts.
+ */
+export interface MultiRegionConfiguration {
+  role: "primary" | "replica";
+  /** ARN of the set's primary key (the key itself when `role` is `primary`). */
+  primaryArn: string;
+  /** Region of the primary key. */
+  primaryRegion: string;
+  /** ARNs of the replica keys as the source lists them (for a replica, AWS lists at least itself). */
+  replicaArns: string[];
+}
+
 export interface RotationStatus {
   /** Automatic (scheduled) rotation is configured and on. */
   enabled: boolean;
@@ -66,6 +81,12 @@ export interface RotationStatus {
   lastRotation?: string;
   /** Rotations the source reports with their times, oldest first. The key's creation is not a rotation. */
   history: RotationEvent[];
+  /**
+   * Why `history` is not the key's full rotation history although the status was read (AWS ListKeyRotations
+   * failed): checks that judge the history warn with this reason, they never read an empty list as
+   * "never rotated". Undefined when the history is complete as far as the source keeps it.
+   */
+  historyUnavailable?: string;
   /** Provider-specific details worth showing an auditor (raw policy, lifetime actions...). */
   detail?: Record<string, unknown>;
 }
@@ -177,7 +198,13 @@ export interface KeyRecord {
   /** UTC ISO-8601, set when state is pending-deletion or an expiry is set. */
   deletionDate?: string;
   expiresAt?: string;
+  /** AWS multi-Region key (DescribeKey `MultiRegion`); undefined when the source has no such notion. */
   multiRegion?: boolean;
+  /**
+   * Where a multi-Region key sits in its set (DescribeKey `MultiRegionConfiguration`): present only when
+   * `multiRegion` is true and the source reported the configuration.
+   */
+  multiRegionConfiguration?: MultiRegionConfiguration;
   /** Key material is generated and kept in an HSM. Undefined when the source does not say. */
   hsmBacked?: boolean;
   /**

@@ -192,3 +192,32 @@ export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
 export function makeKeys(count: number, overrides: Partial<KeyRecord> = {}): KeyRecord[] {
   return Array.from({ length: count }, () => makeKey(overrides));
 }
+
+/**
+ * An AWS multi-Region key: its primary in us-east-1 and one replica in eu-west-1 (same `mrk-` key id, one
+ * ARN per region), each with the `multiRegionConfiguration` DescribeKey gives it. Overrides apply per key.
+ */
+export function makeMultiRegionKeys(
+  primaryOverrides: Partial<KeyRecord> = {},
+  replicaOverrides: Partial<KeyRecord> = {},
+): { primary: KeyRecord; replica: KeyRecord; primaryArn: string; replicaArn: string } {
+  const keyId = `mrk-${nextKeyId().replaceAll("-", "")}`;
+  const primaryArn = `arn:aws:kms:us-east-1:${DEFAULT_ACCOUNT}:key/${keyId}`;
+  const replicaArn = `arn:aws:kms:eu-west-1:${DEFAULT_ACCOUNT}:key/${keyId}`;
+  const shared = { primaryArn, primaryRegion: "us-east-1", replicaArns: [replicaArn] };
+  const primary = makeKey({
+    keyId,
+    location: "us-east-1",
+    multiRegion: true,
+    multiRegionConfiguration: { role: "primary", ...shared },
+    ...primaryOverrides,
+  });
+  const replica = makeKey({
+    keyId,
+    location: "eu-west-1",
+    multiRegion: true,
+    multiRegionConfiguration: { role: "replica", ...shared },
+    ...replicaOverrides,
+  });
+  return { primary, replica, primaryArn, replicaArn };
+}

@@ -929,26 +929,23 @@ describe("Azure Key Vault provider", () => {
           try {
             const batch = await provider([vault]).collectKeys(vault, refs);
             expect(batch.gaps).toEqual([]);
-            const pick = ({
+            // createdAt is left out: a whole read dates a rotated key by its oldest version, while the
+            // listing only knows the current version's date (for a never-rotated key the two are equal).
+            const pick = ({ keyId, arn, aliases, manager, state, tags, expiresAt }: KeyRecord) => ({
               keyId,
               arn,
               aliases,
               manager,
               state,
               tags,
-              createdAt,
-              expiresAt,
-            }: KeyRecord) => ({
-              keyId,
-              arn,
-              aliases,
-              manager,
-              state,
-              tags,
-              createdAt,
               expiresAt,
             });
             expect(batch.keys.map(pick)).toEqual(whole.keys.map(pick));
+            for (const key of batch.keys) {
+              const read = whole.keys.find((candidate) => candidate.keyId === key.keyId);
+              expect(key.createdAt, key.keyId).toBeDefined();
+              expect((key.createdAt ?? "") >= (read?.createdAt ?? ""), key.keyId).toBe(true);
+            }
             expect(
               batch.keys.every((key) => key.errors.some((error) => error.code === "ForbiddenByRbac")),
             ).toBe(true);

@@ -3,6 +3,7 @@ import {
   makeGap,
   makeKey,
   makeKeys,
+  makeMultiRegionKeys,
   makeRotation,
   makeSnapshot,
   notCollected,
@@ -144,5 +145,30 @@ describe("key-rotation-enabled", () => {
         message: "key metadata unavailable: kms:DescribeKey failed (AccessDeniedException): denied",
       }),
     ]);
+  });
+
+  it("judges a multi-Region replica on its primary, so the two never disagree", () => {
+    // The replica's own status says off (moto reports replicas so); KMS applies the primary's setting.
+    const { primary, replica, primaryArn } = makeMultiRegionKeys(
+      { rotation: makeRotation({ enabled: true, periodDays: 180 }) },
+      { rotation: makeRotation({ enabled: false }) },
+    );
+    const findings = check.run(makeSnapshot({ keys: [primary, replica] }));
+    expect(findings.map((finding) => [finding.location, finding.status])).toEqual([
+      ["us-east-1", "pass"],
+      ["eu-west-1", "pass"],
+    ]);
+    expect(findings[1]?.message).toBe(
+      `automatic key rotation is enabled every 180 days (multi-Region replica: judged on its primary ${primaryArn} in us-east-1, which holds the shared key material and its rotation; the replica itself reports automatic rotation off, but rotation is set on the primary only)`,
+    );
+  });
+
+  it("judges a replica on its own reported status when its primary's region was not collected, and says so", () => {
+    const { replica, primaryArn } = makeMultiRegionKeys({}, { rotation: makeRotation({ enabled: false }) });
+    const [finding] = check.run(makeSnapshot({ keys: [replica] }));
+    expect(finding?.status).toBe("fail");
+    expect(finding?.message).toBe(
+      `automatic key rotation is disabled (multi-Region replica of ${primaryArn}: its primary in us-east-1 was not collected, so the replica's own reported rotation facts are judged; add us-east-1 to the source's regions to judge the primary)`,
+    );
   });
 });

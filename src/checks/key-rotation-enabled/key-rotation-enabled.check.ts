@@ -9,15 +9,20 @@ import {
   rotationEligibility,
   ineligibleStatus,
 } from "../eligibility.ts";
+import { rotationSubjectOf } from "../multi-region.ts";
 import rawMetadata from "./key-rotation-enabled.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);
 
-/** Eligible keys (symmetric, platform material, customer-managed, not being deleted) must rotate automatically. */
+/**
+ * Eligible keys (symmetric, platform material, customer-managed, not being deleted) must rotate automatically.
+ * A multi-Region replica is judged on its primary's rotation (multi-region.ts), so the two never disagree.
+ */
 export const check: Check = {
   metadata,
   run(snapshot) {
-    const keyFindings = keysOf(snapshot, metadata.sourceTypes).map((key) => {
+    const keyFindings = keysOf(snapshot, metadata.sourceTypes).map((listed) => {
+      const { key, note } = rotationSubjectOf(snapshot, listed);
       const base = { ...keyFindingBase(key), evidence: configurationEvidence(key) };
       const eligibility = rotationEligibility(key);
       if (!eligibility.eligible)
@@ -30,7 +35,7 @@ export const check: Check = {
         return makeFinding(metadata, {
           ...base,
           status: "error",
-          message: `rotation status unknown: ${describeCollectionError(key.rotation.error)}`,
+          message: `rotation status unknown: ${describeCollectionError(key.rotation.error)}${note}`,
         });
       }
       const rotation = key.rotation.value;
@@ -38,7 +43,7 @@ export const check: Check = {
         return makeFinding(metadata, {
           ...base,
           status: "fail",
-          message: "automatic key rotation is disabled",
+          message: `automatic key rotation is disabled${note}`,
         });
       }
       const period = rotation.periodDays === undefined ? "" : ` every ${rotation.periodDays} days`;
@@ -46,7 +51,7 @@ export const check: Check = {
       return makeFinding(metadata, {
         ...base,
         status: "pass",
-        message: `automatic key rotation is enabled${period}${next}`,
+        message: `automatic key rotation is enabled${period}${next}${note}`,
         ...(rotation.lastRotation === undefined ? {} : { date: rotation.lastRotation }),
       });
     });

@@ -4,6 +4,7 @@ import {
   makeGap,
   makeKey,
   makeKeys,
+  makeMultiRegionKeys,
   makeRotation,
   makeSnapshot,
   notCollected,
@@ -100,6 +101,18 @@ describe("key-rotation-period", () => {
     expect(findings.map((finding) => finding.status)).toEqual(["error", "error"]);
     expect(findings[0]?.message).toBe(
       "rotation period unknown: kms:GetKeyRotationStatus failed (ThrottlingException): Rate exceeded",
+    );
+  });
+
+  it("judges a multi-Region replica's period on its primary's", () => {
+    const { primary, replica, primaryArn } = makeMultiRegionKeys(
+      { rotation: makeRotation({ periodDays: 730 }) },
+      { rotation: makeRotation({ periodDays: 90 }) },
+    );
+    const findings = check.run(makeSnapshot({ keys: [primary, replica] }));
+    expect(findings.map((finding) => finding.status)).toEqual(["fail", "fail"]);
+    expect(findings[1]?.message).toBe(
+      `key rotates every 730 days, longer than the policy maximum of 365 days (multi-Region replica: judged on its primary ${primaryArn} in us-east-1, which holds the shared key material and its rotation)`,
     );
   });
 });

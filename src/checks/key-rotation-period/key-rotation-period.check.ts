@@ -11,6 +11,7 @@ import {
   rotationEligibility,
   ineligibleStatus,
 } from "../eligibility.ts";
+import { rotationSubjectOf } from "../multi-region.ts";
 import rawMetadata from "./key-rotation-period.metadata.json" with { type: "json" };
 
 const metadata = parseCheckMetadata(rawMetadata);
@@ -87,14 +88,19 @@ export function judgeRotationPeriod(key: KeyRecord, maximumDays: number): Findin
   });
 }
 
-/** Rotation that is on must not be slower than `policy.maxRotationDays`. Rotation off is key-rotation-enabled's finding. */
+/**
+ * Rotation that is on must not be slower than `policy.maxRotationDays`. Rotation off is key-rotation-enabled's
+ * finding. A multi-Region replica is judged on its primary's period (multi-region.ts).
+ */
 export const check: Check = {
   metadata,
   run(snapshot) {
     return [
-      ...keysOf(snapshot, metadata.sourceTypes).map((key) =>
-        judgeRotationPeriod(key, snapshot.policy.maxRotationDays),
-      ),
+      ...keysOf(snapshot, metadata.sourceTypes).map((listed) => {
+        const { key, note } = rotationSubjectOf(snapshot, listed);
+        const finding = judgeRotationPeriod(key, snapshot.policy.maxRotationDays);
+        return note === "" ? finding : { ...finding, message: `${finding.message}${note}` };
+      }),
       ...keyPopulationGapFindings(metadata, snapshot),
     ];
   },

@@ -28,6 +28,7 @@ import type {
   KeyOrigin,
   KeyRecord,
   KeyState,
+  MultiRegionConfiguration,
   RotationEvent,
   RotationStatus,
 } from "../../model/key.ts";
@@ -332,9 +333,34 @@ function applyMetadata(record: KeyRecord, metadata: KeyMetadata): void {
   const expiresAt = toIsoInstant(metadata.ValidTo);
   if (expiresAt !== undefined) record.expiresAt = expiresAt;
   if (metadata.MultiRegion !== undefined) record.multiRegion = metadata.MultiRegion;
+  const multiRegion = multiRegionConfigurationOf(metadata);
+  if (multiRegion !== undefined) record.multiRegionConfiguration = multiRegion;
   // KMS protects AWS_KMS and imported material in its FIPS-validated HSMs, CloudHSM keys in the customer's
   // cluster; an external key store keeps material outside AWS, which KMS cannot vouch for.
   if (metadata.Origin !== undefined && metadata.Origin !== "EXTERNAL_KEY_STORE") record.hsmBacked = true;
+}
+
+/**
+ * DescribeKey's MultiRegionConfiguration as the model's typed fact. A configuration without a key type or
+ * a primary ARN names nothing a check could follow, so it is left out (the raw DescribeKey keeps it).
+ * The primary's region falls back to the region in its ARN (`arn:aws:kms:<region>:...`).
+ */
+function multiRegionConfigurationOf(metadata: KeyMetadata): MultiRegionConfiguration | undefined {
+  const configuration = metadata.MultiRegionConfiguration;
+  if (metadata.MultiRegion !== true || configuration === undefined) return undefined;
+  const type = configuration.MultiRegionKeyType;
+  const primaryArn = configuration.PrimaryKey?.Arn;
+  if ((type !== "PRIMARY" && type !== "REPLICA") || primaryArn === undefined) return undefined;
+  const primaryRegion = configuration.PrimaryKey?.Region ?? primaryArn.split(":")[3] ?? "";
+  return {
+    role: type === "PRIMARY" ? "primary" : "replica",
+    primaryArn,
+    primaryRegion,
+    replicaArns: (configuration.ReplicaKeys ?? [])
+      .map((replica) => replica.Arn)
+      .filter((arn): arn is string => arn !== undefined)
+      .sort(),
+  };
 }
 
 function rawOf<T>(collected: Collected<T>, shape?: (value: T) => unknown): Collected<unknown> {
@@ -370,6 +396,7 @@ function buildRotation(
   }
   const history: RotationEvent[] = [];
   const detail: Record<string, unknown> = {};
+  let historyUnavailable: string | undefined;
   if (rotations.ok) {
     for (const rotation of rotations.value) {
       const date = toIsoInstant(rotation.RotationDate);
@@ -379,7 +406,8 @@ function buildRotation(
     history.sort((left, right) => left.date.localeCompare(right.date));
   } else if (rotations.error.code !== UNSUPPORTED) {
     errors.push(rotations.error);
-    detail.historyUnavailable = `${rotations.error.call} failed (${rotations.error.code}): ${rotations.error.message}`;
+    historyUnavailable = `${rotations.error.call} failed (${rotations.error.code}): ${rotations.error.message}`;
+    detail.historyUnavailable = historyUnavailable;
   }
   const onDemandStart = toIsoInstant(status.value.OnDemandRotationStartDate);
   if (onDemandStart !== undefined) detail.onDemandRotationStartDate = onDemandStart;
@@ -388,6 +416,7 @@ function buildRotation(
   const value: RotationStatus = {
     enabled: status.value.KeyRotationEnabled === true,
     history,
+    ...(historyUnavailable === undefined ? {} : { historyUnavailable }),
     ...(status.value.RotationPeriodInDays === undefined
       ? {}
       : { periodDays: status.value.RotationPeriodInDays }),

@@ -235,10 +235,23 @@ export function createKeyRecordCollector(context: {
     record.vaultProtection = vaultProtection;
     const operations = key.ok ? key.value.keyOperations : undefined;
     if (operations !== undefined && operations.length > 0) record.keyUsage = [...operations].sort().join(",");
-    if (properties.createdOn !== undefined) record.createdAt = properties.createdOn;
+    // Key Vault dates each version, and getKey answers the current one: after a rotation its `created`
+    // is the rotation, not the key's creation. The oldest version is the creation when versions were read.
+    const createdAt = oldestVersionCreatedOn(versions) ?? properties.createdOn;
+    if (createdAt !== undefined) record.createdAt = createdAt;
     if (properties.expiresOn !== undefined) record.expiresAt = properties.expiresOn;
     return record;
   }
 
   return { collectKey };
+}
+
+/** The creation time of a key's oldest version, or undefined when the versions were not read or undated. */
+function oldestVersionCreatedOn(versions: Collected<KeyProperties[]>): string | undefined {
+  if (!versions.ok) return undefined;
+  const dates = versions.value
+    .map((version) => toIsoInstant(version.createdOn))
+    .filter((date): date is string => date !== undefined)
+    .sort();
+  return dates[0];
 }

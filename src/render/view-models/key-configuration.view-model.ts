@@ -181,7 +181,7 @@ export function buildKeyConfigurationView(input: KeyViewInput): KeyConfiguration
   if (key.deletionDate !== undefined)
     generalRows.push(judgedRow("Scheduled deletion", formatInstant(key.deletionDate), stateVerdict));
   if (key.expiresAt !== undefined) generalRows.push(row("Expires", formatInstant(key.expiresAt)));
-  if (key.multiRegion !== undefined) generalRows.push(row("Multi-Region", key.multiRegion ? "Yes" : "No"));
+  if (key.multiRegion !== undefined) generalRows.push(row("Multi-Region", describeMultiRegion(key)));
   if (key.hsmBacked !== undefined) generalRows.push(row("HSM-backed", key.hsmBacked ? "Yes" : "No"));
 
   const rotationVerdict = verdict("key-rotation-enabled", { pass: "Enabled", fail: "Not enabled" });
@@ -255,4 +255,18 @@ export function buildKeyConfigurationView(input: KeyViewInput): KeyConfiguration
     checks,
     errors: key.errors.map((error) => ({ text: describeCollectionError(error) })),
   };
+}
+
+/**
+ * `Yes — replica of <primary ARN> (us-east-1)`: a replica names its primary, where its rotation is set and
+ * judged; a primary counts its replicas. Plain `Yes`/`No` when the source gave no configuration.
+ */
+function describeMultiRegion(key: KeyRecord): string {
+  if (key.multiRegion !== true) return "No";
+  const configuration = key.multiRegionConfiguration;
+  if (configuration === undefined) return "Yes";
+  if (configuration.role === "replica")
+    return `Yes — replica of ${configuration.primaryArn} (${configuration.primaryRegion})`;
+  const count = configuration.replicaArns.length;
+  return `Yes — primary, ${count} replica${count === 1 ? "" : "s"}`;
 }

@@ -9,6 +9,7 @@ import {
   makeGrant,
   makeInventoryEntry,
   makeKey,
+  makeMultiRegionKeys,
   makeRotation,
   makeSink,
   makeLoggingStatus,
@@ -79,6 +80,24 @@ function finding(overrides: Partial<Finding>): Finding {
 }
 
 describe("buildKeyConfigurationView", () => {
+  it("names a multi-Region replica's primary and counts a primary's replicas", () => {
+    const { primary, replica, primaryArn } = makeMultiRegionKeys();
+    const single = makeKey({ multiRegion: false });
+    const snapshot = makeSnapshot({ keys: [primary, replica, single] });
+    const multiRegionRow = (key: typeof primary) =>
+      buildKeyConfigurationView({
+        snapshot,
+        ...judged(snapshot),
+        source: snapshot.sources[0]!,
+        key,
+        inventoryEntry: undefined,
+        exportSha256: undefined,
+      }).generalRows.find((row) => row.label === "Multi-Region")?.value;
+    expect(multiRegionRow(replica)).toBe(`Yes — replica of ${primaryArn} (us-east-1)`);
+    expect(multiRegionRow(primary)).toBe("Yes — primary, 1 replica");
+    expect(multiRegionRow(single)).toBe("No");
+  });
+
   it("shows rotation, owner, banner digest and UTC dates", () => {
     const key = makeKey({
       aliases: ["alias/payments"],
