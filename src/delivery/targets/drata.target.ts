@@ -1,0 +1,18 @@
+import type { DrataTargetConfig } from "../../config/deliver.schema.ts";
+import { DeliveryError, type DeliveryTarget } from "../delivery-target.ts";
+
+/**
+ * PLACEHOLDER until the Drata target (written on another branch, issue 14) is merged; that file replaces
+ * this one. It refuses to deliver, so a configured drata target is recorded as failed, never silently skipped.
+ */
+export function createDrataTarget(
+  config: DrataTargetConfig,
+  _env: NodeJS.ProcessEnv = process.env,
+): DeliveryTarget {
+  return {
+    config,
+    sendArtifact() {
+      return Promise.reject(new DeliveryError("not implemented", { retryable: false }));
+    },
+  };
+}

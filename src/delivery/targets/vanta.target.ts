@@ -1,0 +1,18 @@
+import type { VantaTargetConfig } from "../../config/deliver.schema.ts";
+import { DeliveryError, type DeliveryTarget } from "../delivery-target.ts";
+
+/**
+ * PLACEHOLDER until the Vanta target (written on another branch, issue 14) is merged; that file replaces
+ * this one. It refuses to deliver, so a configured vanta target is recorded as failed, never silently skipped.
+ */
+export function createVantaTarget(
+  config: VantaTargetConfig,
+  _env: NodeJS.ProcessEnv = process.env,
+): DeliveryTarget {
+  return {
+    config,
+    sendArtifact() {
+      return Promise.reject(new DeliveryError("not implemented", { retryable: false }));
+    },
+  };
+}
