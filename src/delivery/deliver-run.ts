@@ -8,8 +8,8 @@ import { MANIFEST_FILE, SUMMARY_FILE } from "../evidence/paths.ts";
 import type { RunSummary } from "../jobs/run-summary.ts";
 import { storageRecordPath, type StorageRecord } from "../storage/store-sealed-bundle.ts";
 import type { DeliveryLedger, LedgerEntry, LedgerSlot } from "./delivery-ledger.ts";
+import type { DeliveryError } from "./delivery-target.ts";
 import {
-  DeliveryError,
   type DeliveryArtifact,
   type DeliveryOutcome,
   type DeliveryRunSummary,
