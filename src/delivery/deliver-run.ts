@@ -317,6 +317,14 @@ export async function deliverToTarget(input: DeliverToTargetInput): Promise<Targ
   return delivery;
 }
 
+/**
+ * Whether a target's delivery ends with its own call (the webhook's POST, Vanta's submit), from its config:
+ * for reading a delivery without building the target (and so without its credentials).
+ */
+export function expectsFinish(config: DeliveryTargetConfig): boolean {
+  return config.type === "webhook" || (config.type === "vanta" && config.submit);
+}
+
 /** The target's delivery as the ledger has it: every selected artifact, then `(finish)` when recorded. */
 export async function readTargetDelivery(
   ledger: DeliveryLedger,

@@ -3,7 +3,13 @@ import type { DeliveryTargetConfig } from "../config/deliver.schema.ts";
 import { describeError } from "../errors/errors.ts";
 import type { BundleStore } from "../storage/bundle-store.ts";
 import type { DeliveryLedger } from "./delivery-ledger.ts";
-import { readTargetDelivery, selectArtifacts, type SealedRun, type TargetDelivery } from "./deliver-run.ts";
+import {
+  expectsFinish,
+  readTargetDelivery,
+  selectArtifacts,
+  type SealedRun,
+  type TargetDelivery,
+} from "./deliver-run.ts";
 
 /**
  * `delivery.json`: where a run's evidence was delivered, per target and artifact (remote id, time,
@@ -40,8 +46,7 @@ export async function readRunDeliveries(
         sealed.manifest.runId,
         config,
         selectArtifacts(config, sealed.bundleDirectory, sealed.manifest.files),
-        // Only the webhook (its POST) and a submitting Vanta target finish with a call of their own.
-        config.type === "webhook" || (config.type === "vanta" && config.submit),
+        expectsFinish(config),
       ),
     ),
   );
