@@ -301,7 +301,11 @@ export async function deliverToTarget(input: DeliverToTargetInput): Promise<Targ
 
   const finish = target.finish?.bind(target);
   let delivery = await readTargetDelivery(ledger, run.runId, config, artifacts, finish !== undefined);
-  const artifactsDone = delivery.outcomes.every((outcome) => outcome.state !== "failed");
+  // Finish only when every artifact went (a submit over missing uploads would be wrong); its own earlier
+  // failure is no reason not to try it again.
+  const artifactsDone = delivery.outcomes.every(
+    (outcome) => outcome.path === FINISH_PATH || outcome.state !== "failed",
+  );
   if (finish !== undefined && artifactsDone) {
     const sent = delivery.outcomes.filter((outcome) => outcome.path !== FINISH_PATH);
     await deliverOne({
