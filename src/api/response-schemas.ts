@@ -71,6 +71,27 @@ export const RunViewSchema = z
     gapCount: z.number().int().optional(),
     bundle: z.object({ manifestSha256: z.string(), download: z.string() }).optional(),
     error: z.string().optional(),
+    delivery: z
+      .record(
+        z.string(),
+        z.object({
+          type: z.string(),
+          state: z.enum(["delivered", "failed", "retrying", "pending"]),
+          outcomes: z.array(
+            z.object({
+              path: z.string().meta({ description: "Bundle path of the artifact, or (finish)" }),
+              state: z.enum(["delivered", "skipped", "failed"]),
+              time: z.string(),
+              sha256: z.string().meta({ description: "SHA-256 of what was sent" }),
+              remoteId: z.string().optional(),
+              httpStatus: z.number().int().optional(),
+              reason: z.string().optional(),
+            }),
+          ),
+        }),
+      )
+      .optional()
+      .meta({ description: "Per deliver: target (by name), once its delivery job has run" }),
   })
   .meta({ id: "RunSummary" });
 export type RunView = z.infer<typeof RunViewSchema>;

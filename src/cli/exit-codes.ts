@@ -7,9 +7,11 @@ export const EXIT_CODES = {
   /** Bad config or arguments: nothing was contacted. */
   BAD_INPUT: 2,
   /**
-   * `run`: a bundle was sealed but the evidence is incomplete (a gap, or a finding with status `error`).
-   * `doctor`: a source is unreachable or a permission is missing. Wins over FAIL_ON when both apply:
-   * findings judged on incomplete evidence are themselves incomplete.
+   * `run`: a bundle was sealed but the evidence is incomplete (a gap, or a finding with status `error`),
+   * or a `deliver:` target failed for good (the bundle is sealed and stored; the others were delivered).
+   * `deliver`: a target failed. `doctor`: a source is unreachable or a permission is missing. Wins over
+   * FAIL_ON when both apply: findings judged on incomplete evidence are themselves incomplete, and evidence
+   * that did not reach where auditors look is not delivered.
    */
   INCOMPLETE: 3,
   /** `run --fail-on <severity>`: complete evidence, and an open `fail` at or above that severity. */

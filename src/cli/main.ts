@@ -11,6 +11,7 @@ import { registerReviewCommand } from "./commands/review.command.ts";
 import { registerSignerCommand } from "./commands/signer.command.ts";
 import { registerProcedureCommand } from "./commands/procedure.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
+import { registerDeliverCommand } from "./commands/deliver.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
 import { FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
 
@@ -188,6 +189,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerSignerCommand(program, io, setExitCode);
   registerReviewCommand(program, io, setExitCode);
   registerProcedureCommand(program, io, setExitCode);
+  registerDeliverCommand(program, io, setExitCode);
 
   try {
     await program.parseAsync(argv);

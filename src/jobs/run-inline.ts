@@ -28,9 +28,11 @@ import type { GovernanceFacts } from "../model/review.ts";
 import { describeError } from "../errors/errors.ts";
 import { WorkStore } from "./work-store.ts";
 import { signerIdentityOf } from "../render/view-models/signer-identity.ts";
+import type { TargetDelivery } from "../delivery/deliver-run.ts";
+import type { BundleStore } from "../storage/bundle-store.ts";
 
 export interface RunProgress {
-  step: "collect" | "usage" | "judge" | "render" | "seal" | "store";
+  step: "collect" | "usage" | "judge" | "render" | "seal" | "store" | "deliver";
   target: string;
   done: number;
   total: number;
@@ -63,6 +65,8 @@ export interface RunResult {
   summary: RunSummary;
   /** Where the sealed bundle was stored (also in `<bundle>.storage.json`); absent without `storage:`. */
   storage?: StorageRecord;
+  /** One entry per `deliver:` target (also in `<bundle>.delivery.json`); absent without `deliver:`. */
+  delivery?: TargetDelivery[];
 }
 
 /** `kp-20261128T163000Z-3f9a1c`: sortable by time, unique across machines. */
@@ -218,11 +222,86 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
     ...(storage?.previousBundle === undefined ? {} : { previousBundle: storage.previousBundle }),
   });
   report({ step: "seal", target: bundleDirectory, done: 1, total: 1 });
-  if (storage === undefined) return { runId, bundle, summary: judged.summary };
+  if (storage === undefined) {
+    const delivery = await deliverInline(request, bundle, stores, report);
+    return { runId, bundle, summary: judged.summary, ...(delivery === undefined ? {} : { delivery }) };
+  }
 
   // Throws STORAGE_REFUSED (naming the sealed archive, which stays on disk) when a store refused or failed.
   report({ step: "store", target: stores.map((store) => store.description).join(", "), done: 0, total: 1 });
   const stored = await storeSealedBundle({ prepared: storage, bundle });
   report({ step: "store", target: stored.objectName, done: 1, total: 1 });
-  return { runId, bundle, summary: judged.summary, storage: stored };
+  const delivery = await deliverInline(request, bundle, stores, report);
+  return {
+    runId,
+    bundle,
+    summary: judged.summary,
+    storage: stored,
+    ...(delivery === undefined ? {} : { delivery }),
+  };
+}
+
+/**
+ * After sealing and storing: delivers to every `deliver:` target in this process with the queue's retry
+ * rules (deliver-sealed-run.ts). The ledger is Redis when one is configured (shared with `keyproof
+ * deliver` and the workers), else a file beside the bundle. A failed target never throws: it is recorded.
+ */
+async function deliverInline(
+  request: RunRequest,
+  bundle: SealedBundle,
+  stores: readonly BundleStore[],
+  report: (progress: RunProgress) => void,
+): Promise<TargetDelivery[] | undefined> {
+  const { config } = request.loaded;
+  if (config.deliver.length === 0) return undefined;
+  const { deliverSealedRun } = await import("../delivery/deliver-sealed-run.ts");
+  const { openSealedRun } = await import("../delivery/deliver-run.ts");
+  const { openDeliveryLedger } = await import("../delivery/open-ledger.ts");
+  report({
+    step: "deliver",
+    target: config.deliver.map((target) => target.name).join(", "),
+    done: 0,
+    total: 1,
+  });
+  let ledger: Awaited<ReturnType<typeof openDeliveryLedger>>;
+  try {
+    ledger = await openDeliveryLedger({
+      config,
+      configDirectory: request.loaded.directory,
+      bundleDirectory: bundle.directory,
+      ...(request.queueOverrides === undefined ? {} : { overrides: request.queueOverrides }),
+    });
+  } catch (error) {
+    // The bundle is sealed and stored; nothing was sent. Every target says why, and exit 3 follows.
+    const time = new Date().toISOString();
+    return config.deliver.map((target) => ({
+      target: target.name,
+      type: target.type,
+      state: "failed" as const,
+      outcomes: [
+        {
+          target: target.name,
+          type: target.type,
+          path: "(target)",
+          state: "failed" as const,
+          time,
+          sha256: "",
+          reason: `not delivered: ${describeError(error)}`,
+        },
+      ],
+    }));
+  }
+  try {
+    const delivered = await deliverSealedRun({
+      sealed: await openSealedRun(bundle.directory),
+      targets: config.deliver,
+      scope: chainScope(config),
+      ledger: ledger.ledger,
+      stores,
+    });
+    report({ step: "deliver", target: "all", done: 1, total: 1 });
+    return delivered.deliveries;
+  } finally {
+    ledger.close();
+  }
 }

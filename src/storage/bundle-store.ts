@@ -23,4 +23,18 @@ export interface BundleStore extends ObjectStore {
     scope: string,
     accept?: (fileName: string) => boolean,
   ): Promise<PreviousBundle | undefined>;
+  /**
+   * Writes a receipt about a stored bundle beside it (`<bundle without .tar.gz><suffix>`, e.g.
+   * `.delivery.json`). Not part of the sealed evidence; written again as it changes (S3: a new version).
+   */
+  putReceipt(
+    bundleObjectName: string,
+    suffix: string,
+    body: string,
+  ): Promise<{ location: string; versionId?: string }>;
+}
+
+/** `<scope>/<stamp>-<run>.tar.gz` → `<scope>/<stamp>-<run><suffix>`. */
+export function receiptObjectName(bundleObjectName: string, suffix: string): string {
+  return `${bundleObjectName.replace(/\.tar\.gz$/, "")}${suffix}`;
 }

@@ -1,10 +1,10 @@
 import { constants } from "node:fs";
-import { access, chmod, copyFile, mkdir, readdir } from "node:fs/promises";
+import { access, chmod, copyFile, mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { KeyproofError, describeError, nodeErrorCode } from "../errors/errors.ts";
 import { hashFile } from "../evidence/bundle-tree.ts";
 import { readArchiveManifest } from "./archive-manifest.ts";
-import type { BundleStore, PreviousBundle } from "./bundle-store.ts";
+import { receiptObjectName, type BundleStore, type PreviousBundle } from "./bundle-store.ts";
 import { isBundleObjectName } from "./chain-scope.ts";
 import type { StoredObject } from "./object-store.ts";
 
@@ -100,5 +100,15 @@ export class LocalDirectoryStore implements BundleStore {
       manifestSha256: (await readArchiveManifest(location)).sha256,
       location,
     };
+  }
+
+  async putReceipt(bundleObjectName: string, suffix: string, body: string): Promise<{ location: string }> {
+    await this.checkReady();
+    const target = join(this.directory, receiptObjectName(bundleObjectName, suffix));
+    // A receipt changes as deliveries complete: replaced by rename, so a reader never sees half a file.
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(`${target}.tmp`, body);
+    await rename(`${target}.tmp`, target);
+    return { location: target };
   }
 }

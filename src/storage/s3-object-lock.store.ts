@@ -8,6 +8,7 @@ import {
   GetBucketVersioningCommand,
   GetObjectLockConfigurationCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   PutObjectRetentionCommand,
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
@@ -17,7 +18,7 @@ import type { S3StorageConfig } from "../config/config.schema.ts";
 import { KeyproofError, describeError, isKeyproofError } from "../errors/errors.ts";
 import { hashFile } from "../evidence/bundle-tree.ts";
 import { readArchiveManifest } from "./archive-manifest.ts";
-import type { BundleStore, PreviousBundle } from "./bundle-store.ts";
+import { receiptObjectName, type BundleStore, type PreviousBundle } from "./bundle-store.ts";
 import { isBundleObjectName } from "./chain-scope.ts";
 import type { StoredObject } from "./object-store.ts";
 import { downloadS3Object } from "./s3-download.ts";
@@ -318,6 +319,39 @@ export class S3ObjectLockStore implements BundleStore {
         remediation: `check the network and s3:PutObject / s3:PutObjectRetention permissions on ${this.#config.bucket}, then upload the archive again`,
       },
     );
+  }
+
+  /**
+   * A receipt beside the bundle's key: every write is a new version of the Object-Locked bucket (the
+   * bucket's default retention, if any, applies). With a SHA-256 checksum like the bundle: moto, like S3
+   * with Object Lock, refuses a PUT without one.
+   */
+  async putReceipt(
+    bundleObjectName: string,
+    suffix: string,
+    body: string,
+  ): Promise<{ location: string; versionId?: string }> {
+    const key = this.keyOf(receiptObjectName(bundleObjectName, suffix));
+    const response = await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#config.bucket,
+        Key: key,
+        Body: body,
+        ContentType: "application/json",
+        ChecksumAlgorithm: "SHA256",
+        ...(this.#config.kmsKeyId === undefined
+          ? {}
+          : { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: this.#config.kmsKeyId }),
+      }),
+    );
+    return {
+      location: formatS3Url({
+        bucket: this.#config.bucket,
+        key,
+        ...(response.VersionId === undefined ? {} : { versionId: response.VersionId }),
+      }),
+      ...(response.VersionId === undefined ? {} : { versionId: response.VersionId }),
+    };
   }
 
   async #head(key: string, versionId: string): Promise<HeadObjectCommandOutput> {

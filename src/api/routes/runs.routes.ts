@@ -196,6 +196,7 @@ export function runView(record: RunRecord): RunView {
           },
         }),
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.delivery === undefined ? {} : { delivery: record.delivery }),
   };
 }
 

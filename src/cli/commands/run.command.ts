@@ -16,6 +16,8 @@ import { assertRangeWithinLimit, parsePeriod, parseRange } from "../../time/date
 import type { CliIo, FailOnSeverity, RunCliOptions } from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
+import type { TargetDelivery } from "../../delivery/deliver-run.ts";
+import { formatDeliveries } from "../../delivery/format-deliveries.ts";
 
 /** `--period` xor `--from` + `--to`. Wrong combinations are argument errors (exit 2). */
 export function resolveRange(options: Pick<RunCliOptions, "period" | "from" | "to">): DateRange {
@@ -101,16 +103,22 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
   });
   if (io.isTty) io.stderr("\r\x1b[K");
   printResult(options, io, result);
-  return runExitCode(result.summary, options.failOn);
+  return runExitCode(result.summary, options.failOn, result.delivery);
 }
 
 /**
- * 0 complete; 3 sealed but incomplete; 4 (only with --fail-on) complete with an open fail at or above the
- * threshold. 3 wins over 4: findings judged on incomplete evidence are not the whole picture, and a CI gate
- * that only looks for 4 must not pass a run that could not see everything.
+ * 0 complete; 3 sealed but incomplete, or a `deliver:` target failed for good; 4 (only with --fail-on)
+ * complete with an open fail at or above the threshold. 3 wins over 4: findings judged on incomplete
+ * evidence are not the whole picture, and evidence that did not reach the auditors' platform is not where
+ * it should be; a CI gate that only looks for 4 must not pass either.
  */
-export function runExitCode(summary: RunSummary, failOn: FailOnSeverity | undefined): number {
+export function runExitCode(
+  summary: RunSummary,
+  failOn: FailOnSeverity | undefined,
+  delivery: readonly Pick<TargetDelivery, "state">[] = [],
+): number {
   if (!isSummaryComplete(summary)) return EXIT_CODES.INCOMPLETE;
+  if (delivery.some((target) => target.state === "failed")) return EXIT_CODES.INCOMPLETE;
   if (failOn !== undefined && hasFailAtOrAbove(summary, failOn)) return EXIT_CODES.FAIL_ON;
   return EXIT_CODES.OK;
 }
@@ -122,15 +130,17 @@ function printResult(
     bundle: { directory: string; archive: string; manifestSha256: string };
     summary: RunSummary;
     storage?: StorageRecord | undefined;
+    delivery?: TargetDelivery[] | undefined;
   },
 ): void {
   if (options.json === true) {
     io.stdout(
-      `${JSON.stringify({ storage: result.storage, bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary }, null, 2)}\n`,
+      `${JSON.stringify({ storage: result.storage, bundle: result.bundle.directory, archive: result.bundle.archive, manifestSha256: result.bundle.manifestSha256, summary: result.summary, delivery: result.delivery }, null, 2)}\n`,
     );
   } else {
     io.stdout(formatRunSummary(result.summary, result.bundle));
     if (result.storage !== undefined) io.stdout(formatStorage(result.storage));
+    if (result.delivery !== undefined) io.stdout(formatDeliveries(result.delivery));
   }
 }
 

@@ -32,6 +32,11 @@ export interface JobContext {
     timestamp: number;
     log: (message: string) => Promise<void>;
     /**
+     * Adds an independent job (no parent) under its deterministic id; an existing id is left as it is.
+     * For work that follows this job without holding it open (deliveries after the run completed).
+     */
+    enqueue: (job: ChildJob) => Promise<void>;
+    /**
      * Puts the job back as delayed for `delayMs` without using up an attempt, and ends this execution
      * (it throws BullMQ's DelayedError, which the worker passes through untouched).
      */

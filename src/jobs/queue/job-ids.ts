@@ -24,6 +24,14 @@ export function screenshotBatchJobId(runId: string, batch: number): string {
   return jobIdFor(runId, "render-screenshot-batch", String(batch));
 }
 
+/**
+ * `<run>/deliver/<target>`: one delivery job per (run, target), whoever asks (the sealed run, `keyproof
+ * deliver`), so a delivery already queued or running is never doubled.
+ */
+export function deliverTargetJobId(runId: string, target: string): string {
+  return [runId, "deliver", target].map((segment) => encodeURIComponent(segment)).join("/");
+}
+
 /** `<run>/collect-key-batch/<source>/<location>/<index>`: the same batch of a plan always has the same job. */
 export function batchJobId(runId: string, source: string, location: string, batch: number): string {
   return jobIdFor(runId, "collect-key-batch", source, location, String(batch));

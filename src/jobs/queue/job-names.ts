@@ -1,7 +1,7 @@
 /**
  * Queues per kind of work, so each kind scales and fails on its own: `collect` calls the key sources,
  * `render` drives the browser (its own worker kind, one Chromium per process), `seal` judges and signs
- * (no outbound calls), `deliver` hands the sealed bundle on, `schedule` turns a cron tick into a run.
+ * (no outbound calls), `deliver` hands the sealed bundle on (stores, then one job per `deliver:` target), `schedule` turns a cron tick into a run.
  */
 export const QUEUE_NAMES = ["collect", "render", "seal", "deliver", "schedule"] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -15,6 +15,7 @@ export const JOB_NAMES = [
   "render-screenshot-batch",
   "seal-bundle",
   "deliver-run",
+  "deliver-target",
   "start-scheduled-run",
   "seal-review",
 ] as const;

@@ -31,6 +31,9 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   "render-screenshot-batch": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "seal-bundle": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "deliver-run": { ...BASE, attempts: 5, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
+  // Platforms throttle (429 + Retry-After) and have outages: exponential from 2 s, or the platform's
+  // Retry-After when longer (DELIVERY_BACKOFF, below); six attempts span about a minute plus those waits.
+  "deliver-target": { ...BASE, attempts: 6, backoff: { type: "delivery", delay: RETRY_BASE_MS } },
   "start-scheduled-run": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
   "seal-review": { ...BASE, attempts: 3, backoff: { type: "exponential", delay: RETRY_BASE_MS } },
 };
@@ -40,6 +43,23 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
  * a parent waiting for its children forever.
  */
 export const CHILD_JOB_OPTIONS: JobsOptions = { failParentOnFailure: true };
+
+/** The longest Retry-After a queued delivery honours; a platform asking for more is asked again after this. */
+export const MAX_RETRY_AFTER_MS = 3600_000;
+
+/**
+ * BullMQ's custom backoff (`backoff.type: "delivery"`): exponential from `RETRY_BASE_MS`, but never sooner
+ * than the Retry-After the platform sent, which the delivery handler's error carries (`retryAfterMs`).
+ * Matched by name: the error is the one the processor threw in this process.
+ */
+export function deliveryBackoff(attemptsMade: number, type?: string, error?: Error): number {
+  const exponential = RETRY_BASE_MS * 2 ** Math.max(0, attemptsMade - 1);
+  if (type !== "delivery") return exponential;
+  const retryAfter = error !== undefined && "retryAfterMs" in error ? error.retryAfterMs : undefined;
+  return typeof retryAfter === "number"
+    ? Math.max(exponential, Math.min(retryAfter, MAX_RETRY_AFTER_MS))
+    : exponential;
+}
 
 export interface WorkerTuning {
   /** Jobs processed at once per queue in one process. Default 4 (collect), 1 (render). */
@@ -66,6 +86,7 @@ export function workerOptions(
     // A job whose worker died twice is returned once more; after that it fails with a clear reason
     // instead of crash-looping every worker that takes it.
     maxStalledCount: 2,
+    settings: { backoffStrategy: deliveryBackoff },
   };
 }
 

@@ -44,6 +44,8 @@ export const JOB_PAYLOAD_SCHEMAS = {
   "render-screenshot-batch": ScreenshotBatchPayloadSchema,
   "seal-bundle": RunPayloadSchema,
   "deliver-run": RunPayloadSchema,
+  /** One `deliver:` target of a sealed run, by name: its config is read from the run's plan. */
+  "deliver-target": z.strictObject({ runId: RunIdSchema, target: z.string().min(1) }),
   "start-scheduled-run": z.strictObject({
     schedule: z.string().min(1),
     period: z.enum(SCHEDULE_PERIODS),
@@ -63,6 +65,7 @@ export type LocationPayload = z.infer<typeof LocationPayloadSchema>;
 export type ScreenshotBatchPayload = z.infer<typeof ScreenshotBatchPayloadSchema>;
 export type KeyBatchPayload = z.infer<typeof KeyBatchPayloadSchema>;
 export type RunPayload = z.infer<typeof RunPayloadSchema>;
+export type DeliverTargetPayload = JobPayloads["deliver-target"];
 
 /** Validates a payload for enqueueing; a bad payload is a bug in the caller, reported with the field. */
 export function validatePayload<Name extends JobName>(name: Name, data: unknown): JobPayloads[Name] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jobIdFor, locationJobId } from "./job-ids.ts";
 import { JOB_NAMES, QUEUE_NAMES } from "./job-names.ts";
-import { JOB_OPTIONS } from "./job-options.ts";
+import { deliveryBackoff, JOB_OPTIONS, MAX_RETRY_AFTER_MS } from "./job-options.ts";
 import { PayloadError, validatePayload } from "./job-payloads.ts";
 import { JOB_REGISTRY, jobsOfQueues, runIdOf } from "./job-registry.ts";
 import { isUnrecoverable, toJobError } from "./job-errors.ts";
@@ -14,10 +14,26 @@ describe("job registry", () => {
       expect(QUEUE_NAMES, name).toContain(definition.queue);
       expect(typeof definition.handle, name).toBe("function");
       expect(JOB_OPTIONS[name].attempts, name).toBeGreaterThanOrEqual(1);
-      expect(JOB_OPTIONS[name].backoff, name).toMatchObject({ type: "exponential" });
+      // Deliveries back off exponentially too, but never sooner than a platform's Retry-After.
+      expect(JOB_OPTIONS[name].backoff, name).toMatchObject({
+        type: name === "deliver-target" ? "delivery" : "exponential",
+      });
     }
     expect(jobsOfQueues(["collect"])).toEqual(["collect-location", "collect-key-batch", "extract-usage"]);
     expect(jobsOfQueues(["seal"])).toEqual(["judge-run", "seal-bundle"]);
+  });
+
+  it("backs deliveries off exponentially, waiting at least a platform's Retry-After (capped)", () => {
+    expect(deliveryBackoff(1, "delivery")).toBe(2000);
+    expect(deliveryBackoff(3, "delivery")).toBe(8000);
+    const throttled = Object.assign(new Error("429"), { retryAfterMs: 30_000 });
+    expect(deliveryBackoff(1, "delivery", throttled)).toBe(30_000);
+    expect(deliveryBackoff(1, "delivery", Object.assign(new Error("429"), { retryAfterMs: 9e9 }))).toBe(
+      MAX_RETRY_AFTER_MS,
+    );
+    expect(deliveryBackoff(5, "delivery", Object.assign(new Error("429"), { retryAfterMs: 10 }))).toBe(
+      32_000,
+    );
   });
 
   it("validates payloads on enqueue, naming the field", () => {

@@ -5,6 +5,7 @@ import { JOB_PAYLOAD_SCHEMAS, PayloadError, type JobPayloads } from "./job-paylo
 import { handleCollectKeyBatch } from "./handlers/collect-key-batch.handler.ts";
 import { handleCollectLocation } from "./handlers/collect-location.handler.ts";
 import { handleDeliverRun } from "./handlers/deliver-run.handler.ts";
+import { handleDeliverTarget } from "./handlers/deliver-target.handler.ts";
 import { handleExtractUsage } from "./handlers/extract-usage.handler.ts";
 import { handleJudgeRun } from "./handlers/judge-run.handler.ts";
 import { handleRenderEvidence, handleRenderScreenshotBatch } from "./handlers/render-evidence.handler.ts";
@@ -19,6 +20,11 @@ export interface JobDefinition<Payload> {
   /** Short target description for progress and logs. */
   describe: (payload: Payload) => string;
   handle: (payload: Payload, context: JobContext) => Promise<unknown>;
+  /**
+   * False for jobs after the run completed (delivery): failing for good is recorded on the job and in the
+   * run's delivery, never as a failed run. Default true.
+   */
+  failsRun?: boolean;
 }
 
 /**
@@ -73,6 +79,13 @@ export const JOB_REGISTRY: { [Name in JobName]: JobDefinition<JobPayloads[Name]>
     payloadSchema: JOB_PAYLOAD_SCHEMAS["deliver-run"],
     describe: (payload) => payload.runId,
     handle: handleDeliverRun,
+  },
+  "deliver-target": {
+    queue: "deliver",
+    payloadSchema: JOB_PAYLOAD_SCHEMAS["deliver-target"],
+    describe: (payload) => `${payload.runId} → ${payload.target}`,
+    handle: handleDeliverTarget,
+    failsRun: false,
   },
   "start-scheduled-run": {
     queue: "schedule",

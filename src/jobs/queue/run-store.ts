@@ -58,9 +58,27 @@ export interface RunRecord {
   keyBatches: Record<string, number>;
   /** Screenshot slices rendered as their own jobs, known once rendering has started (0: none). */
   screenshotBatches: number;
+  /** Per `deliver:` target name: its delivery state and outcomes, once its job has run. */
+  delivery?: Record<string, RunTargetDelivery>;
+}
+
+/** A target's delivery as the run record keeps it (deliver-run.ts `TargetDelivery` without its name). */
+export interface RunTargetDelivery {
+  type: string;
+  state: "delivered" | "failed" | "retrying" | "pending";
+  outcomes: Array<{
+    path: string;
+    state: "delivered" | "skipped" | "failed";
+    time: string;
+    sha256: string;
+    remoteId?: string;
+    httpStatus?: number;
+    reason?: string;
+  }>;
 }
 
 const KEY_BATCHES_FIELD = "batches:";
+const DELIVERY_FIELD = "delivery:";
 
 /** A batch count from a hash field; anything else (absent, edited by hand) counts as none. */
 function countOf(value: string | undefined): number {
@@ -237,6 +255,10 @@ export class RunStore {
     for (const [field, value] of Object.entries(fields)) {
       if (field.startsWith(KEY_BATCHES_FIELD))
         record.keyBatches[field.slice(KEY_BATCHES_FIELD.length)] = countOf(value);
+      if (field.startsWith(DELIVERY_FIELD)) {
+        record.delivery ??= {};
+        record.delivery[field.slice(DELIVERY_FIELD.length)] = JSON.parse(value) as RunTargetDelivery;
+      }
     }
     if (fields.startedAt !== undefined) record.startedAt = fields.startedAt;
     if (fields.finishedAt !== undefined) record.finishedAt = fields.finishedAt;
@@ -307,6 +329,14 @@ export class RunStore {
       "updatedAt",
       now.toISOString(),
     );
+  }
+
+  /**
+   * One target's delivery, in a field of its own: target jobs run concurrently and each writes only its
+   * own. The run's status is left alone (a failed delivery does not fail a sealed, stored run).
+   */
+  async recordDelivery(runId: string, target: string, delivery: RunTargetDelivery): Promise<void> {
+    await this.redis.hset(this.keys.run(runId), `${DELIVERY_FIELD}${target}`, JSON.stringify(delivery));
   }
 
   async complete(runId: string, now = new Date()): Promise<void> {

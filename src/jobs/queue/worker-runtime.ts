@@ -12,7 +12,7 @@ import {
   workerOptions,
   type WorkerTuning,
 } from "./job-options.ts";
-import type { QueueName } from "./job-names.ts";
+import { isJobName, type QueueName } from "./job-names.ts";
 import { validatePayload } from "./job-payloads.ts";
 import { dispatchJob, JOB_REGISTRY, jobsOfQueues, runIdOf } from "./job-registry.ts";
 import { ProviderCache } from "./provider-cache.ts";
@@ -134,6 +134,14 @@ async function processJob(
       log: async (message) => {
         await job.log(message);
       },
+      enqueue: async (child) => {
+        await deps.producer
+          .queue(JOB_REGISTRY[child.name].queue)
+          .add(child.name, validatePayload(child.name, child.data), {
+            ...JOB_OPTIONS[child.name],
+            jobId: child.jobId,
+          });
+      },
       postpone: async (delayMs) => {
         await job.moveToDelayed(Date.now() + delayMs, token);
         throw new DelayedError();
@@ -181,7 +189,8 @@ async function processJob(
     const final = isUnrecoverable(error) || context.job.attempt >= maxAttempts;
     deps.logger.warn({ ...fields, final }, `job failed: ${error.message}`);
     const runId = runIdOf(job.data);
-    if (final && runId !== undefined) {
+    const failsRun = isJobName(job.name) ? JOB_REGISTRY[job.name].failsRun !== false : true;
+    if (final && runId !== undefined && failsRun) {
       // The run fails with this cause and frees its scope; the flow's parents fail too (failParentOnFailure).
       await deps.producer.runs
         .fail(runId, `${job.name} ${job.id ?? ""}: ${error.message}`)

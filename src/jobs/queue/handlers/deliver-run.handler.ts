@@ -13,6 +13,7 @@ import {
   type StorageRecord,
 } from "../../../storage/store-sealed-bundle.ts";
 import type { JobContext } from "../job-context.ts";
+import { deliverTargetJobId } from "../job-ids.ts";
 import type { RunPayload } from "../job-payloads.ts";
 
 export interface DeliverRunResult {
@@ -46,6 +47,15 @@ export async function handleDeliverRun(payload: RunPayload, job: JobContext): Pr
     stored = await storeSealedBundle({ prepared, bundle });
   }
   await job.runs.complete(payload.runId);
+  // After completing: a delivery is not part of the run's lifecycle (a failed target does not fail it).
+  // Deterministic ids make a retry of this job, after a crash between the two, add nothing twice.
+  for (const target of plan.config.deliver) {
+    await job.job.enqueue({
+      name: "deliver-target",
+      data: { runId: payload.runId, target: target.name },
+      jobId: deliverTargetJobId(payload.runId, target.name),
+    });
+  }
   return {
     status: "completed",
     ...(stored === undefined
