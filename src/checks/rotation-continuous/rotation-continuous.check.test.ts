@@ -19,11 +19,13 @@ const MALLORY = "arn:aws:iam::111122223333:user/mallory";
 const ADMIN = "arn:aws:iam::111122223333:role/key-admin";
 const disable = makeChangeRecord({
   action: "DisableKeyRotation",
+  rotationState: "disabled",
   principal: MALLORY,
   time: "2026-08-14T09:30:00.000Z",
 });
 const enable = makeChangeRecord({
   action: "EnableKeyRotation",
+  rotationState: "enabled",
   principal: ADMIN,
   sourceAddress: "10.0.0.9",
   time: "2026-08-20T16:00:00.000Z",

@@ -9,7 +9,6 @@ import {
   sourcesOf,
   summarizeList,
 } from "../eligibility.ts";
-import { ROTATION_TOGGLES } from "../../model/changes.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord } from "../../model/key.ts";
 import type { DateRange, SourceSnapshot } from "../../model/snapshot.ts";
@@ -37,7 +36,7 @@ function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Fin
     const omitted = lookup.history?.rotationTogglesOmitted ?? 0;
     const named = summarizeList(toggles.map(describeChange), 6);
     const more = omitted > 0 ? ` (${omitted} more switch${omitted === 1 ? "" : "es"} in changes.ndjson)` : "";
-    const firstDisable = toggles.find((change) => ROTATION_TOGGLES[change.action] === "disabled");
+    const firstDisable = toggles.find((change) => change.rotationState === "disabled");
     return makeFinding(metadata, {
       ...base,
       status: "fail",
