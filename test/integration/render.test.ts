@@ -202,24 +202,20 @@ describe("renderEvidence", () => {
       expect(text).toContain("generated 2026-10-01 09:00 UTC");
     });
 
-    it("findings report: changes during the period, per location and key, before the comparison with the previous bundle", async () => {
+    it("findings report: changes during the period, per location, before the comparison with the previous bundle", async () => {
       const text = normalize(await pdfText(join(directory, FINDINGS_REPORT_PATH)));
       const section = text.indexOf(normalize("Changes during the period"));
       expect(section).toBeGreaterThan(-1);
-      expect(section).toBeLessThan(text.indexOf(normalize("Since the previous bundle")));
-      expect(text).toContain(
-        normalize("2 administrative events (failed attempts included): CreateGrant 1, TagResource 1."),
+      const sincePrevious = text.indexOf(normalize("Since the previous bundle"));
+      expect(section).toBeLessThan(sincePrevious);
+      // The fixture's three locations logged no administrative event; the lists and verdicts of a location
+      // with changes are covered by changes-during-period.view-model.test.ts.
+      const changes = text.slice(section, sincePrevious);
+      for (const where of ["aws-prod / eu-west-1", `azure-prod / ${AZURE_VAULT}`, "vault-prod / transit"])
+        expect(changes).toContain(normalize(where));
+      expect(changes.split(normalize("No administrative event was logged in the period.")).length - 1).toBe(
+        3,
       );
-      // Table cells wrap: the line's parts, each whole.
-      for (const part of [
-        "CreateGrant by arn:aws:iam::111122223333:role/key-admin",
-        "from 10.20.4.99",
-        "2026-08-12 14:05:00 UTC",
-      ])
-        expect(text.slice(section)).toContain(normalize(part));
-      // The verdict is the key-policy-changes-reviewed finding's, looked up.
-      expect(text.slice(section)).toContain(normalize("Needs review key-policy-changes-reviewed"));
-      expect(text).toContain(normalize("No administrative event was logged in the period."));
     });
 
     it("findings report: no page but the last is less than half full", async () => {
