@@ -20,7 +20,15 @@ export type KeyHistoryLookup =
    * The history as read; `history` is undefined when the key had no rotation or access change.
    * `incomplete` names the unreadable parts of the log when there are any.
    */
-  | { kind: "read"; history?: KeyChangeHistory; incomplete?: string; evidence: string[] };
+  | {
+      kind: "read";
+      history?: KeyChangeHistory;
+      /** Access changes that apply to every key of the location (vault access, ACL policies); may be empty. */
+      locationAccessChanges: ChangeRecord[];
+      locationAccessChangesOmitted: number;
+      incomplete?: string;
+      evidence: string[];
+    };
 
 /** The changes extract files of the key's location: the evidence of every history finding. */
 export function changesEvidence(key: Pick<KeyRecord, "source" | "location">): string[] {
@@ -65,15 +73,22 @@ export function keyHistoryOf(source: SourceSnapshot, key: KeyRecord): KeyHistory
   return {
     kind: "read",
     ...(history === undefined ? {} : { history }),
+    locationAccessChanges: changes.locationAccessChanges,
+    locationAccessChangesOmitted: changes.locationAccessChangesOmitted,
     ...(incomplete === undefined ? {} : { incomplete }),
     evidence: incomplete === undefined ? evidence : [...evidence, GAPS_FILE],
   };
 }
 
-/** `DisableKeyRotation by arn:… from 203.0.113.7 at 2026-08-14T09:30:00.000Z`: a change as a finding names it. */
+/**
+ * `DisableKeyRotation by arn:… from 203.0.113.7 at 2026-08-14T09:30:00.000Z`: a change as a finding names
+ * it. A rotation change whose resulting state the log does not show says so, so no reader takes it for
+ * an enable.
+ */
 export function describeChange(change: ChangeRecord): string {
   const from = change.sourceAddress === undefined ? "" : ` from ${change.sourceAddress}`;
-  return `${change.action} by ${change.principal}${from} at ${change.time}`;
+  const state = change.rotationState === "unknown" ? " (resulting rotation state not logged)" : "";
+  return `${change.action}${state} by ${change.principal}${from} at ${change.time}`;
 }
 
 /**

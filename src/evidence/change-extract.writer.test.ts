@@ -106,14 +106,18 @@ describe("writeUsageAndChangeExtracts", () => {
               principal: "arn:aws:iam::111122223333:user/mallory",
               sourceAddress: "10.0.0.1",
               eventId: "e-2",
+              rotationState: "disabled",
             },
           ],
           rotationTogglesOmitted: 0,
           rotationDisabledCount: 1,
+          rotationUnknownCount: 0,
           accessChanges: [],
           accessChangesOmitted: 0,
         },
       ],
+      locationAccessChanges: [],
+      locationAccessChangesOmitted: 0,
     });
   });
 
@@ -155,17 +159,28 @@ describe("writeUsageAndChangeExtracts", () => {
 describe("ChangeSummaryBuilder", () => {
   it("keeps each key's changes in time order even when the log delivers them out of order", () => {
     const builder = new ChangeSummaryBuilder("aws-prod", "eu-west-1");
-    builder.add(
-      event({ time: "2026-08-03T00:00:00.000Z", action: "EnableKeyRotation", eventId: "c" }),
-      "rotation",
-    );
-    builder.add(
-      event({ time: "2026-08-01T00:00:00.000Z", action: "DisableKeyRotation", eventId: "a" }),
-      "rotation",
-    );
-    builder.add(event({ time: "2026-08-02T00:00:00.000Z", action: "CreateGrant", eventId: "b" }), "access");
-    builder.add(event({ time: "2026-08-02T00:00:00.000Z", action: "TagResource", eventId: "d" }), "other");
-    builder.add(event({ keyId: "other-key", action: "PutKeyPolicy", eventId: "e" }), "access");
+    builder.add(event({ time: "2026-08-03T00:00:00.000Z", action: "EnableKeyRotation", eventId: "c" }), {
+      kind: "rotation",
+      scope: "key",
+      rotationState: "enabled",
+    });
+    builder.add(event({ time: "2026-08-01T00:00:00.000Z", action: "DisableKeyRotation", eventId: "a" }), {
+      kind: "rotation",
+      scope: "key",
+      rotationState: "disabled",
+    });
+    builder.add(event({ time: "2026-08-02T00:00:00.000Z", action: "CreateGrant", eventId: "b" }), {
+      kind: "access",
+      scope: "key",
+    });
+    builder.add(event({ time: "2026-08-02T00:00:00.000Z", action: "TagResource", eventId: "d" }), {
+      kind: "other",
+      scope: "key",
+    });
+    builder.add(event({ keyId: "other-key", action: "PutKeyPolicy", eventId: "e" }), {
+      kind: "access",
+      scope: "key",
+    });
     const summary = builder.build();
     expect(summary.changeCount).toBe(5);
     expect(summary.keys.map((key) => key.key)).toEqual(["1234abcd", "other-key"]);
@@ -178,11 +193,11 @@ describe("ChangeSummaryBuilder", () => {
     for (let day = 9; day >= 1; day--) {
       builder.add(
         event({ time: `2026-08-0${day}T00:00:00.000Z`, action: "DisableKeyRotation", eventId: `d${day}` }),
-        "rotation",
+        { kind: "rotation", scope: "key", rotationState: "disabled" },
       );
       builder.add(
         event({ time: `2026-08-0${day}T00:00:00.000Z`, action: "CreateGrant", eventId: `g${day}` }),
-        "access",
+        { kind: "access", scope: "key" },
       );
     }
     const [history] = builder.build().keys;
@@ -197,7 +212,33 @@ describe("ChangeSummaryBuilder", () => {
     const builder = new ChangeSummaryBuilder("aws-prod", "eu-west-1");
     const bare = event({ action: "CreateGrant" });
     delete bare.keyId;
-    builder.add(bare, "access");
+    builder.add(bare, { kind: "access", scope: "key" });
     expect(builder.build()).toMatchObject({ changeCount: 1, keys: [] });
+  });
+
+  it("keeps a location-wide access change once, on the location, never on a key, capped like the key lists", () => {
+    const builder = new ChangeSummaryBuilder("vault-prod", "https://vault.example", 2);
+    for (const id of ["p3", "p1", "p2"]) {
+      const write = event({
+        time: `2026-08-0${id.slice(1)}T00:00:00.000Z`,
+        action: "sys/policy-write",
+        eventId: id,
+      });
+      delete write.keyId;
+      builder.add(write, { kind: "access", scope: "location" });
+    }
+    const summary = builder.build();
+    expect(summary.keys).toEqual([]);
+    expect(summary.locationAccessChanges.map((change) => change.eventId)).toEqual(["p1", "p2"]);
+    expect(summary.locationAccessChangesOmitted).toBe(1);
+    expect(summary.changeCount).toBe(3);
+  });
+
+  it("counts a rotation change whose resulting state is unknown apart from disables", () => {
+    const builder = new ChangeSummaryBuilder("azure-prod", "https://kv.vault.azure.net");
+    builder.add(event({ action: "KeyRotationPolicySet", eventId: "r1" }), { kind: "rotation", scope: "key" });
+    const [history] = builder.build().keys;
+    expect(history).toMatchObject({ rotationDisabledCount: 0, rotationUnknownCount: 1 });
+    expect(history?.rotationToggles[0]?.rotationState).toBe("unknown");
   });
 });

@@ -1,6 +1,17 @@
-import type { ChangeKind, ChangeRecord, ChangeSummary, KeyChangeHistory } from "../model/changes.ts";
-import { CHANGES_KEPT_PER_KEY, ROTATION_TOGGLES } from "../model/changes.ts";
+import type {
+  AdministrativeClass,
+  ChangeRecord,
+  ChangeSummary,
+  KeyChangeHistory,
+  RotationState,
+} from "../model/changes.ts";
+import { CHANGES_KEPT_PER_KEY } from "../model/changes.ts";
 import type { UsageEvent } from "../model/usage.ts";
+
+/** An administrative event's classification, with the rotation state it left for a rotation change. */
+export interface ClassifiedChange extends AdministrativeClass {
+  rotationState?: RotationState;
+}
 
 /**
  * Builds a location's `ChangeSummary` while its events stream past. Memory is bounded by keys × the cap:
@@ -13,6 +24,8 @@ export class ChangeSummaryBuilder {
   readonly #cap: number;
   readonly #keys = new Map<string, KeyChangeHistory>();
   readonly #byAction = new Map<string, number>();
+  readonly #locationAccessChanges: ChangeRecord[] = [];
+  #locationAccessChangesOmitted = 0;
   #changeCount = 0;
 
   constructor(source: string, location: string, cap = CHANGES_KEPT_PER_KEY) {
@@ -21,15 +34,14 @@ export class ChangeSummaryBuilder {
     this.#cap = cap;
   }
 
-  /** Counts every administrative event; only successful rotation and access changes enter the key lists (a denied call changed nothing). */
-  add(event: UsageEvent, kind: ChangeKind): void {
+  /**
+   * Counts every administrative event; only successful rotation and access changes enter the lists (a
+   * denied call changed nothing). A location-wide access change is kept once, not copied onto each key.
+   */
+  add(event: UsageEvent, change: ClassifiedChange): void {
     this.#changeCount++;
     this.#byAction.set(event.action, (this.#byAction.get(event.action) ?? 0) + 1);
-    if (event.outcome !== "success" || kind === "other") return;
-    const key = event.keyId ?? event.keyReference;
-    // A change that names no key cannot be put on one; changes.ndjson still has it.
-    if (key === undefined) return;
-    const history = this.#historyOf(key);
+    if (event.outcome !== "success" || change.kind === "other") return;
     const record: ChangeRecord = {
       time: event.time,
       action: event.action,
@@ -37,9 +49,21 @@ export class ChangeSummaryBuilder {
       ...(event.sourceAddress === undefined ? {} : { sourceAddress: event.sourceAddress }),
       eventId: event.eventId,
     };
-    if (kind === "rotation") {
-      if (ROTATION_TOGGLES[event.action] === "disabled") history.rotationDisabledCount++;
-      if (this.#insert(history.rotationToggles, record)) history.rotationTogglesOmitted++;
+    if (change.scope === "location") {
+      if (change.kind === "access" && this.#insert(this.#locationAccessChanges, record))
+        this.#locationAccessChangesOmitted++;
+      return;
+    }
+    const key = event.keyId ?? event.keyReference;
+    // A change that names no key cannot be put on one; changes.ndjson still has it.
+    if (key === undefined) return;
+    const history = this.#historyOf(key);
+    if (change.kind === "rotation") {
+      const state = change.rotationState ?? "unknown";
+      if (state === "disabled") history.rotationDisabledCount++;
+      if (state === "unknown") history.rotationUnknownCount++;
+      if (this.#insert(history.rotationToggles, { ...record, rotationState: state }))
+        history.rotationTogglesOmitted++;
     } else if (this.#insert(history.accessChanges, record)) {
       history.accessChangesOmitted++;
     }
@@ -55,6 +79,8 @@ export class ChangeSummaryBuilder {
       changeCount: this.#changeCount,
       byAction,
       keys: [...this.#keys.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      locationAccessChanges: [...this.#locationAccessChanges],
+      locationAccessChangesOmitted: this.#locationAccessChangesOmitted,
     };
   }
 
@@ -66,6 +92,7 @@ export class ChangeSummaryBuilder {
         rotationToggles: [],
         rotationTogglesOmitted: 0,
         rotationDisabledCount: 0,
+        rotationUnknownCount: 0,
         accessChanges: [],
         accessChangesOmitted: 0,
       };

@@ -9,7 +9,7 @@ import type { SourceType } from "../model/key.ts";
 import type { DateRange } from "../model/snapshot.ts";
 import type { UsageEvent, UsageGap, UsageItem, UsageSummary } from "../model/usage.ts";
 import type { ChangeSummary } from "../model/changes.ts";
-import { classifyAdministrativeAction } from "../model/changes.ts";
+import { classifyAdministrativeAction, rotationStateAfter } from "../model/changes.ts";
 import type { BundleWriter } from "./bundle-writer.ts";
 import { ChangeSummaryBuilder } from "./change-summary.ts";
 import { changesExtractPath, usageExtractPath } from "./paths.ts";
@@ -413,10 +413,15 @@ async function writeExtracts(
         if (last === undefined || time > last) last = time;
       }
       await usage.write(event, csvRow(event));
-      const kind =
-        changes === undefined ? undefined : classifyAdministrativeAction(target.sourceType, event.action);
-      if (changes !== undefined && kind !== undefined) {
-        changeSummary.add(event, kind);
+      const change =
+        changes === undefined ? undefined : classifyAdministrativeAction(target.sourceType, event);
+      if (changes !== undefined && change !== undefined) {
+        changeSummary.add(
+          event,
+          change.kind === "rotation"
+            ? { ...change, rotationState: rotationStateAfter(target.sourceType, event) }
+            : change,
+        );
         await changes.write(event, changesCsvRow(event));
       }
     }

@@ -39,6 +39,8 @@ export function makeChangeSummary(overrides: Partial<ChangeSummary> = {}): Chang
     changeCount: 0,
     byAction: {},
     keys: [],
+    locationAccessChanges: [],
+    locationAccessChangesOmitted: 0,
     ...overrides,
   };
 }
@@ -64,7 +66,8 @@ export function makeKeyChangeHistory(
     key,
     rotationToggles,
     rotationTogglesOmitted: 0,
-    rotationDisabledCount: rotationToggles.filter((change) => change.action === "DisableKeyRotation").length,
+    rotationDisabledCount: rotationToggles.filter((change) => change.rotationState === "disabled").length,
+    rotationUnknownCount: rotationToggles.filter((change) => change.rotationState === "unknown").length,
     accessChanges: [],
     accessChangesOmitted: 0,
     ...overrides,

@@ -202,6 +202,22 @@ describe("renderEvidence", () => {
       expect(text).toContain("generated 2026-10-01 09:00 UTC");
     });
 
+    it("findings report: changes during the period, per location, before the comparison with the previous bundle", async () => {
+      const text = normalize(await pdfText(join(directory, FINDINGS_REPORT_PATH)));
+      const section = text.indexOf(normalize("Changes during the period"));
+      expect(section).toBeGreaterThan(-1);
+      const sincePrevious = text.indexOf(normalize("Since the previous bundle"));
+      expect(section).toBeLessThan(sincePrevious);
+      // The fixture's three locations logged no administrative event; the lists and verdicts of a location
+      // with changes are covered by changes-during-period.view-model.test.ts.
+      const changes = text.slice(section, sincePrevious);
+      for (const where of ["aws-prod / eu-west-1", `azure-prod / ${AZURE_VAULT}`, "vault-prod / transit"])
+        expect(changes).toContain(normalize(where));
+      expect(changes.split(normalize("No administrative event was logged in the period.")).length - 1).toBe(
+        3,
+      );
+    });
+
     it("findings report: no page but the last is less than half full", async () => {
       const pages = (await pdfText(join(directory, FINDINGS_REPORT_PATH)))
         .split("\f")

@@ -101,4 +101,71 @@ describe("key-policy-changes-reviewed", () => {
       "warn",
     ]);
   });
+
+  it("names vault-wide access changes (Azure VaultPatch, Vault ACL policy writes) on every key of the location", () => {
+    const vault = "https://kv-prod.vault.azure.net";
+    const keys = ["payments", "orders"].map((name) =>
+      makeKey({
+        source: "azure-prod",
+        sourceType: "azure-key-vault",
+        location: vault,
+        keyId: `${vault}/keys/${name}`,
+        keySpec: "RSA_2048",
+      }),
+    );
+    const patch = makeChangeRecord({
+      action: "VaultPatch",
+      principal: "ops@example.com",
+      sourceAddress: "203.0.113.20",
+      time: "2026-08-05T09:00:00.000Z",
+    });
+    const findings = check.run(
+      makeSnapshot({
+        keys,
+        usage: [makeUsageSummary({ source: "azure-prod", location: vault })],
+        changes: [
+          makeChangeSummary({ source: "azure-prod", location: vault, locationAccessChanges: [patch] }),
+        ],
+      }),
+    );
+    expect(findings.map((finding) => finding.status)).toEqual(["warn", "warn"]);
+    expect(findings[0]).toMatchObject({ date: "2026-08-05T09:00:00.000Z" });
+    expect(findings[0]?.message).toBe(
+      "1 access change to the whole vault (access policies or permission model) in 2026-Q3 to review: VaultPatch by ops@example.com from 203.0.113.20 at 2026-08-05T09:00:00.000Z",
+    );
+  });
+
+  it("names a Vault key's own changes and the namespace's ACL policy writes together", () => {
+    const key = makeKey({
+      source: "vault-prod",
+      sourceType: "hashicorp-vault",
+      location: "https://vault.example:8200",
+      keyId: "transit/payments",
+      keySpec: "aes256-gcm96",
+    });
+    const policyWrite = makeChangeRecord({
+      action: "sys/policy-write",
+      principal: "token-ops",
+      time: "2026-08-01T00:00:00.000Z",
+    });
+    const [finding] = check.run(
+      makeSnapshot({
+        keys: [key],
+        usage: [makeUsageSummary({ source: "vault-prod", location: key.location })],
+        changes: [
+          makeChangeSummary({
+            source: "vault-prod",
+            location: key.location,
+            locationAccessChanges: [policyWrite],
+            locationAccessChangesOmitted: 11,
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("warn");
+    expect(finding?.message).toContain(
+      "12 access changes to the whole namespace (ACL policies) in 2026-Q3 to review: sys/policy-write by token-ops",
+    );
+    expect(finding?.message).toContain("; and 11 more in changes.ndjson");
+  });
 });

@@ -19,11 +19,13 @@ const MALLORY = "arn:aws:iam::111122223333:user/mallory";
 const ADMIN = "arn:aws:iam::111122223333:role/key-admin";
 const disable = makeChangeRecord({
   action: "DisableKeyRotation",
+  rotationState: "disabled",
   principal: MALLORY,
   time: "2026-08-14T09:30:00.000Z",
 });
 const enable = makeChangeRecord({
   action: "EnableKeyRotation",
+  rotationState: "enabled",
   principal: ADMIN,
   sourceAddress: "10.0.0.9",
   time: "2026-08-20T16:00:00.000Z",
@@ -152,7 +154,7 @@ describe("rotation-continuous", () => {
     expect(finding?.message).toContain("a switch-off may be in the 1 unreadable part: AWSLogs/");
   });
 
-  it("judges only AWS keys (the history is classified for AWS only), and reports collection gaps as errors", () => {
+  it("judges Azure and Vault keys too, and reports collection gaps as errors", () => {
     const findings = check.run(
       makeSnapshot({
         keys: [
@@ -167,8 +169,80 @@ describe("rotation-continuous", () => {
         gaps: [makeGap({ location: "sa-east-1" })],
       }),
     );
-    expect(findings.map((finding) => finding.status)).toEqual(["pass", "pass", "pass", "error"]);
-    expect(findings[3]?.message).toContain("collection gap in aws-prod/sa-east-1");
+    expect(findings.map((finding) => finding.status)).toEqual(["pass", "pass", "pass", "pass", "error"]);
+    expect(findings[4]?.message).toContain("collection gap in aws-prod/sa-east-1");
+  });
+
+  it("warns, naming who and when, on a rotation change whose resulting state the log does not show (Azure)", () => {
+    const vault = "https://kv-prod.vault.azure.net";
+    const key = makeKey({
+      source: "azure-prod",
+      sourceType: "azure-key-vault",
+      location: vault,
+      keyId: `${vault}/keys/payments`,
+      keySpec: "RSA_2048",
+      rotation: makeRotation({ enabled: true }),
+    });
+    const policySet = makeChangeRecord({
+      action: "KeyRotationPolicySet",
+      rotationState: "unknown",
+      principal: "ops@example.com",
+      sourceAddress: "203.0.113.20",
+      time: "2026-08-02T09:00:00.000Z",
+    });
+    const snapshot = makeSnapshot({
+      keys: [key],
+      usage: [makeUsageSummary({ source: "azure-prod", location: vault })],
+      changes: [
+        makeChangeSummary({
+          source: "azure-prod",
+          location: vault,
+          keys: [makeKeyChangeHistory(key.keyId, { rotationToggles: [policySet] })],
+        }),
+      ],
+    });
+    const [finding] = check.run(snapshot);
+    expect(finding).toMatchObject({ status: "warn", date: "2026-08-02T09:00:00.000Z" });
+    expect(finding?.message).toBe(
+      "the rotation settings were changed 1 time in 2026-Q3 and the log does not show whether rotation stayed on; review: KeyRotationPolicySet (resulting rotation state not logged) by ops@example.com from 203.0.113.20 at 2026-08-02T09:00:00.000Z; rotation is enabled again at capture",
+    );
+  });
+
+  it("fails a Vault key whose auto_rotate_period was logged in clear as 0, even among unknown changes", () => {
+    const key = makeKey({
+      source: "vault-prod",
+      sourceType: "hashicorp-vault",
+      location: "https://vault.example:8200",
+      keyId: "transit/payments",
+      keySpec: "aes256-gcm96",
+    });
+    const off = makeChangeRecord({
+      action: "transit/configure-key",
+      rotationState: "disabled",
+      principal: "token-ops",
+    });
+    const unknown = makeChangeRecord({
+      action: "transit/configure-key",
+      rotationState: "unknown",
+      time: "2026-09-01T00:00:00.000Z",
+    });
+    const [finding] = check.run(
+      makeSnapshot({
+        keys: [key],
+        usage: [makeUsageSummary({ source: "vault-prod", location: key.location })],
+        changes: [
+          makeChangeSummary({
+            source: "vault-prod",
+            location: key.location,
+            keys: [makeKeyChangeHistory(key.keyId, { rotationToggles: [off, unknown] })],
+          }),
+        ],
+      }),
+    );
+    expect(finding?.status).toBe("fail");
+    expect(finding?.message).toContain(
+      "automatic rotation was disabled 1 time in 2026-Q3: transit/configure-key by token-ops",
+    );
   });
 
   it("gives each of many keys its own verdict", () => {

@@ -9,7 +9,6 @@ import {
   sourcesOf,
   summarizeList,
 } from "../eligibility.ts";
-import { ROTATION_TOGGLES } from "../../model/changes.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { KeyRecord } from "../../model/key.ts";
 import type { DateRange, SourceSnapshot } from "../../model/snapshot.ts";
@@ -37,7 +36,7 @@ function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Fin
     const omitted = lookup.history?.rotationTogglesOmitted ?? 0;
     const named = summarizeList(toggles.map(describeChange), 6);
     const more = omitted > 0 ? ` (${omitted} more switch${omitted === 1 ? "" : "es"} in changes.ndjson)` : "";
-    const firstDisable = toggles.find((change) => ROTATION_TOGGLES[change.action] === "disabled");
+    const firstDisable = toggles.find((change) => change.rotationState === "disabled");
     return makeFinding(metadata, {
       ...base,
       status: "fail",
@@ -46,12 +45,27 @@ function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Fin
       message: `automatic rotation was disabled ${disabledCount} time${disabledCount === 1 ? "" : "s"} in ${range.label}: ${named}${more}; ${rotationAtCapture(key)}${lookup.incomplete === undefined ? "" : `; the log also has ${lookup.incomplete}`}`,
     });
   }
+  const unknownCount = lookup.history?.rotationUnknownCount ?? 0;
+  if (unknownCount > 0) {
+    // Azure's AuditEvent and a Vault audit device (HMACed values) do not show what the rotation policy was
+    // set to: the change may have switched rotation off, or not. Named for review, never read as a disable.
+    const unknown = toggles.filter((change) => change.rotationState === "unknown");
+    const unlisted = unknownCount - unknown.length;
+    const more = unlisted > 0 ? ` (${unlisted} more in changes.ndjson)` : "";
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      evidence: lookup.evidence,
+      ...(unknown[0] === undefined ? {} : { date: unknown[0].time }),
+      message: `the rotation settings were changed ${unknownCount} time${unknownCount === 1 ? "" : "s"} in ${range.label} and the log does not show whether rotation stayed on; review: ${summarizeList(unknown.map(describeChange), 6)}${more}; ${rotationAtCapture(key)}${lookup.incomplete === undefined ? "" : `; the log also has ${lookup.incomplete}`}`,
+    });
+  }
   if (lookup.incomplete !== undefined) {
     return makeFinding(metadata, {
       ...base,
       status: "warn",
       evidence: lookup.evidence,
-      message: `no DisableKeyRotation in the part of the ${range.label} log that was read, but a switch-off may be in the ${lookup.incomplete}`,
+      message: `no rotation switch-off in the part of the ${range.label} log that was read, but a switch-off may be in the ${lookup.incomplete}`,
     });
   }
   const switches =
@@ -66,7 +80,11 @@ function judgeKey(source: SourceSnapshot, key: KeyRecord, range: DateRange): Fin
   });
 }
 
-/** Rotation must have stayed on for the whole period, not only at capture: any DisableKeyRotation fails. */
+/**
+ * Rotation must have stayed on for the whole period, not only at capture: any change that left it off
+ * (AWS DisableKeyRotation, a Vault auto_rotate_period of 0 logged in clear) fails; a change whose result
+ * the log does not show (Azure KeyRotationPolicySet, an HMACed Vault value) warns for review.
+ */
 export const check: Check = {
   metadata,
   run(snapshot) {

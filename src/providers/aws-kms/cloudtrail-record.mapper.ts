@@ -72,7 +72,7 @@ export function mapCloudTrailRecord(value: unknown, context: RecordContext): Rec
   const userAgent = asString(record.userAgent);
   // Only administrative events keep their parameters: they are what changed (policy text, grantee).
   const requestParameters =
-    classifyAdministrativeAction("aws-kms", action) === undefined
+    classifyAdministrativeAction("aws-kms", { action }) === undefined
       ? undefined
       : toJsonValue(record.requestParameters);
   const event: UsageEvent = {

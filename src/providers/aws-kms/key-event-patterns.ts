@@ -62,7 +62,7 @@ export function kmsActionsOfFilterPattern(pattern: string): string[] {
  * only KMS's own administrative calls are then KMS events, and a wildcard says nothing about the service.
  */
 function isKmsAdministrativeAction(name: string): boolean {
-  return classifyAdministrativeAction("aws-kms", name) !== undefined;
+  return classifyAdministrativeAction("aws-kms", { action: name }) !== undefined;
 }
 
 /**

@@ -46,6 +46,16 @@ export const KEY_OPERATIONS = [
   "KeyExpiredEventGridNotification",
 ] as const;
 
+/**
+ * Vault-resource writes through ARM that Key Vault logs in the same AuditEvent category (apis.md,
+ * "operationName values"): they carry the vault's access policies and permission model, so they change
+ * who may use every key of the vault, and belong to the configuration history. Vault reads are left out.
+ */
+export const VAULT_ACCESS_OPERATIONS = ["VaultPut", "VaultPatch"] as const;
+
+/** Every operation the audit query reads: key operations and the vault's access changes. */
+export const AUDITED_OPERATIONS = [...KEY_OPERATIONS, ...VAULT_ACCESS_OPERATIONS] as const;
+
 /** Output column → (raw column per table, KQL default literal that fixes the output type). */
 const PROJECTION: ReadonlyArray<{ name: string; columns: Record<UsageTable, string>; fallback: string }> = [
   {
@@ -132,7 +142,7 @@ export function buildUsageQuery(options: UsageQueryOptions): string {
     (column) =>
       `${column.name} = ${castFor(column.fallback)}(column_ifexists(${kqlString(column.columns[table])}, ${column.fallback}))`,
   );
-  const operations = KEY_OPERATIONS.map(kqlString).join(", ");
+  const operations = AUDITED_OPERATIONS.map(kqlString).join(", ");
   const providerFilter =
     table === "AzureDiagnostics" ? ` | where ResourceProvider == "MICROSOFT.KEYVAULT"` : "";
   return [

@@ -7,6 +7,7 @@ import { parseRange } from "../../time/date-range.ts";
 import {
   auditErrorCode,
   parseAuditLine,
+  parsePolicyWrite,
   parseTransitCall,
   readAuditLog,
   type AuditLogScope,
@@ -183,6 +184,71 @@ describe("parseAuditLine", () => {
         gap: expect.objectContaining({ source: "vault-prod", object: "/var/log/audit.log:3", code }),
       },
     });
+  });
+});
+
+describe("administrative calls (the configuration history)", () => {
+  function eventOf(line: string, lineScope: AuditLogScope = scope) {
+    const result = parseAuditLine(line, "f:1", lineScope);
+    return result.kind === "item" && result.item.kind === "event" ? result.item.event : undefined;
+  }
+
+  /** An ACL policy call as OpenBao logs it: mount `sys/`, mount type `system`, path relative to the namespace. */
+  function policyLine(path: string, operation: string, namespace?: { id: string; path: string }): string {
+    const entry = JSON.parse(
+      responseLine({ path, operation, mountPoint: `${namespace?.path ?? ""}sys/` }),
+    ) as {
+      request: Record<string, unknown>;
+      response: Record<string, unknown>;
+    };
+    entry.request["mount_type"] = "system";
+    entry.request["data"] = { policy: "hmac-sha256:77aa" };
+    if (namespace !== undefined) entry.request["namespace"] = namespace;
+    entry.response["mount_type"] = "system";
+    return JSON.stringify(entry);
+  }
+
+  it.each([
+    ["sys/policy/payments-app", "update", "sys/policy-write"],
+    ["sys/policies/acl/payments-app", "create", "sys/policy-write"],
+    ["sys/policies/acl/payments-app", "delete", "sys/policy-delete"],
+  ])("%s (%s) → %s, naming no key", (path, operation, action) => {
+    expect(parsePolicyWrite(path, operation)).toEqual({ action, keyReference: path });
+    const event = eventOf(policyLine(path, operation));
+    expect(event).toMatchObject({
+      action,
+      keyReference: path,
+      requestParameters: { policy: "hmac-sha256:77aa" },
+    });
+    expect(event?.keyId).toBeUndefined();
+  });
+
+  it("does not take a policy read or list, or another sys path, for a change", () => {
+    expect(parsePolicyWrite("sys/policies/acl/payments-app", "read")).toBeUndefined();
+    expect(parsePolicyWrite("sys/policies/acl", "list")).toBeUndefined();
+    expect(parsePolicyWrite("sys/mounts/transit", "update")).toBeUndefined();
+    expect(eventOf(policyLine("sys/policies/acl/payments-app", "read"))).toBeUndefined();
+  });
+
+  it("keeps a policy write in the source's namespace (prefixed in the reference), not one in another", () => {
+    const nested = { id: "u3qF3a", path: "ns1/" };
+    expect(
+      eventOf(policyLine("sys/policies/acl/app", "update", nested), { ...scope, namespace: "ns1/" }),
+    ).toMatchObject({ keyReference: "ns1/sys/policies/acl/app" });
+    expect(eventOf(policyLine("sys/policies/acl/app", "update", nested))).toBeUndefined();
+  });
+
+  it("keeps the logged request on key changes only: a key config's field names, never a decrypt's data", () => {
+    const config = JSON.parse(responseLine({ path: "team-a/transit/keys/pay/config" })) as {
+      request: Record<string, unknown>;
+    };
+    config.request["data"] = { auto_rotate_period: "hmac-sha256:5c1e" };
+    expect(eventOf(JSON.stringify(config))).toMatchObject({
+      action: "transit/configure-key",
+      keyId: "team-a/transit/pay",
+      requestParameters: { auto_rotate_period: "hmac-sha256:5c1e" },
+    });
+    expect(eventOf(responseLine({}))?.requestParameters).toBeUndefined();
   });
 });
 

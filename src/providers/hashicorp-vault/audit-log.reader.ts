@@ -13,6 +13,8 @@ import { createInterface } from "node:readline";
 import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../model/usage.ts";
 import { isInRange } from "../../time/date-range.ts";
+import { classifyAdministrativeAction } from "../../model/changes.ts";
+import { toJsonValue } from "../../model/json.ts";
 import { asObject, asString } from "../shared/json-fields.ts";
 
 export interface AuditLogScope {
@@ -162,6 +164,21 @@ export function parseAuditLine(line: string, origin: string, scope: AuditLogScop
   const namespacePath = asString(asObject(request["namespace"])?.["path"]) ?? "";
   if (namespacePath !== scope.namespace) return SKIP;
 
+  const operation = asString(request["operation"]) ?? "";
+  const policyWrite = parsePolicyWrite(asString(request["path"]) ?? "", operation);
+  if (policyWrite !== undefined) {
+    return {
+      kind: "item",
+      item: {
+        kind: "event",
+        event: auditEvent(
+          { entry, request, instant, origin, scope },
+          { ...policyWrite, keyReference: `${namespacePath}${policyWrite.keyReference}` },
+        ),
+      },
+    };
+  }
+
   const response = asObject(entry["response"]);
   const mountType = asString(request["mount_type"]) ?? asString(response?.["mount_type"]);
   if (mountType !== "transit") return SKIP;
@@ -175,10 +192,52 @@ export function parseAuditLine(line: string, origin: string, scope: AuditLogScop
   const mount = relativeMount.replace(/\/+$/, "");
   if (scope.mounts !== undefined && !scope.mounts.has(mount)) return SKIP;
 
-  const operation = asString(request["operation"]) ?? "";
   const call = parseTransitCall(path.slice(relativeMount.length), operation);
   if (call === undefined) return SKIP;
+  const event = auditEvent(
+    { entry, request, instant, origin, scope },
+    { action: call.action, keyId: `${mount}/${call.keyName}`, keyReference: `${namespacePath}${path}` },
+  );
+  return { kind: "item", item: { kind: "event", event } };
+}
 
+/** What an audit entry is about, once its path is recognized. */
+interface RecognizedCall {
+  action: string;
+  /** Absent for a namespace-wide call (an ACL policy write). */
+  keyId?: string;
+  keyReference: string;
+}
+
+/**
+ * A write or delete of an ACL policy: `sys/policy/<name>` (the older route) or `sys/policies/acl/<name>`,
+ * relative to the namespace. Reads and lists are not changes. Policies are namespace-wide, so the event
+ * names no key; `keyReference` is the policy path (relative to the namespace here).
+ */
+export function parsePolicyWrite(relativePath: string, operation: string): RecognizedCall | undefined {
+  const match = /^sys\/(?:policy|policies\/acl)\/([^/]+)\/?$/.exec(relativePath);
+  if (match === null) return undefined;
+  const action =
+    operation === "delete"
+      ? "sys/policy-delete"
+      : operation === "create" || operation === "update"
+        ? "sys/policy-write"
+        : undefined;
+  return action === undefined ? undefined : { action, keyReference: relativePath };
+}
+
+/** A response entry already known to be in range and in the source's namespace. */
+interface AuditEntryContext {
+  entry: Record<string, unknown>;
+  request: Record<string, unknown>;
+  /** The entry's time, UTC ISO-8601. */
+  instant: string;
+  origin: string;
+  scope: AuditLogScope;
+}
+
+function auditEvent(context: AuditEntryContext, call: RecognizedCall): UsageEvent {
+  const { entry, request, instant, origin, scope } = context;
   const auth = asObject(entry["auth"]);
   const principal = asString(auth?.["display_name"]) ?? asString(auth?.["accessor"]) ?? "unknown";
   const error = asString(entry["error"]);
@@ -186,8 +245,8 @@ export function parseAuditLine(line: string, origin: string, scope: AuditLogScop
     time: instant,
     source: scope.source,
     location: scope.location,
-    keyId: `${mount}/${call.keyName}`,
-    keyReference: `${namespacePath}${path}`,
+    ...(call.keyId === undefined ? {} : { keyId: call.keyId }),
+    keyReference: call.keyReference,
     action: call.action,
     principal,
     outcome: error === undefined ? "success" : "failure",
@@ -201,7 +260,13 @@ export function parseAuditLine(line: string, origin: string, scope: AuditLogScop
   const agent = Array.isArray(userAgent) ? asString(userAgent[0]) : asString(userAgent);
   if (agent !== undefined) event.userAgent = agent;
   if (error !== undefined) event.errorCode = auditErrorCode(error);
-  return { kind: "item", item: { kind: "event", event } };
+  // Only administrative calls keep their request as logged (values HMACed by the device unless it was told
+  // otherwise): it names what was changed. An encrypt's plaintext field is usage and stays out.
+  if (classifyAdministrativeAction("hashicorp-vault", { action: call.action }) !== undefined) {
+    const data = toJsonValue(request["data"]);
+    if (data !== undefined) event.requestParameters = data;
+  }
+  return event;
 }
 
 /**

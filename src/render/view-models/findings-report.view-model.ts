@@ -8,6 +8,10 @@ import {
 } from "../../model/finding.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
 import { describeChanges, type ChangesSincePrevious } from "../../evidence/bundle-diff.ts";
+import {
+  buildChangesDuringPeriodView,
+  type ChangesDuringPeriodView,
+} from "./changes-during-period.view-model.ts";
 import { buildReportHeader, type ReportHeaderView } from "./report-header.view-model.ts";
 import { STATUS_TEXT, compareText, formatInstant, isAttentionStatus } from "./format.ts";
 import { proseOf, stripMarkdown, type ProseSegment } from "./verdicts.ts";
@@ -53,6 +57,7 @@ export type SincePreviousView = {
 
 export type FindingsReportView = {
   report: ReportHeaderView;
+  changesDuringPeriod: ChangesDuringPeriodView;
   sincePrevious: SincePreviousView;
   statusTotals: Array<{ status: string; statusClass: FindingStatus; count: number }>;
   severityTotals: Array<{ severity: string; attention: number; total: number }>;
@@ -192,6 +197,7 @@ export function buildFindingsReportView(input: {
 
   return {
     report: buildReportHeader(input.snapshot, "Findings report", input.generatedAt),
+    changesDuringPeriod: buildChangesDuringPeriodView(input.snapshot.sources ?? [], input.findings),
     sincePrevious: buildSincePreviousView(input.changes),
     statusTotals: FINDING_STATUSES.map((status) => ({
       status: STATUS_TEXT[status],
