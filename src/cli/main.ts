@@ -14,7 +14,12 @@ import { registerProcedureCommand } from "./commands/procedure.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { registerDeliverCommand } from "./commands/deliver.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
-import { DEFAULT_DELIVERY_WAIT_SECONDS, FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
+import {
+  DEFAULT_DELIVERY_WAIT_SECONDS,
+  FAIL_ON_SEVERITIES,
+  type CliIo,
+  type RunCliOptions,
+} from "./cli-types.ts";
 
 // The types commands share live in cli-types.ts (a command importing main.ts would be an import cycle).
 export { FAIL_ON_SEVERITIES, type CliIo, type FailOnSeverity, type RunCliOptions } from "./cli-types.ts";

@@ -480,6 +480,57 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
     expect(sfEvidenceOf(runId)).toHaveLength(1);
   }, 420_000);
 
+  it("stops waiting after --delivery-wait: a target still sending is shown pending and does not change the exit code", async () => {
+    const held = vanta.server.holdNext(/^POST \/v1\/documents\/[^/]+\/uploads$/);
+    releases.push(held.release);
+    const configFile = path.join(setup.directory, "keyproof-wait.yaml");
+    const base = parse(await readFile(setup.configFile, "utf8")) as Record<string, unknown>;
+    await writeFile(configFile, stringify({ ...base, deliver: [{ ...vantaTarget(), submit: false }] }));
+    let stdout = "";
+    let stderr = "";
+    const code = await main(
+      [
+        "node",
+        "keyproof",
+        "run",
+        "-c",
+        configFile,
+        "--from",
+        "2026-07-01",
+        "--to",
+        PERIOD_END,
+        "--no-render",
+        "-o",
+        path.join(setup.directory, "out-wait"),
+        "--redis-url",
+        REDIS_URL,
+        "--prefix",
+        prefix,
+        "--delivery-wait",
+        "2",
+      ],
+      { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTty: false },
+    );
+    const runId = /^Run (\S+)/m.exec(stdout)?.[1] ?? "(no run id printed)";
+    const record = await client.runs.get(runId);
+    expect(stdout).toContain("vanta (vanta): PENDING");
+    expect(stderr).toContain(`still delivering to vanta after --delivery-wait`);
+    // Not settled is not failed: the exit code is the run's own.
+    expect(code).toBe(runExitCode(record?.summary as NonNullable<RunRecord["summary"]>, undefined));
+
+    // The workers go on: once the platform answers, the target is delivered, each artifact once.
+    held.release();
+    const deliveries = await waitForDeliveries(client, runId, { timeoutMs: 120_000, pollIntervalMs: 250 });
+    expect(deliveries.map((delivery) => delivery.state)).toEqual(["delivered"]);
+    const sealed = await openSealedRun(record?.bundle?.directory ?? "");
+    const selected = selectArtifacts(vantaTarget(), sealed.bundleDirectory, sealed.manifest.files);
+    expect(
+      uploadsOf(runId)
+        .map((upload) => upload.sha256)
+        .sort(),
+    ).toEqual(selected.map((artifact) => artifact.sha256).sort());
+  }, 420_000);
+
   it("a worker SIGKILLed while Drata holds an upload's answer: the next worker finds it and does not send it again", async () => {
     const held = drata.server.holdNext(/^POST \/public\/workspaces\/\d+\/evidence-library$/);
     releases.push(held.release);
