@@ -109,11 +109,7 @@ const RECORD_LOCK_MS = 30_000;
  * writer had recorded its target, so the latest delivery.json lists every target's last state. Without it,
  * two jobs finishing together could leave the later version one update behind for the other target.
  */
-async function withDeliveryRecordLock(
-  redis: Redis,
-  key: string,
-  write: () => Promise<void>,
-): Promise<void> {
+async function withDeliveryRecordLock(redis: Redis, key: string, write: () => Promise<void>): Promise<void> {
   const token = randomUUID();
   const deadline = Date.now() + RECORD_LOCK_MS;
   // Past the deadline the holder is gone (its lock expired) or stuck: write anyway rather than never.
