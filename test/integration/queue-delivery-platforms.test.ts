@@ -20,7 +20,7 @@ import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { runExitCode } from "../../src/cli/commands/run.command.ts";
-import type { DeliveryTargetConfig } from "../../src/config/deliver.schema.ts";
+import type { DeliveryTargetConfig, VantaTargetConfig } from "../../src/config/deliver.schema.ts";
 import { openSealedRun, selectArtifacts, type SealedRun } from "../../src/delivery/deliver-run.ts";
 import { deliveryRecordPath, type DeliveryRecord } from "../../src/delivery/delivery-record.ts";
 import { deliverTargetJobId } from "../../src/jobs/queue/job-ids.ts";
@@ -91,7 +91,7 @@ const workerEnv = {
   ...ENV,
 };
 
-function vantaTarget(): DeliveryTargetConfig {
+function vantaTarget(): VantaTargetConfig {
   return {
     name: "vanta",
     type: "vanta",
@@ -184,6 +184,43 @@ async function mintElsewhere(): Promise<void> {
     }),
   });
   if (response.status !== 200) throw new Error(`mint elsewhere: ${response.status}`);
+}
+
+/** `keyproof run` through the queue, as a user types it, with a config whose `deliver:` is `deliver`. */
+async function runCli(
+  name: string,
+  deliver: DeliveryTargetConfig[],
+  deliveryWaitSeconds: number,
+): Promise<{ code: number; stdout: string; stderr: string; runId: string }> {
+  const configFile = path.join(setup.directory, `keyproof-${name}.yaml`);
+  const base = parse(await readFile(setup.configFile, "utf8")) as Record<string, unknown>;
+  await writeFile(configFile, stringify({ ...base, deliver }));
+  let stdout = "";
+  let stderr = "";
+  const code = await main(
+    [
+      "node",
+      "keyproof",
+      "run",
+      "-c",
+      configFile,
+      "--from",
+      "2026-07-01",
+      "--to",
+      PERIOD_END,
+      "--no-render",
+      "-o",
+      path.join(setup.directory, `out-${name}`),
+      "--redis-url",
+      REDIS_URL,
+      "--prefix",
+      prefix,
+      "--delivery-wait",
+      String(deliveryWaitSeconds),
+    ],
+    { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTty: false },
+  );
+  return { code, stdout, stderr, runId: /^Run (\S+)/m.exec(stdout)?.[1] ?? "(no run id printed)" };
 }
 
 async function startWorker(): Promise<WorkerProcess> {
@@ -383,47 +420,16 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
         evidenceRoute,
       ),
     );
-    const configFile = path.join(setup.directory, "keyproof-permanent.yaml");
-    const base = parse(await readFile(setup.configFile, "utf8")) as Record<string, unknown>;
-    await writeFile(configFile, stringify({ ...base, deliver: [drataTarget(), secureframeTarget()] }));
-
-    let stdout = "";
-    let stderr = "";
-    const io = {
-      stdout: (text: string) => (stdout += text),
-      stderr: (text: string) => (stderr += text),
-      isTty: false,
-    };
-    const code = await main(
-      [
-        "node",
-        "keyproof",
-        "run",
-        "-c",
-        configFile,
-        "--from",
-        "2026-07-01",
-        "--to",
-        PERIOD_END,
-        "--no-render",
-        "-o",
-        path.join(setup.directory, "out-permanent"),
-        "--redis-url",
-        REDIS_URL,
-        "--prefix",
-        prefix,
-        "--delivery-wait",
-        "300",
-      ],
-      io,
+    const { code, stdout, stderr, runId } = await runCli(
+      "permanent",
+      [drataTarget(), secureframeTarget()],
+      300,
     );
     expect(stderr).not.toContain("still delivering");
     expect(code).toBe(3);
     expect(stdout).toContain("drata (drata): FAILED");
     expect(stdout).toContain("sf (secureframe): DELIVERED");
     expect(stdout).toMatch(/: failed HTTP 404/);
-    const runId = /^Run (\S+)/m.exec(stdout)?.[1] ?? "(no run id printed)";
-
     const record = await client.runs.get(runId);
     expect(record?.status).toBe("completed");
     expect(record?.delivery?.["drata"]?.state).toBe("failed");
@@ -483,35 +489,7 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
   it("stops waiting after --delivery-wait: a target still sending is shown pending and does not change the exit code", async () => {
     const held = vanta.server.holdNext(/^POST \/v1\/documents\/[^/]+\/uploads$/);
     releases.push(held.release);
-    const configFile = path.join(setup.directory, "keyproof-wait.yaml");
-    const base = parse(await readFile(setup.configFile, "utf8")) as Record<string, unknown>;
-    await writeFile(configFile, stringify({ ...base, deliver: [{ ...vantaTarget(), submit: false }] }));
-    let stdout = "";
-    let stderr = "";
-    const code = await main(
-      [
-        "node",
-        "keyproof",
-        "run",
-        "-c",
-        configFile,
-        "--from",
-        "2026-07-01",
-        "--to",
-        PERIOD_END,
-        "--no-render",
-        "-o",
-        path.join(setup.directory, "out-wait"),
-        "--redis-url",
-        REDIS_URL,
-        "--prefix",
-        prefix,
-        "--delivery-wait",
-        "2",
-      ],
-      { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), isTty: false },
-    );
-    const runId = /^Run (\S+)/m.exec(stdout)?.[1] ?? "(no run id printed)";
+    const { code, stdout, stderr, runId } = await runCli("wait", [{ ...vantaTarget(), submit: false }], 2);
     const record = await client.runs.get(runId);
     expect(stdout).toContain("vanta (vanta): PENDING");
     expect(stderr).toContain(`still delivering to vanta after --delivery-wait`);
