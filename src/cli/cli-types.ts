@@ -28,7 +28,18 @@ export interface RunCliOptions {
   prefix?: string;
   /** Exit 4 when an open `fail` at or above this severity exists. */
   failOn?: FailOnSeverity;
+  /**
+   * Queued runs: seconds to wait, after the run completes, for its `deliver:` targets to settle (their jobs
+   * retry with backoff). 0 returns at completion. Default DEFAULT_DELIVERY_WAIT_SECONDS.
+   */
+  deliveryWait?: number;
 }
+
+/**
+ * Ten minutes: covers the queued backoff (2 s doubling, six attempts) with a minute-long Retry-After or two;
+ * a platform that asks for longer is still retried by the workers after the command returns.
+ */
+export const DEFAULT_DELIVERY_WAIT_SECONDS = 600;
 
 /** `--fail-on` values: the severities a CI gate may name (`info` findings never gate). */
 export const FAIL_ON_SEVERITIES = ["low", "medium", "high", "critical"] as const;

@@ -8,7 +8,8 @@ export const EXIT_CODES = {
   BAD_INPUT: 2,
   /**
    * `run`: a bundle was sealed but the evidence is incomplete (a gap, or a finding with status `error`),
-   * or a `deliver:` target failed for good (the bundle is sealed and stored; the others were delivered).
+   * or a `deliver:` target failed for good (the bundle is sealed and stored; the others were delivered; a
+   * queued run counts what settled within `--delivery-wait`).
    * `deliver`: a target failed. `doctor`: a source is unreachable or a permission is missing. Wins over
    * FAIL_ON when both apply: findings judged on incomplete evidence are themselves incomplete, and evidence
    * that did not reach where auditors look is not delivered.

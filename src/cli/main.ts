@@ -6,6 +6,7 @@ import type { DoctorCliOptions } from "./commands/doctor.command.ts";
 import type { DiffCliOptions } from "./commands/diff.command.ts";
 import { registerScheduleCommand } from "./commands/schedule.command.ts";
 import { registerServeCommand } from "./commands/serve.command.ts";
+import { nonNegativeInteger } from "./commands/worker.command.ts";
 import { registerTokenCommand } from "./commands/token.command.ts";
 import { registerReviewCommand } from "./commands/review.command.ts";
 import { registerSignerCommand } from "./commands/signer.command.ts";
@@ -13,7 +14,12 @@ import { registerProcedureCommand } from "./commands/procedure.command.ts";
 import { registerWorkerCommand } from "./commands/worker.command.ts";
 import { registerDeliverCommand } from "./commands/deliver.command.ts";
 import { KEYPROOF_VERSION } from "../version.ts";
-import { FAIL_ON_SEVERITIES, type CliIo, type RunCliOptions } from "./cli-types.ts";
+import {
+  DEFAULT_DELIVERY_WAIT_SECONDS,
+  FAIL_ON_SEVERITIES,
+  type CliIo,
+  type RunCliOptions,
+} from "./cli-types.ts";
 
 // The types commands share live in cli-types.ts (a command importing main.ts would be an import cycle).
 export { FAIL_ON_SEVERITIES, type CliIo, type FailOnSeverity, type RunCliOptions } from "./cli-types.ts";
@@ -73,6 +79,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option("--prefix <prefix>", "queue key prefix (default KEYPROOF_QUEUE_PREFIX, then keyproof)")
     .addOption(
       new Option(
+        "--delivery-wait <seconds>",
+        "queued runs: after the run completes, wait up to this long for its deliver: targets (0: do not wait)",
+      )
+        .default(DEFAULT_DELIVERY_WAIT_SECONDS)
+        .argParser(nonNegativeInteger),
+    )
+    .addOption(
+      new Option(
         "--fail-on <severity>",
         "also exit 4 when an open fail at or above this severity exists (CI gating); exit 3 (incomplete) wins",
       ).choices(FAIL_ON_SEVERITIES),
@@ -83,7 +97,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         "",
         "Exit codes:",
         "  0  a bundle was sealed and every configured source and location was collected completely",
-        "  3  a bundle was sealed but the evidence is incomplete (a gap, or a finding with status error)",
+        "  3  a bundle was sealed but the evidence is incomplete (a gap, or a finding with status error),",
+        "     or a deliver: target failed for good (queued runs: within --delivery-wait)",
         "  4  with --fail-on: complete evidence and an open fail at or above that severity",
         "  2  bad config or arguments (nothing was contacted)",
         "  1  fatal (nothing sealed)",

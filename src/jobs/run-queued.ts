@@ -1,8 +1,10 @@
 import type { LoadedConfig } from "../config/load-config.ts";
+import type { TargetDelivery } from "../delivery/deliver-run.ts";
 import { KeyproofError, describeError } from "../errors/errors.ts";
 import { readFile } from "node:fs/promises";
 import type { DateRange } from "../model/snapshot.ts";
 import { storageRecordPath, type StorageRecord } from "../storage/store-sealed-bundle.ts";
+import { deliverTargetJobId } from "./queue/job-ids.ts";
 import type { QueueName } from "./queue/job-names.ts";
 import { JOB_REGISTRY } from "./queue/job-registry.ts";
 import type { QueueClient } from "./queue/queue-client.ts";
@@ -39,6 +41,13 @@ export interface QueuedRunRequest {
   pollIntervalMs?: number;
   /** Give up following after this long (the run goes on in the workers). Default: no limit. */
   timeoutMs?: number;
+  /**
+   * After the run completes, wait this long for its `deliver:` targets to settle (delivered, or failed for
+   * good) before returning. 0: do not wait (the deliveries go on in the workers). Default 0.
+   */
+  deliveryWaitMs?: number;
+  /** Called once when the run completed and its deliveries are being waited for. */
+  onWaitingForDeliveries?: (targets: readonly string[]) => void;
 }
 
 export interface QueuedRunResult {
@@ -50,6 +59,11 @@ export interface QueuedRunResult {
   bundle: { directory: string; archive: string; manifestSha256: string };
   /** Where the deliver job stored the bundle (`<bundle>.storage.json`); absent without `storage:`. */
   storage?: StorageRecord;
+  /**
+   * Each `deliver:` target as it stood when waiting ended (absent with `deliveryWaitMs` 0 or no targets):
+   * `delivered` or `failed` once settled; `pending` or `retrying` when the wait ran out first.
+   */
+  delivery?: TargetDelivery[];
 }
 
 /**
@@ -78,6 +92,16 @@ export async function runQueued(request: QueuedRunRequest): Promise<QueuedRunRes
     throw new KeyproofError("INTERNAL", `run ${record.runId} completed without a bundle or summary`);
   }
   const storage = await readStorageRecord(record.bundle.directory);
+  const waitMs = request.deliveryWaitMs ?? 0;
+  let delivery: TargetDelivery[] | undefined;
+  if (waitMs > 0 && record.plan.config.deliver.length > 0) {
+    request.onWaitingForDeliveries?.(record.plan.config.deliver.map((target) => target.name));
+    delivery = await waitForDeliveries(request.client, record.runId, {
+      timeoutMs: waitMs,
+      pollIntervalMs: request.pollIntervalMs ?? 500,
+      ...(request.onWaiting === undefined ? {} : { onWaiting: request.onWaiting }),
+    });
+  }
   return {
     runId: started.runId,
     joined: started.existing,
@@ -85,7 +109,77 @@ export async function runQueued(request: QueuedRunRequest): Promise<QueuedRunRes
     summary: record.summary,
     bundle: record.bundle,
     ...(storage === undefined ? {} : { storage }),
+    ...(delivery === undefined ? {} : { delivery }),
   };
+}
+
+/**
+ * Follows a completed run's `deliver-target` jobs until every target is settled or `timeoutMs` passes, and
+ * returns each target's delivery from the run record. A target is settled when its record says delivered or
+ * failed, or when its job ended without a record (a job that failed before delivering anything, e.g. a
+ * credential variable missing on the worker: then it is failed, with the job's reason).
+ */
+export async function waitForDeliveries(
+  client: QueueClient,
+  runId: string,
+  options: { timeoutMs: number; pollIntervalMs: number; onWaiting?: (reason: string) => void },
+): Promise<TargetDelivery[]> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    let current: TargetDelivery[] | undefined;
+    try {
+      current = await readDeliveries(client, runId);
+    } catch (error) {
+      if (error instanceof KeyproofError) throw error;
+      options.onWaiting?.(describeError(error));
+    }
+    const settled = current?.every((target) => target.state === "delivered" || target.state === "failed");
+    if (current !== undefined && (settled === true || Date.now() > deadline)) return current;
+    await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs));
+  }
+}
+
+/** Every configured target's delivery as the run record and its job have it now. */
+async function readDeliveries(client: QueueClient, runId: string): Promise<TargetDelivery[]> {
+  const record = await client.runs.get(runId);
+  if (record === undefined) throw new KeyproofError("INTERNAL", `run ${runId} has no record`);
+  const queue = client.queue("deliver");
+  return Promise.all(
+    record.plan.config.deliver.map(async (config): Promise<TargetDelivery> => {
+      const recorded = record.delivery?.[config.name];
+      const outcomes = (recorded?.outcomes ?? []).map((outcome) => ({
+        target: config.name,
+        type: config.type,
+        ...outcome,
+      }));
+      const job = await queue.getJob(deliverTargetJobId(runId, config.name));
+      const jobState = job === undefined ? "unknown" : await job.getState();
+      // The handler records before it ends the job, so an ended job's record is its last word.
+      if (recorded !== undefined && (jobState === "completed" || jobState === "failed"))
+        return { target: config.name, type: config.type, state: recorded.state, outcomes };
+      if (recorded === undefined && jobState === "failed") {
+        return {
+          target: config.name,
+          type: config.type,
+          state: "failed",
+          outcomes: [
+            {
+              target: config.name,
+              type: config.type,
+              path: "(target)",
+              state: "failed",
+              time: new Date(job?.finishedOn ?? Date.now()).toISOString(),
+              sha256: "",
+              reason: job?.failedReason ?? "the delivery job failed",
+            },
+          ],
+        };
+      }
+      // Queued, running or waiting for a retry: whatever the record says so far is not final.
+      const state = recorded?.state === "failed" || recorded?.state === "retrying" ? "retrying" : "pending";
+      return { target: config.name, type: config.type, state, outcomes };
+    }),
+  );
 }
 
 async function readStorageRecord(bundleDirectory: string): Promise<StorageRecord | undefined> {

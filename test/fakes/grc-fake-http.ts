@@ -3,7 +3,8 @@
  * http server on 127.0.0.1 with a random port, the raw body read with a size cap (413 above it, as the
  * platforms' gateways do), multipart parsed by Node's own `Request.formData()` (undici, the same parser
  * `fetch` pairs with), a record of every request, and injected failures ("answer 429 with Retry-After / 503
- * to the next N requests matching …").
+ * to the next N requests matching …"), and hooks between handling a request and answering it (a token minted
+ * by someone else between two uploads; an upload stored while its answer is held back and the caller killed).
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
@@ -40,6 +41,8 @@ export interface RecordedGrcRequest extends Omit<GrcRequest, "raw" | "url"> {
   path: string;
   query: Record<string, string[]>;
   status: number;
+  /** When the request arrived (ms since the epoch): shows a retry waited for Retry-After. */
+  at: number;
 }
 
 export interface GrcFakeServer {
@@ -52,7 +55,23 @@ export interface GrcFakeServer {
   failNext(count: number, answer: GrcAnswer, pattern?: RegExp): void;
   /** Drops every injected failure not used yet. */
   clearFailures(): void;
+  /**
+   * Runs `action` once, after the next request whose `METHOD path` matches `pattern` was handled with a 2xx
+   * (the upload is stored) and before its answer is written; the answer waits for the action's promise.
+   */
+  beforeAnswer(pattern: RegExp, action: () => void | Promise<void>): void;
+  /**
+   * Holds the answer to the next matching request the handler accepted (it is stored, as a platform that
+   * committed the upload before the connection dropped): `arrived` resolves when it is held; `release`
+   * writes the answer (to a closed socket, if the caller died meanwhile).
+   */
+  holdNext(pattern: RegExp): { arrived: Promise<void>; release: () => void };
   close(): Promise<void>;
+}
+
+interface Hook {
+  pattern: RegExp;
+  action: () => void | Promise<void>;
 }
 
 interface Injected {
@@ -123,6 +142,7 @@ export async function startGrcFake(options: {
 }): Promise<GrcFakeServer> {
   const received: RecordedGrcRequest[] = [];
   const injected: Injected[] = [];
+  const hooks: Hook[] = [];
 
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -139,6 +159,7 @@ export async function startGrcFake(options: {
         files: {},
         multipart: false,
         status: 0,
+        at: Date.now(),
       };
       let answer: GrcAnswer;
       try {
@@ -168,6 +189,14 @@ export async function startGrcFake(options: {
             multipart,
             ...parsed,
           });
+          const hookIndex =
+            answer.status >= 200 && answer.status < 300
+              ? hooks.findIndex((hook) => hook.pattern.test(`${method} ${url.pathname}`))
+              : -1;
+          if (hookIndex >= 0) {
+            const [hook] = hooks.splice(hookIndex, 1);
+            await hook?.action();
+          }
         }
       } catch (error) {
         answer = { status: 500, body: { message: `fake failure: ${String(error)}` } };
@@ -194,8 +223,26 @@ export async function startGrcFake(options: {
     clearFailures() {
       injected.length = 0;
     },
+    beforeAnswer(pattern, action) {
+      hooks.push({ pattern, action });
+    },
+    holdNext(pattern) {
+      let arrive: () => void = () => undefined;
+      let release: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      hooks.push({
+        pattern,
+        action: () => {
+          arrive();
+          return released;
+        },
+      });
+      return { arrived, release };
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        hooks.length = 0;
         server.closeAllConnections();
         server.close(() => resolve());
       }),

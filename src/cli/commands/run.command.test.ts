@@ -43,6 +43,16 @@ describe("exit codes and --fail-on", () => {
     );
   });
 
+  it("a deliver: target failed for good is 3, over --fail-on; one still retrying after the wait is not", () => {
+    const summary = summarizeRun(makeSnapshot(), failing);
+    expect(runExitCode(summary, "high", [{ state: "delivered" }, { state: "failed" }])).toBe(
+      EXIT_CODES.INCOMPLETE,
+    );
+    expect(runExitCode(summary, undefined, [{ state: "retrying" }, { state: "pending" }])).toBe(
+      EXIT_CODES.OK,
+    );
+  });
+
   it("incomplete evidence (3) wins over --fail-on (4)", () => {
     const summary = summarizeRun(makeSnapshot({ gaps: [makeGap()] }), failing);
     expect(runExitCode(summary, "high")).toBe(EXIT_CODES.INCOMPLETE);
@@ -58,6 +68,20 @@ describe("keyproof run --help", () => {
     expect(stdout.replace(/\s+/g, " ")).toContain(`(choices: "low", "medium", "high", "critical")`);
     expect(stdout).toMatch(/3 {2}a bundle was sealed but the evidence is incomplete/);
     expect(stdout).toMatch(/4 {2}with --fail-on/);
+    expect(stdout).toContain("--delivery-wait <seconds>");
+    expect(stdout).toContain("or a deliver: target failed for good (queued runs: within --delivery-wait)");
+  });
+
+  it("rejects a --delivery-wait that is not a whole number of seconds (exit 2)", async () => {
+    const io: CliIo = { stdout: () => undefined, stderr: () => undefined, isTty: false };
+    for (const wait of ["-1", "1.5", "soon"]) {
+      expect(
+        await main(
+          ["node", "keyproof", "run", "-c", "x.yaml", "--period", "2026-Q3", "--delivery-wait", wait],
+          io,
+        ),
+      ).toBe(EXIT_CODES.BAD_INPUT);
+    }
   });
 
   it("rejects a --fail-on severity that is not one of the four (exit 2)", async () => {

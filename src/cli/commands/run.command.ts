@@ -13,7 +13,12 @@ import {
 } from "../../jobs/run-summary.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { assertRangeWithinLimit, parsePeriod, parseRange } from "../../time/date-range.ts";
-import type { CliIo, FailOnSeverity, RunCliOptions } from "../cli-types.ts";
+import {
+  DEFAULT_DELIVERY_WAIT_SECONDS,
+  type CliIo,
+  type FailOnSeverity,
+  type RunCliOptions,
+} from "../cli-types.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import type { StorageRecord } from "../../storage/store-sealed-bundle.ts";
 import type { TargetDelivery } from "../../delivery/deliver-run.ts";
@@ -75,6 +80,13 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
           : {}),
         onWaiting: (reason) => io.stderr(`\r\x1b[Kwaiting for Redis: ${reason}\n`),
         onNoWorker: (_queue, message) => io.stderr(`\r\x1b[Kkeyproof: ${message}\n`),
+        deliveryWaitMs: (options.deliveryWait ?? DEFAULT_DELIVERY_WAIT_SECONDS) * 1000,
+        ...(io.isTty
+          ? {
+              onWaitingForDeliveries: (targets) =>
+                io.stderr(`\r\x1b[Ksealed; delivering to ${targets.join(", ")}`),
+            }
+          : {}),
       });
       if (io.isTty) io.stderr("\r\x1b[K");
       if (queued.joined)
@@ -83,8 +95,18 @@ export async function runRunCommand(options: RunCliOptions, io: CliIo): Promise<
         bundle: queued.bundle,
         summary: queued.summary,
         storage: queued.storage,
+        delivery: queued.delivery,
       });
-      return runExitCode(queued.summary, options.failOn);
+      const unsettled = (queued.delivery ?? []).filter(
+        (target) => target.state === "pending" || target.state === "retrying",
+      );
+      if (unsettled.length > 0) {
+        // Not a failure: the workers keep retrying; this command only stopped waiting for them.
+        io.stderr(
+          `keyproof: still delivering to ${unsettled.map((target) => target.target).join(", ")} after --delivery-wait; follow it with GET /v1/runs/${queued.runId} or keyproof deliver --run ${queued.runId}\n`,
+        );
+      }
+      return runExitCode(queued.summary, options.failOn, queued.delivery);
     } finally {
       await client.close();
     }

@@ -37,6 +37,14 @@ export function registerWorkerCommand(
     );
 }
 
+/** Like positiveInteger, with 0 allowed (`--delivery-wait 0`: do not wait). */
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError(`"${value}" is not a whole number of 0 or more`);
+  return parsed;
+}
+
 export function positiveInteger(value: string): number {
   const parsed = Number(value);
   // InvalidArgumentError makes commander report the option and exit 2 (bad input), not 1.

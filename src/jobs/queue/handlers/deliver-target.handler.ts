@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UnrecoverableError } from "bullmq";
+import type { Redis } from "ioredis";
 import { KeyproofError } from "../../../errors/errors.ts";
 import { chainScope } from "../../../storage/chain-scope.ts";
 import { createBundleStores } from "../../../storage/create-store.ts";
@@ -97,6 +100,34 @@ function scheduleOf(record: RunRecord): DeliveryRunSummary["schedule"] {
     : { name: schedule.name, cron: schedule.cron, period: schedule.period };
 }
 
+/** How long one job may hold a run's delivery.json write before another may take it (a holder that died). */
+const RECORD_LOCK_MS = 30_000;
+
+/**
+ * Runs `write` while holding a per-run Redis lock (SET NX PX, released only by its holder), so the target
+ * jobs of one run write delivery.json one after another: the last writer read the record after every earlier
+ * writer had recorded its target, so the latest delivery.json lists every target's last state. Without it,
+ * two jobs finishing together could leave the later version one update behind for the other target.
+ */
+async function withDeliveryRecordLock(redis: Redis, key: string, write: () => Promise<void>): Promise<void> {
+  const token = randomUUID();
+  const deadline = Date.now() + RECORD_LOCK_MS;
+  // Past the deadline the holder is gone (its lock expired) or stuck: write anyway rather than never.
+  while ((await redis.set(key, token, "PX", RECORD_LOCK_MS, "NX")) !== "OK" && Date.now() < deadline) {
+    await sleep(50);
+  }
+  try {
+    await write();
+  } finally {
+    await redis.eval(
+      'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0',
+      1,
+      key,
+      token,
+    );
+  }
+}
+
 /**
  * The target's delivery into the run record (its own field), then delivery.json beside the bundle and in
  * the stores, built from the run record so it shows every target as its last job left it.
@@ -109,6 +140,12 @@ async function settle(
 ): Promise<void> {
   const { target, ...kept } = delivery;
   await job.runs.recordDelivery(record.runId, target, toRunDelivery(kept));
+  await withDeliveryRecordLock(job.redis, `${job.prefix}:kp:delivery-record-lock:${record.runId}`, () =>
+    writeRunDeliveryRecord(job, record, sealed),
+  );
+}
+
+async function writeRunDeliveryRecord(job: JobContext, record: RunRecord, sealed: SealedRun): Promise<void> {
   const fresh = (await job.runs.get(record.runId)) ?? record;
   const { config } = record.plan;
   const ledgerView = await readRunDeliveries(
