@@ -31,6 +31,8 @@ export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
   "s3:GetObjectLockConfiguration": ["s3:GetBucketObjectLockConfiguration"],
   "s3:PutObjectRetention": ["s3:PutObjectRetention"],
   "lib-storage:Upload": ["s3:PutObject", "s3:AbortMultipartUpload"],
+  // delivery.json beside a stored bundle (a small object, one PutObject per update).
+  "s3:PutObject": ["s3:PutObject"],
   // The alert rules on key disable and deletion; the SDK module names differ from the IAM prefixes.
   "cloudwatch-logs:DescribeMetricFilters": ["logs:DescribeMetricFilters"],
   "cloudwatch:DescribeAlarms": ["cloudwatch:DescribeAlarms"],
