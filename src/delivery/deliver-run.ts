@@ -162,7 +162,7 @@ interface PendingSend {
   path: string;
   sha256: string;
   /** Asks the platform whether an earlier cut-off attempt landed; absent: it cannot be asked. */
-  find: (() => Promise<SentArtifact | undefined>) | undefined;
+  find: (() => Promise<SentArtifact | undefined | "unknown">) | undefined;
   send: () => Promise<SentArtifact | SkippedArtifact | undefined>;
 }
 
@@ -212,26 +212,26 @@ export async function deliverToTarget(input: DeliverToTargetInput): Promise<Targ
         entry?.state === "sending" ||
         (entry?.state === "failed" && entry.outcome?.httpStatus === undefined && !asked);
       if (uncertain && !asked) {
-        if (pending.find !== undefined) {
-          const found = await pending.find();
-          if (found !== undefined) {
-            const done: LedgerEntry = {
-              state: "delivered",
-              outcome: outcomeOf(pending.path, pending.sha256, "delivered", {
-                ...(found.remoteId === undefined ? {} : { remoteId: found.remoteId }),
-                httpStatus: found.httpStatus,
-                reason: "found on the platform from an earlier attempt; not sent again",
-              }),
-            };
-            if (await ledger.compareAndSet(run.runId, config.name, pending.path, slot?.raw, done)) return;
-            continue;
-          }
-        } else if (entry?.state === "sending") {
+        // No lookup, or one that cannot tell: an attempt cut off mid-send may have landed.
+        const found = pending.find === undefined ? "unknown" : await pending.find();
+        if (found !== undefined && found !== "unknown") {
+          const done: LedgerEntry = {
+            state: "delivered",
+            outcome: outcomeOf(pending.path, pending.sha256, "delivered", {
+              ...(found.remoteId === undefined ? {} : { remoteId: found.remoteId }),
+              httpStatus: found.httpStatus,
+              reason: "found on the platform from an earlier attempt; not sent again",
+            }),
+          };
+          if (await ledger.compareAndSet(run.runId, config.name, pending.path, slot?.raw, done)) return;
+          continue;
+        }
+        if (found === "unknown" && entry?.state === "sending") {
           const unconfirmed: LedgerEntry = {
             state: "failed",
             unconfirmed: true,
             outcome: outcomeOf(pending.path, pending.sha256, "failed", {
-              reason: `an attempt at ${entry.attemptAt ?? "an unknown time"} was cut off mid-send and ${config.type} cannot be asked whether it arrived; it may have been delivered: check ${config.name}, then send it again with keyproof deliver --run ${run.runId} --target ${config.name} --resend '${pending.path}'`,
+              reason: `an attempt at ${entry.attemptAt ?? "an unknown time"} was cut off mid-send and ${config.type} ${pending.find === undefined ? "cannot be asked" : "could not tell"} whether it arrived; it may have been delivered: check ${config.name}, then send it again with keyproof deliver --run ${run.runId} --target ${config.name} --resend '${pending.path}'`,
             }),
           };
           if (await ledger.compareAndSet(run.runId, config.name, pending.path, slot?.raw, unconfirmed))

@@ -73,9 +73,14 @@ export interface DeliveryTarget {
    * Looks for an artifact already on the platform from an attempt whose outcome was never recorded (the
    * worker died after the upload, before the record): its remote id, or undefined when it is not there or
    * the platform cannot be asked. Lets a retry avoid a second upload. Matching is by the run id and SHA-256
-   * the target wrote into the artifact's description.
+   * the target wrote into the artifact's description. `"unknown"` when the platform answered but its answer
+   * cannot tell (a listing without the field the match needs): the orchestrator then treats the attempt as
+   * possibly delivered and does not send it again unless asked (`keyproof deliver --resend`).
    */
-  findSent?(artifact: DeliveryArtifact, run: DeliveryRunSummary): Promise<SentArtifact | undefined>;
+  findSent?(
+    artifact: DeliveryArtifact,
+    run: DeliveryRunSummary,
+  ): Promise<SentArtifact | undefined | "unknown">;
 }
 
 /** The recorded outcome of one artifact (or of `finish`, with path `(finish)`), as in delivery.json. */

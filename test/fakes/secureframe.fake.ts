@@ -56,7 +56,11 @@ export interface SecureframeFake {
 }
 
 export async function startSecureframeFake(
-  options: { maxBodyBytes?: number } = {},
+  options: {
+    maxBodyBytes?: number;
+    /** Answer evidence as the published schema has it: no `file_name` (a search on it matches nothing). */
+    publishedSchema?: boolean;
+  } = {},
 ): Promise<SecureframeFake> {
   const credentials = new Set<string>();
   const tests = new Set<string>();
@@ -81,7 +85,7 @@ export async function startSecureframeFake(
         evidence_type: "custom",
         evidenceable_id: record.testId,
         evidenceable_type: "Company",
-        file_name: record.fileName,
+        ...(options.publishedSchema === true ? {} : { file_name: record.fileName }),
       },
     };
   }

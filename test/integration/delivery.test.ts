@@ -114,7 +114,10 @@ const fastPolicy = { attempts: 4, baseDelayMs: 20, maxRetryAfterMs: 5_000 };
  * The fake GRC target: uploads each artifact to `<receiver>/upload/<path>` with a key of run + SHA-256
  * (what a real target writes into the upload's description), and `findSent` asks the receiver for it.
  */
-function fakeGrcTarget(artifacts: string[], options: { withFindSent: boolean }): DeliveryTarget {
+function fakeGrcTarget(
+  artifacts: string[],
+  options: { withFindSent: boolean | "cannot tell" },
+): DeliveryTarget {
   const config: DeliveryTargetConfig = {
     name: "fake-grc",
     type: "vanta",
@@ -142,17 +145,19 @@ function fakeGrcTarget(artifacts: string[], options: { withFindSent: boolean }):
       }
       return { remoteId: ((await response.json()) as { id: string }).id, httpStatus: response.status };
     },
-    ...(options.withFindSent
-      ? {
-          async findSent(artifact, run) {
-            const response = await fetch(`${receiver.url}/lookup`, {
-              headers: { "x-upload-key": keyOf(run.runId, artifact.sha256) },
-            });
-            if (response.status !== 200) return undefined;
-            return { remoteId: ((await response.json()) as { id: string }).id, httpStatus: 200 };
-          },
-        }
-      : {}),
+    ...(options.withFindSent === "cannot tell"
+      ? { findSent: () => Promise.resolve("unknown" as const) }
+      : options.withFindSent
+        ? {
+            async findSent(artifact, run) {
+              const response = await fetch(`${receiver.url}/lookup`, {
+                headers: { "x-upload-key": keyOf(run.runId, artifact.sha256) },
+              });
+              if (response.status !== 200) return undefined;
+              return { remoteId: ((await response.json()) as { id: string }).id, httpStatus: 200 };
+            },
+          }
+        : {}),
   };
 }
 
@@ -338,6 +343,34 @@ describe("never twice", () => {
       reason: expect.stringContaining("not sent again"),
     });
     expect(receiver.countFor("/upload/reports/findings-report.pdf")).toBe(1);
+  });
+
+  it("a lookup that cannot tell leaves a cut-off upload possibly delivered: not sent again until --resend", async () => {
+    const sealed = await sealRun();
+    const run = deliveryRunSummaryOf(sealed, "s");
+    const target = fakeGrcTarget(["reports/findings-report.pdf"], { withFindSent: "cannot tell" });
+    const key = deliveryLedgerKey(PREFIX, sealed.manifest.runId, "fake-grc");
+    await redis.hset(
+      key,
+      "reports/findings-report.pdf",
+      JSON.stringify({ state: "sending", attemptAt: "2026-10-01T06:00:00.000Z" }),
+    );
+    const before = receiver.countFor("/upload/reports/findings-report.pdf");
+    const after = await deliverToTarget({ target, run, sealed, ledger: ledger() });
+    expect(after.outcomes[0]).toMatchObject({
+      state: "failed",
+      reason: expect.stringContaining("could not tell whether it arrived; it may have been delivered"),
+    });
+    expect(receiver.countFor("/upload/reports/findings-report.pdf")).toBe(before);
+    const resent = await deliverToTarget({
+      target,
+      run,
+      sealed,
+      ledger: ledger(),
+      resend: ["reports/findings-report.pdf"],
+    });
+    expect(resent.state).toBe("delivered");
+    expect(receiver.countFor("/upload/reports/findings-report.pdf")).toBe(before + 1);
   });
 
   it("without findSent, a cut-off send is recorded as possibly delivered and sent only on --resend", async () => {

@@ -131,4 +131,23 @@ describe("Secureframe target", () => {
     });
     expect(json.status).toBe(415);
   });
+
+  it("findSent cannot tell when evidence carries no file name (the published schema): 'unknown', never 'not there'", async () => {
+    const published = await startSecureframeFake({ publishedSchema: true });
+    try {
+      published.addCredentials(API_KEY, API_SECRET);
+      published.addTest(TEST_ID);
+      const target = createSecureframeTarget({ ...config(), baseUrl: published.url }, ENV);
+      const run = makeDeliveryRun();
+      const artifact = await files.write("reports/published-schema.pdf", `%PDF ${randomUUID()}`);
+      // No evidence at all: absence is proven.
+      expect(await target.findSent?.(artifact, run)).toBeUndefined();
+      await target.sendArtifact(artifact, run);
+      // Now the search matches nothing, but only because the field is missing: cannot tell.
+      expect(await target.findSent?.(artifact, run)).toBe("unknown");
+      expect(published.evidence).toHaveLength(1);
+    } finally {
+      await published.close();
+    }
+  });
 });

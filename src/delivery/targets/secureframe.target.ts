@@ -182,7 +182,7 @@ export function createSecureframeTarget(
      * `attributes.file_name`, searchable as `file_name:"…"`. Only an exact `file_name` match counts, so when
      * the attribute is absent this finds nothing (the orchestrator then uploads again) rather than a wrong item.
      */
-    async findSent(artifact, run): Promise<SentArtifact | undefined> {
+    async findSent(artifact, run): Promise<SentArtifact | undefined | "unknown"> {
       const { authorization, call } = session();
       const fileName = secureframeFileName(artifact, run);
       const what = "searching evidence";
@@ -209,9 +209,31 @@ export function createSecureframeTarget(
           (item) => item.attributes?.file_name === fileName && typeof item.id === "string",
         );
         if (found !== undefined) return { remoteId: String(found.id), httpStatus: response.status };
-        if (items.length < LIST_PAGE_SIZE) return undefined;
+        // Secureframe's published Evidence schema has no file name: a listing whose items carry none
+        // cannot say the upload is absent, so it says it cannot tell rather than "not there" (which would
+        // send the artifact a second time).
+        if (items.some((item) => typeof item.attributes?.file_name !== "string")) return "unknown";
+        if (items.length < LIST_PAGE_SIZE) return (await fileNamesListed()) ? undefined : "unknown";
       }
-      return undefined;
+      // More pages than keyproof reads: absence is not established.
+      return "unknown";
+
+      /**
+       * An empty search proves absence only if evidence carries `file_name` at all (a search on a field the
+       * API does not have may just match nothing). One unfiltered item settles it; no evidence at all is
+       * absence too.
+       */
+      async function fileNamesListed(): Promise<boolean> {
+        const probe = await fetchPlatform(call, what, `${baseUrl}/evidences?page=1&per_page=1`, {
+          method: "GET",
+          headers: { authorization, accept: "application/json" },
+        });
+        if (!probe.ok) throw await failureFrom(call, what, probe, jsonApiMessage);
+        const listed = (await jsonBody(call, what, probe)) as { data?: unknown } | null;
+        if (!Array.isArray(listed?.data)) return false;
+        const first = listed.data[0] as { attributes?: { file_name?: unknown } } | undefined;
+        return first === undefined || typeof first.attributes?.file_name === "string";
+      }
     },
   };
 }
