@@ -28,6 +28,12 @@ export default defineConfig({
           name: "unit",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...INTEGRATION_FILES],
+          // Files in one worker share their imported modules instead of loading zod, the SDKs and the
+          // checks again for each of 110 files: measured here, 28 s of CPU instead of 58 s for the tier.
+          // Safe because unit tests use no vi.mock and keep no module-level state between files (where
+          // a module caches, as the Vanta token cache does, each test uses its own key). A file that ever
+          // needs a fresh module graph (vi.mock, a module-level setting) needs a project of its own here.
+          isolate: false,
         },
       },
       {
