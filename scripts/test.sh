@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The one test command (README, CI): starts the local services, type-checks, lints, runs every
-# vitest suite, and ends with one plain line `tests: N passed, M failed[, K skipped]`.
+# The one test command (README, CI): starts the local services, type-checks, lints, runs both vitest
+# tiers (the `unit` and `integration` projects of vitest.config.ts), lists the ten slowest tests, and
+# ends with one plain line `tests: N passed, M failed[, K skipped]`.
 # Exit status is non-zero when the type check, the lint or any test failed, or when no test ran.
 #
 # Services stay up afterwards, so a second run starts fast; KEYPROOF_STOP_SERVICES=1 stops the
-# ones this run's services.sh started. Extra arguments go to `vitest run` (e.g. a file filter).
+# ones this run's services.sh started. Extra arguments go to `vitest run` (e.g. a file filter, or
+# `--project unit` for one tier).
 set -euo pipefail
 
 LOG_PREFIX="test"
@@ -41,22 +43,15 @@ if ! npm run --silent lint:boundaries; then
   failures+=("import boundaries")
 fi
 
-log "tests: vitest run"
+log "tests: vitest run (unit and integration tiers)"
 rm -f "$RESULTS"
 vitest_status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$RESULTS" "$@" || vitest_status=$?
 
-# Counts come from vitest's JSON report, not from its console output, so the closing line is exact.
-counts="$(node -e '
-  const fs = require("node:fs");
-  const file = process.argv[1];
-  if (!fs.existsSync(file)) { console.log("0 0 0 0"); process.exit(0); }
-  const r = JSON.parse(fs.readFileSync(file, "utf8"));
-  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  // A file that fails to import reports no test at all; count those separately.
-  const unloaded = (r.testResults ?? []).filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-  console.log([r.numPassedTests ?? 0, r.numFailedTests ?? 0, skipped, unloaded].join(" "));
-' "$RESULTS")"
+# Counts come from vitest's JSON report, not from its console output, so the closing line is exact; the
+# same reader lists the slowest tests (on stderr, with the other log lines) to show where the time goes.
+# If the reader itself fails, nothing counts as run, so the run fails with the closing line still printed.
+counts="$(npx --no-install tsx scripts/vitest-report.ts "$RESULTS" 10)" || counts="0 0 0 0"
 read -r passed failed skipped unloaded_files <<<"$counts"
 
 if ((vitest_status != 0)); then

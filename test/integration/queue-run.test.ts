@@ -132,7 +132,9 @@ describe("a run through the queue", () => {
     expect(progressSeen.at(-1)).toBe(
       "completed collect:2/2 usage:2/2 judge:1/1 render:1/1 seal:1/1 deliver:1/1",
     );
-  });
+    // Two full runs (inline, then queued) with rendering: 27 s in a usual CI run on 2 cores, so the
+    // default 60 s left no room for twice that load (issue 16).
+  }, 120_000);
 
   it("gives every job a deterministic id from (run, step, target)", async () => {
     const queue = client.queue("collect");

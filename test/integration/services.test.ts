@@ -14,7 +14,6 @@ import {
 } from "@aws-sdk/client-kms";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseServicesEnv } from "../global-setup.ts";
 import {
   awsTestClientConfig,
   lookupLocalhostSubdomains,
@@ -137,24 +136,5 @@ describe("render and OCR tools from Debian", () => {
     expect(poppler.stderr).toMatch(/pdftoppm version \d+/);
     const tesseract = await run("tesseract", ["--list-langs"]);
     expect(tesseract.stdout).toMatch(/^eng$/m);
-  });
-});
-
-describe("services.env parsing", () => {
-  it("reads export lines with single, double or no quotes and ignores comments", () => {
-    const parsed = parseServicesEnv(
-      [
-        "# Written by scripts/services.sh start",
-        "export KEYPROOF_TEST_AWS_ENDPOINT='http://127.0.0.1:5000'",
-        'export KEYPROOF_TEST_VAULT_TOKEN="kp-dev-1"',
-        "export KEYPROOF_CHROMIUM=/usr/bin/chromium",
-        "# KEYPROOF_TEST_LOWKEY_* not set: reason",
-      ].join("\n"),
-    );
-    expect(Object.fromEntries(parsed)).toEqual({
-      KEYPROOF_TEST_AWS_ENDPOINT: "http://127.0.0.1:5000",
-      KEYPROOF_TEST_VAULT_TOKEN: "kp-dev-1",
-      KEYPROOF_CHROMIUM: "/usr/bin/chromium",
-    });
   });
 });
