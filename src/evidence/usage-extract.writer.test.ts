@@ -6,6 +6,7 @@ import { parseRange } from "../time/date-range.ts";
 import type { UsageEvent, UsageItem } from "../model/usage.ts";
 import { BundleWriter } from "./bundle-writer.ts";
 import { usageExtractPath } from "./paths.ts";
+import { PRINCIPALS_COUNTED_EXACTLY } from "./principal-counter.ts";
 import { CSV_GAPS_NAMED, NO_KEY, csvCell, writeUsageExtract } from "./usage-extract.writer.ts";
 import type { UsageExtractTarget } from "./usage-extract.writer.ts";
 
@@ -89,6 +90,7 @@ describe("writeUsageExtract", () => {
       byKey: {},
       byAction: {},
       byPrincipal: {},
+      principalCounting: { method: "exact", capacity: PRINCIPALS_COUNTED_EXACTLY },
       byDay: {},
       gaps: [],
     });
@@ -156,6 +158,7 @@ describe("writeUsageExtract", () => {
         "arn:aws:iam::111122223333:role/admin": 1,
         "arn:aws:iam::111122223333:role/app": 1,
       },
+      principalCounting: { method: "exact", capacity: PRINCIPALS_COUNTED_EXACTLY },
       byDay: { "2026-07-01": 1, "2026-07-02": 1, "2026-08-01": 1 },
       firstEventAt: "2026-07-01T00:00:00.000Z",
       lastEventAt: "2026-08-01T00:00:00.000Z",

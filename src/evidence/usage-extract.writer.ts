@@ -12,12 +12,14 @@ import type { ChangeSummary } from "../model/changes.ts";
 import { classifyAdministrativeAction, rotationStateAfter } from "../model/changes.ts";
 import type { BundleWriter } from "./bundle-writer.ts";
 import { ChangeSummaryBuilder } from "./change-summary.ts";
+import { PrincipalCounter } from "./principal-counter.ts";
 import { changesExtractPath, usageExtractPath } from "./paths.ts";
 
 /**
  * Streams one location's key-usage events into two bundle files at once: NDJSON (one UsageEvent per line,
  * for tools) and CSV (for an auditor's spreadsheet). Memory stays flat in the number of events: only the
- * counters of the summary grow, with the number of distinct keys and actions.
+ * counters of the summary grow, with the number of distinct keys, actions and days; principals are counted
+ * in bounded memory (PrincipalCounter: exact up to a number of distinct principals, then the top ones).
  *
  * The same pass tees administrative events (classifyAdministrativeAction) into `changes.ndjson` and
  * `changes.csv`, the configuration history of the period, with the request parameters as logged.
@@ -354,7 +356,7 @@ async function writeExtracts(
   const opened: ExtractFiles[] = [];
   const byKey = new Map<string, number>();
   const byAction = new Map<string, number>();
-  const byPrincipal = new Map<string, number>();
+  const principals = new PrincipalCounter();
   const byDay = new Map<string, number>();
   const gaps: UsageGap[] = [];
   const changeSummary = new ChangeSummaryBuilder(target.source, target.location);
@@ -404,7 +406,7 @@ async function writeExtracts(
       const key = event.keyId ?? event.keyReference ?? NO_KEY;
       byKey.set(key, (byKey.get(key) ?? 0) + 1);
       byAction.set(event.action, (byAction.get(event.action) ?? 0) + 1);
-      byPrincipal.set(event.principal, (byPrincipal.get(event.principal) ?? 0) + 1);
+      principals.add(event.principal);
       const day = event.time.slice(0, 10);
       byDay.set(day, (byDay.get(day) ?? 0) + 1);
       const time = isoOrUndefined(event.time);
@@ -437,6 +439,7 @@ async function writeExtracts(
     for (const files of opened) await files.removeScratch();
   }
 
+  const { byPrincipal, principalCounting } = principals.build();
   return {
     usage: {
       source: target.source,
@@ -445,7 +448,8 @@ async function writeExtracts(
       eventCount,
       byKey: sortedRecord(byKey),
       byAction: sortedRecord(byAction),
-      byPrincipal: sortedRecord(byPrincipal),
+      byPrincipal,
+      principalCounting,
       byDay: sortedRecord(byDay),
       ...(first === undefined ? {} : { firstEventAt: new Date(first).toISOString() }),
       ...(last === undefined ? {} : { lastEventAt: new Date(last).toISOString() }),

@@ -49,11 +49,33 @@ export interface UsageSummary {
   eventCount: number;
   byKey: Record<string, number>;
   byAction: Record<string, number>;
-  /** Events per principal (ARN, object id, Vault display name). Grows with distinct principals, not events. */
+  /**
+   * Events per principal (ARN, object id, Vault display name). Exact up to a number of distinct principals,
+   * then certain lower bounds of the top principals: `principalCounting` says which.
+   */
   byPrincipal: Record<string, number>;
+  /** How exact `byPrincipal` is; absent in summaries written before it existed (then exact). */
+  principalCounting?: PrincipalCounting;
   /** Events per UTC day, `YYYY-MM-DD`: the usage report's daily chart. */
   byDay: Record<string, number>;
   firstEventAt?: string;
   lastEventAt?: string;
   gaps: UsageGap[];
 }
+
+/**
+ * How `byPrincipal` was counted. `exact`: every principal, every count exact (at most `capacity` distinct
+ * principals). `space-saving`: more distinct principals than `capacity`; the listed counts are events each
+ * principal certainly made (short by at most `maxUndercount`), `eventsNotItemized` events are not
+ * attributed to a listed principal, and any principal not listed made at most `maxUndercount` events.
+ */
+export type PrincipalCounting =
+  | { method: "exact"; capacity: number }
+  | {
+      method: "space-saving";
+      capacity: number;
+      eventsNotItemized: number;
+      maxUndercount: number;
+      /** The same in a sentence, for a reader of usage-summary.json. */
+      note: string;
+    };

@@ -38,6 +38,10 @@ export type UsageSummaryView = {
 /** In the columns of a location whose usage log was not read (no usage summary exists for it). */
 const NOT_READ = "Not read";
 
+/** The byPrincipal row of events not attributed to a listed principal (usage-summary.json explains). */
+export const PRINCIPALS_NOT_ITEMIZED =
+  "(other principals: too many distinct to count each, see usage-summary.json)";
+
 /** Rows shown per table; the rest is summarised in one line so a busy key cannot make the report endless. */
 const TABLE_LIMIT = 40;
 
@@ -90,6 +94,13 @@ export function buildUsageSummaryView(input: {
     addInto(byKey, summary.byKey, `${summary.source}\u0000`);
     addInto(byAction, summary.byAction);
     addInto(byPrincipal, summary.byPrincipal);
+    // Past its capacity the principal count lists certain counts of the top principals only: the rest of
+    // the events get a row of their own, so the table still adds up to the total.
+    if (summary.principalCounting?.method === "space-saving")
+      byPrincipal.set(
+        PRINCIPALS_NOT_ITEMIZED,
+        (byPrincipal.get(PRINCIPALS_NOT_ITEMIZED) ?? 0) + summary.principalCounting.eventsNotItemized,
+      );
     addInto(byDay, summary.byDay);
   }
 

@@ -27,7 +27,7 @@ import { buildKeyConfigurationView } from "./key-configuration.view-model.ts";
 import { NO_OWNER_TEXT, buildKeyInventoryView, type InventoryKeyView } from "./key-inventory.view-model.ts";
 import { buildKeyManagementProcedureView, reviewDateOf } from "./key-management-procedure.view-model.ts";
 import { buildLoggingConfigurationView } from "./logging-configuration.view-model.ts";
-import { buildUsageSummaryView } from "./usage-summary.view-model.ts";
+import { PRINCIPALS_NOT_ITEMIZED, buildUsageSummaryView } from "./usage-summary.view-model.ts";
 import { keyReference, matchInventory } from "../../inventory/match-inventory.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import type { Snapshot } from "../../model/snapshot.ts";
@@ -658,6 +658,30 @@ describe("buildUsageSummaryView", () => {
     const heights = [...svg.matchAll(/<rect [^>]*height="([\d.]+)"/g)].map((match) => Number(match[1]));
     expect(heights).toHaveLength(2);
     expect(heights[0]).toBeCloseTo(2 * heights[1]!, 1);
+  });
+
+  it("gives the events of principals a bounded count did not itemize a row, so the table adds up", () => {
+    const snapshot = makeSnapshot({
+      keys: [makeKey()],
+      usage: [
+        makeUsageSummary({
+          eventCount: 10,
+          byPrincipal: { "role/app": 6 },
+          principalCounting: {
+            method: "space-saving",
+            capacity: 1,
+            eventsNotItemized: 4,
+            maxUndercount: 1,
+            note: "test",
+          },
+        }),
+      ],
+    });
+    const view = buildUsageSummaryView({ snapshot, verdicts: judged(snapshot).verdicts, generatedAt });
+    expect(view.byPrincipal.rows.map((row) => [row.name, row.count, row.share])).toEqual([
+      ["role/app", "6", "60.0%"],
+      [PRINCIPALS_NOT_ITEMIZED, "4", "40.0%"],
+    ]);
   });
 
   it("lists a location whose usage log was not read, with usage-log-present's error and cause", () => {
