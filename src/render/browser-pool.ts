@@ -16,7 +16,8 @@ import { KeyproofError, describeError } from "../errors/errors.ts";
 
 export interface BrowserPoolOptions {
   /**
-   * Pages kept open and reused; also the number of jobs rendered at once. Default {@link DEFAULT_POOL_SIZE}.
+   * Pages kept open and reused; also the number of jobs rendered at once. Default {@link DEFAULT_POOL_SIZE},
+   * the fastest size measured by bench/render-screenshots.bench.ts on a 2-core machine.
    */
   size?: number;
   /** Milliseconds one job may hold a page. Past it the page is discarded and the job fails. Default 30 000. */
@@ -89,8 +90,14 @@ export function isAllowedRenderUrl(url: string): boolean {
   return /^(data|file|about):/i.test(url);
 }
 
-/** Pages in a pool by default. */
-export const DEFAULT_POOL_SIZE = 4;
+/**
+ * Measured, not guessed: bench/render-screenshots.bench.ts renders one batch with 1 to 4 pages. On the
+ * 2-core machine of bench/RESULTS.md (medians of 3): 1 page 4.1/s, 2 pages 7.5/s, 3 pages 5.0/s, 4 pages
+ * 7.5/s. 2 and 4 tie; 2 takes about 320 MB less peak RSS and varied less between rounds. Chromium's raster
+ * and PNG encoding use the cores, so pages past the core count only queue. On a larger machine pass
+ * `size` (rerun the benchmark to choose it).
+ */
+export const DEFAULT_POOL_SIZE = 2;
 /**
  * A document is replaced by a fresh one after this many jobs wrote into it: document.open() keeps the
  * document's policy list, and whether Chromium appends a repeated meta policy each time is not documented,
