@@ -15,7 +15,10 @@ import { KeyproofError, describeError } from "../errors/errors.ts";
  */
 
 export interface BrowserPoolOptions {
-  /** Pages kept open and reused; also the number of jobs rendered at once. Default 4. */
+  /**
+   * Pages kept open and reused; also the number of jobs rendered at once. Default {@link DEFAULT_POOL_SIZE},
+   * the fastest size measured by bench/render-screenshots.bench.ts on a 2-core machine.
+   */
   size?: number;
   /** Milliseconds one job may hold a page. Past it the page is discarded and the job fails. Default 30 000. */
   pageTimeoutMs?: number;
@@ -39,6 +42,18 @@ export interface BrowserPoolStats {
 
 /** A unit of work on a page. It may run twice (after a crash), so it must not have side effects before it returns. */
 export type PageJob<T> = (page: Page) => Promise<T>;
+
+export interface PageJobOptions {
+  /**
+   * Lets this job write into the document the previous job with the same key left on its page, instead of
+   * starting from a new one; a job without a key always gets a new document. Give one key only to jobs
+   * whose documents carry the same Content-Security-Policy and other `http-equiv` headers (one template:
+   * its policy is in the template text, and data cannot add a meta tag because every value is escaped),
+   * because `page.setContent` writes through `document.open()`, which keeps the policies of the document
+   * it writes into: a different policy would add to the old one instead of replacing it.
+   */
+  documentKey?: string;
+}
 
 /**
  * Flags for a headless Chromium that talks to nothing but us. Root needs `--no-sandbox`; the
@@ -75,14 +90,35 @@ export function isAllowedRenderUrl(url: string): boolean {
   return /^(data|file|about):/i.test(url);
 }
 
-const DEFAULT_SIZE = 4;
+/**
+ * Measured, not guessed: bench/render-screenshots.bench.ts renders one batch with 1 to 4 pages. On the
+ * 2-core machine of bench/RESULTS.md (medians of 3): 1 page 4.1/s, 2 pages 7.5/s, 3 pages 5.0/s, 4 pages
+ * 7.5/s. 2 and 4 tie; 2 takes about 320 MB less peak RSS and varied less between rounds. Chromium's raster
+ * and PNG encoding use the cores, so pages past the core count only queue. On a larger machine pass
+ * `size` (rerun the benchmark to choose it).
+ */
+export const DEFAULT_POOL_SIZE = 2;
+/**
+ * A document is replaced by a fresh one after this many jobs wrote into it: document.open() keeps the
+ * document's policy list, and whether Chromium appends a repeated meta policy each time is not documented,
+ * so the list (checked on every resource load) never grows past this. The fresh navigation costs about
+ * 30 ms, so the bound costs well under 1 ms a job.
+ */
+const MAX_JOBS_PER_DOCUMENT = 64;
 const DEFAULT_PAGE_TIMEOUT_MS = 30_000;
 const DEFAULT_VIEWPORT = { width: 1280, height: 800 };
 
 interface PooledPage {
   page: Page;
-  /** A job already ran on this page, so it needs a fresh document before the next one. */
-  used: boolean;
+  /** No job ran on this page yet: it holds the initial empty document. */
+  fresh: boolean;
+  /**
+   * Key of the document the last job left (see {@link PageJobOptions.documentKey}); undefined when that job
+   * named none or failed, so the next job gets a new document.
+   */
+  documentKey: string | undefined;
+  /** Jobs that wrote into the current document (bounded by MAX_JOBS_PER_DOCUMENT). */
+  documentJobs: number;
   /** Which browser launch the page belongs to; a page of an older launch is dead. */
   generation: number;
   crashed: boolean;
@@ -154,7 +190,7 @@ export class BrowserPool {
   readonly #stats: BrowserPoolStats = { launches: 0, retries: 0, pagesCreated: 0, blockedRequests: [] };
 
   constructor(options: BrowserPoolOptions = {}) {
-    this.#size = options.size ?? DEFAULT_SIZE;
+    this.#size = options.size ?? DEFAULT_POOL_SIZE;
     if (!Number.isInteger(this.#size) || this.#size < 1) {
       throw new KeyproofError(
         "ARGUMENT_INVALID",
@@ -191,7 +227,7 @@ export class BrowserPool {
    * what died and runs the job once more on a fresh page; a second crash, a timeout, or the job's own error
    * fails the call.
    */
-  async run<T>(job: PageJob<T>, label = "render job"): Promise<T> {
+  async run<T>(job: PageJob<T>, label = "render job", options: PageJobOptions = {}): Promise<T> {
     this.#assertOpen();
     await this.#slots.acquire();
     try {
@@ -199,7 +235,7 @@ export class BrowserPool {
       for (let attempt = 1; attempt <= 2; attempt++) {
         this.#assertOpen();
         if (attempt === 2) this.#stats.retries += 1;
-        const outcome = await this.#attempt(job, label);
+        const outcome = await this.#attempt(job, label, options.documentKey);
         if (outcome.kind === "done") return outcome.value;
         if (outcome.kind === "failed") throw outcome.error;
         crash = outcome.error;
@@ -233,10 +269,14 @@ export class BrowserPool {
     if (this.#closed) throw new KeyproofError("INTERNAL", "the browser pool is closed");
   }
 
-  async #attempt<T>(job: PageJob<T>, label: string): Promise<AttemptOutcome<T>> {
+  async #attempt<T>(
+    job: PageJob<T>,
+    label: string,
+    documentKey: string | undefined,
+  ): Promise<AttemptOutcome<T>> {
     let pooled: PooledPage;
     try {
-      pooled = await this.#takePage();
+      pooled = await this.#takePage(documentKey);
     } catch (error) {
       if (this.#closed) return { kind: "failed", error };
       // The browser died between launch and newPage, or could not start: worth one more try.
@@ -251,7 +291,7 @@ export class BrowserPool {
       );
     });
     try {
-      const value = await Promise.race([this.#runOnPage(pooled, job), pooled.lost, timeout]);
+      const value = await Promise.race([this.#runOnPage(pooled, job, documentKey), pooled.lost, timeout]);
       this.#busy.delete(pooled);
       this.#release(pooled);
       return { kind: "done", value };
@@ -284,20 +324,44 @@ export class BrowserPool {
     }
   }
 
-  async #runOnPage<T>(pooled: PooledPage, job: PageJob<T>): Promise<T> {
-    // A reused page starts from a new document: setContent writes into the current one, which would keep
-    // the previous job's Content-Security-Policy and other document state.
-    if (pooled.used) await pooled.page.goto("about:blank");
-    pooled.used = true;
-    return job(pooled.page);
+  async #runOnPage<T>(pooled: PooledPage, job: PageJob<T>, documentKey: string | undefined): Promise<T> {
+    const reuse =
+      documentKey !== undefined &&
+      pooled.documentKey === documentKey &&
+      pooled.documentJobs < MAX_JOBS_PER_DOCUMENT;
+    // Otherwise a used page starts from a new document: setContent writes into the current one, which
+    // would keep the previous job's Content-Security-Policy (measured: a policy forbidding inline styles
+    // still applied to the next document written). The navigation is about a third of a screenshot's
+    // time, which is why jobs of one template skip it.
+    if (!reuse && !pooled.fresh) {
+      await pooled.page.goto("about:blank");
+      pooled.documentJobs = 0;
+    }
+    pooled.fresh = false;
+    pooled.documentKey = undefined;
+    const value = await job(pooled.page);
+    pooled.documentKey = documentKey;
+    pooled.documentJobs += 1;
+    return value;
   }
 
-  async #takePage(): Promise<PooledPage> {
-    while (this.#idle.length > 0) {
-      const pooled = this.#idle.pop();
-      if (pooled !== undefined && !pooled.crashed && pooled.generation === this.#generation) return pooled;
+  /** An idle page of the same document key if there is one (its document is reused), else the last released. */
+  async #takePage(documentKey: string | undefined): Promise<PooledPage> {
+    for (let index = this.#idle.length - 1; index >= 0; index--) {
+      const pooled = this.#idle[index] as PooledPage;
+      if (pooled.crashed || pooled.generation !== this.#generation) this.#idle.splice(index, 1);
     }
-    return this.#createPage();
+    let chosen = this.#idle.length - 1;
+    if (documentKey !== undefined) {
+      for (let index = this.#idle.length - 1; index >= 0; index--) {
+        if (this.#idle[index]?.documentKey === documentKey) {
+          chosen = index;
+          break;
+        }
+      }
+    }
+    const [pooled] = chosen >= 0 ? this.#idle.splice(chosen, 1) : [];
+    return pooled ?? this.#createPage();
   }
 
   #release(pooled: PooledPage): void {
@@ -328,7 +392,16 @@ export class BrowserPool {
       markLost = reject;
     });
     lost.catch(() => undefined);
-    const pooled: PooledPage = { page, used: false, generation, crashed: false, lost, markLost };
+    const pooled: PooledPage = {
+      page,
+      fresh: true,
+      documentKey: undefined,
+      documentJobs: 0,
+      generation,
+      crashed: false,
+      lost,
+      markLost,
+    };
     // `error` is puppeteer's renderer-crash event ("Page crashed!"); calls on a crashed page can hang.
     page.on("error", (error) => {
       pooled.crashed = true;

@@ -236,7 +236,7 @@ export async function renderScreenshots(
   const templates = templatesOf(options);
   const renderOne = async (screenshot: ScreenshotView): Promise<DigestedFile> => {
     const html = await templates.render(screenshot.template, screenshot.view);
-    const png = await screenshotHtml(pool, html, screenshot.path);
+    const png = await screenshotHtml(pool, html, screenshot.path, { template: screenshot.template });
     return writeArtifact(outputDirectory, screenshot.path, png);
   };
   // Twice the pool size in flight: pages never wait for HTML to be built, and memory stays bounded.
@@ -390,7 +390,7 @@ async function renderReport(
   generatedAt: Date,
 ): Promise<DigestedFile> {
   const html = await templates.render(report.template, report.view);
-  const printed = await printHtml(pool, html, report.path);
+  const printed = await printHtml(pool, html, report.path, { template: report.template });
   const pdf = await assemblePdf([printed], documentInfo(snapshot, report.title, generatedAt));
   return writeArtifact(outputDirectory, report.path, pdf);
 }
