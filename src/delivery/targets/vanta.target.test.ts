@@ -234,7 +234,9 @@ describe("Vanta target", () => {
       for (const artifact of artifacts) await target.sendArtifact(artifact, run);
       const last = artifacts[101]!;
       const found = await target.findSent?.(last, run);
-      expect(found !== "unknown" && found?.remoteId).toBe(paged.uploads.find((item) => item.sha256 === last.sha256)?.id);
+      expect(found !== "unknown" && found?.remoteId).toBe(
+        paged.uploads.find((item) => item.sha256 === last.sha256)?.id,
+      );
       const lists = paged.server.received.filter((request) => request.method === "GET");
       expect(lists.map((request) => request.query.pageCursor?.[0])).toEqual([undefined, "100"]);
     } finally {
