@@ -90,10 +90,10 @@ async function compareWithPrevious(
       (name) => !name.includes(`-${REVIEW_RUN_PREFIX}`),
     );
     if (previous === undefined) {
-      const any = await chainStore.findPreviousBundle(scope);
+      const anyBundle = await chainStore.findPreviousBundle(scope);
       return noPreviousBundle(
         current,
-        any === undefined
+        anyBundle === undefined
           ? FIRST_BUNDLE_REASON
           : "no earlier evidence bundle in its chain: the bundles before it are sealed reviews",
       );
