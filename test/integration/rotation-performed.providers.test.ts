@@ -129,10 +129,11 @@ describe("rotation-performed on moto: a multi-Region key rotated on demand", () 
     } finally {
       primaryRegion.destroy();
     }
-    [usEast, euWest] = await Promise.all([
-      collectLocation(provider, "us-east-1"),
-      collectLocation(provider, "eu-west-1"),
-    ]);
+    // One after the other, primary first: moto's ReplicateKey shares one MultiRegionConfiguration between
+    // the primary and its replica (a shallow copy), and DescribeKey on the replica rewrites its key type to
+    // REPLICA, so a primary described after its replica reads REPLICA on moto (never on AWS).
+    usEast = await collectLocation(provider, "us-east-1");
+    euWest = await collectLocation(provider, "eu-west-1");
   }, TIMEOUT);
 
   afterAll(() => provider.close());
