@@ -3,6 +3,7 @@ import type { LoggingStatus } from "../model/logging.ts";
 import type { DateRange, SourceGap } from "../model/snapshot.ts";
 import type { UsageItem } from "../model/usage.ts";
 import type { JsonValue } from "../model/json.ts";
+import type { SourceDiscovery } from "../model/discovery.ts";
 
 /** Plain JSON: what may travel between jobs (and machines) inside a key reference. */
 export type { JsonValue };
@@ -53,8 +54,19 @@ export interface KeyBatch {
 export interface KeyProvider {
   readonly sourceId: string;
   readonly type: SourceType;
-  /** Regions, vault URLs or Vault mounts-scope this source covers; collection fans out over these. */
+  /**
+   * Regions, vault URLs or Vault mounts-scope this source covers; collection fans out over these. For a
+   * source that discovers its population (`discover` below) these are the configured ones only; a run plans
+   * the discovered locations instead, and `listKeys`/`collectKeys`/`collectLogging`/`streamUsage` accept any
+   * location `discover` returned, on a provider instance that never discovered (another worker).
+   */
   listLocations(): string[];
+  /**
+   * Present on sources configured to find their population (AWS `organization:`, Azure `vaults: all`,
+   * Vault `namespaces: all`): walks it once at planning time. Never rejects: a failed call or an
+   * unreachable member is a gap in the result, and the members that could be found are still returned.
+   */
+  discover?(): Promise<SourceDiscovery>;
   /** Who the evidence is about (AWS account id, subscription, Vault cluster). Undefined if unknown. */
   describeAccount(): Promise<string | undefined>;
   /** Every key of the location, listed but not yet described. Cheap: the location's listing calls only. */
