@@ -8,6 +8,8 @@ export const SIGNATURE_FILE = "manifest.sig.json";
 export const FINDINGS_FILE = "findings.json";
 export const INVENTORY_FILE = "inventory.json";
 export const GAPS_FILE = "gaps.json";
+/** How each source's population (accounts, vaults, namespaces) was found: model/discovery.ts. */
+export const DISCOVERY_FILE = "discovery.json";
 export const SUMMARY_FILE = "summary.json";
 /** Written by the judge step: the latest procedure approval, the run's procedure identity, and whether they match. */
 export const PROCEDURE_APPROVAL_FILE = "governance/procedure-approval.json";

@@ -4,6 +4,7 @@ import type { LoadedConfig } from "../config/load-config.ts";
 import { BundleWriter, type SealedBundle } from "../evidence/bundle-writer.ts";
 import type { ExportContext } from "../evidence/key-exports.ts";
 import type { DateRange } from "../model/snapshot.ts";
+import { discoverSource } from "../providers/discover-source.ts";
 import { createProvider, type ProviderOptions } from "../providers/create-provider.ts";
 import type { KeyProvider } from "../providers/key-provider.ts";
 import { createSigner } from "../signing/create-signer.ts";
@@ -128,14 +129,17 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
   const providers: KeyProvider[] = config.sources.map((source) =>
     createProvider(source, { baseDirectory: configDirectory, ...request.providerOptions }),
   );
-  const planned: PlannedSource[] = providers.map((provider) => ({
-    id: provider.sourceId,
-    type: provider.type,
-    locations: provider.listLocations(),
-  }));
-  const targets = providers.flatMap((provider) =>
-    provider.listLocations().map((location) => ({ provider, location })),
+  // Discovery (organization accounts, subscriptions' vaults, namespaces) first: the population to collect.
+  const planned: PlannedSource[] = await Promise.all(
+    providers.map(async (provider) => {
+      const discovery = await discoverSource(provider, () => now);
+      return { id: provider.sourceId, type: provider.type, locations: discovery.locations, discovery };
+    }),
   );
+  const targets = planned.flatMap((source, index) => {
+    const provider = providers[index];
+    return provider === undefined ? [] : source.locations.map((location) => ({ provider, location }));
+  });
   const report = request.onProgress ?? (() => undefined);
   // The same cut into key batches as the queued service, so both write the same work items.
   const { keyBatchSize } = fanOutSettingsOf(config);

@@ -16,15 +16,15 @@ export interface DiscoveryCall {
   /** The API call, e.g. `organizations:ListAccounts`, `arm:Microsoft.KeyVault/vaults:list`, `sys/namespaces:LIST`. */
   call: string;
   /** What the call was scoped to: an OU id, a subscription id, a namespace path. */
-  scope?: string;
+  scope?: string | undefined;
   /** UTC ISO-8601 when the call (its last page) answered. */
   at: string;
   /** Pages read (paged APIs); 1 for a single answer. */
-  pages?: number;
+  pages?: number | undefined;
   /** Items it returned, before include/exclude filters. */
-  count?: number;
+  count?: number | undefined;
   /** Set when the call failed; the discovery then records a gap for what it could not see. */
-  error?: CollectionError;
+  error?: CollectionError | undefined;
 }
 
 /** One member found: an account, a vault, a namespace, with whether it became a location. */
@@ -32,14 +32,14 @@ export interface DiscoveredMember {
   /** Account id, vault URL, namespace path. */
   id: string;
   /** Account name, vault name, namespace path: what a person recognizes. */
-  name?: string;
+  name?: string | undefined;
   /** `included`: collected; `excluded`: left out by the config's filters (`reason` says which); `unreachable`: a gap. */
   status: "included" | "excluded" | "unreachable";
-  reason?: string;
+  reason?: string | undefined;
   /** The locations this member contributed (AWS: `<account>/<region>` per configured region). */
   locations: string[];
   /** Provider-specific facts about the member (account status, OU, ARM resource id, location...). */
-  details?: { [field: string]: JsonValue };
+  details?: { [field: string]: JsonValue } | undefined;
 }
 
 export interface SourceDiscovery {

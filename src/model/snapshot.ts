@@ -19,7 +19,7 @@ export interface DateRange {
 /** A location (region, vault) or a whole source that could not be collected. */
 export interface SourceGap {
   source: string;
-  location?: string;
+  location?: string | undefined;
   error: CollectionError;
 }
 

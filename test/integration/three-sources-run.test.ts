@@ -13,6 +13,7 @@ import { seedAwsDemoEstate } from "../../scripts/demo/seed-aws-estate.ts";
 import { seedAzureDemoEstate, type SeededAzureDemoEstate } from "../../scripts/demo/seed-azure-estate.ts";
 import { seedVaultDemoEstate } from "../../scripts/demo/seed-vault-estate.ts";
 import type { Finding } from "../../src/model/finding.ts";
+import type { DiscoveryRecord } from "../../src/model/discovery.ts";
 import type { RunSummary } from "../../src/jobs/run-summary.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
@@ -110,6 +111,20 @@ describe("one run over all three key managers", () => {
       findings.filter((finding) => finding.keyId !== undefined).map((finding) => finding.source),
     );
     expect([...types].sort()).toEqual(["aws-demo", "azure-demo", "vault-demo"]);
+  });
+
+  it("records in discovery.json each source's population as configured (no source here discovers)", async () => {
+    const record = JSON.parse(await readFile(path.join(bundle, "discovery.json"), "utf8")) as DiscoveryRecord;
+    expect(record).toMatchObject({ format: "keyproof-discovery/1", runId: "three" });
+    expect(record.sources.map((source) => [source.source, source.method])).toEqual(
+      summary.sources.map((source) => [source.id, "configured"]),
+    );
+    const aws = record.sources.find((source) => source.source === "aws-demo");
+    expect(aws?.locations).toEqual(
+      summary.sources
+        .find((source) => source.id === "aws-demo")
+        ?.locations.map((location) => location.location),
+    );
   });
 
   it("judges the same generic checks on all three (rotation off fails on each)", () => {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ConfigSchema } from "../../config/config.schema.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import { SOURCE_TYPES } from "../../model/key.ts";
+import { SourceDiscoverySchema } from "../../model/discovery.schema.ts";
 import { RunIdSchema } from "./job-payloads.ts";
 
 /**
@@ -24,6 +25,11 @@ export const PlannedSourceSchema = z.strictObject({
   id: z.string(),
   type: z.enum(SOURCE_TYPES),
   locations: z.array(z.string()),
+  /**
+   * How the locations were found (discovery.json): the planning process discovers once, so every worker
+   * collects the same population and the judging worker writes the record without calling out again.
+   */
+  discovery: SourceDiscoverySchema.optional(),
 });
 
 export const RUN_ORIGINS = ["cli", "api", "schedule"] as const;

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { FlowProducer } from "bullmq";
 import { KeyproofError, describeError } from "../../errors/errors.ts";
 import { createProvider } from "../../providers/create-provider.ts";
+import { discoverSource } from "../../providers/discover-source.ts";
 import { createSigner } from "../../signing/create-signer.ts";
 import { generateRunId } from "../run-inline.ts";
 import { closeProvider } from "./close-provider.ts";
@@ -39,15 +40,20 @@ export function createRunStarter(deps: { runs: RunStore; flows: FlowProducer }):
     const selected = config.sources.filter(
       (source) => request.sources === undefined || request.sources.includes(source.id),
     );
-    const sources = selected.map((source) => {
-      const provider = createProvider(source, { baseDirectory: request.configDirectory });
-      try {
-        return { id: provider.sourceId, type: provider.type, locations: provider.listLocations() };
-      } finally {
-        closeProvider(provider);
-      }
-    });
     const now = request.capturedAt ?? new Date();
+    // Discovery (organization accounts, subscriptions' vaults, namespaces) runs here, once: every worker
+    // then collects the same population, and discovery.json records how it was found.
+    const sources = await Promise.all(
+      selected.map(async (source) => {
+        const provider = createProvider(source, { baseDirectory: request.configDirectory });
+        try {
+          const discovery = await discoverSource(provider, () => now);
+          return { id: provider.sourceId, type: provider.type, locations: discovery.locations, discovery };
+        } finally {
+          closeProvider(provider);
+        }
+      }),
+    );
     const outDirectory = path.resolve(request.outDirectory);
     const keys =
       request.keys === undefined || request.keys.length === 0 ? undefined : [...new Set(request.keys)].sort();

@@ -1,6 +1,7 @@
 import type { Config, InventoryEntry } from "../../config/config.schema.ts";
 import type { BundleWriter } from "../../evidence/bundle-writer.ts";
 import {
+  DISCOVERY_FILE,
   FINDINGS_FILE,
   GAPS_FILE,
   INVENTORY_FILE,
@@ -15,6 +16,7 @@ import type { DateRange, Snapshot, SourceSnapshot } from "../../model/snapshot.t
 import type { UsageSummary } from "../../model/usage.ts";
 import type { ChangeSummary } from "../../model/changes.ts";
 import type { GovernanceFacts } from "../../model/review.ts";
+import { configuredDiscovery, type DiscoveryRecord, type SourceDiscovery } from "../../model/discovery.ts";
 import { procedureIdentityOf, procedureInputOf } from "../../procedure/procedure-text.ts";
 import { runChecks } from "../../checks/run-checks.ts";
 import { summarizeRun, type RunSummary } from "../run-summary.ts";
@@ -26,6 +28,8 @@ export interface PlannedSource {
   id: string;
   type: SourceType;
   locations: string[];
+  /** How the locations were found; its gaps (an account whose role cannot be assumed...) are the source's gaps. */
+  discovery?: SourceDiscovery | undefined;
 }
 
 /** Pure: the snapshot checks judge, assembled from the collected locations and usage summaries. */
@@ -63,17 +67,21 @@ export function assembleSnapshot(input: {
         const summary = input.changes?.get(changesWorkName(planned.id, location));
         return summary === undefined ? [] : [summary];
       }),
-      // A location whose collection never reported is a gap too: the population must stay complete.
-      gaps: missing.map((location) => ({
-        source: planned.id,
-        location,
-        error: {
-          call: "collect",
-          code: "NotCollected",
-          message: "collection of this location did not complete",
-          retryable: true,
-        },
-      })),
+      // A member discovery found but could not reach, and a location whose collection never reported, are
+      // gaps too: the population must stay complete.
+      gaps: [
+        ...(planned.discovery?.gaps ?? []),
+        ...missing.map((location) => ({
+          source: planned.id,
+          location,
+          error: {
+            call: "collect",
+            code: "NotCollected",
+            message: "collection of this location did not complete",
+            retryable: true,
+          },
+        })),
+      ],
     };
     if (account !== undefined) source.account = account;
     return source;
@@ -151,6 +159,31 @@ export function collectGaps(snapshot: Snapshot): Array<Record<string, unknown>> 
     }
   }
   return gaps;
+}
+
+/**
+ * discovery.json: how each source's population was found. A plan made before discovery existed (a run
+ * record written by an older version) has none: its configured locations are recorded as such.
+ */
+export function buildDiscoveryRecord(
+  runId: string,
+  capturedAt: string,
+  sources: readonly PlannedSource[],
+): DiscoveryRecord {
+  return {
+    format: "keyproof-discovery/1",
+    runId,
+    sources: sources.map(
+      (source) =>
+        source.discovery ??
+        configuredDiscovery({
+          source: source.id,
+          type: source.type,
+          locations: source.locations,
+          at: capturedAt,
+        }),
+    ),
+  };
 }
 
 /** The declared inventory with the keys each entry matched, and the keys no entry documents. */
@@ -238,6 +271,13 @@ export async function judgeStep(input: {
   await input.writer.writeJson(FINDINGS_FILE, findings, { overwrite: true });
   await input.writer.writeJson(INVENTORY_FILE, buildInventoryExport(snapshot), { overwrite: true });
   await input.writer.writeJson(GAPS_FILE, gaps, { overwrite: true });
+  await input.writer.writeJson(
+    DISCOVERY_FILE,
+    buildDiscoveryRecord(input.runId, input.capturedAt, input.sources),
+    {
+      overwrite: true,
+    },
+  );
   await input.writer.writeJson(SUMMARY_FILE, summary, { overwrite: true });
   // "A run includes the latest approval": the facts the governance checks judged travel in the bundle.
   await input.writer.writeJson(PROCEDURE_APPROVAL_FILE, buildProcedureApprovalExport(snapshot), {
