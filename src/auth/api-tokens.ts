@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { KeyproofError } from "../errors/errors.ts";
 import { redisKeys } from "../jobs/queue/redis-keys.ts";
@@ -73,7 +73,7 @@ export class ApiTokenStore {
   readonly #key: string;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     prefix: string,
   ) {
     this.#key = redisKeys(prefix).tokens;

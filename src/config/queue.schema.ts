@@ -1,23 +1,135 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 
+/** A name of an environment variable: secrets are read from the environment, never from the file. */
+const EnvironmentVariableNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,127}$/,
+    "must be the name of an environment variable (letters, digits, _)",
+  );
+
+const RedisEndpointSchema = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^\s,/@?#]+$/, "must be a host name or address"),
+  port: z.number().int().min(1).max(65535),
+});
+
+/**
+ * TLS towards Redis (and the sentinels). `tls: {}` turns TLS on with the system's CAs; `caFile` trusts a
+ * private CA (self-signed certificates); `certFile` + `keyFile` present a client certificate.
+ */
+export const RedisTlsSchema = z
+  .strictObject({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** The name the server's certificate is checked against, when it differs from the host connected to. */
+    servername: z.string().min(1).max(255).optional(),
+  })
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+    message: "certFile and keyFile go together (a client certificate needs its key)",
+  });
+
+/**
+ * `queue.redis`: how to reach Redis when a URL is not enough. Exactly one of `url`, `sentinels` (with
+ * `name`) or `cluster`. Passwords only as names of environment variables (`passwordEnv`).
+ */
+export const RedisSettingsSchema = z
+  .strictObject({
+    /** `redis://host:port[/db]` or `rediss://` (TLS); a password in it is taken as is. */
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+      .optional(),
+    /** Sentinels to ask for the current master of `name` (ioredis `sentinels`); three is the usual. */
+    sentinels: z.array(RedisEndpointSchema).min(1).max(32).optional(),
+    /** The master group name the sentinels monitor (`sentinel monitor <name> ...`). */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be the sentinels' master name (letters, digits, . _ -)")
+      .optional(),
+    /** Redis Cluster: some of its nodes (the rest are discovered). The queue prefix is hash-tagged. */
+    cluster: z.strictObject({ nodes: z.array(RedisEndpointSchema).min(1).max(64) }).optional(),
+    /** ACL user of the Redis nodes (not a secret). */
+    username: z.string().min(1).max(128).optional(),
+    /** Environment variable holding the Redis password (the data nodes' `requirepass` / ACL password). */
+    passwordEnv: EnvironmentVariableNameSchema.optional(),
+    /** ACL user of the sentinels, when they require one. */
+    sentinelUsername: z.string().min(1).max(128).optional(),
+    /** Environment variable holding the sentinels' password (`requirepass` of the sentinels). */
+    sentinelPasswordEnv: EnvironmentVariableNameSchema.optional(),
+    /** Database number (not with `cluster`: a cluster has only database 0). */
+    db: z.number().int().min(0).max(1023).optional(),
+    tls: RedisTlsSchema.optional(),
+  })
+  .superRefine((redis, context) => {
+    const kinds = (["url", "sentinels", "cluster"] as const).filter((kind) => redis[kind] !== undefined);
+    if (kinds.length !== 1) {
+      context.addIssue({
+        code: "custom",
+        message:
+          kinds.length === 0
+            ? "needs one of url, sentinels (with name) or cluster"
+            : `takes one of url, sentinels or cluster, not ${kinds.join(" and ")}`,
+      });
+    }
+    if (redis.sentinels !== undefined && redis.name === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["name"],
+        message: "is required with sentinels (the master name)",
+      });
+    }
+    if (redis.name !== undefined && redis.sentinels === undefined) {
+      context.addIssue({ code: "custom", path: ["name"], message: "only goes with sentinels" });
+    }
+    for (const field of ["sentinelUsername", "sentinelPasswordEnv"] as const) {
+      if (redis[field] !== undefined && redis.sentinels === undefined) {
+        context.addIssue({ code: "custom", path: [field], message: "only goes with sentinels" });
+      }
+    }
+    if (redis.db !== undefined && redis.cluster !== undefined) {
+      context.addIssue({ code: "custom", path: ["db"], message: "a Redis Cluster has only database 0" });
+    }
+    if (redis.db !== undefined && redis.url !== undefined) {
+      context.addIssue({ code: "custom", path: ["db"], message: "goes in the URL (redis://host:port/<db>)" });
+    }
+  });
+export type RedisSettings = z.infer<typeof RedisSettingsSchema>;
+
+/** `name`, or `{name}`: a hash-tagged prefix, which Redis Cluster needs (one slot for all of a queue's keys). */
+export const QUEUE_PREFIX_PATTERN = /^(?:[A-Za-z0-9_-]{1,64}|\{[A-Za-z0-9_-]{1,64}\})$/;
+
 /**
  * Settings of the queued service: the `queue:` section of keyproof.yaml (the config schema embeds this
  * schema). Environment variables win over it: `REDIS_URL`, `KEYPROOF_QUEUE_PREFIX`, `KEYPROOF_DATA_DIR`.
  */
 export const QueueSettingsSchema = z.strictObject({
-  /** `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. */
+  /**
+   * `redis://[user:password@]host:port[/db]`; `rediss://` for TLS; `redis+sentinel://` and
+   * `redis+cluster://` (see `redis`, which spells the same out field by field).
+   */
   redisUrl: z
     .string()
-    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .regex(/^rediss?(?:\+sentinel|\+cluster)?:\/\//, "must be a redis:// or rediss:// URL")
     .optional(),
+  /** Sentinel, Cluster, TLS files and passwords from the environment; instead of `redisUrl`. */
+  redis: RedisSettingsSchema.optional(),
   /**
    * BullMQ key prefix and the namespace of keyproof's own Redis keys. Two deployments (or two tests)
-   * sharing one Redis must use different prefixes.
+   * sharing one Redis must use different prefixes. With a Redis Cluster it is hash-tagged (`{keyproof}`)
+   * automatically, so BullMQ's and keyproof's multi-key scripts find all their keys in one slot.
    */
   prefix: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, _ or - (it names Redis keys)")
+    .regex(
+      QUEUE_PREFIX_PATTERN,
+      "must be letters, digits, _ or - (it names Redis keys), optionally in braces ({keyproof})",
+    )
     .default("keyproof"),
   /**
    * Where bundles (`<dataDirectory>/<runId>`) and intermediate work (`<dataDirectory>/.work/<runId>`) live.

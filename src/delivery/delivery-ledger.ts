@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { DeliveryOutcome } from "./delivery-target.ts";
 
 /**
@@ -79,7 +79,7 @@ export function deliveryLedgerKey(prefix: string, runId: string, target: string)
 
 export class RedisDeliveryLedger implements DeliveryLedger {
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     readonly prefix: string,
   ) {}
 

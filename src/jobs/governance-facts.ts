@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { describeError } from "../errors/errors.ts";
 import type { GovernanceFacts, SignedReviewFact } from "../model/review.ts";
 import { ProcedureApprovalStore } from "../procedure/approval-store.ts";
@@ -25,7 +25,7 @@ function isSignedReviewFact(value: unknown): value is SignedReviewFact {
  * (`error`) and the rest of the run is judged as usual. Reviews come sorted by signing time, newest first.
  */
 export async function readGovernanceFacts(
-  redis: Redis | undefined,
+  redis: Redis | Cluster | undefined,
   prefix: string,
 ): Promise<GovernanceFacts> {
   if (redis === undefined) return { state: "unavailable", severity: "warn", reason: NO_REDIS_REASON };

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { KeyproofError } from "../errors/errors.ts";
 import { redisKeys } from "../jobs/queue/redis-keys.ts";
@@ -63,7 +63,7 @@ export class ProcedureApprovalStore {
   readonly #key: string;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     prefix: string,
   ) {
     this.#key = redisKeys(prefix).procedureApprovals;

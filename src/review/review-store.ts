@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config/config.schema.ts";
 import { redisKeys } from "../jobs/queue/redis-keys.ts";
@@ -163,7 +163,7 @@ export class ReviewStore {
   readonly #keys: ReturnType<typeof redisKeys>;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     prefix: string,
   ) {
     this.#keys = redisKeys(prefix);

@@ -6,7 +6,7 @@
  * Rendering fans out the same way: `queue.screenshotBatchSize` PNGs per render job.
  */
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchJobId, jobIdFor, locationJobId, screenshotBatchJobId } from "../../src/jobs/queue/job-ids.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
@@ -73,7 +73,7 @@ afterAll(async () => {
 
 /** Collect slots of every region currently held, sampled until stopped: the most seen at once per region. */
 function sampleHeldSlots(
-  redis: Redis,
+  redis: Redis | Cluster,
   source: string,
   regions: readonly string[],
 ): { stop(): Promise<number> } {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { redisKeys } from "./redis-keys.ts";
 
@@ -43,18 +43,25 @@ end
 return redis.call('LRANGE', KEYS[2], 0, -1)
 `;
 
-export async function appendAccessEntry(redis: Redis, prefix: string, entry: AccessEntry): Promise<void> {
+export async function appendAccessEntry(
+  redis: Redis | Cluster,
+  prefix: string,
+  entry: AccessEntry,
+): Promise<void> {
   const key = redisKeys(prefix).accessLog;
   await redis.multi().rpush(key, JSON.stringify(entry)).ltrim(key, -MAX_PENDING_ENTRIES, -1).exec();
 }
 
 /** Pending entries, oldest first, without claiming them. */
-export async function readPendingAccessEntries(redis: Redis, prefix: string): Promise<AccessEntry[]> {
+export async function readPendingAccessEntries(
+  redis: Redis | Cluster,
+  prefix: string,
+): Promise<AccessEntry[]> {
   return parseEntries(await redis.lrange(redisKeys(prefix).accessLog, 0, -1));
 }
 
 export async function claimAccessEntries(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   runId: string,
 ): Promise<AccessEntry[]> {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { ProviderOptions } from "../../providers/create-provider.ts";
 import type { BrowserPool } from "../../render/browser-pool.ts";
 import type { JobName } from "./job-names.ts";
@@ -9,7 +9,7 @@ import type { RunStarter } from "./job-types.ts";
 
 /** What a handler may use besides its payload. Built once per worker process; nothing here is per job except `job`. */
 export interface JobContext {
-  redis: Redis;
+  redis: Redis | Cluster;
   prefix: string;
   runs: RunStore;
   providerOptions: ProviderOptions;

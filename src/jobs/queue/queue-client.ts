@@ -1,6 +1,8 @@
 import { FlowProducer, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
+import { KeyproofError } from "../../errors/errors.ts";
 import { createRedisConnection } from "./redis-connection.ts";
+import { isHashTagged, queuePrefixFor } from "./redis-target.ts";
 import type { QueueName } from "./job-names.ts";
 import { RunStore } from "./run-store.ts";
 import type { RunStarter } from "./job-types.ts";
@@ -11,7 +13,7 @@ import { createRunStarter } from "./start-run.ts";
  * the run store. Used by `keyproof run` (queued), the API server and `keyproof schedule`.
  */
 export class QueueClient {
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
   readonly prefix: string;
   readonly runs: RunStore;
   readonly flows: FlowProducer;
@@ -19,7 +21,14 @@ export class QueueClient {
   readonly #queues = new Map<QueueName, Queue>();
   readonly #ownsConnection: boolean;
 
-  constructor(options: { redis: Redis; prefix: string; ownsConnection?: boolean }) {
+  constructor(options: { redis: Redis | Cluster; prefix: string; ownsConnection?: boolean }) {
+    if (options.redis instanceof Cluster && !isHashTagged(options.prefix)) {
+      // Without one hash tag BullMQ's scripts fail with CROSSSLOT on the first job (BullMQ "Redis Cluster").
+      throw new KeyproofError(
+        "CONFIG_INVALID",
+        `queue prefix "${options.prefix}" must be hash-tagged on a Redis Cluster ("{${options.prefix}}")`,
+      );
+    }
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.#ownsConnection = options.ownsConnection ?? false;
@@ -30,10 +39,11 @@ export class QueueClient {
     this.startRun = createRunStarter({ runs: this.runs, flows: this.flows });
   }
 
+  /** `prefix` is hash-tagged here when the URL names a Redis Cluster (queuePrefixFor). */
   static connect(redisUrl: string, prefix: string): QueueClient {
     return new QueueClient({
       redis: createRedisConnection(redisUrl, "client"),
-      prefix,
+      prefix: queuePrefixFor(redisUrl, prefix),
       ownsConnection: true,
     });
   }

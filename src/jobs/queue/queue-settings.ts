@@ -10,7 +10,9 @@ export {
   isTimeZone,
 } from "../../config/queue.schema.ts";
 export type { QueueSettings, SchedulePeriod, Schedule } from "../../config/queue.schema.ts";
+import { formatRedisTarget, queuePrefixFor } from "./redis-target.ts";
 import {
+  QUEUE_PREFIX_PATTERN,
   QueueSettingsSchema,
   SchedulesSchema,
   DEFAULT_SCHEDULES,
@@ -57,6 +59,12 @@ export function readQueueSection(config: object): QueueSettings {
       `queue.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
     );
   }
+  if (parsed.data.redisUrl !== undefined && parsed.data.redis !== undefined) {
+    throw new KeyproofError(
+      "CONFIG_INVALID",
+      "queue.redis: set either queue.redisUrl or queue.redis, not both",
+    );
+  }
   return parsed.data;
 }
 
@@ -77,7 +85,8 @@ export function readSchedulesSection(config: object): Schedule[] {
 
 /**
  * Redis URL, prefix and data directory from (highest first) explicit options, the environment, the config
- * section. Undefined `redisUrl` everywhere means "no queue": `keyproof run` then runs inline.
+ * section (`queue.redisUrl`, or `queue.redis` turned into the same kind of connection string). With a
+ * Redis Cluster the prefix comes back hash-tagged (`{keyproof}`). Undefined `redisUrl` everywhere means "no queue": `keyproof run` then runs inline.
  */
 export function resolveQueueSettings(input: {
   config?: object;
@@ -87,16 +96,25 @@ export function resolveQueueSettings(input: {
 }): Omit<ResolvedQueueSettings, "redisUrl"> & { redisUrl: string | undefined } {
   const env = input.env ?? process.env;
   const section = input.config === undefined ? QueueSettingsSchema.parse({}) : readQueueSection(input.config);
-  const redisUrl = input.overrides?.redisUrl ?? nonEmpty(env.REDIS_URL) ?? section.redisUrl;
-  const prefix = input.overrides?.prefix ?? nonEmpty(env.KEYPROOF_QUEUE_PREFIX) ?? section.prefix;
+  const redisUrl =
+    input.overrides?.redisUrl ??
+    nonEmpty(env.REDIS_URL) ??
+    section.redisUrl ??
+    (section.redis === undefined ? undefined : formatRedisTarget(section.redis));
+  const configured = input.overrides?.prefix ?? nonEmpty(env.KEYPROOF_QUEUE_PREFIX) ?? section.prefix;
   const base = input.configDirectory ?? process.cwd();
   const dataDirectory = path.resolve(
     base,
     input.overrides?.dataDirectory ?? nonEmpty(env.KEYPROOF_DATA_DIR) ?? section.dataDirectory ?? "evidence",
   );
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
-    throw new KeyproofError("ARGUMENT_INVALID", `queue prefix "${prefix}" must be letters, digits, _ or -`);
+  if (!QUEUE_PREFIX_PATTERN.test(configured)) {
+    throw new KeyproofError(
+      "ARGUMENT_INVALID",
+      `queue prefix "${configured}" must be letters, digits, _ or -, optionally in braces ({keyproof})`,
+    );
   }
+  // Redis Cluster: hash-tagged, so every multi-key script finds its keys in one slot (redis-target.ts).
+  const prefix = redisUrl === undefined ? configured : queuePrefixFor(redisUrl, configured);
   return { redisUrl, prefix, dataDirectory };
 }
 

@@ -1,5 +1,16 @@
-import { Redis } from "ioredis";
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { KeyproofError } from "../../errors/errors.ts";
+import { parseRedisTarget, redactRedisUrl, type RedisTarget, type RedisTlsFiles } from "./redis-target.ts";
+
+export { redactRedisUrl } from "./redis-target.ts";
+
+/**
+ * A connection to a single Redis, a Sentinel-managed master (also a `Redis`, with a sentinel connector) or
+ * a Redis Cluster. Everything keyproof does with Redis works on both; BullMQ takes either.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * Redis connections for the queued service. Two roles, because BullMQ needs different failure behaviour:
@@ -11,24 +22,126 @@ import { KeyproofError } from "../../errors/errors.ts";
  */
 export type RedisRole = "worker" | "client";
 
+/**
+ * Connects to the Redis a connection string names (redis-target.ts: `redis://`, `rediss://`,
+ * `redis+sentinel://`, `redis+cluster://`). Passwords named by `passwordEnv` / `sentinelPasswordEnv` are
+ * read from `env` now; TLS files are read now. Either missing throws CONFIG_INVALID naming it.
+ */
 export function createRedisConnection(
   redisUrl: string,
   role: RedisRole,
   name = `keyproof-${role}`,
   onError: (error: Error) => void = () => undefined,
-): Redis {
-  const redis = new Redis(redisUrl, {
+  env: NodeJS.ProcessEnv = process.env,
+): RedisClient {
+  const target = parseRedisTarget(redisUrl);
+  const common: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: role === "worker" ? null : 20,
     // Back off to at most 2 s between reconnects; never give up (a restarted Redis comes back).
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     // A Redis that restarts from its AOF answers LOADING for a while: wait for it instead of erroring.
     enableReadyCheck: true,
-  });
+    // After a failover the old master is a replica: a connection still on it gets READONLY for writes.
+    // Reconnecting (2 = reconnect and resend the command) reaches the new master (ioredis README,
+    // "Reconnect on error"); with Sentinel the reconnect asks the sentinels again.
+    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
+    ...authOf(target, env),
+    ...(target.tls === undefined ? {} : { tls: tlsOptionsOf(target.tls) }),
+  };
+  let redis: RedisClient;
+  switch (target.topology) {
+    case "standalone":
+      // The URL first: ioredis takes its host, port, db, user and password, and the options fill the rest.
+      redis = new Redis(target.url, common);
+      break;
+    case "sentinel":
+      redis = new Redis({
+        ...common,
+        sentinels: target.sentinels,
+        name: target.name,
+        ...(target.db === undefined ? {} : { db: target.db }),
+        ...(target.sentinelUsername === undefined ? {} : { sentinelUsername: target.sentinelUsername }),
+        ...(target.sentinelPasswordEnv === undefined
+          ? {}
+          : { sentinelPassword: secretFromEnv(env, target.sentinelPasswordEnv, "sentinelPasswordEnv") }),
+        ...(target.tls === undefined
+          ? {}
+          : { enableTLSForSentinelMode: true, sentinelTLS: tlsOptionsOf(target.tls) }),
+        // Subscribe to the sentinels' +switch-master so a failover moves the connection at once instead of
+        // on the next failing command.
+        failoverDetector: true,
+        // Sentinels come and go too: keep asking them, with the same back-off as the nodes.
+        sentinelRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      });
+      break;
+    case "cluster": {
+      const { retryStrategy, ...redisOptions } = common;
+      const clusterOptions: ClusterOptions = {
+        redisOptions,
+        // The cluster-level retry: re-reads the slots from any reachable seed node.
+        clusterRetryStrategy: retryStrategy ?? (() => 1000),
+        enableReadyCheck: true,
+        // TLS endpoints of managed clusters answer CLUSTER SLOTS with IP addresses that the certificate does
+        // not name; keep the host names as given (ioredis README, "Special note: AWS ElastiCache Clusters with TLS").
+        ...(target.tls === undefined ? {} : { dnsLookup: (address, lookup) => lookup(null, address) }),
+      };
+      redis = new Cluster(target.nodes, clusterOptions);
+      break;
+    }
+  }
   // Connection errors (Redis restarting) are retried by the client and surface to the callers of the
   // commands that fail; without a listener ioredis prints each one as an "Unhandled error event".
   redis.on("error", onError);
   return redis;
+}
+
+function authOf(target: RedisTarget, env: NodeJS.ProcessEnv): Pick<RedisOptions, "username" | "password"> {
+  const password =
+    target.passwordEnv === undefined
+      ? target.password
+      : secretFromEnv(env, target.passwordEnv, "passwordEnv");
+  // The standalone URL carries its own user and password; options only fill what it lacks.
+  return {
+    ...(target.username === undefined || target.topology === "standalone"
+      ? {}
+      : { username: target.username }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+function secretFromEnv(env: NodeJS.ProcessEnv, variable: string, field: string): string {
+  const value = env[variable];
+  if (value === undefined || value === "") {
+    throw new KeyproofError(
+      "CONFIG_INVALID",
+      `Redis ${field} names ${variable}, which is not set in the environment`,
+      {
+        remediation: `export ${variable}=<the password> in the environment of every keyproof process`,
+      },
+    );
+  }
+  return value;
+}
+
+function tlsOptionsOf(files: RedisTlsFiles): TlsConnectionOptions {
+  return {
+    ...(files.caFile === undefined ? {} : { ca: readTlsFile(files.caFile, "tlsCaFile") }),
+    ...(files.certFile === undefined ? {} : { cert: readTlsFile(files.certFile, "tlsCertFile") }),
+    ...(files.keyFile === undefined ? {} : { key: readTlsFile(files.keyFile, "tlsKeyFile") }),
+    ...(files.servername === undefined ? {} : { servername: files.servername }),
+  };
+}
+
+function readTlsFile(file: string, field: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new KeyproofError(
+      "CONFIG_INVALID",
+      `Redis ${field} ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 export interface EvictionCheck {
@@ -43,7 +156,7 @@ export interface EvictionCheck {
  * (BullMQ "going to production": maxmemory-policy must be noeviction). Managed Redis often forbids CONFIG,
  * so an unreadable policy is a warning too, not a failure.
  */
-export async function checkEvictionPolicy(redis: Redis): Promise<EvictionCheck> {
+export async function checkEvictionPolicy(redis: RedisClient): Promise<EvictionCheck> {
   try {
     const reply = (await redis.config("GET", "maxmemory-policy")) as unknown;
     const policy = Array.isArray(reply) && typeof reply[1] === "string" ? reply[1] : undefined;
@@ -65,7 +178,11 @@ export async function checkEvictionPolicy(redis: Redis): Promise<EvictionCheck> 
 }
 
 /** Connects or fails with a clear error naming the URL without its password. */
-export async function assertRedisReachable(redis: Redis, redisUrl: string, timeoutMs = 5000): Promise<void> {
+export async function assertRedisReachable(
+  redis: RedisClient,
+  redisUrl: string,
+  timeoutMs = 5000,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -84,16 +201,5 @@ export async function assertRedisReachable(redis: Redis, redisUrl: string, timeo
     );
   } finally {
     if (timer !== undefined) clearTimeout(timer);
-  }
-}
-
-/** `redis://user:secret@host` → `redis://user:***@host`: URLs end up in logs and errors. */
-export function redactRedisUrl(redisUrl: string): string {
-  try {
-    const url = new URL(redisUrl);
-    if (url.password !== "") url.password = "***";
-    return url.toString();
-  } catch {
-    return "(unparseable Redis URL)";
   }
 }

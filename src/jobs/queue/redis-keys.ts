@@ -1,6 +1,10 @@
 /**
  * Names of keyproof's own Redis keys (BullMQ's live under `<prefix>:<queue>:…`). All under
  * `<prefix>:kp:` so one prefix isolates a deployment, and a test cleans up with one SCAN pattern.
+ *
+ * On a Redis Cluster the prefix is hash-tagged (`{keyproof}`, queuePrefixFor in redis-target.ts): every key
+ * here then hashes on that tag alone, so the scripts that take several of them (run creation, the access
+ * log claim) and the keys a script builds from a passed prefix (`run("")` + id) stay in one slot.
  */
 export function redisKeys(prefix: string) {
   const base = `${prefix}:kp`;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { TokenBucket } from "../../providers/aws-kms/token-bucket.ts";
 import { redisKeys } from "./redis-keys.ts";
 
@@ -25,7 +25,7 @@ return start - now
 `;
 
 export interface RedisTokenBucketOptions {
-  redis: Redis;
+  redis: Redis | Cluster;
   prefix: string;
   /** e.g. `aws-prod:us-east-1:cloudtrail:LookupEvents` */
   bucket: string;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { KeyproofError } from "../../errors/errors.ts";
 import { isSummaryComplete, type RunSummary } from "../run-summary.ts";
@@ -179,7 +179,7 @@ export class RunStore {
   readonly keys: RedisKeys;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     readonly prefix: string,
   ) {
     this.keys = redisKeys(prefix);

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { ConfigSchema, type Config } from "../../config/config.schema.ts";
 import { KeyproofError } from "../../errors/errors.ts";
@@ -20,7 +20,7 @@ const ServiceConfigSchema = z.strictObject({
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
 export async function storeServiceConfig(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   value: { config: Config; configDirectory: string; dataDirectory: string; render?: boolean },
   now = new Date(),
@@ -28,7 +28,7 @@ export async function storeServiceConfig(
   await redis.set(redisKeys(prefix).serviceConfig, JSON.stringify({ ...value, storedAt: now.toISOString() }));
 }
 
-export async function readServiceConfig(redis: Redis, prefix: string): Promise<ServiceConfig> {
+export async function readServiceConfig(redis: Redis | Cluster, prefix: string): Promise<ServiceConfig> {
   const raw = await redis.get(redisKeys(prefix).serviceConfig);
   if (raw === null) {
     throw new KeyproofError("CONFIG_INVALID", `no service config stored under prefix ${prefix}`, {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { redisKeys } from "./redis-keys.ts";
 
 /**
@@ -47,7 +47,7 @@ export function leaseKey(prefix: string, source: string, location: string, kind:
 
 /** The lease, or undefined when another job holds it. */
 export async function tryAcquireSourceLease(
-  redis: Redis,
+  redis: Redis | Cluster,
   key: string,
   holder: string,
   ttlMs = LEASE_TTL_MS,
@@ -76,7 +76,7 @@ export async function tryAcquireSourceLease(
  * together they never exceed the largest count asked.
  */
 export async function tryAcquireSlottedLease(
-  redis: Redis,
+  redis: Redis | Cluster,
   key: string,
   slots: number,
   holder: string,
@@ -95,6 +95,6 @@ export function slotKey(key: string, slot: number): string {
 }
 
 /** Who holds a lease now, for tests and diagnostics. */
-export async function leaseHolder(redis: Redis, key: string): Promise<string | undefined> {
+export async function leaseHolder(redis: Redis | Cluster, key: string): Promise<string | undefined> {
   return (await redis.get(key)) ?? undefined;
 }

@@ -1,5 +1,5 @@
 import { DelayedError, WaitingChildrenError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { describeError } from "../../errors/errors.ts";
 import type { ProviderOptions } from "../../providers/create-provider.ts";
 import { BrowserPool } from "../../render/browser-pool.ts";
@@ -79,7 +79,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         }),
       {
         connection,
-        prefix: options.prefix,
+        // The producer's prefix: hash-tagged on a Redis Cluster (QueueClient.connect).
+        prefix: producer.prefix,
         ...workerOptions(options.tuning ?? {}, DEFAULT_CONCURRENCY[queueName] ?? 1),
       },
     );
@@ -108,7 +109,7 @@ async function processJob(
   job: Job,
   token: string | undefined,
   deps: {
-    redis: Redis;
+    redis: Redis | Cluster;
     producer: QueueClient;
     providerOptions: ProviderOptions;
     logger: RuntimeLogger;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UnrecoverableError } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { KeyproofError } from "../../../errors/errors.ts";
 import { chainScope } from "../../../storage/chain-scope.ts";
 import { createBundleStores } from "../../../storage/create-store.ts";
@@ -109,7 +109,11 @@ const RECORD_LOCK_MS = 30_000;
  * writer had recorded its target, so the latest delivery.json lists every target's last state. Without it,
  * two jobs finishing together could leave the later version one update behind for the other target.
  */
-async function withDeliveryRecordLock(redis: Redis, key: string, write: () => Promise<void>): Promise<void> {
+async function withDeliveryRecordLock(
+  redis: Redis | Cluster,
+  key: string,
+  write: () => Promise<void>,
+): Promise<void> {
   const token = randomUUID();
   const deadline = Date.now() + RECORD_LOCK_MS;
   // Past the deadline the holder is gone (its lock expired) or stuck: write anyway rather than never.
