@@ -5,7 +5,12 @@
 #   OpenBao (dev)  HashiCorp Vault API                   default 127.0.0.1:8200
 #   Lowkey Vault   Azure Key Vault emulator (HTTPS)      default 127.0.0.1:8443, token/metadata port 8080
 #
-# Usage: scripts/services.sh start|stop|status|env
+# On demand (named after `start`, then kept by every later `start` until `stop`):
+#   redis-sentinel a master + one replica + three sentinels (quorum 2), master name keyproof-test
+#                  default data 127.0.0.1:6380-6381, sentinels 127.0.0.1:26379-26381
+#   redis-cluster  a three-node Redis Cluster (no replicas)  default 127.0.0.1:7379-7381
+#
+# Usage: scripts/services.sh start [redis-sentinel] [redis-cluster]|stop|status|env
 #   start   install what is missing (Debian packages, .venv, the Lowkey jar, node_modules),
 #           start each service on loopback, wait until it answers, write .keyproof/services.env.
 #           Idempotent: running services are kept, so a second start is a quick no-op.
@@ -23,6 +28,7 @@
 #   KEYPROOF_REQUIRE_LOWKEY=1                        fail when Lowkey Vault cannot be started
 #                                                    (by default it is reported and skipped)
 #   KEYPROOF_{REDIS,MOTO,OPENBAO,LOWKEY,LOWKEY_TOKEN}_PORT   preferred ports
+#   KEYPROOF_{SENTINEL_DATA,SENTINEL,CLUSTER}_PORT            first preferred port of each group
 set -euo pipefail
 
 LOG_PREFIX=services
@@ -46,7 +52,14 @@ PORT_OPENBAO="${KEYPROOF_OPENBAO_PORT:-8200}"
 PORT_LOWKEY="${KEYPROOF_LOWKEY_PORT:-8443}"
 PORT_LOWKEY_TOKEN="${KEYPROOF_LOWKEY_TOKEN_PORT:-8080}"
 
+PORT_SENTINEL_DATA="${KEYPROOF_SENTINEL_DATA_PORT:-6380}"
+PORT_SENTINEL="${KEYPROOF_SENTINEL_PORT:-26379}"
+PORT_CLUSTER="${KEYPROOF_CLUSTER_PORT:-7379}"
+SENTINEL_MASTER_NAME=keyproof-test
+
 SERVICES=(redis moto openbao lowkey)
+# Started only when asked for (`start redis-sentinel`), then kept by every later `start`.
+OPTIONAL_SERVICES=(redis-sentinel redis-cluster)
 
 # --- state files ----------------------------------------------------------------------------------
 # .keyproof/services/<name>.state holds ST_* assignments: ST_MODE=own|external|unavailable,
@@ -57,7 +70,7 @@ pid_file() { printf '%s/%s.pid\n' "$KEYPROOF_SERVICES_DIR" "$1"; }
 log_file() { printf '%s/%s.log\n' "$KEYPROOF_SERVICES_DIR" "$1"; }
 
 read_state() {
-  ST_MODE="" ST_PORT="" ST_PID="" ST_TOKEN="" ST_TOKEN_PORT="" ST_REASON=""
+  ST_MODE="" ST_PORT="" ST_PID="" ST_TOKEN="" ST_TOKEN_PORT="" ST_REASON="" ST_PIDS="" ST_PORTS="" ST_SENTINEL_PORTS=""
   local file
   file="$(state_file "$1")"
   # shellcheck disable=SC1090
@@ -136,7 +149,8 @@ apt_install() {
   log "installing Debian packages: $*"
   # apt-get update only when something is missing: it is the slow part and needs the network.
   if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$logfile" 2>&1 ||
-    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$logfile" 2>&1; then
+    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=600 "$@" >>"$logfile" 2>&1; then
     tail -n 30 "$logfile" >&2
     die "apt-get install $* failed (log: $logfile)"
   fi
@@ -482,6 +496,197 @@ start_lowkey() {
   write_state lowkey MODE=own PORT="$port" PID="$pid" TOKEN_PORT="$token_port"
 }
 
+# --- Redis Sentinel and Redis Cluster (on demand) ------------------------------------------------
+# Each is a group of processes: ST_PIDS lists them, ST_PORTS their ports (data nodes first), so
+# stop/status treat the group as one service.
+
+# Sets SENTINEL_CMD to the way sentinels are started here. Debian ships `redis-sentinel` as its own
+# package; when it cannot be installed (no network, no root), `redis-server <conf> --sentinel` is the
+# same program in sentinel mode.
+SENTINEL_CMD=()
+resolve_sentinel_command() {
+  if ! command -v redis-sentinel >/dev/null; then
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' redis-sentinel 2>/dev/null || true)" == installed ]] ||
+      (apt_install redis-sentinel) || warn "redis-sentinel: package not installed; using redis-server --sentinel"
+  fi
+  if command -v redis-sentinel >/dev/null; then SENTINEL_CMD=(redis-sentinel); else SENTINEL_CMD=(redis-server); fi
+}
+
+group_alive() {
+  local pid
+  [[ -n "$ST_PIDS" ]] || return 1
+  for pid in $ST_PIDS; do pid_runs "$pid" redis- || return 1; done
+}
+
+group_stop() {
+  local pid
+  for pid in $ST_PIDS; do pid_runs "$pid" redis- && stop_pid "$pid" "$1"; done
+  return 0
+}
+
+# The master the sentinels name, as host:port; fails unless a sentinel answers and that master takes writes.
+sentinel_master() {
+  local sentinel_port="$1" answer
+  answer="$(timeout 3 redis-cli -p "$sentinel_port" --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER_NAME" 2>/dev/null)" || return 1
+  local host port
+  host="$(sed -n 1p <<<"$answer")" port="$(sed -n 2p <<<"$answer")"
+  [[ -n "$host" && -n "$port" ]] || return 1
+  [[ "$(timeout 3 redis-cli -h "$host" -p "$port" --raw role 2>/dev/null | sed -n 1p)" == master ]] || return 1
+  printf '%s:%s\n' "$host" "$port"
+}
+
+# healthy when every sentinel knows a writable master and sees the others (quorum reachable).
+redis_sentinel_healthy() {
+  local port
+  for port in "$@"; do
+    sentinel_master "$port" >/dev/null || return 1
+    timeout 3 redis-cli -p "$port" sentinel ckquorum "$SENTINEL_MASTER_NAME" 2>/dev/null | grep -q '^OK' || return 1
+  done
+}
+
+start_redis_sentinel() {
+  read_state redis-sentinel
+  if [[ "$ST_MODE" == own ]] && group_alive && redis_sentinel_healthy ${ST_SENTINEL_PORTS}; then
+    log "redis-sentinel: running (master $(sentinel_master "${ST_SENTINEL_PORTS%% *}"), sentinels on ${ST_SENTINEL_PORTS// /,})"
+    RESERVED_PORTS+="$ST_PORTS "
+    return 0
+  fi
+  [[ "$ST_MODE" == own ]] && group_alive && warn "redis-sentinel: the set-up started earlier is not healthy; restarting it"
+  [[ "$ST_MODE" == own ]] && group_stop redis-sentinel
+  clear_state redis-sentinel
+  resolve_sentinel_command
+  local dir="$KEYPROOF_SERVICES_DIR/redis-sentinel" logfile pids="" data_ports=() sentinel_ports=() port i
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  logfile="$(log_file redis-sentinel)"
+  : >"$logfile"
+  for i in 0 1; do
+    pick_free_port $((PORT_SENTINEL_DATA + i)) || die "redis-sentinel: no free port from $PORT_SENTINEL_DATA"
+    data_ports+=("$PICKED_PORT")
+  done
+  for i in 0 1 2; do
+    pick_free_port $((PORT_SENTINEL + i)) || die "redis-sentinel: no free port from $PORT_SENTINEL"
+    sentinel_ports+=("$PICKED_PORT")
+  done
+  log "redis-sentinel: master 127.0.0.1:${data_ports[0]}, replica :${data_ports[1]}, sentinels :${sentinel_ports[*]}"
+  for i in 0 1; do
+    port="${data_ports[$i]}"
+    mkdir -p "$dir/$port"
+    local replica=()
+    ((i == 0)) || replica=(--replicaof 127.0.0.1 "${data_ports[0]}")
+    start_detached "$dir/$port.pid" "$logfile" \
+      redis-server --port "$port" --bind 127.0.0.1 --maxmemory-policy noeviction --save "" \
+      --appendonly no --dir "$dir/$port" --daemonize no --logfile "" "${replica[@]}" ||
+      fail_service redis-sentinel "" "could not launch redis-server on $port"
+    pids+="$(cat "$dir/$port.pid") "
+  done
+  for port in "${sentinel_ports[@]}"; do
+    # Sentinels rewrite their config file (known replicas, epochs): one writable file each.
+    cat >"$dir/sentinel-$port.conf" <<CONF
+port $port
+bind 127.0.0.1
+daemonize no
+logfile ""
+dir $dir
+sentinel monitor $SENTINEL_MASTER_NAME 127.0.0.1 ${data_ports[0]} 2
+sentinel down-after-milliseconds $SENTINEL_MASTER_NAME 2000
+sentinel failover-timeout $SENTINEL_MASTER_NAME 10000
+sentinel parallel-syncs $SENTINEL_MASTER_NAME 1
+CONF
+    local mode=()
+    [[ "${SENTINEL_CMD[0]}" == redis-server ]] && mode=(--sentinel)
+    start_detached "$dir/sentinel-$port.pid" "$logfile" "${SENTINEL_CMD[@]}" "$dir/sentinel-$port.conf" "${mode[@]}" ||
+      fail_service redis-sentinel "" "could not launch a sentinel on $port"
+    pids+="$(cat "$dir/sentinel-$port.pid") "
+  done
+  ST_PIDS="${pids% }"
+  local tries=120
+  # The replica must be known to the sentinels too, or a failover has nowhere to go.
+  until redis_sentinel_healthy "${sentinel_ports[@]}" &&
+    timeout 3 redis-cli -p "${sentinel_ports[0]}" sentinel replicas "$SENTINEL_MASTER_NAME" 2>/dev/null | grep -q "${data_ports[1]}"; do
+    tries=$((tries - 1))
+    if ((tries == 0)) || ! group_alive; then
+      group_stop redis-sentinel
+      fail_service redis-sentinel "" "the sentinels did not agree on a master with its replica within 30s"
+    fi
+    sleep 0.25
+  done
+  write_state redis-sentinel MODE=own PIDS="$ST_PIDS" PORTS="${data_ports[*]} ${sentinel_ports[*]}" \
+    SENTINEL_PORTS="${sentinel_ports[*]}"
+}
+
+cluster_healthy() {
+  local port
+  for port in "$@"; do
+    timeout 3 redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+start_redis_cluster() {
+  read_state redis-cluster
+  if [[ "$ST_MODE" == own ]] && group_alive && cluster_healthy ${ST_PORTS}; then
+    log "redis-cluster: running on 127.0.0.1:${ST_PORTS// /,}"
+    RESERVED_PORTS+="$ST_PORTS "
+    return 0
+  fi
+  [[ "$ST_MODE" == own ]] && group_alive && warn "redis-cluster: the cluster started earlier is not healthy; restarting it"
+  [[ "$ST_MODE" == own ]] && group_stop redis-cluster
+  clear_state redis-cluster
+  local dir="$KEYPROOF_SERVICES_DIR/redis-cluster" logfile pids="" ports=() port candidate i
+  # A fresh cluster every time: test data needs no persistence, and an old nodes.conf would name
+  # node ids the new processes do not have.
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  logfile="$(log_file redis-cluster)"
+  : >"$logfile"
+  candidate="$PORT_CLUSTER"
+  for i in 0 1 2; do
+    # Each node also listens on port + 10000 (the cluster bus).
+    while :; do
+      pick_free_port "$candidate" || die "redis-cluster: no free port from $PORT_CLUSTER"
+      candidate=$((PICKED_PORT + 1))
+      port_in_use $((PICKED_PORT + 10000)) || break
+    done
+    ports+=("$PICKED_PORT")
+  done
+  log "redis-cluster: starting three nodes on 127.0.0.1:${ports[*]}"
+  for port in "${ports[@]}"; do
+    mkdir -p "$dir/$port"
+    start_detached "$dir/$port.pid" "$logfile" \
+      redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+      --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 5000 \
+      --maxmemory-policy noeviction --save "" --appendonly no --dir "$dir/$port" --daemonize no --logfile "" ||
+      fail_service redis-cluster "" "could not launch redis-server on $port"
+    pids+="$(cat "$dir/$port.pid") "
+  done
+  ST_PIDS="${pids% }"
+  for port in "${ports[@]}"; do
+    local tries=80
+    until [[ "$(timeout 3 redis-cli -p "$port" ping 2>/dev/null)" == PONG ]]; do
+      tries=$((tries - 1))
+      ((tries > 0)) && group_alive || {
+        group_stop redis-cluster
+        fail_service redis-cluster "" "node $port did not answer"
+      }
+      sleep 0.25
+    done
+  done
+  if ! redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >>"$logfile" 2>&1; then
+    group_stop redis-cluster
+    fail_service redis-cluster "" "redis-cli --cluster create failed"
+  fi
+  local tries=120
+  until cluster_healthy "${ports[@]}"; do
+    tries=$((tries - 1))
+    ((tries > 0)) || {
+      group_stop redis-cluster
+      fail_service redis-cluster "" "cluster_state did not become ok within 30s"
+    }
+    sleep 0.25
+  done
+  write_state redis-cluster MODE=own PIDS="$ST_PIDS" PORTS="${ports[*]}"
+}
+
 # --- env file -------------------------------------------------------------------------------------
 
 env_line() {
@@ -510,6 +715,15 @@ write_env_file() {
       printf '# KEYPROOF_TEST_LOWKEY_* not set: %s\n' "${ST_REASON//$'\n'/ }"
     fi
     env_line KEYPROOF_CHROMIUM "$CHROMIUM"
+    read_state redis-sentinel
+    if [[ "$ST_MODE" == own ]]; then
+      env_line KEYPROOF_TEST_REDIS_SENTINELS "$(printf '127.0.0.1:%s,' $ST_SENTINEL_PORTS | sed 's/,$//')"
+      env_line KEYPROOF_TEST_REDIS_SENTINEL_NAME "$SENTINEL_MASTER_NAME"
+    fi
+    read_state redis-cluster
+    if [[ "$ST_MODE" == own ]]; then
+      env_line KEYPROOF_TEST_REDIS_CLUSTER_NODES "$(printf '127.0.0.1:%s,' $ST_PORTS | sed 's/,$//')"
+    fi
   } >"$tmp"
   mv "$tmp" "$KEYPROOF_ENV_FILE"
 }
@@ -517,7 +731,10 @@ write_env_file() {
 # --- commands -------------------------------------------------------------------------------------
 
 cmd_start() {
-  local started=$SECONDS
+  local started=$SECONDS name
+  for name in "$@"; do
+    [[ " ${OPTIONAL_SERVICES[*]} " == *" $name "* ]] || die "start: unknown service $name (on demand: ${OPTIONAL_SERVICES[*]})"
+  done
   ensure_apt_packages
   ensure_venv
   ensure_node_modules
@@ -525,6 +742,17 @@ cmd_start() {
   start_moto
   start_openbao
   start_lowkey
+  local optional
+  for optional in "${OPTIONAL_SERVICES[@]}"; do
+    read_state "$optional"
+    # Asked for now, or started by an earlier `start` (its state file is still there).
+    if [[ " $* " == *" $optional "* || -n "$ST_MODE" ]]; then
+      case "$optional" in
+      redis-sentinel) start_redis_sentinel ;;
+      redis-cluster) start_redis_cluster ;;
+      esac
+    fi
+  done
   write_env_file
   log "ready in $((SECONDS - started))s; environment in .keyproof/services.env"
 }
@@ -575,6 +803,21 @@ cmd_status() {
       ;;
     esac
   done
+  for name in "${OPTIONAL_SERVICES[@]}"; do
+    read_state "$name"
+    [[ "$ST_MODE" == own ]] || continue
+    if ! group_alive; then
+      health="EXITED (see $(log_file "$name"))"
+      all_ok=1
+    elif { [[ "$name" == redis-sentinel ]] && redis_sentinel_healthy $ST_SENTINEL_PORTS; } ||
+      { [[ "$name" == redis-cluster ]] && cluster_healthy $ST_PORTS; }; then
+      health=healthy
+    else
+      health="NOT ANSWERING"
+      all_ok=1
+    fi
+    printf '%-14s pids %s  ports %s  %s\n' "$name" "$ST_PIDS" "$ST_PORTS" "$health"
+  done
   return "$all_ok"
 }
 
@@ -600,6 +843,14 @@ cmd_stop() {
     fi
     clear_state "$name"
   done
+  for name in "${OPTIONAL_SERVICES[@]}"; do
+    read_state "$name"
+    if [[ "$ST_MODE" == own ]]; then
+      log "$name: stopping pids $ST_PIDS"
+      group_stop "$name"
+    fi
+    clear_state "$name"
+  done
   rm -f "$KEYPROOF_ENV_FILE" "$KEYPROOF_SERVICES_DIR/lowkey.pem"
 }
 
@@ -616,7 +867,8 @@ main() {
     # One start/stop at a time: test.sh and demo.sh may both call start.
     exec 9>"$KEYPROOF_SERVICES_DIR/.lock"
     flock -w 600 9 || die "another services.sh $command is still running"
-    "cmd_$command"
+    shift
+    "cmd_$command" "$@"
     ;;
   status) cmd_status ;;
   env) cmd_env ;;
