@@ -20,7 +20,8 @@ if [[ "${KEYPROOF_STOP_SERVICES:-0}" == 1 ]]; then
   trap 'bash "$KEYPROOF_ROOT/scripts/services.sh" stop || true' EXIT
 fi
 
-bash scripts/services.sh start
+# The Sentinel and Cluster set-ups too: queue-redis-sentinel and queue-redis-cluster run on them.
+bash scripts/services.sh start redis-sentinel redis-cluster
 load_services_env
 # The AWS SDK warns once per process that releases after January 2027 need Node 22; keyproof pins
 # SDK versions in package-lock.json, so the warning is noise in test and demo output.
