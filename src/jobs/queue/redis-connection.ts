@@ -196,7 +196,8 @@ export async function assertRedisReachable(
       "SOURCE_UNAVAILABLE",
       `Redis at ${redactRedisUrl(redisUrl)} is not reachable: ${error instanceof Error ? error.message : String(error)}`,
       {
-        remediation: "start Redis or fix REDIS_URL / queue.redisUrl; use --inline to run without Redis",
+        remediation:
+          "start Redis or fix REDIS_URL / queue.redisUrl / queue.redis (for Sentinel: the sentinels and the master name); use --inline to run without Redis",
       },
     );
   } finally {

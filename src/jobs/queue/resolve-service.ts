@@ -44,7 +44,7 @@ export async function resolveService(
   });
   if (resolved.redisUrl === undefined) {
     throw new KeyproofError("ARGUMENT_INVALID", "no Redis configured", {
-      remediation: "set REDIS_URL, pass --redis-url, or add queue.redisUrl to keyproof.yaml",
+      remediation: "set REDIS_URL, pass --redis-url, or add queue.redisUrl or queue.redis to keyproof.yaml",
     });
   }
   return {
