@@ -115,7 +115,10 @@ export const QueueSettingsSchema = z.strictObject({
    */
   redisUrl: z
     .string()
-    .regex(/^rediss?(?:\+sentinel|\+cluster)?:\/\//, "must be a redis:// or rediss:// URL")
+    .regex(
+      /^rediss?(?:\+sentinel|\+cluster)?:\/\//,
+      "must be a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL",
+    )
     .optional(),
   /** Sentinel, Cluster, TLS files and passwords from the environment; instead of `redisUrl`. */
   redis: RedisSettingsSchema.optional(),
