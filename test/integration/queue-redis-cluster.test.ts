@@ -9,7 +9,11 @@ import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../src/evidence/verify-bundle.ts";
 import { createLocalEd25519Signer } from "../../src/signing/local-ed25519.signer.ts";
-import { API_ACCESS_LOG_FILE, appendAccessEntry } from "../../src/jobs/queue/access-log.ts";
+import {
+  API_ACCESS_LOG_FILE,
+  appendAccessEntry,
+  claimAccessEntries,
+} from "../../src/jobs/queue/access-log.ts";
 import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import { createRedisConnection } from "../../src/jobs/queue/redis-connection.ts";
 import { followRun } from "../../src/jobs/run-queued.ts";
@@ -81,6 +85,13 @@ describe("a queued run on Redis Cluster", () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it("needs the tag: a two-key script of keyproof's own fails CROSSSLOT without it and runs with it", async () => {
+    if (client === undefined) throw new Error(MISSING);
+    // The access-log claim moves entries from the pending list to the run's list in one script.
+    await expect(claimAccessEntries(client.redis, `${prefix}-untagged`, "r1")).rejects.toThrow(/CROSSSLOT/);
+    await expect(claimAccessEntries(client.redis, client.prefix, "r0")).resolves.toEqual([]);
   });
 
   it("completes, with every key of the deployment in the prefix's slot", async () => {

@@ -18,7 +18,10 @@ export function registerWorkerCommand(
     .addOption(
       new Option("--concurrency <n>", "jobs at once per queue in this process").argParser(positiveInteger),
     )
-    .option("--redis-url <url>", "Redis URL (default env REDIS_URL)")
+    .option(
+      "--redis-url <url>",
+      "redis://, rediss://, redis+sentinel://host:port,…/<master> or redis+cluster://host:port,… (default env REDIS_URL)",
+    )
     .option("--prefix <prefix>", "queue key prefix (default env KEYPROOF_QUEUE_PREFIX or keyproof)")
     .action(
       async (options: { queues?: string; concurrency?: number; redisUrl?: string; prefix?: string }) => {
