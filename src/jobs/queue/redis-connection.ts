@@ -42,10 +42,6 @@ export function createRedisConnection(
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     // A Redis that restarts from its AOF answers LOADING for a while: wait for it instead of erroring.
     enableReadyCheck: true,
-    // After a failover the old master is a replica: a connection still on it gets READONLY for writes.
-    // Reconnecting (2 = reconnect and resend the command) reaches the new master (ioredis README,
-    // "Reconnect on error"); with Sentinel the reconnect asks the sentinels again.
-    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
     ...authOf(target, env),
     ...(target.tls === undefined ? {} : { tls: tlsOptionsOf(target.tls) }),
   };
@@ -68,6 +64,11 @@ export function createRedisConnection(
         ...(target.tls === undefined
           ? {}
           : { enableTLSForSentinelMode: true, sentinelTLS: tlsOptionsOf(target.tls) }),
+        // After a failover the old master is a replica: a connection still on it gets READONLY for writes.
+        // Reconnecting (2 = reconnect and resend the command) asks the sentinels again and reaches the new
+        // master (ioredis README, "Reconnect on error"). Only here: on a single Redis, READONLY means a
+        // misconfigured URL and stays an error, as before.
+        reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
         // Subscribe to the sentinels' +switch-master so a failover moves the connection at once instead of
         // on the next failing command.
         failoverDetector: true,
