@@ -1,0 +1,292 @@
+/**
+ * Issue 15, Azure `vaults: all`: every Key Vault (and Managed HSM) of two subscriptions found through the ARM
+ * FAKE (vault listings paged with `nextLink`, two items per page), each vault's data plane probed on the Key
+ * Vault FAKE (one port per vault, reached at the `vaultUri` ARM reports), all through the real
+ * `@azure/arm-keyvault` and `@azure/keyvault-keys` clients. Only the credential is a test double. FAKES are
+ * used because no Azure emulator serves Resource Manager, and Lowkey Vault cannot be fetched here.
+ */
+import { randomUUID } from "node:crypto";
+import { Agent } from "node:https";
+import { rootCertificates } from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TokenCredential } from "@azure/core-auth";
+import { KeyClient } from "@azure/keyvault-keys";
+import { AzureKeyVaultSourceSchema } from "../../src/config/sources/azure-key-vault.schema.ts";
+import { createAzureKeyVaultProvider } from "../../src/providers/azure-key-vault/azure-key-vault.provider.ts";
+import { diagnoseAzureKeyVaultSource } from "../../src/providers/azure-key-vault/azure-key-vault.doctor.ts";
+import { collectLocation } from "../../src/providers/collect-location.ts";
+import { discoverSource } from "../../src/providers/discover-source.ts";
+import type { SourceDiscovery } from "../../src/model/discovery.ts";
+import { startAzureKeyVaultFake, type AzureKeyVaultFake } from "../fakes/azure-key-vault.fake.ts";
+import {
+  startAzureResourceManagerFake,
+  type AzureResourceManagerFake,
+} from "../fakes/azure-resource-manager.fake.ts";
+import { azureError } from "../fakes/azure-fake-http.ts";
+
+const credential: TokenCredential = {
+  getToken: async () => ({ token: "static-test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+const suffix = randomUUID().slice(0, 6);
+const subscriptionA = randomUUID();
+const subscriptionB = randomUUID();
+/** A subscription whose vault listing the fake refuses (the identity has no Reader there). */
+const subscriptionDenied = randomUUID();
+
+/** The body Key Vault answers from behind its firewall (terraform-provider-azurerm#4553; research/apis.md §2.1). */
+const FIREWALL_403 = azureError(
+  403,
+  "Forbidden",
+  "Client address is not authorized and caller is not a trusted service.\r\nClient address: 203.0.113.7\r\nCaller: appid=00000000-0000-0000-0000-000000000000\r\nVault: kv-private;location=westeurope",
+  "ForbiddenByFirewall",
+);
+
+let dataPlane: AzureKeyVaultFake;
+let arm: AzureResourceManagerFake;
+/** name → data-plane URL (normalized, no trailing slash). */
+const vaults: Record<string, string> = {};
+const hsmUrl = `https://hsm-${suffix}.managedhsm.azure.net`;
+/** A vault whose private endpoint is not reachable from here: nothing listens on port 1. */
+const privateEndpointVault = "https://127.0.0.1:1";
+
+function config(overrides: Record<string, unknown> = {}) {
+  return AzureKeyVaultSourceSchema.parse({
+    id: "azure-all",
+    type: "azure-key-vault",
+    vaults: "all",
+    subscriptions: [subscriptionA, subscriptionB],
+    endpoints: { resourceManager: arm.url },
+    ...overrides,
+  });
+}
+
+function provider(overrides: Record<string, unknown> = {}) {
+  return createAzureKeyVaultProvider(config(overrides), {
+    credential,
+    trustedCertificates: [dataPlane.ca, arm.ca],
+    maxRetries: 0,
+    discoveryProbeTimeoutMs: 20_000,
+    clock: () => new Date("2026-11-01T00:00:00.000Z"),
+  });
+}
+
+function memberOf(discovery: SourceDiscovery, url: string) {
+  const member = discovery.members.find((candidate) => candidate.id === url);
+  if (member === undefined)
+    throw new Error(`no member ${url}: ${discovery.members.map((m) => m.id).join(", ")}`);
+  return member;
+}
+
+beforeAll(async () => {
+  dataPlane = await startAzureKeyVaultFake();
+  arm = await startAzureResourceManagerFake();
+  // Subscription A: three vaults (two pages), one firewalled. Subscription B: two vaults, one of them behind
+  // an unreachable private endpoint, and a Managed HSM.
+  const [first, second] = dataPlane.vaultUrls;
+  vaults["kv-a-payments"] = first;
+  vaults["kv-a-orders"] = second;
+  vaults["kv-a-private"] = await dataPlane.addVault();
+  vaults["kv-b-ledger"] = await dataPlane.addVault();
+  dataPlane.failVault(vaults["kv-a-private"], FIREWALL_403);
+
+  const agent = new Agent({ ca: [...rootCertificates, dataPlane.ca] });
+  const clientOptions = { agent, serviceVersion: "7.6", disableChallengeResourceVerification: true };
+  await new KeyClient(first, credential, clientOptions).createRsaKey(`pay-${suffix}`, { keySize: 2048 });
+  await new KeyClient(vaults["kv-b-ledger"], credential, clientOptions).createEcKey(`ledger-${suffix}`, {
+    curve: "P-256",
+  });
+
+  for (const [name, url] of Object.entries(vaults)) {
+    arm.addVault({
+      subscriptionId: name.startsWith("kv-a-") ? subscriptionA : subscriptionB,
+      resourceGroup: name.startsWith("kv-a-") ? `rg-a-${suffix}` : `rg-b-${suffix}`,
+      name,
+      vaultUri: url,
+      enableRbacAuthorization: true,
+      ...(name === "kv-b-ledger" ? { enablePurgeProtection: true as const } : {}),
+    });
+  }
+  arm.addVault({
+    subscriptionId: subscriptionB,
+    resourceGroup: `rg-b-${suffix}`,
+    name: "kv-b-internal",
+    vaultUri: privateEndpointVault,
+  });
+  arm.addManagedHsm({
+    subscriptionId: subscriptionB,
+    resourceGroup: `rg-b-${suffix}`,
+    name: `hsm-${suffix}`,
+    hsmUri: hsmUrl,
+  });
+  arm.failRoute(
+    new RegExp(`^/subscriptions/${subscriptionDenied}/providers/Microsoft\\.KeyVault/`, "i"),
+    azureError(
+      403,
+      "AuthorizationFailed",
+      `The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/read' over scope '/subscriptions/${subscriptionDenied}'.`,
+    ),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([dataPlane?.close(), arm?.close()]);
+});
+
+describe("Azure vaults: all", () => {
+  let discovery: SourceDiscovery;
+
+  beforeAll(async () => {
+    discovery = await discoverSource(provider());
+  }, 120_000);
+
+  it("finds every vault of both subscriptions and plans each reachable one as a location", () => {
+    expect(discovery.method).toBe("azure-resource-manager");
+    expect(discovery.members.map((member) => member.id).sort()).toEqual(
+      [...Object.values(vaults), privateEndpointVault, hsmUrl].sort(),
+    );
+    expect(discovery.locations).toEqual(
+      [vaults["kv-a-payments"], vaults["kv-a-orders"], vaults["kv-b-ledger"]].sort(),
+    );
+    expect(memberOf(discovery, vaults["kv-b-ledger"] as string)).toMatchObject({
+      name: "kv-b-ledger",
+      status: "included",
+      locations: [vaults["kv-b-ledger"]],
+      details: {
+        kind: "vault",
+        subscriptionId: subscriptionB,
+        resourceGroup: `rg-b-${suffix}`,
+        resourceId: `/subscriptions/${subscriptionB}/resourceGroups/rg-b-${suffix}/providers/Microsoft.KeyVault/vaults/kv-b-ledger`,
+      },
+    });
+  });
+
+  it("records each subscription's listings with the pages read (two items per page)", () => {
+    const vaultCalls = discovery.calls.filter((call) => call.call === "arm:Microsoft.KeyVault/vaults:list");
+    expect(vaultCalls.map(({ scope, pages, count }) => ({ scope, pages, count }))).toEqual([
+      { scope: subscriptionA, pages: 2, count: 3 },
+      { scope: subscriptionB, pages: 1, count: 2 },
+    ]);
+    const hsmCalls = discovery.calls.filter(
+      (call) => call.call === "arm:Microsoft.KeyVault/managedHSMs:list",
+    );
+    expect(hsmCalls.map(({ scope, count }) => ({ scope, count }))).toEqual([
+      { scope: subscriptionA, count: 0 },
+      { scope: subscriptionB, count: 1 },
+    ]);
+    // Paging went through nextLink: the fake saw the $skiptoken page of subscription A.
+    expect(
+      arm.server.requests.some(
+        (request) => request.url.includes(subscriptionA) && request.url.includes("skiptoken=2"),
+      ),
+    ).toBe(true);
+  });
+
+  it("makes the firewalled vault a gap naming the vault and ForbiddenByFirewall, never a location", () => {
+    const url = vaults["kv-a-private"] as string;
+    expect(memberOf(discovery, url)).toMatchObject({ status: "unreachable", locations: [] });
+    expect(memberOf(discovery, url).reason).toMatch(/^ForbiddenByFirewall: Client address is not authorized/);
+    const gap = discovery.gaps.find((candidate) => candidate.location === url);
+    expect(gap?.error).toMatchObject({ call: "keyvault:listPropertiesOfKeys", code: "ForbiddenByFirewall" });
+    expect(gap?.error.message).toContain(`vault ${url} (kv-a-private, subscription ${subscriptionA})`);
+    expect(discovery.locations).not.toContain(url);
+  });
+
+  it("makes a vault whose private endpoint cannot be reached a gap with the network cause", () => {
+    const gap = discovery.gaps.find((candidate) => candidate.location === privateEndpointVault);
+    expect(gap?.error.code).toBe("ECONNREFUSED");
+    expect(gap?.error.message).toContain("kv-b-internal");
+    expect(memberOf(discovery, privateEndpointVault).status).toBe("unreachable");
+  });
+
+  it("lists the Managed HSM as a member and a loud gap (its collection is not supported yet)", () => {
+    expect(memberOf(discovery, hsmUrl)).toMatchObject({
+      status: "unreachable",
+      locations: [],
+      details: { kind: "managedHsm", subscriptionId: subscriptionB },
+    });
+    expect(discovery.gaps.find((gap) => gap.location === hsmUrl)?.error).toMatchObject({
+      code: "ManagedHsmNotSupported",
+      retryable: false,
+    });
+    expect(discovery.gaps).toHaveLength(3);
+  });
+
+  it("collects a discovered vault on a provider instance that never discovered (another worker)", async () => {
+    const worker = provider();
+    const ledger = vaults["kv-b-ledger"] as string;
+    const location = await collectLocation(worker, ledger);
+    expect(location.gaps).toEqual([]);
+    expect(location.keys.map((key) => key.aliases[0])).toEqual([`ledger-${suffix}`]);
+    // The vault's ARM facts come from its own subscription (B), found from the location alone.
+    const protection = location.keys[0]?.vaultProtection;
+    expect(protection).toMatchObject({ ok: true, value: { vault: "kv-b-ledger", purgeProtection: true } });
+    expect(location.logging.errors).toEqual([]);
+    expect(
+      arm.server.requests.some((request) =>
+        request.url
+          .toLowerCase()
+          .includes(`/subscriptions/${subscriptionB}/providers/microsoft.insights/activitylogalerts`),
+      ),
+    ).toBe(true);
+  });
+
+  it("keeps only what include/exclude select; the others are recorded as excluded, not probed", async () => {
+    const filtered = await discoverSource(
+      provider({
+        include: ["kv-a-*", `/subscriptions/${subscriptionB}/resourceGroups/rg-b-${suffix}`],
+        exclude: ["kv-a-private", privateEndpointVault, `hsm-${suffix}`],
+      }),
+    );
+    expect(filtered.locations).toEqual(
+      [vaults["kv-a-payments"], vaults["kv-a-orders"], vaults["kv-b-ledger"]].sort(),
+    );
+    expect(memberOf(filtered, vaults["kv-a-private"] as string)).toMatchObject({
+      status: "excluded",
+      reason: "matches exclude entry kv-a-private",
+    });
+    expect(memberOf(filtered, hsmUrl).status).toBe("excluded");
+    expect(filtered.gaps).toEqual([]);
+
+    const onlyLedger = await discoverSource(provider({ include: ["KV-B-LED*"] }));
+    expect(onlyLedger.locations).toEqual([vaults["kv-b-ledger"]]);
+    expect(memberOf(onlyLedger, vaults["kv-a-payments"] as string).reason).toMatch(
+      /^matches no include entry/,
+    );
+  });
+
+  it("makes a subscription it cannot list a gap naming the subscription, and discovers the others", async () => {
+    const partial = await discoverSource(provider({ subscriptions: [subscriptionDenied, subscriptionB] }));
+    expect(partial.locations).toEqual([vaults["kv-b-ledger"]]);
+    const denied = partial.gaps.filter((gap) => gap.location === undefined);
+    expect(denied.map((gap) => [gap.error.call, gap.error.code])).toEqual([
+      ["arm:Microsoft.KeyVault/vaults:list", "AuthorizationFailed"],
+      ["arm:Microsoft.KeyVault/managedHSMs:list", "AuthorizationFailed"],
+    ]);
+    for (const gap of denied) expect(gap.error.message).toContain(`subscription ${subscriptionDenied}`);
+    expect(partial.calls.find((call) => call.scope === subscriptionDenied)?.error?.code).toBe(
+      "AuthorizationFailed",
+    );
+  });
+
+  it("doctor checks the subscription listing permission with vaults: all and names the firewalled vault", async () => {
+    const checks = await diagnoseAzureKeyVaultSource(
+      config({ subscriptions: [subscriptionDenied, subscriptionA] }),
+      {
+        credential,
+        trustedCertificates: [dataPlane.ca, arm.ca],
+        maxRetries: 0,
+      },
+    );
+    const listing = checks.find((check) => check.permission === "Microsoft.KeyVault/vaults/read (list)");
+    expect(listing).toMatchObject({ status: "missing" });
+    expect(listing?.detail).toContain(`subscription ${subscriptionDenied}`);
+    expect(listing?.fix).toMatch(/Reader on the subscription/);
+    const keys = checks.find((check) => check.permission === "Microsoft.KeyVault/vaults/keys/read");
+    expect(keys).toMatchObject({
+      status: "missing",
+      fix: "allow this host through the vault's network firewall",
+    });
+    expect(keys?.detail).toContain(vaults["kv-a-private"]);
+  });
+});
