@@ -6,6 +6,10 @@
  * used because no Azure emulator serves Resource Manager, and Lowkey Vault cannot be fetched here.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
 import { Agent } from "node:https";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +20,13 @@ import { createAzureKeyVaultProvider } from "../../src/providers/azure-key-vault
 import { diagnoseAzureKeyVaultSource } from "../../src/providers/azure-key-vault/azure-key-vault.doctor.ts";
 import { collectLocation } from "../../src/providers/collect-location.ts";
 import { discoverSource } from "../../src/providers/discover-source.ts";
-import type { SourceDiscovery } from "../../src/model/discovery.ts";
+import type { DiscoveryRecord, SourceDiscovery } from "../../src/model/discovery.ts";
+import { loadConfig } from "../../src/config/load-config.ts";
+import { runInline } from "../../src/jobs/run-inline.ts";
+import type { RunSummary } from "../../src/jobs/run-summary.ts";
+import { generateSigningKey } from "../../src/signing/keygen.ts";
+import { parseRange } from "../../src/time/date-range.ts";
+import { startManagedIdentityFake } from "../fakes/azure-managed-identity.fake.ts";
 import { startAzureKeyVaultFake, type AzureKeyVaultFake } from "../fakes/azure-key-vault.fake.ts";
 import {
   startAzureResourceManagerFake,
@@ -288,5 +298,120 @@ describe("Azure vaults: all", () => {
       fix: "allow this host through the vault's network firewall",
     });
     expect(keys?.detail).toContain(vaults["kv-a-private"]);
+  });
+});
+
+describe("an inline run over a vaults: all source", () => {
+  let directory: string;
+  let bundle: string;
+  let summary: RunSummary;
+  let record: DiscoveryRecord;
+  let gaps: Array<{
+    kind: string;
+    source: string;
+    location?: string;
+    error: { code: string; message: string };
+  }>;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), "keyproof-azure-all-"));
+    // The run builds its providers from the config, so the credential is DefaultAzureCredential reaching the
+    // managed-identity FAKE, and the fakes' certificates come from the source's tlsCaFile.
+    const identity = await startManagedIdentityFake();
+    const saved = { endpoint: process.env["IDENTITY_ENDPOINT"], header: process.env["IDENTITY_HEADER"] };
+    process.env["IDENTITY_ENDPOINT"] = identity.endpoint;
+    process.env["IDENTITY_HEADER"] = identity.header;
+    try {
+      await writeFile(path.join(directory, "azure-trust.pem"), `${dataPlane.ca}\n${arm.ca}\n`);
+      await generateSigningKey(path.join(directory, "signing.pem"));
+      const file = path.join(directory, "keyproof.yaml");
+      await writeFile(
+        file,
+        stringify({
+          organization: "Azure Discovery Corp",
+          sources: [
+            {
+              id: "azure-all",
+              type: "azure-key-vault",
+              vaults: "all",
+              subscriptions: [subscriptionA, subscriptionB],
+              endpoints: { resourceManager: arm.url },
+              tlsCaFile: "./azure-trust.pem",
+            },
+          ],
+          signing: { localKeyFile: "./signing.pem" },
+        }),
+      );
+      const result = await runInline({
+        loaded: await loadConfig(file),
+        range: parseRange("2026-10-01", "2026-10-07"),
+        outDirectory: path.join(directory, "out"),
+        runId: "azure-all",
+        render: false,
+      });
+      summary = result.summary;
+    } finally {
+      await identity.close();
+      if (saved.endpoint === undefined) delete process.env["IDENTITY_ENDPOINT"];
+      else process.env["IDENTITY_ENDPOINT"] = saved.endpoint;
+      if (saved.header === undefined) delete process.env["IDENTITY_HEADER"];
+      else process.env["IDENTITY_HEADER"] = saved.header;
+    }
+    bundle = path.join(directory, "out", "azure-all");
+    record = JSON.parse(await readFile(path.join(bundle, "discovery.json"), "utf8")) as DiscoveryRecord;
+    gaps = JSON.parse(await readFile(path.join(bundle, "gaps.json"), "utf8")) as typeof gaps;
+  }, 300_000);
+
+  afterAll(async () => {
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+  });
+
+  it("writes discovery.json with every vault of both subscriptions and the calls that found them", () => {
+    const [source] = record.sources;
+    expect(record.sources).toHaveLength(1);
+    expect(source).toMatchObject({ source: "azure-all", method: "azure-resource-manager" });
+    expect(source?.members.map((member) => [member.name, member.status]).sort()).toEqual(
+      [
+        ["kv-a-orders", "included"],
+        ["kv-a-payments", "included"],
+        ["kv-a-private", "unreachable"],
+        ["kv-b-internal", "unreachable"],
+        ["kv-b-ledger", "included"],
+        [`hsm-${suffix}`, "unreachable"],
+      ].sort(),
+    );
+    expect(source?.calls.map((call) => `${call.call} ${call.scope}`)).toEqual([
+      `arm:Microsoft.KeyVault/vaults:list ${subscriptionA}`,
+      `arm:Microsoft.KeyVault/managedHSMs:list ${subscriptionA}`,
+      `arm:Microsoft.KeyVault/vaults:list ${subscriptionB}`,
+      `arm:Microsoft.KeyVault/managedHSMs:list ${subscriptionB}`,
+    ]);
+  });
+
+  it("collects the discovered vaults and makes the firewalled vault a source gap: the run is incomplete", () => {
+    const collected = summary.sources.find((source) => source.id === "azure-all");
+    const reachable = [vaults["kv-a-payments"], vaults["kv-a-orders"], vaults["kv-b-ledger"]].sort();
+    // The reachable vaults were collected; their one gap each is the usage log this config leaves out.
+    expect(
+      gaps.filter((gap) => reachable.includes(gap.location)).map((gap) => [gap.kind, gap.location]),
+    ).toEqual(reachable.map((location) => ["usage", location]));
+    expect(
+      collected?.locations.filter((location) => location.keys > 0).map((location) => location.location),
+    ).toEqual([vaults["kv-a-payments"], vaults["kv-b-ledger"]].sort());
+    // Each unreachable member is a source gap of the run, naming it.
+    expect(
+      gaps
+        .filter((gap) => gap.kind === "source")
+        .map((gap) => gap.location)
+        .sort(),
+    ).toEqual([vaults["kv-a-private"], privateEndpointVault, hsmUrl].sort());
+    expect(collected?.keys).toBe(2);
+    const firewalled = gaps.find((gap) => gap.kind === "source" && gap.location === vaults["kv-a-private"]);
+    expect(firewalled?.error.code).toBe("ForbiddenByFirewall");
+    expect(firewalled?.error.message).toContain("kv-a-private");
+    expect(gaps.find((gap) => gap.kind === "source" && gap.location === hsmUrl)?.error.code).toBe(
+      "ManagedHsmNotSupported",
+    );
+    expect(summary.complete).toBe(false);
   });
 });

@@ -75,7 +75,7 @@ export function createAzureKeyVaultProvider(
     type: "azure-key-vault",
     listLocations: () => [...locations],
     // The subscription(s) the evidence is about; with several, all of them in config order.
-    describeAccount: async () => (subscriptions.length === 0 ? undefined : subscriptions.join(",")),
+    describeAccount: async () => (subscriptions.length === 0 ? undefined : subscriptions.join(", ")),
 
     async listKeys(location): Promise<KeyListing> {
       const client = clients.keyClient(location);
