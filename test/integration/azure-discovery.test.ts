@@ -43,6 +43,8 @@ const subscriptionA = randomUUID();
 const subscriptionB = randomUUID();
 /** A subscription whose vault listing the fake refuses (the identity has no Reader there). */
 const subscriptionDenied = randomUUID();
+/** A subscription whose one vault comes back without a usable vaultUri. */
+const subscriptionOdd = randomUUID();
 
 /** The body Key Vault answers from behind its firewall (terraform-provider-azurerm#4553; research/apis.md §2.1). */
 const FIREWALL_403 = azureError(
@@ -128,6 +130,12 @@ beforeAll(async () => {
     resourceGroup: `rg-b-${suffix}`,
     name: `hsm-${suffix}`,
     hsmUri: hsmUrl,
+  });
+  arm.addVault({
+    subscriptionId: subscriptionOdd,
+    resourceGroup: `rg-odd-${suffix}`,
+    name: "kv-odd",
+    vaultUri: "not a url",
   });
   arm.failRoute(
     new RegExp(`^/subscriptions/${subscriptionDenied}/providers/Microsoft\\.KeyVault/`, "i"),
@@ -277,6 +285,17 @@ describe("Azure vaults: all", () => {
     expect(partial.calls.find((call) => call.scope === subscriptionDenied)?.error?.code).toBe(
       "AuthorizationFailed",
     );
+  });
+
+  it("makes a listed vault without a usable vaultUri a gap instead of skipping it", async () => {
+    const odd = await discoverSource(provider({ subscriptions: [subscriptionOdd] }));
+    expect(odd.locations).toEqual([]);
+    expect(odd.gaps.map((gap) => [gap.error.code, gap.error.message])).toEqual([
+      [
+        "UnusableResource",
+        `subscription ${subscriptionOdd}: 1 listed resource(s) without a usable id or data-plane URI were not collected`,
+      ],
+    ]);
   });
 
   it("doctor checks the subscription listing permission with vaults: all and names the firewalled vault", async () => {

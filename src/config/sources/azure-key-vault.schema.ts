@@ -75,7 +75,8 @@ export const AzureKeyVaultSourceSchema = z
       .strictObject({
         /**
          * Data-plane origin used instead of the vault URL (a private endpoint name or an emulator). The vault URL
-         * stays the location the evidence names. Only meaningful with one vault: see the refinement below.
+         * stays the location the evidence names. Only meaningful with one listed vault (see the refinement
+         * below), and refused with `vaults: all`, whose vaults are reached at the vaultUri ARM reports.
          */
         keyVault: EndpointSchema.optional(),
         /** Azure Resource Manager, default `https://management.azure.com`. */

@@ -1,6 +1,6 @@
 /**
  * What Azure Resource Manager says about a vault, read once per vault per provider instance: its resource
- * (found through one subscription listing), properties (authorization mode, soft delete, purge protection),
+ * (found through the listings of the source's subscriptions, one each per instance), properties (authorization mode, soft delete, purge protection),
  * role assignments and the custom roles they use, and diagnostic settings.
  */
 import type { Vault } from "@azure/arm-keyvault";
@@ -81,7 +81,7 @@ const LIST_VAULTS_CALL = "arm:Vaults.listBySubscription";
 export function toListedVault(vault: Vault): ListedVault | undefined {
   const uri = vault.properties?.vaultUri;
   const match = vault.id === undefined ? null : KEY_VAULT_ARM_ID.exec(vault.id);
-  if (uri === undefined || match === null) return undefined;
+  if (uri === undefined || match === null || !URL.canParse(uri)) return undefined;
   return {
     vaultUrl: normalizeVaultUrl(uri),
     locator: {

@@ -75,6 +75,19 @@ export async function discoverVaults(context: VaultDiscoveryContext): Promise<So
         // The subscription's population is unknown, not empty: a gap naming the subscription and the cause.
         gaps.push({ source: config.id, error: result.call.error });
       }
+      const unusable = (result.call.count ?? 0) - result.found.length;
+      if (unusable > 0) {
+        // A listed resource without a usable id or data-plane URL cannot be collected: say so, never skip it.
+        gaps.push({
+          source: config.id,
+          error: {
+            call: result.call.call,
+            code: "UnusableResource",
+            message: `subscription ${listing.subscriptionId}: ${unusable} listed resource(s) without a usable id or data-plane URI were not collected`,
+            retryable: false,
+          },
+        });
+      }
       found.push(...result.found);
     }
   }
@@ -159,7 +172,7 @@ async function listManagedHsms(context: VaultDiscoveryContext, subscriptionId: s
 function toManagedHsmResource(hsm: ManagedHsm): FoundResource | undefined {
   const uri = hsm.properties?.hsmUri;
   const match = hsm.id === undefined ? null : MANAGED_HSM_ARM_ID.exec(hsm.id);
-  if (uri === undefined || match === null) return undefined;
+  if (uri === undefined || match === null || !URL.canParse(uri)) return undefined;
   return {
     kind: "managedHsm",
     url: normalizeVaultUrl(uri),
@@ -224,9 +237,9 @@ async function probeDataPlane(
   context: VaultDiscoveryContext,
   vaultUrl: string,
 ): Promise<CollectionError | undefined> {
-  const client = context.clients.keyClient(vaultUrl);
   const abortSignal = AbortSignal.timeout(context.probeTimeoutMs);
   try {
+    const client = context.clients.keyClient(vaultUrl);
     const pages = client.listPropertiesOfKeys({ abortSignal }).byPage({ maxPageSize: 1 });
     await pages.next();
     return undefined;
