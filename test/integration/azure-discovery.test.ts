@@ -23,6 +23,10 @@ import { discoverSource } from "../../src/providers/discover-source.ts";
 import type { DiscoveryRecord, SourceDiscovery } from "../../src/model/discovery.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { runInline } from "../../src/jobs/run-inline.ts";
+import { runQueued } from "../../src/jobs/run-queued.ts";
+import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
+import { startWorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
+import { REDIS_URL, cleanupPrefix, dataFileDigests, uniquePrefix } from "./queue-harness.ts";
 import type { RunSummary } from "../../src/jobs/run-summary.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
@@ -325,6 +329,8 @@ describe("an inline run over a vaults: all source", () => {
   let bundle: string;
   let summary: RunSummary;
   let record: DiscoveryRecord;
+  let queued: { record: DiscoveryRecord; digests: Map<string, string>; inlineDigests: Map<string, string> };
+  const prefix = uniquePrefix("azall");
   let gaps: Array<{
     kind: string;
     source: string;
@@ -361,14 +367,51 @@ describe("an inline run over a vaults: all source", () => {
           signing: { localKeyFile: "./signing.pem" },
         }),
       );
+      const loaded = await loadConfig(file);
+      const capturedAt = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+      const range = parseRange("2026-10-01", "2026-10-07");
       const result = await runInline({
-        loaded: await loadConfig(file),
-        range: parseRange("2026-10-01", "2026-10-07"),
+        loaded,
+        range,
         outDirectory: path.join(directory, "out"),
         runId: "azure-all",
+        capturedAt,
         render: false,
+        providerOptions: { clock: () => capturedAt },
       });
       summary = result.summary;
+      // The same run through the queue: discovery at planning time in this process, collection by a worker
+      // whose providers never discovered and find each vault's subscription from the location alone.
+      const client = QueueClient.connect(REDIS_URL, prefix);
+      const runtime = await startWorkerRuntime({
+        redisUrl: REDIS_URL,
+        prefix,
+        queues: ["collect", "seal", "deliver"],
+        providerOptions: { clock: () => capturedAt },
+      });
+      try {
+        const run = await runQueued({
+          client,
+          loaded,
+          range,
+          outDirectory: path.join(directory, "queued"),
+          runId: "azure-all",
+          capturedAt,
+          render: false,
+          pollIntervalMs: 100,
+        });
+        queued = {
+          record: JSON.parse(
+            await readFile(path.join(run.bundle.directory, "discovery.json"), "utf8"),
+          ) as DiscoveryRecord,
+          digests: await dataFileDigests(run.bundle.directory),
+          inlineDigests: await dataFileDigests(result.bundle.directory),
+        };
+      } finally {
+        await runtime.close();
+        await client.close();
+        await cleanupPrefix(REDIS_URL, prefix);
+      }
     } finally {
       await identity.close();
       if (saved.endpoint === undefined) delete process.env["IDENTITY_ENDPOINT"];
@@ -432,5 +475,16 @@ describe("an inline run over a vaults: all source", () => {
       "ManagedHsmNotSupported",
     );
     expect(summary.complete).toBe(false);
+  });
+
+  it("gives the same population and data files when queued (workers that never discovered)", () => {
+    expect(queued.record.sources[0]?.members).toEqual(record.sources[0]?.members);
+    expect(queued.record.sources[0]?.gaps).toEqual(record.sources[0]?.gaps);
+    expect([...queued.inlineDigests.keys()].some((file) => file.endsWith("/configuration.json"))).toBe(true);
+    expect(queued.record.sources[0]?.locations).toEqual(record.sources[0]?.locations);
+    // discovery.json differs only in its times: a queued run discovers in the process that starts it.
+    const withoutDiscovery = (digests: Map<string, string>) =>
+      new Map([...digests].filter(([file]) => file !== "discovery.json"));
+    expect(withoutDiscovery(queued.digests)).toEqual(withoutDiscovery(queued.inlineDigests));
   });
 });
