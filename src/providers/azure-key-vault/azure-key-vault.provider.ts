@@ -31,8 +31,9 @@ export type { VaultPropertiesFact } from "./vault-arm.collector.ts";
  *
  * One file per concern, composed here: vault-arm.collector.ts (ARM facts of a vault), key-record.collector.ts
  * (one key's data-plane reads and record), key-ref.ts (references across processes), log-analytics.usage.ts
- * (usage events), alert-rules.collector.ts (the subscription's alert rules); pure mappings in access-grants.ts,
- * diagnostic-settings.ts, key-event-alerts.ts, key-spec.ts, rotation-policy.ts.
+ * (usage events), alert-rules.collector.ts (each subscription's alert rules), vault-discovery.ts
+ * (`vaults: all`: the vaults of the source's subscriptions, found through ARM when a run is planned); pure
+ * mappings in access-grants.ts, diagnostic-settings.ts, key-event-alerts.ts, key-spec.ts, rotation-policy.ts.
  */
 
 export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
