@@ -14,7 +14,9 @@
  *   200-with-empty-body quirk (`unsetRotationPolicy: "empty-body"`);
  * - errors as `{"error":{"code","message","innererror":{"code"}}}`; a vault can be made to refuse every call
  *   (e.g. 403 `ForbiddenByFirewall`).
- * Vaults are told apart by the request authority, as Lowkey does; the fake serves two, on two ports of 127.0.0.1.
+ * Vaults are told apart by the request authority, as Lowkey does; the fake serves two, on two ports of 127.0.0.1,
+ * and `addVault` opens one more port per extra vault (discovery tests: every vault Resource Manager lists has its
+ * own `vaultUri`, and the data plane is reached at it, with no endpoint override).
  */
 import { generateKeyPair, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
@@ -59,6 +61,8 @@ export interface AzureKeyVaultFake {
   /** PEM trust anchor for the fake's TLS certificate. */
   ca: string;
   server: RunningFakeServer;
+  /** One more vault on a new port of 127.0.0.1; returns its URL `https://127.0.0.1:<port>`. */
+  addVault(options?: FakeVaultOptions): Promise<string>;
   configureVault(vaultUrl: string, options: FakeVaultOptions): void;
   /** Every call to the vault answers this error until cleared (`undefined`). */
   failVault(vaultUrl: string, failure: FakeResponse | undefined): void;
@@ -339,6 +343,7 @@ export async function startAzureKeyVaultFake(): Promise<AzureKeyVaultFake> {
   // where another process can hold the same port number and answer in our place.
   const server = await startFakeHttpsServer(handle);
   const second = await startFakeHttpsServer(handle);
+  const extra: RunningFakeServer[] = [];
   const vaultUrls: [string, string] = [server.url, second.url];
   for (const url of vaultUrls) vaults.set(authorityOf(url), { options: {}, keys: new Map() });
 
@@ -352,6 +357,12 @@ export async function startAzureKeyVaultFake(): Promise<AzureKeyVaultFake> {
     vaultUrls,
     ca: fakeTlsMaterial().cert,
     server,
+    async addVault(options = {}) {
+      const listener = await startFakeHttpsServer(handle);
+      extra.push(listener);
+      vaults.set(authorityOf(listener.url), { options, keys: new Map() });
+      return listener.url;
+    },
     configureVault(vaultUrl, options) {
       vaultOf(vaultUrl).options = { ...vaultOf(vaultUrl).options, ...options };
     },
@@ -364,7 +375,7 @@ export async function startAzureKeyVaultFake(): Promise<AzureKeyVaultFake> {
       now = next;
     },
     close: async () => {
-      await Promise.all([server.close(), second.close()]);
+      await Promise.all([server.close(), second.close(), ...extra.map((listener) => listener.close())]);
     },
   };
 }

@@ -8,6 +8,9 @@
  *   with `properties` (sku, tenantId, accessPolicies, enableSoftDelete, softDeleteRetentionInDays,
  *   enableRbacAuthorization, enablePurgeProtection — omitted, not false, when never enabled — vaultUri with
  *   its trailing slash);
+ * - `GET /subscriptions/{s}/providers/Microsoft.KeyVault/managedHSMs`: Managed HSM resources (`sku` family `B`,
+ *   `properties.hsmUri` with its trailing slash, `provisioningState`, `securityDomainProperties`), as the
+ *   `ManagedHsm_ListBySubscription` example of the 2023-07-01 spec shows;
  * - `GET /{scope}/providers/Microsoft.Authorization/roleAssignments` (api-version 2022-04-01): without a
  *   filter the assignments at, above and below the scope; `$filter=atScope()` at or above; `principalId eq '…'`;
  *   `roleDefinitionId` prefixes vary with the assignment's scope;
@@ -52,6 +55,16 @@ export interface FakeVaultSeed {
   enableSoftDelete?: boolean | null;
   softDeleteRetentionInDays?: number;
   accessPolicies?: FakeAccessPolicy[];
+  tenantId?: string;
+}
+
+export interface FakeManagedHsmSeed {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** Data-plane URL, e.g. `https://<name>.managedhsm.azure.net`; ARM returns it with a trailing slash. */
+  hsmUri: string;
+  location?: string;
   tenantId?: string;
 }
 
@@ -128,6 +141,8 @@ export interface AzureResourceManagerFake {
   server: RunningFakeServer;
   /** Returns the vault's ARM resource id. */
   addVault(seed: FakeVaultSeed): string;
+  /** Returns the Managed HSM's ARM resource id. */
+  addManagedHsm(seed: FakeManagedHsmSeed): string;
   addRoleAssignment(seed: FakeRoleAssignmentSeed): string;
   addRoleDefinition(seed: FakeRoleDefinitionSeed): void;
   setDiagnosticSettings(resourceId: string, settings: FakeDiagnosticSettingSeed[]): void;
@@ -170,6 +185,7 @@ function roleDefinitionIdFor(scope: string, guid: string): string {
 
 export async function startAzureResourceManagerFake(): Promise<AzureResourceManagerFake> {
   const vaults: FakeVaultSeed[] = [];
+  const managedHsms: FakeManagedHsmSeed[] = [];
   const assignments: Array<FakeRoleAssignmentSeed & { id: string; name: string; createdOn: string }> = [];
   const definitions = new Map<string, FakeRoleDefinitionSeed>();
   const diagnostics = new Map<string, FakeDiagnosticSettingSeed[]>();
@@ -293,6 +309,43 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
     };
   }
 
+  function managedHsmId(hsm: FakeManagedHsmSeed): string {
+    return `/subscriptions/${hsm.subscriptionId}/resourceGroups/${hsm.resourceGroup}/providers/Microsoft.KeyVault/managedHSMs/${hsm.name}`;
+  }
+
+  function managedHsmJson(hsm: FakeManagedHsmSeed): Record<string, unknown> {
+    const tenantId = hsm.tenantId ?? "00000000-0000-0000-0000-0000000000aa";
+    return {
+      id: managedHsmId(hsm),
+      name: hsm.name,
+      type: "Microsoft.KeyVault/managedHSMs",
+      location: hsm.location ?? "westus",
+      sku: { family: "B", name: "Standard_B1" },
+      tags: {},
+      properties: {
+        tenantId,
+        hsmUri: hsm.hsmUri.endsWith("/") ? hsm.hsmUri : `${hsm.hsmUri}/`,
+        initialAdminObjectIds: ["00000000-0000-0000-0000-000000000000"],
+        enableSoftDelete: true,
+        softDeleteRetentionInDays: 90,
+        enablePurgeProtection: true,
+        provisioningState: "Succeeded",
+        statusMessage: "The Managed HSM is provisioned and ready to use.",
+        securityDomainProperties: {
+          activationStatus: "Active",
+          activationStatusMessage: "Your HSM has been activated.",
+        },
+        publicNetworkAccess: "Enabled",
+        networkAcls: {
+          bypass: "AzureServices",
+          defaultAction: "Allow",
+          ipRules: [],
+          virtualNetworkRules: [],
+        },
+      },
+    };
+  }
+
   function assignmentJson(assignment: (typeof assignments)[number]): Record<string, unknown> {
     return {
       id: assignment.id,
@@ -353,6 +406,16 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
       return page(
         request,
         vaults.filter((vault) => vault.subscriptionId.toLowerCase() === subscription).map(vaultJson),
+        "$skiptoken",
+      );
+    }
+    const listManagedHsms = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.KeyVault\/managedHSMs$/i.exec(
+      path,
+    );
+    if (listManagedHsms !== null) {
+      return page(
+        request,
+        managedHsms.filter((hsm) => inSubscription(hsm.subscriptionId, listManagedHsms)).map(managedHsmJson),
         "$skiptoken",
       );
     }
@@ -494,6 +557,10 @@ export async function startAzureResourceManagerFake(): Promise<AzureResourceMana
     addVault(seed) {
       vaults.push(seed);
       return vaultId(seed);
+    },
+    addManagedHsm(seed) {
+      managedHsms.push(seed);
+      return managedHsmId(seed);
     },
     addRoleAssignment(seed) {
       const name = seed.name ?? randomUUID();

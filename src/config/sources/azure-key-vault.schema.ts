@@ -16,14 +16,55 @@ const VaultUrlSchema = z
     return (url.pathname === "/" || url.pathname === "") && url.search === "" && url.hash === "";
   }, "must be the vault's base URL without a path, e.g. https://acme-prod.vault.azure.net");
 
+const SubscriptionIdSchema = z.guid({ message: "must be a subscription id (a GUID)" });
+
+const VaultFilterSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (value) =>
+      /^[A-Za-z0-9*-]+$/.test(value) ||
+      /^https:\/\/[^/]+\/?$/i.test(value) ||
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/?$/i.test(value),
+    "must be a vault name (with * wildcards), a vault URL or /subscriptions/<id>/resourceGroups/<name>",
+  );
+
 export const AzureKeyVaultSourceSchema = z
   .strictObject({
     id: SourceIdSchema,
     type: z.literal("azure-key-vault"),
-    /** The subscription the vaults live in; ARM lookups (vault properties, role assignments) are scoped to it. */
-    subscriptionId: z.guid({ message: "must be a subscription id (a GUID)" }),
-    /** Data-plane URLs of the vaults to collect, e.g. `https://acme-prod.vault.azure.net`. */
-    vaults: z.array(VaultUrlSchema).min(1, "list at least one vault URL"),
+    /**
+     * The subscription the listed vaults live in; ARM lookups (vault properties, role assignments, alert rules)
+     * are scoped to it. Required with a list of vaults; with `vaults: all` it names the one subscription to
+     * discover, or give `subscriptions` instead.
+     */
+    subscriptionId: SubscriptionIdSchema.optional(),
+    /**
+     * Data-plane URLs of the vaults to collect, e.g. `https://acme-prod.vault.azure.net`, or `all`: every Key
+     * Vault of the subscriptions (`subscriptions`, else `subscriptionId`), discovered through Resource Manager
+     * at the start of each run (issue 15).
+     */
+    vaults: z.union([
+      z.literal("all"),
+      z.array(VaultUrlSchema).min(1, "list at least one vault URL, or all"),
+    ]),
+    /** With `vaults: all`: the subscriptions whose vaults are discovered (Reader on each is enough to list). */
+    subscriptions: z
+      .array(SubscriptionIdSchema)
+      .min(1, "list at least one subscription id")
+      .refine(
+        (ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length,
+        "lists a subscription twice",
+      )
+      .optional(),
+    /**
+     * With `vaults: all`: only discovered vaults that match one of these are collected; the others are
+     * recorded in discovery.json as excluded. An entry is a vault name (`*` matches any run of characters,
+     * e.g. `kv-prod-*`), a vault URL, or a resource group's id (`/subscriptions/<id>/resourceGroups/<name>`).
+     */
+    include: z.array(VaultFilterSchema).min(1).optional(),
+    /** With `vaults: all`: discovered vaults that match one of these (same forms as `include`) are left out. */
+    exclude: z.array(VaultFilterSchema).min(1).optional(),
     /**
      * The Log Analytics workspace id (the GUID called "Workspace ID" / `customerId`, not the ARM resource id)
      * that receives the vaults' AuditEvent logs. Without it, usage events are not collected (recorded as a gap).
@@ -34,7 +75,8 @@ export const AzureKeyVaultSourceSchema = z
       .strictObject({
         /**
          * Data-plane origin used instead of the vault URL (a private endpoint name or an emulator). The vault URL
-         * stays the location the evidence names. Only meaningful with one vault: see the refinement below.
+         * stays the location the evidence names. Only meaningful with one listed vault (see the refinement
+         * below), and refused with `vaults: all`, whose vaults are reached at the vaultUri ARM reports.
          */
         keyVault: EndpointSchema.optional(),
         /** Azure Resource Manager, default `https://management.azure.com`. */
@@ -55,6 +97,26 @@ export const AzureKeyVaultSourceSchema = z
     tlsCaFile: z.string().min(1).optional(),
   })
   .superRefine((source, context) => {
+    if (source.vaults === "all") {
+      refineDiscovery(source, context);
+      return;
+    }
+    if (source.subscriptionId === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["subscriptionId"],
+        message: "is required with a list of vaults (the subscription they live in)",
+      });
+    }
+    for (const field of ["subscriptions", "include", "exclude"] as const) {
+      if (source[field] !== undefined) {
+        context.addIssue({
+          code: "custom",
+          path: [field],
+          message: `is only used with vaults: all; listed vaults are found in subscriptionId`,
+        });
+      }
+    }
     if (source.endpoints?.keyVault !== undefined && source.vaults.length > 1) {
       context.addIssue({
         code: "custom",
@@ -78,6 +140,49 @@ export const AzureKeyVaultSourceSchema = z
   });
 
 export type AzureKeyVaultSourceConfig = z.infer<typeof AzureKeyVaultSourceSchema>;
+
+function refineDiscovery(
+  source: {
+    subscriptionId?: string | undefined;
+    subscriptions?: string[] | undefined;
+    endpoints?: { keyVault?: string | undefined } | undefined;
+  },
+  context: z.core.$RefinementCtx,
+): void {
+  if (source.subscriptionId === undefined && source.subscriptions === undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["subscriptions"],
+      message: "vaults: all needs the subscriptions to discover: list them here (or give subscriptionId)",
+    });
+  }
+  if (source.subscriptionId !== undefined && source.subscriptions !== undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["subscriptionId"],
+      message: "give either subscriptionId or subscriptions with vaults: all, not both",
+    });
+  }
+  if (source.endpoints?.keyVault !== undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["endpoints", "keyVault"],
+      message:
+        "redirects one vault's data plane, so it cannot be used with vaults: all (each discovered vault is reached at the vaultUri Resource Manager reports)",
+    });
+  }
+}
+
+/** The subscriptions a source covers: `subscriptions` with `vaults: all`, else the one `subscriptionId`. */
+export function subscriptionsOf(config: AzureKeyVaultSourceConfig): string[] {
+  if (config.subscriptions !== undefined) return [...config.subscriptions];
+  return config.subscriptionId === undefined ? [] : [config.subscriptionId];
+}
+
+/** Configured vault URLs, normalized; none with `vaults: all` (those are discovered). */
+export function configuredVaults(config: AzureKeyVaultSourceConfig): string[] {
+  return config.vaults === "all" ? [] : config.vaults.map(normalizeVaultUrl);
+}
 
 /**
  * `https://Acme.vault.azure.net:443/` → `https://acme.vault.azure.net`: the one spelling used as location,

@@ -1,6 +1,6 @@
 /**
- * The Azure Monitor alert rules of the source's subscription, listed once per provider instance and shared by
- * every vault: activity-log alerts and log search alerts (scheduled query rules). Each list is its own call: a
+ * The Azure Monitor alert rules of a vault's subscription, listed once per subscription per provider instance
+ * and shared by every vault of that subscription: activity-log alerts and log search alerts (scheduled query rules). Each list is its own call: a
  * failed one is carried as `ok: false` with its cause, and the vaults' `keyEventAlerting` report it as an
  * error, so a denied listing is never read as "no rule".
  */
@@ -23,8 +23,8 @@ export interface SubscriptionAlertRules {
 }
 
 export interface AlertRuleCollector {
-  /** Both subscription-level lists, read once per provider instance. */
-  listAlertRules(): Promise<SubscriptionAlertRules>;
+  /** Both subscription-level lists of one subscription, read once per provider instance. */
+  listAlertRules(subscriptionId: string): Promise<SubscriptionAlertRules>;
 }
 
 /** Anything the SDK's list pagers accept as options and iterate: only `onResponse` is used. */
@@ -60,24 +60,29 @@ export function createAlertRuleCollector(context: {
   now: () => string;
 }): AlertRuleCollector {
   const { clients, now } = context;
-  let pending: Promise<SubscriptionAlertRules> | undefined;
+  const listed = new Map<string, Promise<SubscriptionAlertRules>>();
   return {
-    listAlertRules() {
-      pending ??= (async () => {
+    listAlertRules(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      const known = listed.get(key);
+      if (known !== undefined) return known;
+      const monitor = clients.arm(subscriptionId).monitor;
+      const pending = (async () => {
         const [activityLogAlerts, scheduledQueryRules] = await Promise.all([
           readRawList<ActivityLogAlertResource>(
             "arm:ActivityLogAlerts.listBySubscriptionId",
-            (options) => clients.monitor.activityLogAlerts.listBySubscriptionId(options),
+            (options) => monitor.activityLogAlerts.listBySubscriptionId(options),
             now,
           ),
           readRawList<ScheduledQueryRuleResource>(
             "arm:ScheduledQueryRules.listBySubscription",
-            (options) => clients.monitor.scheduledQueryRules.listBySubscription(options),
+            (options) => monitor.scheduledQueryRules.listBySubscription(options),
             now,
           ),
         ]);
         return { activityLogAlerts, scheduledQueryRules };
       })();
+      listed.set(key, pending);
       return pending;
     },
   };

@@ -170,11 +170,21 @@ const alertRuleLists: PipelinePolicy = {
   },
 };
 
-export interface AzureClients {
-  keyClient(vaultUrl: string): KeyClient;
+/**
+ * The Resource Manager clients of one subscription. The SDK clients take the subscription at construction and
+ * use it for subscription-scoped calls (vault and alert-rule listings); a source with `subscriptions` has one
+ * set per subscription, built when first asked for.
+ */
+export interface ArmClients {
   vaults: KeyVaultManagementClient;
   authorization: AuthorizationManagementClient;
   monitor: MonitorClient;
+}
+
+export interface AzureClients {
+  keyClient(vaultUrl: string): KeyClient;
+  /** Resource Manager clients for a subscription (the vault's own, from its resource id). */
+  arm(subscriptionId: string): ArmClients;
   logs: LogsQueryClient;
 }
 
@@ -211,24 +221,36 @@ export function createAzureClients(
   const armEndpoint = (config.endpoints?.resourceManager ?? DEFAULT_RESOURCE_MANAGER).replace(/\/+$/, "");
   const keyClients = new Map<string, KeyClient>();
 
-  const monitor = new MonitorClient(credential, config.subscriptionId, {
-    ...common,
-    endpoint: armEndpoint,
-    // AutoRest clients build URLs from `$host`; `endpoint` only sets the token scope.
-    $host: armEndpoint,
-  });
-  monitor.pipeline.addPolicy({
-    name: "keyproofDiagnosticSettingsApiVersion",
-    sendRequest(request, next) {
-      if (/\/providers\/microsoft\.insights\/diagnosticsettings(\?|$)/i.test(request.url)) {
-        const url = new URL(request.url);
-        url.searchParams.set("api-version", DIAGNOSTIC_SETTINGS_API_VERSION);
-        request.url = url.toString();
-      }
-      return next(request);
-    },
-  });
-  monitor.pipeline.addPolicy(alertRuleLists);
+  const armClients = new Map<string, ArmClients>();
+  function createArmClients(subscriptionId: string): ArmClients {
+    const monitor = new MonitorClient(credential, subscriptionId, {
+      ...common,
+      endpoint: armEndpoint,
+      // AutoRest clients build URLs from `$host`; `endpoint` only sets the token scope.
+      $host: armEndpoint,
+    });
+    monitor.pipeline.addPolicy({
+      name: "keyproofDiagnosticSettingsApiVersion",
+      sendRequest(request, next) {
+        if (/\/providers\/microsoft\.insights\/diagnosticsettings(\?|$)/i.test(request.url)) {
+          const url = new URL(request.url);
+          url.searchParams.set("api-version", DIAGNOSTIC_SETTINGS_API_VERSION);
+          request.url = url.toString();
+        }
+        return next(request);
+      },
+    });
+    monitor.pipeline.addPolicy(alertRuleLists);
+    return {
+      vaults: new KeyVaultManagementClient(credential, subscriptionId, { ...common, endpoint: armEndpoint }),
+      authorization: new AuthorizationManagementClient(credential, subscriptionId, {
+        ...common,
+        endpoint: armEndpoint,
+        $host: armEndpoint,
+      }),
+      monitor,
+    };
+  }
 
   return {
     keyClient(vaultUrl) {
@@ -250,16 +272,15 @@ export function createAzureClients(
       }
       return client;
     },
-    vaults: new KeyVaultManagementClient(credential, config.subscriptionId, {
-      ...common,
-      endpoint: armEndpoint,
-    }),
-    authorization: new AuthorizationManagementClient(credential, config.subscriptionId, {
-      ...common,
-      endpoint: armEndpoint,
-      $host: armEndpoint,
-    }),
-    monitor,
+    arm(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      let clients = armClients.get(key);
+      if (clients === undefined) {
+        clients = createArmClients(subscriptionId);
+        armClients.set(key, clients);
+      }
+      return clients;
+    },
     logs: new LogsQueryClient(credential, {
       ...common,
       ...(config.endpoints?.logAnalytics === undefined

@@ -1,8 +1,10 @@
 import type { AzureKeyVaultSourceConfig } from "../../config/sources/azure-key-vault.schema.ts";
-import { normalizeVaultUrl } from "../../config/sources/azure-key-vault.schema.ts";
+import { configuredVaults, subscriptionsOf } from "../../config/sources/azure-key-vault.schema.ts";
 import type { PermissionCheck } from "../source-doctor.ts";
 import { createAzureClients, type AzureClientOptions, type AzureClients } from "./azure-clients.ts";
 import { azureErrorCode, azureStatusCode } from "./azure-error.ts";
+import { toListedVault, type VaultLocator } from "./vault-arm.collector.ts";
+import { exclusionOf } from "./vault-discovery.ts";
 
 /**
  * `keyproof doctor` for an Azure Key Vault source: the provider's ARM, data-plane and Log Analytics calls,
@@ -11,12 +13,11 @@ import { azureErrorCode, azureStatusCode } from "./azure-error.ts";
  * Reader).
  */
 
-const KEY_VAULT_ARM_ID =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
-
 /** The role that carries each permission, for the fix line. */
 const ROLE_OF: Record<string, string> = {
   "Microsoft.KeyVault/vaults/read": "Reader (or Key Vault Reader) on the vault",
+  "Microsoft.KeyVault/vaults/read (list)": "Reader on the subscription (vaults: all lists every vault in it)",
+  "Microsoft.KeyVault/managedHSMs/read": "Reader on the subscription (vaults: all lists its Managed HSMs)",
   "Microsoft.Authorization/roleAssignments/read": "Reader on the vault",
   "Microsoft.Authorization/roleDefinitions/read": "Reader on the vault",
   "Microsoft.Insights/diagnosticSettings/read": "Reader (or Monitoring Reader) on the vault",
@@ -108,45 +109,69 @@ export async function diagnoseAzureKeyVaultSource(
 ): Promise<PermissionCheck[]> {
   const clients = options.clients ?? createAzureClients(config, options);
   const checks: PermissionCheck[] = [];
-  const index = new Map<string, { resourceId: string; resourceGroup: string; name: string }>();
-  const listing = await probe(
-    "Microsoft.KeyVault/vaults/read",
-    `subscription ${config.subscriptionId}`,
-    async () => {
-      for await (const vault of clients.vaults.vaults.listBySubscription()) {
-        const uri = vault.properties?.vaultUri;
-        const match = vault.id === undefined ? null : KEY_VAULT_ARM_ID.exec(vault.id);
-        if (uri === undefined || match === null) continue;
-        index.set(normalizeVaultUrl(uri), {
-          resourceId: vault.id as string,
-          resourceGroup: match[2] as string,
-          name: match[3] as string,
-        });
+  const index = new Map<string, VaultLocator>();
+  const subscriptions = subscriptionsOf(config);
+  const discovering = config.vaults === "all";
+  let listed = true;
+  for (const subscriptionId of subscriptions) {
+    const arm = clients.arm(subscriptionId);
+    const where = `subscription ${subscriptionId}`;
+    // `vaults: all` names the listing as a permission of its own (Reader on the subscription): without it
+    // discovery sees nothing of the subscription, while listed vaults only need Reader on each vault.
+    const permission = discovering
+      ? "Microsoft.KeyVault/vaults/read (list)"
+      : "Microsoft.KeyVault/vaults/read";
+    const listing = await probe(permission, where, async () => {
+      for await (const vault of arm.vaults.vaults.listBySubscription()) {
+        const found = toListedVault(vault);
+        if (found === undefined) continue;
+        index.set(found.vaultUrl, found.locator);
       }
-    },
-  );
-  checks.push(listing);
-  if (listing.status === "missing" && listing.fix?.startsWith("no usable Azure credential") === true)
-    return checks;
+    });
+    checks.push(listing);
+    listed &&= listing.status === "ok";
+    if (listing.status === "missing" && listing.fix?.startsWith("no usable Azure credential") === true)
+      return checks;
+    if (discovering) {
+      checks.push(
+        await probe("Microsoft.KeyVault/managedHSMs/read", where, () =>
+          firstOf(arm.vaults.managedHsms.listBySubscription()),
+        ),
+      );
+    }
+    // The alert rules on key deletion are listed once per subscription (alert-rules.collector.ts).
+    checks.push(
+      await probe("Microsoft.Insights/activityLogAlerts/read", where, () =>
+        firstOf(arm.monitor.activityLogAlerts.listBySubscriptionId()),
+      ),
+      await probe("Microsoft.Insights/scheduledQueryRules/read", where, () =>
+        firstOf(arm.monitor.scheduledQueryRules.listBySubscription()),
+      ),
+    );
+  }
 
-  // The alert rules on key deletion are listed once for the whole subscription (alert-rules.collector.ts).
-  checks.push(
-    await probe("Microsoft.Insights/activityLogAlerts/read", `subscription ${config.subscriptionId}`, () =>
-      firstOf(clients.monitor.activityLogAlerts.listBySubscriptionId()),
-    ),
-    await probe("Microsoft.Insights/scheduledQueryRules/read", `subscription ${config.subscriptionId}`, () =>
-      firstOf(clients.monitor.scheduledQueryRules.listBySubscription()),
-    ),
-  );
-
-  for (const vaultUrl of config.vaults.map(normalizeVaultUrl)) {
+  // With `vaults: all`, every vault the listings found that the filters keep; else the configured ones.
+  const vaultUrls = discovering
+    ? [...index.entries()]
+        .filter(([vaultUrl, locator]) => exclusionOf(config, { url: vaultUrl, ...locator }) === undefined)
+        .map(([vaultUrl]) => vaultUrl)
+        .sort()
+    : configuredVaults(config);
+  if (discovering && vaultUrls.length === 0 && listed) {
+    checks.push({
+      permission: "Microsoft.KeyVault/vaults/keys/read",
+      status: "untested",
+      detail: `no vault found in subscription ${subscriptions.join(", ")} (after include/exclude)`,
+    });
+  }
+  for (const vaultUrl of vaultUrls) {
     const locator = index.get(vaultUrl);
     if (locator === undefined) {
-      if (listing.status === "ok") {
+      if (listed) {
         checks.push({
           permission: `vault ${vaultUrl}`,
           status: "missing",
-          detail: `not in subscription ${config.subscriptionId} (or not visible to this identity)`,
+          detail: `not in subscription ${subscriptions.join(", ")} (or not visible to this identity)`,
           fix: "check subscriptionId and vaults, and that the identity has Reader on the vault",
         });
       }
@@ -154,13 +179,14 @@ export async function diagnoseAzureKeyVaultSource(
       const scope = locator.resourceId.replace(/^\/+/, "");
       checks.push(
         await probe("Microsoft.KeyVault/vaults/read", locator.name, () =>
-          clients.vaults.vaults.get(locator.resourceGroup, locator.name),
+          clients.arm(locator.subscriptionId).vaults.vaults.get(locator.resourceGroup, locator.name),
         ),
       );
       let roleDefinitionId: string | undefined;
       checks.push(
         await probe("Microsoft.Authorization/roleAssignments/read", locator.name, async () => {
-          roleDefinitionId = (await firstOf(clients.authorization.roleAssignments.listForScope(scope)))
+          const authorization = clients.arm(locator.subscriptionId).authorization;
+          roleDefinitionId = (await firstOf(authorization.roleAssignments.listForScope(scope)))
             ?.roleDefinitionId;
         }),
       );
@@ -173,12 +199,12 @@ export async function diagnoseAzureKeyVaultSource(
               detail: `${locator.name}: no role assignment to test on`,
             }
           : await probe("Microsoft.Authorization/roleDefinitions/read", locator.name, () =>
-              clients.authorization.roleDefinitions.get(scope, guid),
+              clients.arm(locator.subscriptionId).authorization.roleDefinitions.get(scope, guid),
             ),
       );
       checks.push(
         await probe("Microsoft.Insights/diagnosticSettings/read", locator.name, () =>
-          clients.monitor.diagnosticSettings.list(scope),
+          clients.arm(locator.subscriptionId).monitor.diagnosticSettings.list(scope),
         ),
       );
     }

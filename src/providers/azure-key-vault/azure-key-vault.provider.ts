@@ -5,7 +5,7 @@ import type { UsageItem } from "../../model/usage.ts";
 import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
 import type { AzureKeyVaultSourceConfig } from "../../config/sources/azure-key-vault.schema.ts";
-import { normalizeVaultUrl } from "../../config/sources/azure-key-vault.schema.ts";
+import { configuredVaults, subscriptionsOf } from "../../config/sources/azure-key-vault.schema.ts";
 import type { AzureClientOptions, AzureClients } from "./azure-clients.ts";
 import { createAzureClients } from "./azure-clients.ts";
 import { missingFact, toCollectionError } from "./azure-error.ts";
@@ -14,6 +14,7 @@ import { createKeyRecordCollector } from "./key-record.collector.ts";
 import { streamLogAnalyticsUsage } from "./log-analytics.usage.ts";
 import { createVaultArmCollector } from "./vault-arm.collector.ts";
 import { createAlertRuleCollector, describeKeyEventAlerting } from "./alert-rules.collector.ts";
+import { discoverVaults } from "./vault-discovery.ts";
 import { mapWithConcurrency } from "../shared/concurrency.ts";
 
 export type { VaultPropertiesFact } from "./vault-arm.collector.ts";
@@ -30,8 +31,9 @@ export type { VaultPropertiesFact } from "./vault-arm.collector.ts";
  *
  * One file per concern, composed here: vault-arm.collector.ts (ARM facts of a vault), key-record.collector.ts
  * (one key's data-plane reads and record), key-ref.ts (references across processes), log-analytics.usage.ts
- * (usage events), alert-rules.collector.ts (the subscription's alert rules); pure mappings in access-grants.ts,
- * diagnostic-settings.ts, key-event-alerts.ts, key-spec.ts, rotation-policy.ts.
+ * (usage events), alert-rules.collector.ts (each subscription's alert rules), vault-discovery.ts
+ * (`vaults: all`: the vaults of the source's subscriptions, found through ARM when a run is planned); pure
+ * mappings in access-grants.ts, diagnostic-settings.ts, key-event-alerts.ts, key-spec.ts, rotation-policy.ts.
  */
 
 export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
@@ -44,6 +46,11 @@ export interface AzureKeyVaultProviderOptions extends AzureClientOptions {
   keyConcurrency?: number;
   /** Prebuilt clients (tests of error paths); by default built from the config. */
   clients?: AzureClients;
+  /**
+   * `vaults: all`: milliseconds a discovered vault's data-plane probe may take before the vault is a gap
+   * (default 30,000; a firewall that drops packets never answers).
+   */
+  discoveryProbeTimeoutMs?: number;
 }
 
 export function createAzureKeyVaultProvider(
@@ -55,7 +62,8 @@ export function createAzureKeyVaultProvider(
   const pageSize = options.usagePageSize ?? 5000;
   const windowHours = options.usageWindowHours ?? 24;
   const keyConcurrency = options.keyConcurrency ?? 4;
-  const locations = config.vaults.map(normalizeVaultUrl);
+  const locations = configuredVaults(config);
+  const subscriptions = subscriptionsOf(config);
   const now = (): string => clock().toISOString();
 
   const arm = createVaultArmCollector({ config, clients, now });
@@ -63,11 +71,12 @@ export function createAzureKeyVaultProvider(
   const keyRecords = createKeyRecordCollector({ config, now });
   const usageContext = { config, clients, locateVault: arm.locateVault, pageSize, windowHours };
 
-  return {
+  const provider: KeyProvider = {
     sourceId: config.id,
     type: "azure-key-vault",
     listLocations: () => [...locations],
-    describeAccount: async () => config.subscriptionId,
+    // The subscription(s) the evidence is about; with several, all of them in config order.
+    describeAccount: async () => (subscriptions.length === 0 ? undefined : subscriptions.join(", ")),
 
     async listKeys(location): Promise<KeyListing> {
       const client = clients.keyClient(location);
@@ -122,13 +131,19 @@ export function createAzureKeyVaultProvider(
     },
 
     async collectLogging(location): Promise<LoggingStatus> {
-      const [facts, located, rules] = await Promise.all([
-        arm.collectArmFacts(location),
-        arm.locateVault(location),
-        alertRules.listAlertRules(),
-      ]);
+      const [facts, located] = await Promise.all([arm.collectArmFacts(location), arm.locateVault(location)]);
       const status = arm.describeLogging(location, facts);
-      const keyEventAlerting = describeKeyEventAlerting(rules, located, status.sinks);
+      // The alert rules of the vault's own subscription; an unlocated vault of a one-subscription source
+      // still reports that subscription's listing failures beside the locating error.
+      const subscription = located.ok
+        ? located.value.subscriptionId
+        : subscriptions.length === 1
+          ? subscriptions[0]
+          : undefined;
+      const keyEventAlerting =
+        subscription === undefined
+          ? { alerts: [], errors: located.ok ? [] : [located.error] }
+          : describeKeyEventAlerting(await alertRules.listAlertRules(subscription), located, status.sinks);
       // The locating error is already the diagnostic settings' error; the alert list failures are new.
       const known = new Set(status.errors.map((error) => `${error.call} ${error.code} ${error.message}`));
       const newErrors = keyEventAlerting.errors.filter(
@@ -163,4 +178,16 @@ export function createAzureKeyVaultProvider(
       };
     },
   };
+  if (config.vaults === "all") {
+    provider.discover = () =>
+      discoverVaults({
+        config,
+        clients,
+        arm,
+        now,
+        probeTimeoutMs: options.discoveryProbeTimeoutMs ?? 30_000,
+        probeConcurrency: keyConcurrency,
+      });
+  }
+  return provider;
 }

@@ -1,6 +1,6 @@
 /**
  * What Azure Resource Manager says about a vault, read once per vault per provider instance: its resource
- * (found through one subscription listing), properties (authorization mode, soft delete, purge protection),
+ * (found through the listings of the source's subscriptions, one each per instance), properties (authorization mode, soft delete, purge protection),
  * role assignments and the custom roles they use, and diagnostic settings.
  */
 import type { Vault } from "@azure/arm-keyvault";
@@ -9,7 +9,7 @@ import type { FullOperationResponse } from "@azure/core-client";
 import type { Collected, CollectionError, VaultProtection } from "../../model/key.ts";
 import type { LoggingSink, LoggingStatus } from "../../model/logging.ts";
 import type { AzureKeyVaultSourceConfig } from "../../config/sources/azure-key-vault.schema.ts";
-import { normalizeVaultUrl } from "../../config/sources/azure-key-vault.schema.ts";
+import { normalizeVaultUrl, subscriptionsOf } from "../../config/sources/azure-key-vault.schema.ts";
 import type { AzureClients } from "./azure-clients.ts";
 import { missingFact, toCollectionError } from "./azure-error.ts";
 import type { AccessPolicyFact, RoleAssignmentFact, VaultAuthorizationFacts } from "./access-grants.ts";
@@ -49,12 +49,50 @@ export interface VaultArmFacts {
 
 export interface VaultLocator {
   resourceId: string;
+  /** The subscription the vault lives in, from its resource id: the ARM clients' scope for it. */
+  subscriptionId: string;
   name: string;
   resourceGroup: string;
 }
 
+/** A vault as one subscription's listing returned it. */
+export interface ListedVault {
+  /** The normalized `properties.vaultUri`: the vault's location. */
+  vaultUrl: string;
+  locator: VaultLocator;
+  /** Azure region, e.g. `westeurope`. */
+  region?: string;
+}
+
+/** One subscription's vault listing: every page, in ARM's order. */
+export interface SubscriptionVaults {
+  vaults: ListedVault[];
+  pages: number;
+  /** Items ARM returned, including any without a usable id or vaultUri. */
+  count: number;
+}
+
 const KEY_VAULT_ARM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i;
+
+const LIST_VAULTS_CALL = "arm:Vaults.listBySubscription";
+
+/** A listed vault with its location and ARM coordinates; undefined when ARM left out the id or vaultUri. */
+export function toListedVault(vault: Vault): ListedVault | undefined {
+  const uri = vault.properties?.vaultUri;
+  const match = vault.id === undefined ? null : KEY_VAULT_ARM_ID.exec(vault.id);
+  if (uri === undefined || match === null || !URL.canParse(uri)) return undefined;
+  return {
+    vaultUrl: normalizeVaultUrl(uri),
+    locator: {
+      resourceId: vault.id as string,
+      subscriptionId: match[1] as string,
+      resourceGroup: match[2] as string,
+      name: match[3] as string,
+    },
+    ...(vault.location === undefined ? {} : { region: vault.location }),
+  };
+}
 
 /** The vault's deletion safeguards as the model types them, or the failed ARM read. */
 export function toVaultProtection(properties: Collected<VaultPropertiesFact>): Collected<VaultProtection> {
@@ -68,7 +106,15 @@ export function toVaultProtection(properties: Collected<VaultPropertiesFact>): C
 }
 
 export interface VaultArmCollector {
-  /** The vault's ARM resource, from the one subscription listing (shared by every vault of the source). */
+  /**
+   * The vaults of one subscription (`Vaults.listBySubscription`, every page), read once per provider instance:
+   * discovery and locating share it.
+   */
+  listSubscriptionVaults(subscriptionId: string): Promise<Collected<SubscriptionVaults>>;
+  /**
+   * The vault's ARM resource, from the listings of the source's subscriptions (shared by every vault of the
+   * source). Works from the location alone, so a worker that never discovered finds a discovered vault too.
+   */
   locateVault(location: string): Promise<Collected<VaultLocator>>;
   /** The vault's ARM facts, memoized per vault: every batch of this instance shares one read. */
   collectArmFacts(location: string): Promise<VaultArmFacts>;
@@ -89,45 +135,55 @@ export function createVaultArmCollector(context: {
     return { ok: false, error, capturedAt: now() };
   }
 
-  // One subscription listing serves every vault of the source; a failure is shared, not retried per vault.
-  let vaultIndex: Promise<Collected<Map<string, VaultLocator>>> | undefined;
-  function listVaults(): Promise<Collected<Map<string, VaultLocator>>> {
-    vaultIndex ??= (async () => {
-      const call = "arm:Vaults.listBySubscription";
-      try {
-        const index = new Map<string, VaultLocator>();
-        for await (const vault of clients.vaults.vaults.listBySubscription()) {
-          const uri = vault.properties?.vaultUri;
-          const match = vault.id === undefined ? null : KEY_VAULT_ARM_ID.exec(vault.id);
-          if (uri === undefined || match === null) continue;
-          index.set(normalizeVaultUrl(uri), {
-            resourceId: vault.id as string,
-            resourceGroup: match[2] as string,
-            name: match[3] as string,
-          });
+  // One listing per subscription serves every vault of the source; a failure is shared, not retried per vault.
+  const subscriptionListings = new Map<string, Promise<Collected<SubscriptionVaults>>>();
+  function listSubscriptionVaults(subscriptionId: string): Promise<Collected<SubscriptionVaults>> {
+    const key = subscriptionId.toLowerCase();
+    let pending = subscriptionListings.get(key);
+    if (pending === undefined) {
+      pending = readSubscriptionVaults(subscriptionId);
+      subscriptionListings.set(key, pending);
+    }
+    return pending;
+  }
+
+  async function readSubscriptionVaults(subscriptionId: string): Promise<Collected<SubscriptionVaults>> {
+    const call = LIST_VAULTS_CALL;
+    try {
+      const listed: SubscriptionVaults = { vaults: [], pages: 0, count: 0 };
+      for await (const page of clients.arm(subscriptionId).vaults.vaults.listBySubscription().byPage()) {
+        listed.pages += 1;
+        for (const vault of page) {
+          listed.count += 1;
+          const entry = toListedVault(vault);
+          if (entry !== undefined) listed.vaults.push(entry);
         }
-        return ok(index, call);
-      } catch (error) {
-        return failed(toCollectionError(call, error));
       }
-    })();
-    return vaultIndex;
+      return ok(listed, call);
+    } catch (error) {
+      const failure = toCollectionError(call, error);
+      return failed({ ...failure, message: `subscription ${subscriptionId}: ${failure.message}` });
+    }
   }
 
   async function locateVault(location: string): Promise<Collected<VaultLocator>> {
-    const index = await listVaults();
-    if (!index.ok) return index;
-    const found = index.value.get(location);
-    if (found === undefined) {
-      return failed(
-        missingFact(
-          "arm:Vaults.listBySubscription",
-          "VaultNotFoundInSubscription",
-          `no vault with vaultUri ${location} in subscription ${config.subscriptionId}`,
-        ),
-      );
+    const subscriptions = subscriptionsOf(config);
+    const listings = await Promise.all(subscriptions.map(listSubscriptionVaults));
+    for (const listing of listings) {
+      if (!listing.ok) continue;
+      const found = listing.value.vaults.find((vault) => vault.vaultUrl === location);
+      if (found !== undefined) return ok(found.locator, LIST_VAULTS_CALL);
     }
-    return ok(found, "arm:Vaults.listBySubscription");
+    // Not found where the listing worked: a failed subscription may hold it, so its failure is the cause.
+    const failure = listings.find((listing) => !listing.ok);
+    if (failure !== undefined) return failure;
+    return failed(
+      missingFact(
+        LIST_VAULTS_CALL,
+        "VaultNotFoundInSubscription",
+        `no vault with vaultUri ${location} in subscription ${subscriptions.join(", ")}`,
+      ),
+    );
   }
 
   const armFacts = new Map<string, Promise<VaultArmFacts>>();
@@ -198,7 +254,10 @@ export function createVaultArmCollector(context: {
   async function readVault(locator: VaultLocator): Promise<Collected<Vault>> {
     const call = "arm:Vaults.get";
     try {
-      return ok(await clients.vaults.vaults.get(locator.resourceGroup, locator.name), call);
+      return ok(
+        await clients.arm(locator.subscriptionId).vaults.vaults.get(locator.resourceGroup, locator.name),
+        call,
+      );
     } catch (error) {
       return failed(toCollectionError(call, error));
     }
@@ -236,7 +295,9 @@ export function createVaultArmCollector(context: {
       const facts: RoleAssignmentFact[] = [];
       // AutoRest joins `/{scope}` to the host: pass the scope without its leading slash.
       const scope = locator.resourceId.replace(/^\/+/, "");
-      for await (const assignment of clients.authorization.roleAssignments.listForScope(scope)) {
+      for await (const assignment of clients
+        .arm(locator.subscriptionId)
+        .authorization.roleAssignments.listForScope(scope)) {
         const fact = toRoleAssignmentFact(assignment);
         if (fact !== undefined) facts.push(fact);
       }
@@ -281,7 +342,9 @@ export function createVaultArmCollector(context: {
     for (const guid of unknown) {
       const call = "arm:RoleDefinitions.get";
       try {
-        const definition = await clients.authorization.roleDefinitions.get(scope, guid);
+        const definition = await clients
+          .arm(locator.subscriptionId)
+          .authorization.roleDefinitions.get(scope, guid);
         const permissions = definition.permissions ?? [];
         roles.set(guid, {
           id: guid,
@@ -306,16 +369,18 @@ export function createVaultArmCollector(context: {
     const call = "arm:DiagnosticSettings.list";
     try {
       let raw: unknown;
-      await clients.monitor.diagnosticSettings.list(locator.resourceId.replace(/^\/+/, ""), {
-        // The typed result flattens `properties` and drops `categoryGroup` (unknown to the 2017 model):
-        // read the body as ARM sent it.
-        onResponse: (response: FullOperationResponse) => {
-          raw =
-            response.bodyAsText === undefined || response.bodyAsText === null
-              ? undefined
-              : (JSON.parse(response.bodyAsText) as unknown);
-        },
-      });
+      await clients
+        .arm(locator.subscriptionId)
+        .monitor.diagnosticSettings.list(locator.resourceId.replace(/^\/+/, ""), {
+          // The typed result flattens `properties` and drops `categoryGroup` (unknown to the 2017 model):
+          // read the body as ARM sent it.
+          onResponse: (response: FullOperationResponse) => {
+            raw =
+              response.bodyAsText === undefined || response.bodyAsText === null
+                ? undefined
+                : (JSON.parse(response.bodyAsText) as unknown);
+          },
+        });
       const value = (raw as { value?: unknown } | undefined)?.value;
       return ok(Array.isArray(value) ? (value as DiagnosticSettingResource[]) : [], call);
     } catch (error) {
@@ -340,5 +405,5 @@ export function createVaultArmCollector(context: {
     return { source: config.id, location, capturedAt: now(), sinks, errors };
   }
 
-  return { locateVault, collectArmFacts, describeLogging };
+  return { listSubscriptionVaults, locateVault, collectArmFacts, describeLogging };
 }
