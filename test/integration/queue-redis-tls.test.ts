@@ -1,10 +1,12 @@
 /**
- * Redis over TLS with a private CA: a redis-server of the test's own (`--tls-port`, Debian's build has TLS)
- * with a certificate signed by a CA made here with openssl. `queue.redis: { url: rediss://…, tls: { caFile } }`
- * reaches it and a queued run completes over it; without the CA file the connection is refused (the
- * certificate is not trusted), and the error says Redis is not reachable.
+ * Redis over TLS with a private CA and a password: a redis-server of the test's own (`--tls-port`, Debian's
+ * build has TLS; `--requirepass`) with a certificate signed by a CA made here with openssl.
+ * `queue.redis: { url: rediss://…, tls: { caFile }, passwordEnv }` reaches it and a queued run completes over
+ * it; without the CA file the connection is refused (the certificate is not trusted), without the password
+ * every command is.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -93,6 +95,8 @@ async function makeCertificates(directory: string): Promise<{ ca: string; cert: 
 }
 
 const prefix = uniquePrefix("tls");
+const PASSWORD_ENV = "KEYPROOF_TEST_TLS_REDIS_PASSWORD";
+const password = `pw-${randomUUID()}`;
 let tlsDirectory: string | undefined;
 let redis: { process: ChildProcess; exited: Promise<unknown> } | undefined;
 let redisUrl: string;
@@ -128,16 +132,24 @@ beforeAll(async () => {
       "no",
       "--maxmemory-policy",
       "noeviction",
+      "--requirepass",
+      password,
       "--dir",
       tlsDirectory,
     ],
     { stdio: "ignore" },
   );
   redis = { process: child, exited: new Promise((resolve) => child.once("exit", resolve)) };
+  // Every process reads the password from its environment (the in-process workers below included).
+  process.env[PASSWORD_ENV] = password;
   // The config form: the CA file travels in the connection string to every process (tlsCaFile=).
   redisUrl =
     resolveQueueSettings({
-      config: { queue: { redis: { url: `rediss://127.0.0.1:${port}`, tls: { caFile: files.ca } } } },
+      config: {
+        queue: {
+          redis: { url: `rediss://127.0.0.1:${port}`, tls: { caFile: files.ca }, passwordEnv: PASSWORD_ENV },
+        },
+      },
       env: {},
     }).redisUrl ?? "";
   setup = await prepareEstate();
@@ -152,11 +164,16 @@ afterAll(async () => {
   await redis?.exited;
   await removeDirectory(tlsDirectory);
   await removeDirectory(setup?.directory);
+  delete process.env[PASSWORD_ENV];
 }, 60_000);
 
 describe("Redis over TLS with a private CA", () => {
   it("is reached with the CA file and refused without it", async () => {
-    expect(redisUrl).toMatch(/^rediss:\/\/127\.0\.0\.1:\d+\/?\?tlsCaFile=/);
+    // The connection string names the variable, never the password.
+    expect(redisUrl).toMatch(
+      /^rediss:\/\/127\.0\.0\.1:\d+\/?\?tlsCaFile=.*&passwordEnv=KEYPROOF_TEST_TLS_REDIS_PASSWORD$/,
+    );
+    expect(redisUrl).not.toContain(password);
     const errors: string[] = [];
     const untrusted = createRedisConnection(`rediss://127.0.0.1:${port}`, "client", "untrusted", (error) =>
       errors.push(error.message),
@@ -172,6 +189,17 @@ describe("Redis over TLS with a private CA", () => {
       ).toBe(true);
     } finally {
       untrusted.disconnect();
+    }
+  });
+
+  it("refuses a client without the password", async () => {
+    const tlsOnly = redisUrl.replace(`&passwordEnv=${PASSWORD_ENV}`, "");
+    expect(tlsOnly).not.toContain("passwordEnv");
+    const anonymous = createRedisConnection(tlsOnly, "client");
+    try {
+      await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
+    } finally {
+      anonymous.disconnect();
     }
   });
 
