@@ -251,7 +251,7 @@ export function formatRedisTarget(settings: RedisSettings): string {
   if (settings.url !== undefined) {
     const url = new URL(settings.url);
     if (tlsScheme) url.protocol = "rediss:";
-    if (settings.username !== undefined) url.username = encodeURIComponent(settings.username);
+    if (settings.username !== undefined) url.username = settings.username; // the setter percent-encodes
     for (const [key, value] of parameters) url.searchParams.set(key, value);
     return url.toString();
   }
