@@ -2,9 +2,13 @@
  * The HashiCorp Vault / OpenBao source: transit keys, the ACL policies that reach them, audit devices, and
  * usage from a file audit device. Facts only; checks judge them.
  *
- * Locations: one per source, the Vault address (plus `/v1/<namespace>` when a namespace is configured, which is
- * also the URL prefix that addresses that namespace). Transit mounts are not locations: `listLocations()` is
- * synchronous and mounts are only known after `sys/mounts`; each key's `keyId` is `<mount>/<name>` instead.
+ * Locations: one per namespace, the Vault address (plus `/v1/<namespace>` for a namespace other than the root,
+ * which is also the URL prefix that addresses that namespace). A source covers one namespace (`namespace`), a
+ * configured list (`namespaces: [...]`), or its namespace and every one below it (`namespaces: all`, walked by
+ * `discover()` in namespace-discovery.ts). Any instance serves any location of its source: the namespace is
+ * read back from the location, so a worker that never discovered collects what the plan hands it. Transit
+ * mounts are not locations: `listLocations()` is synchronous and mounts are only known after `sys/mounts`;
+ * each key's `keyId` is `<mount>/<name>` instead, unique within its location.
  *
  * Calls, each named in errors as `vault:<VERB> <path>`: `GET sys/mounts`, `LIST <mount>/keys`,
  * `GET <mount>/keys/<name>`, `LIST sys/policies/acl`, `GET sys/policies/acl/<name>`, `GET sys/audit`
@@ -13,9 +17,9 @@
  * Batches (issue #5): `listKeys` reads the mount table and LISTs each transit mount; a reference carries
  * `{ mount, name }`. `collectKeys` may run in a fresh instance on another machine, so what keys share (the
  * mount table entry, the ACL policies, each mount's key names for BYOK export grants) is read once per
- * instance, memoized, and reused by its later batches; a `listKeys` of the same instance seeds it.
- * Only the source namespace's own policies are read; policies of parent namespaces that name child paths
- * are not evaluated.
+ * instance and namespace, memoized, and reused by its later batches; a `listKeys` of the same instance seeds
+ * it. Only each namespace's own policies are read; policies of parent namespaces that name child paths are
+ * not evaluated.
  *
  * One file per concern, composed here: vault-connection.ts (token, CA, clients), mount-table.collector.ts
  * (mounts and key names), acl-policies.collector.ts (policies and a key's grants), transit-key.collector.ts
@@ -51,7 +55,16 @@ import {
 import { dataOf, type VaultApi } from "./vault-client.ts";
 import { connectVault, type VaultConnection } from "./vault-connection.ts";
 import { setupError, toVaultCollectionError } from "./vault-error.ts";
-import { normalizeMount, normalizeNamespace, vaultCall, vaultLocation } from "./vault-paths.ts";
+import { describeNamespace, discoverNamespaces, VAULT_NAMESPACES_METHOD } from "./namespace-discovery.ts";
+import {
+  isWithinNamespace,
+  namespaceOfLocation,
+  normalizeMount,
+  normalizeNamespace,
+  vaultCall,
+  vaultLocation,
+} from "./vault-paths.ts";
+import type { SourceDiscovery } from "../../model/discovery.ts";
 
 export interface HashicorpVaultProviderOptions {
   clock?: Clock;
@@ -94,25 +107,56 @@ export function createHashicorpVaultProvider(
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const concurrency = options.concurrency ?? 8;
   const address = config.address.replace(/\/+$/, "");
+  // The configured namespace: the one collected, or where `namespaces: all` starts its walk.
   const namespace = normalizeNamespace(config.namespace);
   const location = vaultLocation(address, config.namespace);
+  const namespaceMode = config.namespaces;
+  const listed = Array.isArray(namespaceMode)
+    ? [...new Set(namespaceMode.map(normalizeNamespace))].sort()
+    : undefined;
+  const configuredLocations =
+    listed === undefined ? [location] : listed.map((entry) => vaultLocation(address, entry));
   const mountFilter = config.mounts === undefined ? undefined : new Set(config.mounts.map(normalizeMount));
   const resolve = (file: string): string => path.resolve(baseDirectory, file);
   const now = (): string => clock().toISOString();
 
   let connection: Promise<VaultConnection> | undefined;
-  // Location-wide facts, memoized per instance (see the file comment). A failed read is memoized too: it is
-  // data on every key of the instance, exactly as one collection of the whole location records it.
-  let mountTable: Promise<MountTableRead> | undefined;
-  let policies: Promise<PolicyCollection> | undefined;
-  const keyNames = new Map<string, Promise<KeyNamesRead>>();
+  // Location-wide facts, memoized per instance and namespace (see the file comment). A failed read is
+  // memoized too: it is data on every key of the instance, exactly as one collection of the location records it.
+  const scopes = new Map<string, NamespaceScope>();
 
   /** Token and CA are read once, lazily: a missing token becomes a gap of this source, not a crash of the run. */
   const connect = (): Promise<VaultConnection> =>
     connectVault(config, { env, resolve, timeoutMs, address, namespace });
 
-  function gap(error: CollectionError): SourceGap {
-    return { source: config.id, location, error };
+  /** The namespace a location of this source addresses, or undefined when the source does not cover it. */
+  function namespaceOf(requested: string): string | undefined {
+    if (namespaceMode === undefined) return requested === location ? namespace : undefined;
+    const target = namespaceOfLocation(address, requested);
+    if (target === undefined) return undefined;
+    if (listed !== undefined) return listed.includes(target) ? target : undefined;
+    return isWithinNamespace(namespace, target) ? target : undefined;
+  }
+
+  function scopeOf(requested: string): NamespaceScope | undefined {
+    const target = namespaceOf(requested);
+    if (target === undefined) return undefined;
+    let scope = scopes.get(target);
+    if (scope === undefined) {
+      const scopeLocation = vaultLocation(address, target);
+      scope = {
+        namespace: target,
+        location: scopeLocation,
+        keyNames: new Map(),
+        keyContext: { sourceId: config.id, location: scopeLocation, address, namespace: target },
+      };
+      scopes.set(target, scope);
+    }
+    return scope;
+  }
+
+  function gapIn(scope: NamespaceScope, error: CollectionError): SourceGap {
+    return { source: config.id, location: scope.location, error };
   }
 
   async function openConnection(): Promise<Connected> {
@@ -129,24 +173,29 @@ export function createHashicorpVaultProvider(
     }
   }
 
+  /** Why a location is not one of this source's (the message a gap carries). */
+  function notCovered(): string {
+    if (namespaceMode === "all")
+      return `source ${config.id} covers ${describeNamespace(namespace)} and the namespaces below it at ${address}`;
+    if (listed !== undefined)
+      return `source ${config.id} covers these locations: ${configuredLocations.join(", ")}`;
+    return `source ${config.id} has one location: ${location}`;
+  }
+
   function unknownLocation(requested: string): SourceGap {
     return {
       source: config.id,
       location: requested,
-      error: setupError(
-        "keyproof:collect",
-        "UnknownLocation",
-        `source ${config.id} has one location: ${location}`,
-      ),
+      error: setupError("keyproof:collect", "UnknownLocation", notCovered()),
     };
   }
 
   /** The mount's key names, listed once per instance (by `listKeys`, or by the first batch that needs them). */
-  function mountKeyNames(api: VaultApi, mount: string): Promise<KeyNamesRead> {
-    let names = keyNames.get(mount);
+  function mountKeyNames(scope: NamespaceScope, api: VaultApi, mount: string): Promise<KeyNamesRead> {
+    let names = scope.keyNames.get(mount);
     if (names === undefined) {
       names = listKeyNames(api, mount, now);
-      keyNames.set(mount, names);
+      scope.keyNames.set(mount, names);
     }
     return names;
   }
@@ -179,17 +228,36 @@ export function createHashicorpVaultProvider(
     }
     return { ok: true, key: { mount, name } };
   }
-  async function readAuditDevices(rootApi: VaultApi, status: LoggingStatus): Promise<LoggingStatus> {
+  /**
+   * Audit devices exist only in the root namespace (Vault Enterprise, OpenBao) and record the requests of
+   * every namespace, so a child namespace's logging is the root's devices, read with the same token. A token
+   * scoped to a child namespace usually cannot read them: the error then says why they are not visible from
+   * there, and the logging checks report the devices as unknown (an `error` finding naming the cause), never
+   * as absent.
+   */
+  async function readAuditDevices(
+    scope: NamespaceScope,
+    rootApi: VaultApi,
+    status: LoggingStatus,
+  ): Promise<LoggingStatus> {
     try {
       status.sinks = normalizeAuditDevices(dataOf(await rootApi.read("sys/audit")), address);
     } catch (error) {
-      status.errors.push(toVaultCollectionError(vaultCall("GET", "sys/audit"), error));
+      const failure = toVaultCollectionError(vaultCall("GET", "sys/audit"), error);
+      status.errors.push(
+        scope.namespace.length === 0
+          ? failure
+          : {
+              ...failure,
+              message: `${failure.message} (audit devices exist only in the root namespace and record every namespace's requests, ${scope.namespace} included; this token cannot read them there, so whether ${describeNamespace(scope.namespace)} is audited is unknown)`,
+            },
+      );
     }
     return status;
   }
-  const keyContext: TransitKeyContext = { sourceId: config.id, location, address, namespace };
 
   async function collectKey(
+    scope: NamespaceScope,
     api: VaultApi,
     key: TransitKeyName,
     mount: Collected<unknown>,
@@ -197,29 +265,58 @@ export function createHashicorpVaultProvider(
   ): Promise<KeyRecord> {
     const [read, names] = await Promise.all([
       readTransitKey(api, `${key.mount}/keys/${key.name}`, now),
-      mountKeyNames(api, key.mount),
+      mountKeyNames(scope, api, key.mount),
     ]);
     // Export paths are enumerated per version, so the key's versions feed the grant computation.
     const target = {
       ...key,
       ...(read.ok && read.latestVersion !== undefined ? { latestVersion: read.latestVersion } : {}),
     };
-    return toTransitKeyRecord(keyContext, key, mount, read, accessForKey(policies, names, target));
+    return toTransitKeyRecord(scope.keyContext, key, mount, read, accessForKey(policies, names, target));
   }
 
   /** A key of a batch whose instance could not connect: every fact of it carries the connection failure. */
-  function unreachableKey(key: TransitKeyName, error: CollectionError): KeyRecord {
+  function unreachableKey(scope: NamespaceScope, key: TransitKeyName, error: CollectionError): KeyRecord {
     const capturedAt = now();
     const failed = { ok: false as const, error, capturedAt };
-    return toTransitKeyRecord(keyContext, key, failed, { ...failed, raw: failed }, failed);
+    return toTransitKeyRecord(scope.keyContext, key, failed, { ...failed, raw: failed }, failed);
   }
+
+  /** `namespaces: all`: the walk, or, without a connection, the configured namespace as one gap. */
+  async function discover(): Promise<SourceDiscovery> {
+    const connected = await openConnection();
+    if (!connected.ok) {
+      const at = now();
+      return {
+        source: config.id,
+        type: "hashicorp-vault",
+        method: VAULT_NAMESPACES_METHOD,
+        discoveredAt: at,
+        calls: [],
+        members: [],
+        locations: [],
+        gaps: [{ source: config.id, location, error: connected.error }],
+      };
+    }
+    return discoverNamespaces({
+      sourceId: config.id,
+      address,
+      root: namespace,
+      apiFor: connected.clients.apiFor,
+      now,
+      concurrency,
+    });
+  }
+
   return {
     sourceId: config.id,
     type: "hashicorp-vault",
 
     listLocations() {
-      return [location];
+      return [...configuredLocations];
     },
+
+    ...(namespaceMode === "all" ? { discover } : {}),
 
     async describeAccount() {
       try {
@@ -236,18 +333,20 @@ export function createHashicorpVaultProvider(
     },
 
     async listKeys(requested: string): Promise<KeyListing> {
-      if (requested !== location) return { refs: [], gaps: [unknownLocation(requested)] };
+      const scope = scopeOf(requested);
+      if (scope === undefined) return { refs: [], gaps: [unknownLocation(requested)] };
+      const gap = (error: CollectionError): SourceGap => gapIn(scope, error);
       const connected = await openConnection();
       if (!connected.ok) return { refs: [], gaps: [gap(connected.error)] };
-      const { api } = connected.clients;
+      const api = connected.clients.apiFor(scope.namespace);
       // Always read afresh, and leave the reads for this instance's batches (the whole-location path).
       const table = readMountTable(api, now);
-      mountTable = table;
+      scope.mountTable = table;
       const gaps: SourceGap[] = [];
       const mounts = transitMounts(await table, mountFilter, gaps, gap);
       const listings = await mapWithConcurrency(mounts, concurrency, (mount) => {
         const names = listKeyNames(api, mount, now);
-        keyNames.set(mount, names);
+        scope.keyNames.set(mount, names);
         return names;
       });
       const refs: KeyRef[] = [];
@@ -265,25 +364,27 @@ export function createHashicorpVaultProvider(
 
     async collectKeys(requested: string, refs: readonly KeyRef[]): Promise<KeyBatch> {
       if (refs.length === 0) return { keys: [], gaps: [] };
-      if (requested !== location) return { keys: [], gaps: [unknownLocation(requested)] };
+      const scope = scopeOf(requested);
+      if (scope === undefined) return { keys: [], gaps: [unknownLocation(requested)] };
       const gaps: SourceGap[] = [];
       const wanted: TransitKeyName[] = [];
       for (const ref of refs) {
         const read = readKeyRef(ref);
         if (read.ok) wanted.push(read.key);
-        else gaps.push(gap(read.error));
+        else gaps.push(gapIn(scope, read.error));
       }
       if (wanted.length === 0) return { keys: [], gaps };
       const connected = await openConnection();
       // The listing reported this failure for the location already; the keys still each say why they are empty.
-      if (!connected.ok) return { keys: wanted.map((key) => unreachableKey(key, connected.error)), gaps };
-      const { api } = connected.clients;
+      if (!connected.ok)
+        return { keys: wanted.map((key) => unreachableKey(scope, key, connected.error)), gaps };
+      const api = connected.clients.apiFor(scope.namespace);
       const [table, policyCollection] = await Promise.all([
-        (mountTable ??= readMountTable(api, now)),
-        (policies ??= collectAclPolicies(api, { now, concurrency })),
+        (scope.mountTable ??= readMountTable(api, now)),
+        (scope.policies ??= collectAclPolicies(api, { now, concurrency })),
       ]);
       const keys = await mapWithConcurrency(wanted, concurrency, (key) =>
-        collectKey(api, key, mountEntry(table, key.mount), policyCollection),
+        collectKey(scope, api, key, mountEntry(table, key.mount), policyCollection),
       );
       return { keys, gaps };
     },
@@ -296,19 +397,21 @@ export function createHashicorpVaultProvider(
         sinks: [],
         errors: [],
       };
-      if (requested !== location) return status;
+      const scope = scopeOf(requested);
+      if (scope === undefined) return status;
       const connected = await openConnection();
       if (!connected.ok) {
         status.errors.push(connected.error);
         return status;
       }
-      return readAuditDevices(connected.clients.rootApi, status);
+      return readAuditDevices(scope, connected.clients.rootApi, status);
     },
 
     streamUsage(requested: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {
       if (config.auditLogFile === undefined) return { method: "none", items: emptyItems() };
       const file = resolve(config.auditLogFile);
-      if (requested !== location) {
+      const scope = scopeOf(requested);
+      if (scope === undefined) {
         return {
           method: "vault-audit-file",
           items: singleGap({
@@ -318,23 +421,35 @@ export function createHashicorpVaultProvider(
               location: requested,
               object: file,
               code: "UnknownLocation",
-              message: `source ${config.id} has one location: ${location}`,
+              message: notCovered(),
             },
           }),
         };
       }
       return {
         method: "vault-audit-file",
+        // Each record names the namespace it was made in (`request.namespace.path`): a location reads its own.
         items: readAuditLog(file, {
           source: config.id,
-          location,
-          namespace,
+          location: scope.location,
+          namespace: scope.namespace,
           ...(mountFilter === undefined ? {} : { mounts: mountFilter }),
           range,
         }),
       };
     },
   };
+}
+
+/** One namespace's memoized reads (see the file comment). */
+interface NamespaceScope {
+  /** Normalized (`admin/`), `""` for the root namespace. */
+  namespace: string;
+  location: string;
+  mountTable?: Promise<MountTableRead>;
+  policies?: Promise<PolicyCollection>;
+  keyNames: Map<string, Promise<KeyNamesRead>>;
+  keyContext: TransitKeyContext;
 }
 
 function isCollectionError(value: unknown): value is CollectionError {
