@@ -12,11 +12,15 @@
  * The walking token is created in the top namespace with a policy there naming child paths (`a/*`), as a
  * namespace administrator's token is in Vault Enterprise; it cannot read the root namespace's audit devices.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SourceDiscovery } from "../../src/model/discovery.ts";
+import { stringify } from "yaml";
+import type { DiscoveryRecord, SourceDiscovery } from "../../src/model/discovery.ts";
+import type { Finding } from "../../src/model/finding.ts";
+import { generateSigningKey } from "../../src/signing/keygen.ts";
+import { runCli } from "../support/cli.ts";
 import type { UsageEvent, UsageItem } from "../../src/model/usage.ts";
 import { HashicorpVaultSourceSchema } from "../../src/config/sources/hashicorp-vault.schema.ts";
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
@@ -329,4 +333,104 @@ describe("hashicorp-vault namespaces as a configured list", () => {
     const notListed = await vault.listKeys(locationOf(`${topPath}a/`));
     expect(notListed.gaps[0]?.error).toMatchObject({ code: "UnknownLocation" });
   }, 120_000);
+});
+
+describe("an inline run over namespaces: all", () => {
+  let bundle: string;
+  let run: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    const runDirectory = path.join(directory, "run");
+    await generateSigningKey(path.join(directory, "signing.pem"));
+    const configFile = path.join(directory, "keyproof.yaml");
+    await writeFile(
+      configFile,
+      stringify({
+        organization: "Acme Corp (namespaces)",
+        sources: [
+          {
+            id: "vault-ns",
+            type: "hashicorp-vault",
+            address: server.address,
+            namespace: topPath,
+            namespaces: "all",
+          },
+        ],
+        signing: { localKeyFile: "./signing.pem" },
+      }),
+    );
+    // The provider reads the token from the environment, never from the config file.
+    const previous = process.env.VAULT_TOKEN;
+    process.env.VAULT_TOKEN = walkerToken;
+    try {
+      run = await runCli(
+        "run",
+        "--inline",
+        "--no-render",
+        "--config",
+        configFile,
+        "--from",
+        "2026-07-01",
+        "--to",
+        "2026-07-07",
+        "--out",
+        runDirectory,
+        "--run-id",
+        "ns",
+      );
+    } finally {
+      if (previous === undefined) delete process.env.VAULT_TOKEN;
+      else process.env.VAULT_TOKEN = previous;
+    }
+    bundle = path.join(runDirectory, "ns");
+  }, 300_000);
+
+  it("seals the bundle but says the run is incomplete: the unreadable namespace is a gap (exit 3)", () => {
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout).toContain(`${topPath}b/`);
+  });
+
+  it("writes discovery.json with the walk: members, calls and the gap", async () => {
+    const record = JSON.parse(await readFile(path.join(bundle, "discovery.json"), "utf8")) as DiscoveryRecord;
+    expect(record).toMatchObject({ format: "keyproof-discovery/1", runId: "ns" });
+    const [vault] = record.sources;
+    expect(vault).toMatchObject({ source: "vault-ns", method: "vault-namespaces" });
+    expect(vault?.members.map((member) => [member.id, member.status])).toEqual([
+      [topPath, "included"],
+      [`${topPath}a/`, "included"],
+      [`${topPath}a/deep/`, "included"],
+      [`${topPath}b/`, "unreachable"],
+      [`${topPath}c/`, "included"],
+    ]);
+    expect(vault?.calls.filter((call) => call.call === "vault:LIST sys/namespaces")).toHaveLength(5);
+    expect(vault?.gaps.map((gap) => gap.location)).toEqual(
+      expect.arrayContaining([locationOf(`${topPath}b/`), locationOf(`${topPath}c/`)]),
+    );
+  });
+
+  it("collects every reachable namespace and carries the gap into gaps.json and the findings", async () => {
+    const summary = JSON.parse(await readFile(path.join(bundle, "summary.json"), "utf8")) as {
+      sources: Array<{ id: string; keys: number; locations: Array<{ location: string }> }>;
+    };
+    const vault = summary.sources.find((entry) => entry.id === "vault-ns");
+    expect(vault?.keys).toBe(4);
+    const gaps = JSON.parse(await readFile(path.join(bundle, "gaps.json"), "utf8")) as Array<{
+      kind: string;
+      location?: string;
+      error: { code: string; message: string };
+    }>;
+    // b/ is two gaps: its mount table (unreadable, so not collected) and its children (unknown).
+    const aboutB = gaps.filter((gap) => gap.kind === "source" && gap.location === locationOf(`${topPath}b/`));
+    expect(aboutB.map((gap) => gap.error.code)).toEqual(["PermissionDenied", "PermissionDenied"]);
+    expect(aboutB.map((gap) => gap.error.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`namespace ${topPath}b/ is unreadable`),
+        expect.stringContaining(`namespace ${topPath}b/ could not be listed for child namespaces`),
+      ]),
+    );
+    const findings = JSON.parse(await readFile(path.join(bundle, "findings.json"), "utf8")) as Finding[];
+    const judgedB = findings.filter((finding) => finding.location === locationOf(`${topPath}b/`));
+    expect(judgedB.length).toBeGreaterThan(0);
+    for (const finding of judgedB) expect(finding.status).toBe("error");
+  });
 });
