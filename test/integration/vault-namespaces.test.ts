@@ -282,6 +282,14 @@ describe("hashicorp-vault namespaces: all on OpenBao", () => {
     expect(logging.errors).toHaveLength(1);
     expect(logging.errors[0]).toMatchObject({ call: "vault:GET sys/audit", code: "PermissionDenied" });
     expect(logging.errors[0]?.message).toContain("audit devices exist only in the root namespace");
+    expect(logging.auditDevicesOutOfReach).toMatchObject({
+      namespace: `${topPath}a/`,
+      call: "vault:GET sys/audit",
+      reason: expect.stringContaining(`record every namespace's requests, ${topPath}a/ included`) as unknown,
+    });
+    // The walk's own namespace is a child of the root namespace too; only the root itself has no such fact.
+    const top = await provider().collectLogging(locationOf(topPath));
+    expect(top.auditDevicesOutOfReach?.namespace).toBe(topPath);
     // A token that can read them sees the root's devices from every namespace: they record all namespaces.
     const withRoot = await provider(server.token).collectLogging(locationOf(`${topPath}a/deep/`));
     expect(withRoot.errors).toEqual([]);
@@ -429,6 +437,23 @@ describe("an inline run over namespaces: all", () => {
       ]),
     );
     const findings = JSON.parse(await readFile(path.join(bundle, "findings.json"), "utf8")) as Finding[];
+    // Each collected namespace's logging is unknown from there (the token cannot read the root's devices): warn.
+    const logging = findings.filter(
+      (finding) =>
+        finding.location === locationOf(`${topPath}a/deep/`) &&
+        [
+          "key-usage-logging-enabled",
+          "vault-audit-monitored",
+          "vault-audit-redundant",
+          "log-retention-sufficient",
+        ].includes(finding.checkId),
+    );
+    expect(logging.map((finding) => [finding.checkId, finding.status]).sort()).toEqual([
+      ["key-usage-logging-enabled", "warn"],
+      ["log-retention-sufficient", "warn"],
+      ["vault-audit-monitored", "warn"],
+      ["vault-audit-redundant", "warn"],
+    ]);
     const judgedB = findings.filter((finding) => finding.location === locationOf(`${topPath}b/`));
     expect(judgedB.length).toBeGreaterThan(0);
     for (const finding of judgedB) expect(finding.status).toBe("error");

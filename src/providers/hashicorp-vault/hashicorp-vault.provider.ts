@@ -54,7 +54,7 @@ import {
 } from "./transit-key.collector.ts";
 import { dataOf, type VaultApi } from "./vault-client.ts";
 import { connectVault, type VaultConnection } from "./vault-connection.ts";
-import { setupError, toVaultCollectionError } from "./vault-error.ts";
+import { setupError, toVaultCollectionError, vaultHttpStatus } from "./vault-error.ts";
 import { describeNamespace, discoverNamespaces, VAULT_NAMESPACES_METHOD } from "./namespace-discovery.ts";
 import {
   isWithinNamespace,
@@ -231,9 +231,9 @@ export function createHashicorpVaultProvider(
   /**
    * Audit devices exist only in the root namespace (Vault Enterprise, OpenBao) and record the requests of
    * every namespace, so a child namespace's logging is the root's devices, read with the same token. A token
-   * scoped to a child namespace usually cannot read them: the error then says why they are not visible from
-   * there, and the logging checks report the devices as unknown (an `error` finding naming the cause), never
-   * as absent.
+   * scoped to a child namespace usually may not read them (403): the error stays, and
+   * `auditDevicesOutOfReach` says why they are unknown from there, which the logging checks report as a
+   * warn, never as absent. Any other failure (timeout, 5xx) is a failed read like in the root namespace.
    */
   async function readAuditDevices(
     scope: NamespaceScope,
@@ -244,14 +244,13 @@ export function createHashicorpVaultProvider(
       status.sinks = normalizeAuditDevices(dataOf(await rootApi.read("sys/audit")), address);
     } catch (error) {
       const failure = toVaultCollectionError(vaultCall("GET", "sys/audit"), error);
-      status.errors.push(
-        scope.namespace.length === 0
-          ? failure
-          : {
-              ...failure,
-              message: `${failure.message} (audit devices exist only in the root namespace and record every namespace's requests, ${scope.namespace} included; this token cannot read them there, so whether ${describeNamespace(scope.namespace)} is audited is unknown)`,
-            },
-      );
+      if (scope.namespace.length === 0 || vaultHttpStatus(error) !== 403) {
+        status.errors.push(failure);
+        return status;
+      }
+      const reason = `audit devices exist only in the root namespace and record every namespace's requests, ${scope.namespace} included; this token may not read them there (${failure.call}: ${failure.message}), so confirm with the root namespace's operators that one is enabled, or give keyproof a token that can read sys/audit in the root namespace`;
+      status.errors.push({ ...failure, message: `${failure.message} (${reason})` });
+      status.auditDevicesOutOfReach = { namespace: scope.namespace, call: failure.call, reason };
     }
     return status;
   }
