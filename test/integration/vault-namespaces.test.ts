@@ -26,6 +26,8 @@ import { HashicorpVaultSourceSchema } from "../../src/config/sources/hashicorp-v
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
 import { diagnoseHashicorpVaultSource } from "../../src/providers/hashicorp-vault/hashicorp-vault.doctor.ts";
 import { collectLocation } from "../../src/providers/collect-location.ts";
+import { discoverNamespaces } from "../../src/providers/hashicorp-vault/namespace-discovery.ts";
+import { createVaultApi } from "../../src/providers/hashicorp-vault/vault-client.ts";
 import { discoverSource } from "../../src/providers/discover-source.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import {
@@ -324,6 +326,53 @@ describe("hashicorp-vault namespaces: all on OpenBao", () => {
       fix: expect.stringContaining('path "sys/namespaces"') as unknown,
     });
   }, 120_000);
+});
+
+describe("hashicorp-vault namespace discovery that cannot see everything", () => {
+  it("stops a runaway walk at its limit with a gap naming each namespace it did not walk", async () => {
+    const discovery = await discoverNamespaces({
+      sourceId: "vault-ns",
+      address: server.address,
+      root: topPath,
+      apiFor: (namespace) =>
+        createVaultApi({ address: server.address, token: walkerToken, namespace, timeoutMs: 15_000 }),
+      now: () => new Date().toISOString(),
+      concurrency: 2,
+      maxNamespaces: 3,
+    });
+    expect(discovery.members.map((member) => member.id)).toEqual([topPath, `${topPath}a/`, `${topPath}b/`]);
+    const skipped = discovery.gaps.filter((gap) => gap.error.code === "TooManyNamespaces");
+    // c/ is found beside a/ and b/; a/deep/ a level later: both past the limit.
+    expect(skipped.map((gap) => gap.location)).toEqual([
+      locationOf(`${topPath}c/`),
+      locationOf(`${topPath}a/deep/`),
+    ]);
+    expect(skipped[0]?.error.message).toBe(`namespace ${topPath}c/ was not walked: more than 3 namespaces`);
+  }, 120_000);
+
+  it("makes the start of the walk unreachable, with no location, when the server cannot be reached", async () => {
+    const down = createHashicorpVaultProvider(source({ address: "http://127.0.0.1:9" }), {
+      env: { VAULT_TOKEN: walkerToken },
+      requestTimeoutMs: 5_000,
+    });
+    const discovery = await discoverSource(down);
+    expect(discovery.locations).toEqual([]);
+    expect(discovery.members).toMatchObject([{ id: topPath, status: "unreachable", locations: [] }]);
+    expect(discovery.gaps.map((gap) => gap.error.code)).toEqual(["ECONNREFUSED", "ECONNREFUSED"]);
+    expect(discovery.calls.every((call) => call.error?.retryable === true)).toBe(true);
+  }, 120_000);
+
+  it("is one gap on the configured namespace without a token, and lists nothing", async () => {
+    const discovery = await discoverSource(createHashicorpVaultProvider(source(), { env: {} }));
+    expect(discovery).toMatchObject({ method: "vault-namespaces", members: [], locations: [], calls: [] });
+    expect(discovery.gaps).toEqual([
+      {
+        source: "vault-ns",
+        location: locationOf(topPath),
+        error: expect.objectContaining({ code: "TokenMissing" }) as unknown,
+      },
+    ]);
+  });
 });
 
 describe("hashicorp-vault namespaces as a configured list", () => {
