@@ -50,6 +50,8 @@ let directory: string;
 let top: string;
 let topPath: string;
 let walkerToken: string;
+/** The walker's policy without `auth/token/lookup-self`: it cannot say where it lives. */
+let blindToken: string;
 let audit: FileAuditDevice | undefined;
 let auditFile: string;
 /** Namespaces created below `top`, parents first; removed children first. */
@@ -57,6 +59,8 @@ const created: string[] = [];
 
 /** The walker's policy, written in the top namespace: child namespaces' paths are prefixed with their name. */
 const WALKER_POLICY = [
+  // The token may say which namespace it lives in (the `default` policy's grant): see the logging test.
+  'path "auth/token/lookup-self" { capabilities = ["read"] }',
   'path "sys/namespaces" { capabilities = ["list"] }',
   'path "sys/mounts" { capabilities = ["read"] }',
   'path "transit/*" { capabilities = ["read", "list"] }',
@@ -143,6 +147,12 @@ beforeAll(async () => {
   await createTransitKey(vaultClient(server, c), "transit", "c-key");
   const admin = vaultClient(server, topPath);
   await writePolicy(admin, "kp-walker", WALKER_POLICY);
+  await writePolicy(admin, "kp-blind", WALKER_POLICY.replace(/^path "auth\/token\/lookup-self".*$/m, ""));
+  blindToken = await createToken(admin, {
+    policies: ["kp-blind"],
+    displayName: "blind",
+    noDefaultPolicy: true,
+  });
   walkerToken = await createToken(admin, {
     policies: ["kp-walker"],
     displayName: "walker",
@@ -241,29 +251,35 @@ describe("hashicorp-vault namespaces: all on OpenBao", () => {
         },
         {
           location: locationOf(`${topPath}a/`),
-          keyId: "transit/payments",
+          keyId: "a/transit/payments",
           arn: `${server.address}/v1/${topPath}a/transit/keys/payments`,
         },
         {
           location: locationOf(`${topPath}a/deep/`),
-          keyId: "transit/payments",
+          keyId: "a/deep/transit/payments",
           arn: `${server.address}/v1/${topPath}a/deep/transit/keys/payments`,
         },
         {
           location: locationOf(`${topPath}c/`),
-          keyId: "transit/c-key",
+          keyId: "c/transit/c-key",
           arn: `${server.address}/v1/${topPath}c/transit/keys/c-key`,
         },
       ]),
     );
     expect(keys).toHaveLength(4);
     for (const snapshot of snapshots) expect(snapshot.gaps).toEqual([]);
-    // The same key name in two namespaces is two keys with their own facts.
+    // The same key name in two namespaces is two keys with their own facts, and their own ids (the namespace
+    // below the source's is the prefix), so the inventory, reviews and summaries never mix them up.
     const deep = snapshots.find((snapshot) => snapshot.location === locationOf(`${topPath}a/deep/`));
     const shallow = snapshots.find((snapshot) => snapshot.location === locationOf(`${topPath}a/`));
     const exportable = (snapshot: typeof deep) => snapshot?.keys[0]?.raw["vault:GET transit/keys/payments"];
     expect(exportable(deep)).toMatchObject({ ok: true, value: { exportable: true } });
     expect(exportable(shallow)).toMatchObject({ ok: true, value: { exportable: false } });
+    expect(deep?.keys[0]?.vaultTransitKey).toEqual({
+      namespace: `${topPath}a/deep/`,
+      mount: "transit",
+      name: "payments",
+    });
   }, 120_000);
 
   it("refuses a location outside the walked tree, and the unreachable namespace is denied when collected", async () => {
@@ -292,6 +308,17 @@ describe("hashicorp-vault namespaces: all on OpenBao", () => {
     // The walk's own namespace is a child of the root namespace too; only the root itself has no such fact.
     const top = await provider().collectLogging(locationOf(topPath));
     expect(top.auditDevicesOutOfReach?.namespace).toBe(topPath);
+    expect(top.auditDevicesOutOfReach?.reason).toContain(`this token lives in namespace ${topPath}`);
+    // A token that may not look itself up cannot show the denial is by design: a plain failed read (error).
+    const blind = await provider(blindToken).collectLogging(locationOf(`${topPath}a/`));
+    expect(blind.auditDevicesOutOfReach).toBeUndefined();
+    expect(blind.errors).toEqual([
+      expect.objectContaining({
+        call: "vault:GET sys/audit",
+        code: "PermissionDenied",
+        message: "permission denied",
+      }),
+    ]);
     // A token that can read them sees the root's devices from every namespace: they record all namespaces.
     const withRoot = await provider(server.token).collectLogging(locationOf(`${topPath}a/deep/`));
     expect(withRoot.errors).toEqual([]);
@@ -308,7 +335,10 @@ describe("hashicorp-vault namespaces: all on OpenBao", () => {
     expect(encryptsOf(inA)).toHaveLength(1);
     expect(encryptsOf(inDeep)).toHaveLength(2);
     for (const event of encryptsOf(inDeep)) {
-      expect(event).toMatchObject({ location: locationOf(`${topPath}a/deep/`), keyId: "transit/payments" });
+      expect(event).toMatchObject({
+        location: locationOf(`${topPath}a/deep/`),
+        keyId: "a/deep/transit/payments",
+      });
       expect(event.keyReference).toBe(`${topPath}a/deep/transit/encrypt/payments`);
     }
   }, 120_000);
@@ -386,7 +416,8 @@ describe("hashicorp-vault namespaces as a configured list", () => {
     expect(discovery.method).toBe("configured");
     expect(discovery.locations).toEqual([locationOf(`${topPath}a/deep/`), locationOf(`${topPath}c/`)]);
     const deep = await collectLocation(vault, locationOf(`${topPath}a/deep/`));
-    expect(deep.keys.map((key) => key.keyId)).toEqual(["transit/payments"]);
+    // Without `namespace`, a listed namespace's key ids carry its full path.
+    expect(deep.keys.map((key) => key.keyId)).toEqual([`${topPath}a/deep/transit/payments`]);
     const notListed = await vault.listKeys(locationOf(`${topPath}a/`));
     expect(notListed.gaps[0]?.error).toMatchObject({ code: "UnknownLocation" });
   }, 120_000);

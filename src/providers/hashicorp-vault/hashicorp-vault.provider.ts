@@ -124,6 +124,8 @@ export function createHashicorpVaultProvider(
   // Location-wide facts, memoized per instance and namespace (see the file comment). A failed read is
   // memoized too: it is data on every key of the instance, exactly as one collection of the location records it.
   const scopes = new Map<string, NamespaceScope>();
+  // The namespace the token lives in (`""` root), undefined when it cannot say; asked once, when needed.
+  let tokenNamespace: Promise<string | undefined> | undefined;
 
   /** Token and CA are read once, lazily: a missing token becomes a gap of this source, not a crash of the run. */
   const connect = (): Promise<VaultConnection> =>
@@ -144,11 +146,13 @@ export function createHashicorpVaultProvider(
     let scope = scopes.get(target);
     if (scope === undefined) {
       const scopeLocation = vaultLocation(address, target);
+      // Relative to the configured namespace (the walk's start; the root for a list): see TransitKeyContext.
+      const keyPrefix = target.startsWith(namespace) ? target.slice(namespace.length) : target;
       scope = {
         namespace: target,
         location: scopeLocation,
         keyNames: new Map(),
-        keyContext: { sourceId: config.id, location: scopeLocation, address, namespace: target },
+        keyContext: { sourceId: config.id, location: scopeLocation, address, namespace: target, keyPrefix },
       };
       scopes.set(target, scope);
     }
@@ -200,8 +204,9 @@ export function createHashicorpVaultProvider(
     return names;
   }
 
-  /** `listed` checked against the reference's own key id and the configured mounts. */
+  /** `listed` checked against the reference's own key id (with its namespace prefix) and the configured mounts. */
   function readKeyRef(
+    scope: NamespaceScope,
     ref: KeyRef,
   ): { ok: true; key: TransitKeyName } | { ok: false; error: CollectionError } {
     const keyId: unknown = (ref as { keyId?: unknown } | null)?.keyId;
@@ -222,7 +227,8 @@ export function createHashicorpVaultProvider(
     if (normalizeMount(mount) !== mount)
       return malformed(`listed.mount "${mount}" has a leading or trailing slash`);
     if (name.includes("/")) return malformed(`listed.name "${name}" contains a slash`);
-    if (keyId !== `${mount}/${name}`) return malformed(`listed names "${mount}/${name}", not the key id`);
+    const expected = `${scope.keyContext.keyPrefix}${mount}/${name}`;
+    if (keyId !== expected) return malformed(`listed names "${expected}", not the key id`);
     if (mountFilter !== undefined && !mountFilter.has(mount)) {
       return malformed(`mount "${mount}" is not one of the configured mounts`);
     }
@@ -231,24 +237,30 @@ export function createHashicorpVaultProvider(
   /**
    * Audit devices exist only in the root namespace (Vault Enterprise, OpenBao) and record the requests of
    * every namespace, so a child namespace's logging is the root's devices, read with the same token. A token
-   * scoped to a child namespace usually may not read them (403): the error stays, and
+   * that lives in a child namespace can never read them (403 by design): the error stays, and
    * `auditDevicesOutOfReach` says why they are unknown from there, which the logging checks report as a
-   * warn, never as absent. Any other failure (timeout, 5xx) is a failed read like in the root namespace.
+   * warn, never as absent. Whether the token lives in a child namespace is asked of the token itself
+   * (`auth/token/lookup-self`, `namespace_path`; the `default` policy allows it). A root-namespace token
+   * denied, a token that cannot say, and any other failure (timeout, 5xx) are a failed read: an error.
    */
   async function readAuditDevices(
     scope: NamespaceScope,
-    rootApi: VaultApi,
+    clients: VaultConnection,
     status: LoggingStatus,
   ): Promise<LoggingStatus> {
     try {
-      status.sinks = normalizeAuditDevices(dataOf(await rootApi.read("sys/audit")), address);
+      status.sinks = normalizeAuditDevices(dataOf(await clients.rootApi.read("sys/audit")), address);
     } catch (error) {
       const failure = toVaultCollectionError(vaultCall("GET", "sys/audit"), error);
-      if (scope.namespace.length === 0 || vaultHttpStatus(error) !== 403) {
+      const home =
+        scope.namespace.length === 0 || vaultHttpStatus(error) !== 403
+          ? undefined
+          : await (tokenNamespace ??= readTokenNamespace(clients.apiFor(scope.namespace)));
+      if (home === undefined || home.length === 0) {
         status.errors.push(failure);
         return status;
       }
-      const reason = `audit devices exist only in the root namespace and record every namespace's requests, ${scope.namespace} included; this token may not read them there (${failure.call}: ${failure.message}), so confirm with the root namespace's operators that one is enabled, or give keyproof a token that can read sys/audit in the root namespace`;
+      const reason = `audit devices exist only in the root namespace and record every namespace's requests, ${scope.namespace} included; this token lives in namespace ${home} and cannot read them (${failure.call}: ${failure.message}), so confirm with the root namespace's operators that one is enabled, or give keyproof a root-namespace token that can read sys/audit`;
       status.errors.push({ ...failure, message: `${failure.message} (${reason})` });
       status.auditDevicesOutOfReach = { namespace: scope.namespace, call: failure.call, reason };
     }
@@ -356,7 +368,8 @@ export function createHashicorpVaultProvider(
           gaps.push(gap(listing.error));
           return;
         }
-        for (const name of listing.names) refs.push({ keyId: `${mount}/${name}`, listed: { mount, name } });
+        for (const name of listing.names)
+          refs.push({ keyId: `${scope.keyContext.keyPrefix}${mount}/${name}`, listed: { mount, name } });
       });
       return { refs: refs.sort(compareKeyIds), gaps };
     },
@@ -368,7 +381,7 @@ export function createHashicorpVaultProvider(
       const gaps: SourceGap[] = [];
       const wanted: TransitKeyName[] = [];
       for (const ref of refs) {
-        const read = readKeyRef(ref);
+        const read = readKeyRef(scope, ref);
         if (read.ok) wanted.push(read.key);
         else gaps.push(gapIn(scope, read.error));
       }
@@ -403,7 +416,7 @@ export function createHashicorpVaultProvider(
         status.errors.push(connected.error);
         return status;
       }
-      return readAuditDevices(scope, connected.clients.rootApi, status);
+      return readAuditDevices(scope, connected.clients, status);
     },
 
     streamUsage(requested: string, range: DateRange): { method: string; items: AsyncIterable<UsageItem> } {
@@ -432,12 +445,24 @@ export function createHashicorpVaultProvider(
           source: config.id,
           location: scope.location,
           namespace: scope.namespace,
+          keyPrefix: scope.keyContext.keyPrefix,
           ...(mountFilter === undefined ? {} : { mounts: mountFilter }),
           range,
         }),
       };
     },
   };
+}
+
+/** `namespace_path` of the token (`""` for the root namespace), or undefined when it may not look itself up. */
+async function readTokenNamespace(api: VaultApi): Promise<string | undefined> {
+  try {
+    const path = dataOf(await api.read("auth/token/lookup-self"))["namespace_path"];
+    return normalizeNamespace(typeof path === "string" ? path : undefined);
+  } catch {
+    // Unknown: the caller keeps the denial as a plain failed read.
+    return undefined;
+  }
 }
 
 /** One namespace's memoized reads (see the file comment). */
