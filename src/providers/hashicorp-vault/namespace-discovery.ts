@@ -74,7 +74,8 @@ function namespaceGap(
 async function visitNamespace(walk: NamespaceWalk, visit: Visit): Promise<VisitResult> {
   const { namespace } = visit;
   const api = walk.apiFor(namespace);
-  const scope = namespace.length === 0 ? "/" : namespace;
+  // The namespace path as Vault writes it (`request.namespace.path`): `""` is the root namespace.
+  const scope = namespace;
   const location = vaultLocation(walk.address, namespace);
   const calls: DiscoveryCall[] = [];
   const gaps: SourceGap[] = [];
