@@ -21,6 +21,11 @@ import type { DiscoveryRecord, SourceDiscovery } from "../../src/model/discovery
 import type { Finding } from "../../src/model/finding.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { runCli } from "../support/cli.ts";
+import { loadConfig } from "../../src/config/load-config.ts";
+import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
+import { startWorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
+import { runQueued } from "../../src/jobs/run-queued.ts";
+import { REDIS_URL, cleanupPrefix, uniquePrefix } from "./queue-harness.ts";
 import type { UsageEvent, UsageItem } from "../../src/model/usage.ts";
 import { HashicorpVaultSourceSchema } from "../../src/config/sources/hashicorp-vault.schema.ts";
 import { createHashicorpVaultProvider } from "../../src/providers/hashicorp-vault/hashicorp-vault.provider.ts";
@@ -538,4 +543,82 @@ describe("an inline run over namespaces: all", () => {
     expect(judgedB.length).toBeGreaterThan(0);
     for (const finding of judgedB) expect(finding.status).toBe("error");
   });
+});
+
+describe("a queued run over namespaces: all", () => {
+  it("plans the walked namespaces once, and workers that never walked collect each of them", async () => {
+    const prefix = uniquePrefix("vaultns");
+    const queueDirectory = path.join(directory, "queued");
+    const configFile = path.join(directory, "keyproof-queued.yaml");
+    if (!(await readFile(path.join(directory, "signing.pem"), "utf8").catch(() => undefined)))
+      await generateSigningKey(path.join(directory, "signing.pem"));
+    await writeFile(
+      configFile,
+      stringify({
+        organization: "Acme Corp (namespaces, queued)",
+        sources: [
+          {
+            id: "vault-ns",
+            type: "hashicorp-vault",
+            address: server.address,
+            namespace: topPath,
+            namespaces: "all",
+          },
+        ],
+        signing: { localKeyFile: "./signing.pem" },
+        queue: { dataDirectory: path.join(queueDirectory, "data") },
+      }),
+    );
+    const previous = process.env.VAULT_TOKEN;
+    process.env.VAULT_TOKEN = walkerToken;
+    const client = QueueClient.connect(REDIS_URL, prefix);
+    const runtime = await startWorkerRuntime({
+      redisUrl: REDIS_URL,
+      prefix,
+      queues: ["collect", "render", "seal", "deliver", "schedule"],
+    });
+    try {
+      const queued = await runQueued({
+        client,
+        loaded: await loadConfig(configFile),
+        range: parseRange("2026-07-01", "2026-07-07"),
+        outDirectory: path.join(queueDirectory, "out"),
+        runId: "ns-queued",
+        render: false,
+        pollIntervalMs: 200,
+      });
+      expect(queued.record.status).toBe("completed");
+      const bundle = queued.bundle.directory;
+      const record = JSON.parse(
+        await readFile(path.join(bundle, "discovery.json"), "utf8"),
+      ) as DiscoveryRecord;
+      expect(record.sources[0]?.method).toBe("vault-namespaces");
+      expect(record.sources[0]?.locations).toEqual(
+        [topPath, `${topPath}a/`, `${topPath}a/deep/`, `${topPath}c/`].map(locationOf).sort(),
+      );
+      const summary = JSON.parse(await readFile(path.join(bundle, "summary.json"), "utf8")) as {
+        sources: Array<{ id: string; keys: number }>;
+      };
+      expect(summary.sources.find((entry) => entry.id === "vault-ns")?.keys).toBe(4);
+      const gaps = JSON.parse(await readFile(path.join(bundle, "gaps.json"), "utf8")) as Array<{
+        kind: string;
+        location?: string;
+        error: { message: string };
+      }>;
+      expect(
+        gaps.some(
+          (gap) =>
+            gap.kind === "source" &&
+            gap.location === locationOf(`${topPath}b/`) &&
+            gap.error.message.includes("is unreadable"),
+        ),
+      ).toBe(true);
+    } finally {
+      await runtime.close();
+      await client.close();
+      await cleanupPrefix(REDIS_URL, prefix);
+      if (previous === undefined) delete process.env.VAULT_TOKEN;
+      else process.env.VAULT_TOKEN = previous;
+    }
+  }, 300_000);
 });
