@@ -27,3 +27,12 @@ path "sys/policies/acl/*" {
 path "sys/audit" {
   capabilities = ["read", "sudo"]
 }
+
+# Child namespaces (`namespaces: all` only): list them here. The walk also needs this policy's reads in each
+# namespace it collects: write the policy in each namespace, or here with child paths (`+/sys/mounts`,
+# `+/transit/keys/*`, `+/sys/namespaces`...). A namespace the token cannot read is a gap of the run.
+# A token living in a child namespace can never read the root's sys/audit; keyproof reports that as a warn
+# (not an error) when the token may look itself up (auth/token/lookup-self, in the `default` policy).
+path "sys/namespaces" {
+  capabilities = ["list"]
+}

@@ -44,6 +44,19 @@ export function describeAuditDevices(devices: readonly LoggingSink[]): string {
 }
 
 /**
+ * Why a Vault child namespace's audit devices are unknown by design (`LoggingStatus.auditDevicesOutOfReach`),
+ * when that unreadable root-namespace listing is the only thing hiding its sinks; undefined otherwise (then
+ * the checks judge the sinks and errors as usual). Every logging check answers `warn` with this reason.
+ */
+export function auditDevicesOutOfReach(location: LocationSnapshot): string | undefined {
+  const { logging } = location;
+  const outOfReach = logging.auditDevicesOutOfReach;
+  if (outOfReach === undefined || logging.sinks.length > 0) return undefined;
+  const others = sinkReadErrors(logging).filter((error) => error.call !== outOfReach.call);
+  return others.length === 0 ? outOfReach.reason : undefined;
+}
+
+/**
  * The logging errors about the sinks themselves. A failed alert rule read (Azure activity-log alerts, log search
  * alerts; also in `keyEventAlerting.errors`) says nothing about where records go: the sink checks must not
  * answer `error` for it; the alert checks judge it.

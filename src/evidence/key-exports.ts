@@ -87,5 +87,9 @@ export function buildLoggingExport(
     errors: logging.errors,
     // The account's IAM policies, on the one location that carries them: the evidence of iam-kms-wildcard.
     ...(logging.identityPolicies === undefined ? {} : { identityPolicies: logging.identityPolicies }),
+    // A Vault child namespace: why its (root-namespace) audit devices are unknown, the logging checks' warn.
+    ...(logging.auditDevicesOutOfReach === undefined
+      ? {}
+      : { auditDevicesOutOfReach: logging.auditDevicesOutOfReach }),
   };
 }

@@ -168,7 +168,10 @@ export interface KeyRecord {
   sourceType: SourceType;
   /** Region, vault URL or Vault mount the key lives in. */
   location: string;
-  /** Unique within the source: AWS key id, Azure key id URL without version, Vault `<mount>/<name>`. */
+  /**
+   * Unique within the source: AWS key id, Azure key id URL without version, Vault `<mount>/<name>` (in a
+   * namespace below the source's `namespace`, prefixed with the namespace relative to it: `team-a/transit/x`).
+   */
   keyId: string;
   /** Fully qualified identifier: ARN, key URI, Vault address path. */
   arn: string;
@@ -222,6 +225,11 @@ export interface KeyRecord {
    * sources without vault-level deletion settings.
    */
   vaultProtection?: Collected<VaultProtection>;
+  /**
+   * Vault transit keys only: the namespace (`admin/team-a/`, `""` root), mount and name. A namespace's ACL
+   * paths are relative to it, so checks matching them use `mount` and `name`, never the (prefixed) `keyId`.
+   */
+  vaultTransitKey?: { namespace: string; mount: string; name: string };
   tags: Record<string, string>;
   rotation: Collected<RotationStatus>;
   access: Collected<AccessPolicy>;

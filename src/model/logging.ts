@@ -180,4 +180,11 @@ export interface LoggingStatus {
    * provider port returns besides keys. Absent on every other location and source type.
    */
   identityPolicies?: Collected<IdentityPolicy[]>;
+  /**
+   * Vault child namespaces only: the audit devices that record this namespace live in the root namespace,
+   * and the token may not read them there (`call` answered 403 in the root namespace; that error is also in
+   * `errors`). Unknown by the source's design, not a failed read of this namespace: the logging checks warn
+   * with `reason` (confirm the root's devices another way) instead of an error. Absent everywhere else.
+   */
+  auditDevicesOutOfReach?: { namespace: string; call: string; reason: string };
 }

@@ -197,6 +197,32 @@ describe("key-usage-logging-enabled", () => {
     expect(findings.every((finding) => finding.keyId === undefined)).toBe(true);
   });
 
+  it("warns, never fails or errors, for a Vault child namespace whose root-namespace audit devices the token may not read", () => {
+    const denied = makeCollectionError({
+      call: "vault:GET sys/audit",
+      code: "PermissionDenied",
+      message: "permission denied",
+    });
+    const child = logging("https://vault.example:8200/v1/admin/team-a", {
+      sinks: [],
+      errors: [denied],
+      auditDevicesOutOfReach: {
+        namespace: "admin/team-a/",
+        call: "vault:GET sys/audit",
+        reason:
+          "audit devices exist only in the root namespace and record every namespace's requests, admin/team-a/ included",
+      },
+    });
+    const [finding] = check.run(makeSnapshot({ logging: [child] }));
+    expect(finding).toMatchObject({ status: "warn" });
+    expect(finding?.message).toMatch(
+      /^whether key events are logged is unknown from this namespace: audit devices exist only in the root namespace/,
+    );
+    // The same denial without the fact (the root namespace's own token) stays an error.
+    const root = logging("https://vault.example:8200", { sinks: [], errors: [denied] });
+    expect(check.run(makeSnapshot({ logging: [root] }))[0]?.status).toBe("error");
+  });
+
   it("errors for a source that could not be collected at all", () => {
     const findings = check.run(makeSnapshot({ gaps: [makeSourceGap({ source: "aws-dr" })] }));
     expect(findings).toEqual([

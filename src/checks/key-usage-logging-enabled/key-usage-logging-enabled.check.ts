@@ -10,7 +10,7 @@ import {
   missingLocationFinding,
   summarizeList,
 } from "../eligibility.ts";
-import { sinkReadErrors } from "../monitoring.ts";
+import { auditDevicesOutOfReach, sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
 import rawMetadata from "./key-usage-logging-enabled.metadata.json" with { type: "json" };
@@ -20,6 +20,14 @@ const metadata = parseCheckMetadata(rawMetadata);
 export function judgeLocationLogging(location: LocationSnapshot): Finding {
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const { sinks } = location.logging;
+  const outOfReach = auditDevicesOutOfReach(location);
+  if (outOfReach !== undefined) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `whether key events are logged is unknown from this namespace: ${outOfReach}`,
+    });
+  }
   // Only a failed read of the sinks themselves may hide a covering sink or its status; a trail bucket's
   // settings (`s3:` calls) or the alert rules on key events that could not be read (AWS alarms and rules,
   // Azure alert rules: sinkReadErrors) say nothing about whether key events are logged, and are judged by

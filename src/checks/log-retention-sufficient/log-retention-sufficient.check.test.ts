@@ -107,6 +107,35 @@ describe("log-retention-sufficient", () => {
     expect(finding?.status).toBe("not-applicable");
   });
 
+  it("warns, never errors, for a Vault child namespace whose root-namespace audit devices the token may not read", () => {
+    const denied = makeCollectionError({
+      call: "vault:GET sys/audit",
+      code: "PermissionDenied",
+      message: "permission denied",
+    });
+    const [finding] = check.run(
+      makeSnapshot({
+        logging: [
+          makeLoggingStatus({
+            location: "https://vault.example:8200/v1/admin/team-a",
+            sinks: [],
+            errors: [denied],
+            auditDevicesOutOfReach: {
+              namespace: "admin/team-a/",
+              call: "vault:GET sys/audit",
+              reason: "audit devices exist only in the root namespace",
+            },
+          }),
+        ],
+      }),
+    );
+    expect(finding).toMatchObject({
+      status: "warn",
+      message:
+        "retention cannot be judged from this namespace: audit devices exist only in the root namespace",
+    });
+  });
+
   it("errors when the logging configuration could not be read", () => {
     const error = makeCollectionError({ call: "cloudtrail:DescribeTrails" });
     const [finding] = check.run(

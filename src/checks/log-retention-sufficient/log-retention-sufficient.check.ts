@@ -9,7 +9,7 @@ import {
   loggingEvidence,
   missingLocationFinding,
 } from "../eligibility.ts";
-import { sinkReadErrors } from "../monitoring.ts";
+import { auditDevicesOutOfReach, sinkReadErrors } from "../monitoring.ts";
 import type { Finding } from "../../model/finding.ts";
 import type { LoggingSink, Retention } from "../../model/logging.ts";
 import type { LocationSnapshot } from "../../model/snapshot.ts";
@@ -35,6 +35,14 @@ export function judgeLocationRetention(location: LocationSnapshot, requiredDays:
   const base = { ...locationFindingBase(location), evidence: loggingEvidence(location) };
   const covering = location.logging.sinks.filter((sink) => sink.coversKeyEvents);
   if (covering.length === 0) {
+    const outOfReach = auditDevicesOutOfReach(location);
+    if (outOfReach !== undefined) {
+      return makeFinding(metadata, {
+        ...base,
+        status: "warn",
+        message: `retention cannot be judged from this namespace: ${outOfReach}`,
+      });
+    }
     // A failed alert rule lookup (AWS alarms and rules, Azure alert rules) says nothing about which sinks exist.
     const hiding = sinkReadErrors(location.logging).filter((error) => !isAlertLookupError(error));
     if (hiding.length > 0) {

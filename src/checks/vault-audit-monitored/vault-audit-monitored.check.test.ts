@@ -112,6 +112,26 @@ describe("vault-audit-monitored", () => {
     });
   });
 
+  it("warns, never fails or errors, for a child namespace whose root-namespace audit devices the token may not read", () => {
+    const denied = makeCollectionError({
+      call: "vault:GET sys/audit",
+      code: "PermissionDenied",
+      message: "permission denied",
+    });
+    const child = makeLoggingLocation(SOURCE, "https://vault.example:8200/v1/admin/team-a", [], [denied]);
+    child.logging.auditDevicesOutOfReach = {
+      namespace: "admin/team-a/",
+      call: "vault:GET sys/audit",
+      reason:
+        "audit devices exist only in the root namespace and record every namespace's requests, admin/team-a/ included",
+    };
+    const [finding] = check.run(makeSnapshot(loggingSnapshotParts("hashicorp-vault", [child])));
+    expect(finding).toMatchObject({ status: "warn" });
+    expect(finding?.message).toMatch(
+      /^whether audit records reach a monitoring system is unknown from this namespace: audit devices exist only in the root namespace/,
+    );
+  });
+
   it("errors when sys/audit could not be listed, naming the call and the cause", () => {
     const denied = makeCollectionError({
       call: "vault:GET sys/audit",

@@ -9,6 +9,7 @@ import {
   missingLocationFinding,
 } from "../eligibility.ts";
 import {
+  auditDevicesOutOfReach,
   declaredDestinations,
   describeAuditDevices,
   describeDeclared,
@@ -42,6 +43,14 @@ export function judgeAuditMonitoring(snapshot: Snapshot, location: LocationSnaps
     });
   }
   const declared = declaredDestinations(snapshot, location.source);
+  const outOfReach = auditDevicesOutOfReach(location);
+  if (outOfReach !== undefined) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `whether audit records reach a monitoring system is unknown from this namespace: ${outOfReach}`,
+    });
+  }
   const { errors } = location.logging;
   if (errors.length > 0) {
     return makeFinding(metadata, {

@@ -154,6 +154,34 @@ describe("vault-audit-redundant", () => {
     });
   });
 
+  it("warns, never fails or errors, for a child namespace whose root-namespace audit devices the token may not read", () => {
+    const denied = makeCollectionError({
+      call: "vault:GET sys/audit",
+      code: "PermissionDenied",
+      message: "permission denied",
+    });
+    const child = vaultLocation(`${CLUSTER}/v1/admin/team-a`, [], [denied]);
+    child.logging.auditDevicesOutOfReach = {
+      namespace: "admin/team-a/",
+      call: "vault:GET sys/audit",
+      reason:
+        "audit devices exist only in the root namespace and record every namespace's requests, admin/team-a/ included",
+    };
+    const [finding] = check.run(snapshotOf([child]));
+    expect(finding).toMatchObject({ status: "warn", location: `${CLUSTER}/v1/admin/team-a` });
+    expect(finding?.message).toBe(
+      "whether audit records are kept twice is unknown from this namespace: audit devices exist only in the root namespace and record every namespace's requests, admin/team-a/ included",
+    );
+    // Another failed read besides it is a real gap: error as before.
+    const other = makeCollectionError({
+      call: "vault:GET sys/health",
+      code: "Unavailable",
+      message: "sealed",
+    });
+    child.logging.errors.push(other);
+    expect(check.run(snapshotOf([child]))[0]?.status).toBe("error");
+  });
+
   it("gives every cluster of every Vault source, and every cluster lost to a gap, exactly one finding", () => {
     const findings = check.run(
       snapshotOf(

@@ -9,6 +9,7 @@ import {
   missingLocationFinding,
 } from "../eligibility.ts";
 import {
+  auditDevicesOutOfReach,
   declaredDestinations,
   describeAuditDevices,
   describeDeclared,
@@ -39,6 +40,14 @@ export function judgeAuditRedundancy(snapshot: Snapshot, location: LocationSnaps
       ...base,
       status: "pass",
       message: `${recording.length} audit devices record every request: ${describeAuditDevices(recording)}`,
+    });
+  }
+  const outOfReach = auditDevicesOutOfReach(location);
+  if (outOfReach !== undefined) {
+    return makeFinding(metadata, {
+      ...base,
+      status: "warn",
+      message: `whether audit records are kept twice is unknown from this namespace: ${outOfReach}`,
     });
   }
   if (errors.length > 0) {

@@ -112,6 +112,24 @@ describe("vault-policy-least-privilege", () => {
     expect(finding?.message).toContain('policy cleanup may delete the key via "transit/keys/payments"');
   });
 
+  it("matches a child namespace's key on its own mount and name, not its namespace-prefixed key id", () => {
+    // `namespaces: all`: the key lives in team-a/ below the source's namespace; team-a's policies name
+    // `transit/...`, relative to team-a.
+    const key = vaultKey(
+      "team-a/transit/payments",
+      [grant("glob-ops", "transit/decrypt/*", ["transit:decrypt", "update"])],
+      {
+        location: `${LOCATION}/v1/team-a`,
+        vaultTransitKey: { namespace: "team-a/", mount: "transit", name: "payments" },
+      },
+    );
+    const [finding] = check.run(makeSnapshot({ keys: [key] }));
+    expect(finding).toMatchObject({ status: "fail", keyId: "team-a/transit/payments" });
+    expect(finding?.message).toContain(
+      'policy glob-ops reaches the key through wildcard path "transit/decrypt/*"',
+    );
+  });
+
   it("warns, never passes or fails, when a templated rule may reach the key depending on the token", () => {
     const templated = {
       principal: "per-team",

@@ -94,7 +94,11 @@ function judge(key: KeyRecord) {
   const allows = key.access.value.grants.filter(
     (grant) => grant.effect === "allow" && grant.via === "acl-policy",
   );
-  const problems = allows.flatMap((grant) => problemsOf(grant, key.keyId));
+  // The policies are the key's namespace's, their paths relative to it: match `<mount>/<name>` there, not the
+  // key id, which carries the namespace below the source's as a prefix.
+  const transit = key.vaultTransitKey;
+  const pathKeyId = transit === undefined ? key.keyId : `${transit.mount}/${transit.name}`;
+  const problems = allows.flatMap((grant) => problemsOf(grant, pathKeyId));
   if (problems.length > 0) {
     // Problems contain commas, so they are joined with semicolons (summarizeList joins with commas).
     const more = problems.length > 4 ? `; and ${problems.length - 4} more` : "";

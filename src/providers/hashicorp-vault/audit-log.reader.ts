@@ -20,8 +20,10 @@ import { asObject, asString } from "../shared/json-fields.ts";
 export interface AuditLogScope {
   source: string;
   location: string;
-  /** Namespace path of the source (`admin/`), `""` for the root namespace. */
+  /** Namespace path of the location (`admin/`), `""` for the root namespace: only its records are read. */
   namespace: string;
+  /** Prefix of the location's key ids (the namespace relative to the source's; see TransitKeyContext). */
+  keyPrefix?: string;
   /** Transit mounts (no trailing slash) to keep; undefined keeps every transit mount. */
   mounts?: ReadonlySet<string>;
   range: DateRange;
@@ -196,7 +198,11 @@ export function parseAuditLine(line: string, origin: string, scope: AuditLogScop
   if (call === undefined) return SKIP;
   const event = auditEvent(
     { entry, request, instant, origin, scope },
-    { action: call.action, keyId: `${mount}/${call.keyName}`, keyReference: `${namespacePath}${path}` },
+    {
+      action: call.action,
+      keyId: `${scope.keyPrefix ?? ""}${mount}/${call.keyName}`,
+      keyReference: `${namespacePath}${path}`,
+    },
   );
   return { kind: "item", item: { kind: "event", event } };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HashicorpVaultSourceSchema } from "../../config/sources/hashicorp-vault.schema.ts";
 import { normalizeMount, normalizeNamespace, vaultLocation } from "./hashicorp-vault.provider.ts";
+import { childNamespace, isWithinNamespace, namespaceOfLocation } from "./vault-paths.ts";
 import { toVaultCollectionError, isEmptyListResponse } from "./vault-error.ts";
 
 describe("HashicorpVaultSourceSchema", () => {
@@ -17,6 +18,50 @@ describe("HashicorpVaultSourceSchema", () => {
       tlsCaFile: "certs/vault-ca.pem",
     };
     expect(HashicorpVaultSourceSchema.parse(full)).toEqual(full);
+  });
+
+  it("accepts namespaces: all (below a namespace or the root) and a list of full paths", () => {
+    expect(HashicorpVaultSourceSchema.parse({ ...minimal, namespaces: "all" })).toMatchObject({
+      namespaces: "all",
+    });
+    expect(
+      HashicorpVaultSourceSchema.parse({ ...minimal, namespace: "admin/", namespaces: "all" }),
+    ).toMatchObject({
+      namespace: "admin/",
+    });
+    expect(
+      HashicorpVaultSourceSchema.parse({ ...minimal, namespaces: ["admin/", "admin/team-a"] }),
+    ).toMatchObject({
+      namespaces: ["admin/", "admin/team-a"],
+    });
+  });
+
+  it.each([
+    [{ namespaces: "some" }, "namespaces"],
+    [{ namespaces: [] }, "namespaces"],
+    [{ namespaces: ["bad namespace"] }, "namespaces"],
+    [{ namespace: "admin/", namespaces: ["team-a/"] }, "namespaces"],
+  ])("rejects namespaces %j", (override, field) => {
+    const result = HashicorpVaultSourceSchema.safeParse({ ...minimal, ...override });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path[0]).toBe(field);
+  });
+
+  it("reads a namespace back from its location, and only from locations of the same address", () => {
+    const address = "https://vault.acme.internal:8200";
+    expect(namespaceOfLocation(address, address)).toBe("");
+    expect(namespaceOfLocation(`${address}/`, `${address}/v1/admin/team-a`)).toBe("admin/team-a/");
+    for (const namespace of ["", "admin/", "admin/team-a/"]) {
+      expect(namespaceOfLocation(address, vaultLocation(address, namespace))).toBe(namespace);
+    }
+    expect(namespaceOfLocation(address, "https://other:8200/v1/admin")).toBeUndefined();
+    expect(namespaceOfLocation(address, `${address}/v1/admin/`)).toBeUndefined();
+    expect(namespaceOfLocation(address, `${address}/v1/`)).toBeUndefined();
+    expect(childNamespace("admin/", "team-a/")).toBe("admin/team-a/");
+    expect(childNamespace("", "admin/")).toBe("admin/");
+    expect(isWithinNamespace("", "admin/")).toBe(true);
+    expect(isWithinNamespace("admin/", "admin/team-a/")).toBe(true);
+    expect(isWithinNamespace("admin/", "admin2/")).toBe(false);
   });
 
   it("refuses a token in the file and any other unknown field", () => {

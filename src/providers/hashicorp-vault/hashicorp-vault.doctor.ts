@@ -112,7 +112,10 @@ export async function diagnoseHashicorpVaultSource(
 ): Promise<PermissionCheck[]> {
   const baseDirectory = options.baseDirectory ?? process.cwd();
   const env = options.env ?? process.env;
-  const namespace = normalizeNamespace(config.namespace);
+  // A list of namespaces is probed in its first one: the others need the same policy in theirs.
+  const namespace = normalizeNamespace(
+    Array.isArray(config.namespaces) ? config.namespaces[0] : config.namespace,
+  );
   const address = config.address.replace(/\/+$/, "");
   let ca: string | undefined;
   if (config.tlsCaFile !== undefined) {
@@ -169,6 +172,13 @@ export async function diagnoseHashicorpVaultSource(
     },
   });
   checks.push(mountCheck);
+  if (config.namespaces === "all") {
+    // The walk lists child namespaces in every namespace it reaches; probed here where it starts. A child
+    // whose listing is denied is a gap at run time (`discovery.json` names it).
+    checks.push(
+      await check(api, { permission: "list sys/namespaces", run: (client) => client.list("sys/namespaces") }),
+    );
+  }
   if (config.mounts !== undefined) mounts = config.mounts.map(normalizeMount);
   if (mounts.length === 0) {
     checks.push({

@@ -29,6 +29,11 @@ export interface TransitKeyContext {
   address: string;
   /** Normalized namespace (`admin/`), `""` for root. */
   namespace: string;
+  /**
+   * The namespace relative to the source's configured one (`team-a/`), `""` in it: the prefix of each key id,
+   * so the same `<mount>/<name>` in two namespaces of one source are two key ids.
+   */
+  keyPrefix: string;
 }
 
 export type TransitKeyRead =
@@ -88,7 +93,7 @@ export function toTransitKeyRecord(
     source: context.sourceId,
     sourceType: "hashicorp-vault",
     location: context.location,
-    keyId: `${key.mount}/${key.name}`,
+    keyId: `${context.keyPrefix}${key.mount}/${key.name}`,
     arn: `${context.address}/v1/${context.namespace}${keyPath}`,
     aliases: [key.name],
     // The read failed: the spec is not known (the failure is in `errors`), and checks answer `error`.
@@ -98,6 +103,7 @@ export function toTransitKeyRecord(
     manager: "customer",
     state: "unavailable",
     tags: {},
+    vaultTransitKey: { namespace: context.namespace, mount: key.mount, name: key.name },
     rotation: read.ok
       ? { ok: true, value: read.key.rotation, call, capturedAt: read.capturedAt }
       : { ok: false, error: read.error, capturedAt: read.capturedAt },

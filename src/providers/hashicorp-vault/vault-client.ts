@@ -13,6 +13,8 @@ export interface VaultApi {
   read(path: string): Promise<Record<string, unknown>>;
   /** `LIST /v1/<path>` → `data.keys`; Vault's `404 {"errors":[]}` for an empty list resolves to `[]`. */
   list(path: string): Promise<string[]>;
+  /** `LIST` with `data.key_info` too (`sys/namespaces` describes each child there); an empty list is `{}`. */
+  listDetailed(path: string): Promise<{ keys: string[]; keyInfo: Record<string, unknown> }>;
 }
 
 export interface VaultApiOptions {
@@ -52,20 +54,28 @@ export function createVaultApi(options: VaultApiOptions): VaultApi {
   const client = NodeVault(vaultOptions);
   Object.assign(client, { namespace: options.namespace, pathPrefix: "" });
 
+  async function listDetailed(path: string): Promise<{ keys: string[]; keyInfo: Record<string, unknown> }> {
+    try {
+      const data = asObject(asObject(await client.list(encodeVaultPath(path)))["data"]);
+      const keys = data["keys"];
+      return {
+        keys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === "string") : [],
+        keyInfo: asObject(data["key_info"]),
+      };
+    } catch (error) {
+      if (isEmptyListResponse(error)) return { keys: [], keyInfo: {} };
+      throw error;
+    }
+  }
+
   return {
     async read(path) {
       return asObject(await client.read(encodeVaultPath(path)));
     },
     async list(path) {
-      try {
-        const body = asObject(await client.list(encodeVaultPath(path)));
-        const keys = asObject(body["data"])["keys"];
-        return Array.isArray(keys) ? keys.filter((key): key is string => typeof key === "string") : [];
-      } catch (error) {
-        if (isEmptyListResponse(error)) return [];
-        throw error;
-      }
+      return (await listDetailed(path)).keys;
     },
+    listDetailed,
   };
 }
 

@@ -9,6 +9,11 @@ export interface VaultConnection {
   api: VaultApi;
   /** Requests in the root namespace (audit devices, health). Same as `api` without a namespace. */
   rootApi: VaultApi;
+  /**
+   * Requests in any namespace (`""` root, `admin/team-a/`), with the same token and CA: one client per
+   * namespace, made on first use (`namespaces: all` collects many namespaces with one connection).
+   */
+  apiFor(namespace: string): VaultApi;
 }
 
 export interface VaultConnectionOptions {
@@ -67,6 +72,14 @@ export async function connectVault(
     }
   }
   const common = { address, token, timeoutMs, ...(ca === undefined ? {} : { ca }) };
-  const api = createVaultApi({ ...common, namespace });
-  return { api, rootApi: namespace.length === 0 ? api : createVaultApi({ ...common, namespace: "" }) };
+  const clients = new Map<string, VaultApi>();
+  const apiFor = (target: string): VaultApi => {
+    let client = clients.get(target);
+    if (client === undefined) {
+      client = createVaultApi({ ...common, namespace: target });
+      clients.set(target, client);
+    }
+    return client;
+  };
+  return { api: apiFor(namespace), rootApi: apiFor(""), apiFor };
 }

@@ -22,3 +22,27 @@ export function vaultLocation(address: string, namespace: string | undefined): s
 export function vaultCall(verb: "GET" | "LIST", apiPath: string): string {
   return `vault:${verb} ${apiPath}`;
 }
+
+/**
+ * The namespace a location addresses, the inverse of `vaultLocation`: `""` for the address itself,
+ * `admin/team-a/` for `<address>/v1/admin/team-a`. Undefined for a location of another address. A worker
+ * handed a location from the plan reads its namespace from it without having discovered anything.
+ */
+export function namespaceOfLocation(address: string, location: string): string | undefined {
+  const base = address.replace(/\/+$/, "");
+  if (location === base) return "";
+  const prefix = `${base}/v1/`;
+  if (!location.startsWith(prefix)) return undefined;
+  const namespace = normalizeNamespace(location.slice(prefix.length));
+  return namespace.length > 0 && vaultLocation(base, namespace) === location ? namespace : undefined;
+}
+
+/** `admin/` + `team-a/` (a key of `LIST sys/namespaces` in `admin/`) → `admin/team-a/`. */
+export function childNamespace(parent: string, child: string): string {
+  return normalizeNamespace(`${parent}${child}`);
+}
+
+/** Whether `namespace` is `root` itself or lies below it (both normalized; `""` is the root namespace). */
+export function isWithinNamespace(root: string, namespace: string): boolean {
+  return namespace.startsWith(root);
+}
