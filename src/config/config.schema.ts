@@ -38,6 +38,8 @@ export const AwsKmsSourceSchema = z.strictObject({
       cloudwatch: EndpointSchema.optional(),
       /** EventBridge (rules on KMS events). */
       events: EndpointSchema.optional(),
+      /** AWS Organizations (`organization:` discovery). */
+      organizations: EndpointSchema.optional(),
     })
     .optional(),
   roleArn: z
@@ -45,6 +47,33 @@ export const AwsKmsSourceSchema = z.strictObject({
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
     .optional(),
   externalId: z.string().min(2).optional(),
+  /**
+   * Collect every active account of the AWS Organization (issue 15): the caller (management or
+   * delegated-administrator account) lists the accounts, assumes `roleName` in each and collects every
+   * configured region; locations become `<account>/<region>`. An account whose role cannot be assumed is
+   * a gap naming it. `include`/`exclude` take OU ids (`ou-...`, a root `r-...`, child OUs walked) or
+   * 12-digit account ids.
+   */
+  organization: z
+    .strictObject({
+      roleName: z.string().regex(/^[\w+=,.@/-]{1,64}$/, "must be an IAM role name"),
+      externalId: z.string().min(2).optional(),
+      include: z
+        .array(
+          z
+            .string()
+            .regex(/^(\d{12}|ou-[a-z0-9]+-[a-z0-9]+|r-[a-z0-9]+)$/, "is not an account id, OU id or root id"),
+        )
+        .optional(),
+      exclude: z
+        .array(
+          z
+            .string()
+            .regex(/^(\d{12}|ou-[a-z0-9]+-[a-z0-9]+|r-[a-z0-9]+)$/, "is not an account id, OU id or root id"),
+        )
+        .optional(),
+    })
+    .optional(),
   /**
    * Where the usage log files are read. Every field is optional: an unset bucket or prefix is taken from
    * the trail that logs the region's KMS events (DescribeTrails `S3BucketName`, `S3KeyPrefix`); with no

@@ -21,7 +21,8 @@ import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 /** Static credentials or a provider function, exactly what the SDK's `credentials` option accepts. */
 export type AwsCredentials = NonNullable<KMSClientConfig["credentials"]>;
 
-export type AwsService = "kms" | "cloudtrail" | "s3" | "iam" | "sts" | "logs" | "cloudwatch" | "events";
+export type AwsService =
+  "kms" | "cloudtrail" | "s3" | "iam" | "sts" | "logs" | "cloudwatch" | "events" | "organizations";
 
 export interface AwsClientFactoryOptions {
   /** Overrides the provider chain as the base identity (tests pass static emulator credentials). */
@@ -48,14 +49,17 @@ export interface AwsClientFactory {
   destroy(): void;
 }
 
-/** IAM and STS answer from us-east-1 in the commercial partition. */
-const GLOBAL_REGION = "us-east-1";
+/** IAM, STS and Organizations answer from us-east-1 in the commercial partition. */
+export const GLOBAL_REGION = "us-east-1";
 
 export function endpointFor(config: AwsKmsSourceConfig, service: AwsService): string | undefined {
   return config.endpoints?.[service] ?? config.endpoint;
 }
 
-function resolveCredentials(config: AwsKmsSourceConfig, options: AwsClientFactoryOptions): AwsCredentials {
+export function resolveCredentials(
+  config: AwsKmsSourceConfig,
+  options: AwsClientFactoryOptions,
+): AwsCredentials {
   const base = options.credentials ?? fromNodeProviderChain();
   if (config.roleArn === undefined) return base;
   const stsEndpoint = endpointFor(config, "sts");

@@ -10,6 +10,7 @@ import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-pr
 import { systemClock } from "../key-provider.ts";
 import type { AwsClientFactory, AwsCredentials } from "./aws-clients.ts";
 import { createAwsClientFactory } from "./aws-clients.ts";
+import { createOrganizationProvider } from "./aws-organization.provider.ts";
 import { capture } from "./capture.ts";
 import { streamLookupEventsUsage } from "./cloudtrail-lookup-events.usage.ts";
 import { normalizeConfiguredPrefix, streamCloudTrailS3Usage } from "./cloudtrail-s3.usage.ts";
@@ -55,6 +56,10 @@ export function createAwsKmsProvider(
   config: AwsKmsSourceConfig,
   options: AwsKmsProviderOptions = {},
 ): AwsKmsProvider {
+  if (config.organization !== undefined) {
+    // Every account of the organization, each through its assumed role: locations `<account>/<region>`.
+    return createOrganizationProvider(config, config.organization, options, createAwsKmsProvider);
+  }
   const clock = options.clock ?? systemClock;
   const clients: AwsClientFactory = createAwsClientFactory(
     config,

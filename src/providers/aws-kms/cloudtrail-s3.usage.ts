@@ -37,6 +37,11 @@ export interface S3UsageContext {
   /** The account whose folder holds the files (STS GetCallerIdentity). */
   account: () => Promise<Collected<string>>;
   /**
+   * An organization trail's files sit one folder deeper, `AWSLogs/<org-id>/<account>/CloudTrail/...`:
+   * set to read that layout (issue 15). Unset: the account layout `AWSLogs/<account>/CloudTrail/...`.
+   */
+  organizationId?: string | undefined;
+  /**
    * Bound on each object's size, compressed (as stored) and decompressed, in bytes, counted while
    * streaming; an object over it is abandoned as a `LogObjectTooLarge` gap. Default 1 GiB.
    */
@@ -75,14 +80,35 @@ export function normalizePrefix(prefix: string): string {
  */
 export function normalizeConfiguredPrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+/, "");
-  const beforeLogs = /^(.*?)(?:^|\/)AWSLogs\/?$/.exec(trimmed);
+  const beforeLogs = CONFIGURED_LOGS_PATH.exec(trimmed);
   if (beforeLogs !== null) return normalizePrefix((beforeLogs[1] ?? "").replace(/\/+$/, ""));
   return normalizePrefix(trimmed);
 }
 
-/** The folder of one region and UTC day, e.g. `AWSLogs/123456789012/CloudTrail/us-east-1/2026/07/01/`. */
-export function dayFolder(prefix: string, account: string, region: string, day: string): string {
-  return `${normalizePrefix(prefix)}AWSLogs/${account}/CloudTrail/${region}/${day.replace(/-/g, "/")}/`;
+/**
+ * The path form of a configured prefix: `[<prefix>/]AWSLogs[/<org-id>][/]`. An organization trail's delivery
+ * path shows its organization id after `AWSLogs/`, so `AWSLogs/o-xxxx/` is accepted as well.
+ */
+const CONFIGURED_LOGS_PATH = /^(.*?)(?:^|\/)AWSLogs(?:\/(o-[a-z0-9]{10,32}))?\/?$/;
+
+/** The organization id a configured prefix ends in (`audit/AWSLogs/o-xxxx/` → `o-xxxx`), if any. */
+export function organizationIdOfConfiguredPrefix(prefix: string): string | undefined {
+  return CONFIGURED_LOGS_PATH.exec(prefix.replace(/^\/+/, ""))?.[2];
+}
+
+/**
+ * The folder of one region and UTC day, e.g. `AWSLogs/123456789012/CloudTrail/us-east-1/2026/07/01/`, or
+ * with an organization id `AWSLogs/o-xxxx/123456789012/CloudTrail/us-east-1/2026/07/01/`.
+ */
+export function dayFolder(
+  prefix: string,
+  account: string,
+  region: string,
+  day: string,
+  organizationId?: string,
+): string {
+  const owner = organizationId === undefined ? account : `${organizationId}/${account}`;
+  return `${normalizePrefix(prefix)}AWSLogs/${owner}/CloudTrail/${region}/${day.replace(/-/g, "/")}/`;
 }
 
 class LogFileError extends Error {
@@ -222,7 +248,7 @@ export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGe
 
   /** Never rejects: a day whose listing fails becomes its gap. */
   async function listDay(day: string): Promise<ListedEntry[]> {
-    const folder = dayFolder(context.prefix, accountId, location, day);
+    const folder = dayFolder(context.prefix, accountId, location, day, context.organizationId);
     const objects: Array<{ key: string; size: number | undefined }> = [];
     try {
       for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: folder })) {

@@ -36,6 +36,12 @@ export interface LoggingCollectionContext {
   s3: (region: string) => S3Client;
   /** `cloudtrail.bucket` / `cloudtrail.prefix` as configured (prefix already normalized); `{}` for none. */
   configuredLocation?: Partial<LogFileLocation>;
+  /**
+   * Which trails usage may be read from: the account's own (default; an organization trail's files sit
+   * under an extra `AWSLogs/<org-id>/` folder), or organization trails only (issue 15: the management
+   * account's trail that logs every member account).
+   */
+  organizationTrails?: boolean;
 }
 
 /** The trail whose files hold the region's KMS events, and where it writes them. */
@@ -75,8 +81,8 @@ export async function collectLoggingStatus(context: LoggingCollectionContext): P
 
 /**
  * The logging status, and the trail usage is read from: the first (by ARN) trail that is logging, covers
- * KMS events and names a bucket. Organization trails are passed over: their files sit under an extra
- * organization-id folder (`AWSLogs/<o-id>/<account>/`) this reader does not list.
+ * KMS events and names a bucket. Organization trails are passed over unless `organizationTrails` asks
+ * for them only: their files sit under an extra organization-id folder (`AWSLogs/<o-id>/<account>/`).
  */
 export async function collectTrailLogging(
   context: LoggingCollectionContext,
@@ -117,7 +123,7 @@ export async function collectTrailLogging(
       sink.active === true &&
       sink.coversKeyEvents &&
       trail.S3BucketName !== undefined &&
-      trail.IsOrganizationTrail !== true,
+      (trail.IsOrganizationTrail === true) === (context.organizationTrails === true),
   );
   const kmsTrail: KmsTrailLocation | undefined =
     logging?.trail.S3BucketName === undefined

@@ -1,0 +1,297 @@
+/**
+ * AWS Organizations discovery (issue 15) against moto, through the real SDK: an organization of a
+ * management account and five members, one of which lacks the reader role. moto is shared and never
+ * reset: the management account is a fresh 12-digit id per run (reached by assuming a role in it; moto
+ * keeps state per account) and the members are the ids moto's CreateAccount hands out.
+ *
+ * moto grants AssumeRole for any role ARN, existing or not; the missing role is caught by the probe's
+ * iam:GetRole with the assumed credentials (see aws-organization.ts), so it is still a gap here.
+ */
+import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kmsApiCallRecord, stableId } from "../../scripts/demo/seed-aws-estate.ts";
+import type { AwsKmsSourceConfig } from "../../src/config/config.schema.ts";
+import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
+import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
+import { parseRange } from "../../src/time/date-range.ts";
+
+const ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
+const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+const clock = () => new Date("2026-11-28T12:00:00.000Z");
+const MANAGEMENT = `7${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`;
+const ROLE_ARN = `arn:aws:iam::${MANAGEMENT}:role/keyproof-audit`;
+const READER = "keyproof-reader";
+const suffix = randomUUID().slice(0, 8);
+const TRAIL_BUCKET = `keyproof-it-org-trail-${suffix}`;
+const REGIONS = ["us-east-1", "eu-west-1"];
+const RANGE = parseRange("2026-07-01", "2026-07-01");
+
+function credentialsIn(account: string, role = "keyproof-test-arrange") {
+  return fromTemporaryCredentials({
+    masterCredentials: CREDENTIALS,
+    params: { RoleArn: `arn:aws:iam::${account}:role/${role}`, RoleSessionName: "keyproof-test-arrange" },
+    clientConfig: { endpoint: ENDPOINT, region: "us-east-1" },
+  });
+}
+
+const organizations = new OrganizationsClient({
+  endpoint: ENDPOINT,
+  region: "us-east-1",
+  credentials: credentialsIn(MANAGEMENT),
+});
+
+/** Five members: [0..3] have the reader role, [4] does not; [0] and [1] sit in the OU "workloads". */
+const members: string[] = [];
+let organizationId = "";
+let workloadsOu = "";
+const keyArns = new Map<string, string>();
+
+function source(organization: AwsKmsSourceConfig["organization"]): AwsKmsSourceConfig {
+  return {
+    id: "aws-org",
+    type: "aws-kms",
+    regions: REGIONS,
+    endpoint: ENDPOINT,
+    roleArn: ROLE_ARN,
+    organization,
+  };
+}
+
+async function drain(items: AsyncIterable<UsageItem>): Promise<{ events: UsageEvent[]; gaps: UsageGap[] }> {
+  const events: UsageEvent[] = [];
+  const gaps: UsageGap[] = [];
+  for await (const item of items) {
+    if (item.kind === "event") events.push(item.event);
+    else gaps.push(item.gap);
+  }
+  return { events, gaps };
+}
+
+function orgObjectKey(account: string, region: string, day: string): string {
+  const folder = `org/AWSLogs/${organizationId}/${account}/CloudTrail/${region}/${day.replace(/-/g, "/")}/`;
+  return `${folder}${account}_CloudTrail_${region}_${day.replace(/-/g, "")}T1205Z_a.json.gz`;
+}
+
+beforeAll(async () => {
+  const created = await organizations.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+  organizationId = created.Organization?.Id ?? "";
+  for (let index = 0; index < 5; index += 1) {
+    const account = await organizations.send(
+      new CreateAccountCommand({
+        AccountName: `member-${index}-${suffix}`,
+        Email: `m${index}-${suffix}@example.com`,
+      }),
+    );
+    members.push(account.CreateAccountStatus?.AccountId ?? "");
+  }
+  const roots = await organizations.send(new ListRootsCommand({}));
+  const root = roots.Roots?.[0]?.Id ?? "";
+  const unit = await organizations.send(
+    new CreateOrganizationalUnitCommand({ ParentId: root, Name: `workloads-${suffix}` }),
+  );
+  workloadsOu = unit.OrganizationalUnit?.Id ?? "";
+  for (const account of members.slice(0, 2)) {
+    await organizations.send(
+      new MoveAccountCommand({ AccountId: account, SourceParentId: root, DestinationParentId: workloadsOu }),
+    );
+  }
+  // The reader role in four members (what the StackSet deploys); the fifth never got it.
+  for (const account of members.slice(0, 4)) {
+    const iam = new IAMClient({
+      endpoint: ENDPOINT,
+      region: "us-east-1",
+      credentials: credentialsIn(account),
+    });
+    await iam.send(new CreateRoleCommand({ RoleName: READER, AssumeRolePolicyDocument: "{}" }));
+    iam.destroy();
+  }
+  // Keys: member 0 in us-east-1, member 1 in eu-west-1, member 2 in both; one alias shared by two accounts.
+  const seeds: Array<[number, string, string]> = [
+    [0, "us-east-1", "alias/payments"],
+    [1, "eu-west-1", "alias/payments"],
+    [2, "us-east-1", "alias/ledger"],
+    [2, "eu-west-1", "alias/ledger-eu"],
+  ];
+  for (const [index, region, alias] of seeds) {
+    const account = members[index] as string;
+    const kms = new KMSClient({ endpoint: ENDPOINT, region, credentials: credentialsIn(account) });
+    const key = await kms.send(new CreateKeyCommand({ Description: `${alias} ${suffix}` }));
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata?.KeyId }));
+    keyArns.set(`${account}/${region}`, key.KeyMetadata?.Arn ?? "");
+    kms.destroy();
+  }
+  // The organization trail in the management account and its bucket holding two members' files.
+  const s3 = new S3Client({
+    endpoint: ENDPOINT,
+    region: "us-east-1",
+    credentials: credentialsIn(MANAGEMENT),
+    forcePathStyle: true,
+  });
+  const cloudTrail = new CloudTrailClient({
+    endpoint: ENDPOINT,
+    region: "us-east-1",
+    credentials: credentialsIn(MANAGEMENT),
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: TRAIL_BUCKET }));
+  await cloudTrail.send(
+    new CreateTrailCommand({
+      Name: `org-trail-${suffix}`,
+      S3BucketName: TRAIL_BUCKET,
+      S3KeyPrefix: "org",
+      IsMultiRegionTrail: true,
+      IsOrganizationTrail: true,
+    }),
+  );
+  await cloudTrail.send(new StartLoggingCommand({ Name: `org-trail-${suffix}` }));
+  for (const account of members.slice(0, 2)) {
+    const record = kmsApiCallRecord({
+      account,
+      region: "us-east-1",
+      time: "2026-07-01T10:00:00Z",
+      eventName: "Decrypt",
+      identity: { type: "role", role: "payments-app", session: "i-0a1b2c3d" },
+      keyArn: `arn:aws:kms:us-east-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+      readOnly: true,
+      eventId: stableId(`${suffix}:${account}`),
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: TRAIL_BUCKET,
+        Key: orgObjectKey(account, "us-east-1", "2026-07-01"),
+        Body: gzipSync(JSON.stringify({ Records: [record] })),
+      }),
+    );
+  }
+  s3.destroy();
+  cloudTrail.destroy();
+}, 240_000);
+
+afterAll(() => organizations.destroy());
+
+describe("AWS Organizations discovery", () => {
+  it("lists every account, probes each role, and makes the account without it a gap", async () => {
+    const provider = createAwsKmsProvider(source({ roleName: READER }), { credentials: CREDENTIALS, clock });
+    try {
+      const discovery = await provider.discover?.();
+      expect(discovery?.method).toBe("aws-organizations");
+      const missing = members[4] as string;
+      const reachable = [MANAGEMENT, ...members.slice(0, 4)];
+      expect(discovery?.locations).toEqual(
+        reachable.flatMap((account) => REGIONS.map((region) => `${account}/${region}`)).sort(),
+      );
+      const gap = discovery?.gaps.find((entry) => entry.location === missing);
+      expect(gap?.error.message).toContain(`account ${missing}`);
+      expect(gap?.error.message).toContain(`arn:aws:iam::${missing}:role/${READER}`);
+      expect(discovery?.gaps).toHaveLength(1);
+      expect(discovery?.members.find((member) => member.id === missing)).toMatchObject({
+        status: "unreachable",
+        locations: [],
+      });
+      expect(discovery?.members.find((member) => member.id === MANAGEMENT)?.status).toBe("included");
+      const calls = discovery?.calls.map((call) => call.call) ?? [];
+      expect(calls).toContain("organizations:ListAccounts");
+      expect(calls.filter((call) => call === "sts:AssumeRole")).toHaveLength(5);
+      expect(discovery?.calls.find((call) => call.call === "organizations:ListAccounts")?.count).toBe(6);
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+
+  it("include by OU and exclude by account id", async () => {
+    const provider = createAwsKmsProvider(
+      source({ roleName: READER, include: [workloadsOu], exclude: [members[1] as string] }),
+      { credentials: CREDENTIALS, clock },
+    );
+    try {
+      const discovery = await provider.discover?.();
+      expect(discovery?.locations).toEqual(REGIONS.map((region) => `${members[0]}/${region}`).sort());
+      expect(discovery?.members.find((member) => member.id === members[1])).toMatchObject({
+        status: "excluded",
+        reason: `organization.exclude: ${members[1]}`,
+      });
+      expect(discovery?.members.find((member) => member.id === members[2])?.status).toBe("excluded");
+      expect(discovery?.calls.map((call) => `${call.call} ${call.scope ?? ""}`)).toContain(
+        `organizations:ListAccountsForParent ${workloadsOu}`,
+      );
+      expect(discovery?.gaps).toEqual([]);
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+
+  it("a provider that never discovered collects each member location with that account's role", async () => {
+    const provider = createAwsKmsProvider(source({ roleName: READER }), { credentials: CREDENTIALS, clock });
+    try {
+      for (const [location, arn] of keyArns) {
+        const listing = await provider.listKeys(location);
+        expect(listing.gaps).toEqual([]);
+        const batch = await provider.collectKeys(location, listing.refs);
+        expect(batch.keys.map((key) => key.arn)).toEqual([arn]);
+        expect(batch.keys[0]?.location).toBe(location);
+      }
+      // The account without keys in eu-west-1 is an empty, clean listing, not someone else's keys.
+      const empty = await provider.listKeys(`${members[0]}/eu-west-1`);
+      expect(empty.refs).toEqual([]);
+      const logging = await provider.collectLogging(`${members[0]}/us-east-1`);
+      expect(logging.location).toBe(`${members[0]}/us-east-1`);
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+
+  it("reads the organization trail's files of two members under AWSLogs/<org-id>/<account>/", async () => {
+    const provider = createAwsKmsProvider(source({ roleName: READER }), { credentials: CREDENTIALS, clock });
+    try {
+      for (const account of members.slice(0, 2)) {
+        const location = `${account}/us-east-1`;
+        const stream = provider.streamUsage(location, RANGE);
+        expect(await stream.method).toBe("cloudtrail-s3-organization");
+        const { events, gaps } = await drain(stream.items);
+        expect(gaps).toEqual([]);
+        expect(events.map((event) => event.origin)).toEqual([
+          orgObjectKey(account, "us-east-1", "2026-07-01"),
+        ]);
+        expect(events[0]?.location).toBe(location);
+      }
+      // A member the trail has no files for that day: the exact org-layout folder is named in the gap.
+      const quiet = await drain(provider.streamUsage(`${members[2]}/us-east-1`, RANGE).items);
+      expect(quiet.events).toEqual([]);
+      expect(quiet.gaps.map((gap) => gap.object)).toContain(
+        `s3://${TRAIL_BUCKET}/org/AWSLogs/${organizationId}/${members[2]}/CloudTrail/us-east-1/2026/07/01/`,
+      );
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+
+  it("accepts a configured prefix naming the organization id (AWSLogs/o-xxxx/)", async () => {
+    const config: AwsKmsSourceConfig = {
+      ...source({ roleName: READER }),
+      cloudtrail: { bucket: TRAIL_BUCKET, prefix: `org/AWSLogs/${organizationId}/` },
+    };
+    const provider = createAwsKmsProvider(config, { credentials: CREDENTIALS, clock });
+    try {
+      const { events, gaps } = await drain(provider.streamUsage(`${members[1]}/us-east-1`, RANGE).items);
+      expect(gaps).toEqual([]);
+      expect(events.map((event) => event.origin)).toEqual([
+        orgObjectKey(members[1] as string, "us-east-1", "2026-07-01"),
+      ]);
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+});
