@@ -38,6 +38,28 @@ describe("matchInventory", () => {
     expect(result.unmatchedEntries).toEqual([elsewhere]);
   });
 
+  it("matches <account>:alias/... and <account>:<key-id> only in that account (organization sources)", () => {
+    const other = makeKey({
+      keyId: "2222bbbb-0000-4000-8000-000000000002",
+      aliases: ["alias/orders"],
+      arn: "arn:aws:kms:eu-west-1:444455556666:key/2222bbbb-0000-4000-8000-000000000002",
+    });
+    const qualified = entry("444455556666:alias/orders");
+    const byId = entry(`111122223333:${key.keyId}`, { owner: "orders-team" });
+    const result = matchInventory([qualified, byId], [key, other]);
+    expect(result.entryByKey.get(keyReference(other))).toBe(qualified);
+    expect(result.entryByKey.get(keyReference(key))).toBe(byId);
+    expect(result.duplicateEntries.size).toBe(0);
+    expect(matchInventory([entry("444455556666:alias/nothing")], [key, other]).unmatchedEntries).toHaveLength(
+      1,
+    );
+    // A plain alias is not qualified: it documents the alias in every account of the source.
+    const plain = entry("alias/orders");
+    const both = matchInventory([plain], [key, other]);
+    expect(both.entryByKey.get(keyReference(key))).toBe(plain);
+    expect(both.entryByKey.get(keyReference(other))).toBe(plain);
+  });
+
   it("takes the first entry in config order and reports every entry naming the same key", () => {
     const byAlias = entry("alias/orders", { owner: "first" });
     const byId = entry(key.keyId, { owner: "second" });

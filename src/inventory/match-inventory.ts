@@ -14,13 +14,24 @@ export function keyReference(key: Pick<KeyRecord, "source" | "keyId">): string {
   return `${key.source}\u0000${key.keyId}`;
 }
 
-/** The names a user may write in `match`: key id, ARN/URI, each alias, and each alias ARN. */
+/**
+ * The names a user may write in `match`: key id, ARN/URI, each alias, and each alias ARN. AWS keys also
+ * answer to `<account>:alias/<name>` and `<account>:<key-id>` (issue 15): in an organization source the
+ * same alias may exist in several accounts, and the account-qualified form names one account's key only.
+ * A plain alias still matches in every account (two accounts' keys are then both documented by the entry).
+ */
 export function namesOf(key: KeyRecord): Set<string> {
   const names = new Set<string>([key.keyId, key.arn, ...key.aliases]);
   if (key.sourceType === "aws-kms") {
     // arn:aws:kms:<region>:<account>:key/<id> → the alias ARN is the same prefix with alias/<name>.
     const prefix = key.arn.replace(/key\/[^/]+$/, "");
     for (const alias of key.aliases) names.add(`${prefix}${alias}`);
+    const arn = /^arn:[^:]+:kms:[^:]*:(\d{12}):key\/([^/]+)$/.exec(key.arn);
+    if (arn?.[1] !== undefined && arn[2] !== undefined) {
+      const account = arn[1];
+      names.add(`${account}:${arn[2]}`);
+      for (const alias of key.aliases) names.add(`${account}:${alias}`);
+    }
   }
   return names;
 }
