@@ -38,4 +38,12 @@ export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
   "cloudwatch:DescribeAlarms": ["cloudwatch:DescribeAlarms"],
   "eventbridge:ListRules": ["events:ListRules"],
   "eventbridge:ListTargetsByRule": ["events:ListTargetsByRule"],
+  // organization: (issue 15): the caller walks the organization and assumes each member's reader role,
+  // whose own existence it confirms with iam:GetRole (emulators grant AssumeRole for any role).
+  "organizations:ListAccounts": ["organizations:ListAccounts"],
+  "organizations:ListAccountsForParent": ["organizations:ListAccountsForParent"],
+  "organizations:ListOrganizationalUnitsForParent": ["organizations:ListOrganizationalUnitsForParent"],
+  "organizations:DescribeOrganization": ["organizations:DescribeOrganization"],
+  "sts:AssumeRole": ["sts:AssumeRole"],
+  "iam:GetRole": ["iam:GetRole"],
 };

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kmsApiCallRecord, stableId } from "../../scripts/demo/seed-aws-estate.ts";
 import type { AwsKmsSourceConfig } from "../../src/config/config.schema.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
+import { diagnoseAwsKmsSource } from "../../src/providers/aws-kms/aws-kms.doctor.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 
@@ -293,5 +294,21 @@ describe("AWS Organizations discovery", () => {
     } finally {
       provider.close();
     }
+  }, 240_000);
+
+  it("doctor probes the caller's organization calls and one member's AssumeRole", async () => {
+    const checks = await diagnoseAwsKmsSource(source({ roleName: READER, include: [workloadsOu] }), {
+      credentials: CREDENTIALS,
+    });
+    const status = new Map(checks.map((check) => [check.permission, check.status]));
+    for (const action of [
+      "organizations:ListAccounts",
+      "organizations:DescribeOrganization",
+      "organizations:ListAccountsForParent",
+      "organizations:ListOrganizationalUnitsForParent",
+      "sts:AssumeRole",
+    ])
+      expect(status.get(action), action).toBe("ok");
+    expect(status.get("iam:GetRole")).toBe("untested");
   }, 240_000);
 });

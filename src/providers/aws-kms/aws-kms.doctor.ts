@@ -27,10 +27,22 @@ import {
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import {
+  DescribeOrganizationCommand,
+  ListAccountsCommand,
+  ListAccountsForParentCommand,
+  ListOrganizationalUnitsForParentCommand,
+} from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 import type { PermissionCheck, PermissionStatus } from "../source-doctor.ts";
-import { createAwsClientFactory, type AwsClientFactoryOptions } from "./aws-clients.ts";
+import {
+  createAwsClientFactory,
+  endpointFor,
+  resolveCredentials,
+  type AwsClientFactoryOptions,
+} from "./aws-clients.ts";
+import { createOrganizationsClient, memberRoleArn } from "./aws-organization.ts";
 import { awsErrorCode, awsHttpStatus, isThrottlingError } from "./aws-error.ts";
 import { parseLogGroupArn } from "./key-event-alerting.collector.ts";
 
@@ -66,6 +78,13 @@ export const AWS_SOURCE_ACTIONS = [
   "cloudtrail:LookupEvents",
   "s3:ListBucket",
   "s3:GetObject",
+  // organization: only (the caller's discovery; iam:GetRole is the member role's, on itself).
+  "organizations:ListAccounts",
+  "organizations:ListAccountsForParent",
+  "organizations:ListOrganizationalUnitsForParent",
+  "organizations:DescribeOrganization",
+  "sts:AssumeRole",
+  "iam:GetRole",
 ] as const;
 export type AwsSourceAction = (typeof AWS_SOURCE_ACTIONS)[number];
 
@@ -394,8 +413,119 @@ export async function diagnoseAwsKmsSource(
         );
       }
     }
+    await probeOrganization(config, options, record, untested);
     return AWS_SOURCE_ACTIONS.map((action) => fold(action, results.get(action) ?? []));
   } finally {
     clients.destroy();
+  }
+}
+
+/**
+ * The organization walk (issue 15) as the caller makes it: list one account, describe the organization,
+ * walk the first configured OU, and assume the reader role in one member. Each member's own role is
+ * probed by discovery itself at every run (a member whose role fails is a gap naming it).
+ */
+async function probeOrganization(
+  config: AwsKmsSourceConfig,
+  options: AwsDoctorOptions,
+  record: (action: AwsSourceAction, where: string, outcome: Outcome) => Outcome,
+  untested: (action: AwsSourceAction, where: string, reason: string) => void,
+): Promise<void> {
+  const organization = config.organization;
+  const actions = [
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:DescribeOrganization",
+    "sts:AssumeRole",
+    "iam:GetRole",
+  ] as const;
+  if (organization === undefined) {
+    for (const action of actions) untested(action, "organization", "not used: no organization configured");
+    return;
+  }
+  const base = resolveCredentials(
+    config,
+    options.credentials === undefined ? {} : { credentials: options.credentials },
+  );
+  const organizations = createOrganizationsClient(config, base);
+  const stsEndpoint = endpointFor(config, "sts");
+  const sts = new STSClient({
+    region: config.regions[0] ?? "us-east-1",
+    credentials: base,
+    ...(stsEndpoint === undefined ? {} : { endpoint: stsEndpoint }),
+  });
+  try {
+    let accounts: string[] = [];
+    record(
+      "organizations:ListAccounts",
+      "organization",
+      await probe("organizations:ListAccounts", async () => {
+        const listed = await organizations.send(new ListAccountsCommand({ MaxResults: 20 }));
+        accounts = (listed.Accounts ?? []).flatMap((account) =>
+          account.Id === undefined ? [] : [account.Id],
+        );
+      }),
+    );
+    record(
+      "organizations:DescribeOrganization",
+      "organization",
+      await probe("organizations:DescribeOrganization", () =>
+        organizations.send(new DescribeOrganizationCommand({})),
+      ),
+    );
+    const unit = [...(organization.include ?? []), ...(organization.exclude ?? [])].find(
+      (id) => id.startsWith("ou-") || id.startsWith("r-"),
+    );
+    if (unit === undefined) {
+      untested("organizations:ListAccountsForParent", "organization", "not used: no OU in include/exclude");
+      untested(
+        "organizations:ListOrganizationalUnitsForParent",
+        "organization",
+        "not used: no OU in include/exclude",
+      );
+    } else {
+      record(
+        "organizations:ListAccountsForParent",
+        unit,
+        await probe("organizations:ListAccountsForParent", () =>
+          organizations.send(new ListAccountsForParentCommand({ ParentId: unit, MaxResults: 1 })),
+        ),
+      );
+      record(
+        "organizations:ListOrganizationalUnitsForParent",
+        unit,
+        await probe("organizations:ListOrganizationalUnitsForParent", () =>
+          organizations.send(new ListOrganizationalUnitsForParentCommand({ ParentId: unit, MaxResults: 1 })),
+        ),
+      );
+    }
+    const caller = await sts.send(new GetCallerIdentityCommand({})).then(
+      (identity) => identity.Account,
+      () => undefined,
+    );
+    const member = accounts.find((account) => account !== caller);
+    if (member === undefined) untested("sts:AssumeRole", "organization", "no member account to test on");
+    else {
+      const roleArn = memberRoleArn(config, organization, member);
+      record(
+        "sts:AssumeRole",
+        roleArn,
+        await probe("sts:AssumeRole", () =>
+          sts.send(
+            new AssumeRoleCommand({
+              RoleArn: roleArn,
+              RoleSessionName: "keyproof-doctor",
+              DurationSeconds: 900,
+              ...(organization.externalId === undefined ? {} : { ExternalId: organization.externalId }),
+            }),
+          ),
+        ),
+      );
+    }
+    untested("iam:GetRole", "organization", "probed per member account by discovery at every run");
+  } finally {
+    organizations.destroy();
+    sts.destroy();
   }
 }

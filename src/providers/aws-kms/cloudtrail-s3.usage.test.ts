@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { dayFolder, normalizeConfiguredPrefix, normalizePrefix } from "./cloudtrail-s3.usage.ts";
+import {
+  dayFolder,
+  normalizeConfiguredPrefix,
+  normalizePrefix,
+  organizationIdOfConfiguredPrefix,
+} from "./cloudtrail-s3.usage.ts";
 
 describe("normalizePrefix", () => {
   it.each([
@@ -21,6 +26,12 @@ describe("dayFolder", () => {
       "audit/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/12/31/",
     );
   });
+
+  it("puts an organization trail's organization id between AWSLogs/ and the account", () => {
+    expect(dayFolder("org/", "111122223333", "us-east-1", "2026-07-01", "o-a1b2c3d4e5")).toBe(
+      "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/us-east-1/2026/07/01/",
+    );
+  });
 });
 
 describe("normalizeConfiguredPrefix", () => {
@@ -35,7 +46,21 @@ describe("normalizeConfiguredPrefix", () => {
     ["org/audit/AWSLogs", "org/audit/"],
     ["MyAWSLogs/", "MyAWSLogs/"],
     ["AWSLogs/archive/", "AWSLogs/archive/"],
+    ["AWSLogs/o-a1b2c3d4e5/", ""],
+    ["org/AWSLogs/o-a1b2c3d4e5", "org/"],
   ])("%j → %j", (prefix, expected) => {
     expect(normalizeConfiguredPrefix(prefix)).toBe(expected);
+  });
+});
+
+describe("organizationIdOfConfiguredPrefix", () => {
+  it.each([
+    ["AWSLogs/o-a1b2c3d4e5/", "o-a1b2c3d4e5"],
+    ["/org/AWSLogs/o-a1b2c3d4e5", "o-a1b2c3d4e5"],
+    ["AWSLogs/", undefined],
+    ["audit/", undefined],
+    ["AWSLogs/111122223333/", undefined],
+  ])("%j → %j", (prefix, expected) => {
+    expect(organizationIdOfConfiguredPrefix(prefix)).toBe(expected);
   });
 });
