@@ -45,7 +45,19 @@ export function sourceDirectory(source: string): string {
   return `sources/${slugify(source)}`;
 }
 
+/**
+ * An AWS organization member location `<account>/<region>` (issue 15) is two folder levels,
+ * `sources/<source>/<account>/<region>/`, so an auditor finds each account's evidence together. Only
+ * that form nests: an account folder holds region folders and nothing else, whereas a free-form location
+ * with `/` (a Vault namespace path) could name a folder such as `keys` beside another location's key
+ * folders, so it stays one slug.
+ */
+const AWS_MEMBER_LOCATION = /^(\d{12})\/([a-z]{2}(?:-[a-z]+)+-\d+)$/;
+
 export function locationDirectory(source: string, location: string): string {
+  const member = AWS_MEMBER_LOCATION.exec(location);
+  if (member?.[1] !== undefined && member[2] !== undefined)
+    return `${sourceDirectory(source)}/${member[1]}/${member[2]}`;
   return `${sourceDirectory(source)}/${slugify(location)}`;
 }
 
