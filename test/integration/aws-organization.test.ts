@@ -8,6 +8,9 @@
  * iam:GetRole with the assumed credentials (see aws-organization.ts), so it is still a gap here.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
@@ -23,12 +26,16 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { kmsApiCallRecord, stableId } from "../../scripts/demo/seed-aws-estate.ts";
 import type { AwsKmsSourceConfig } from "../../src/config/config.schema.ts";
+import type { DiscoveryRecord } from "../../src/model/discovery.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
 import { diagnoseAwsKmsSource } from "../../src/providers/aws-kms/aws-kms.doctor.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
+import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
+import { runCli } from "../support/cli.ts";
 
 const ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -311,4 +318,108 @@ describe("AWS Organizations discovery", () => {
       expect(status.get(action), action).toBe("ok");
     expect(status.get("iam:GetRole")).toBe("untested");
   }, 240_000);
+});
+
+describe("an inline run over the organization", () => {
+  let directory: string;
+  let bundle: string;
+  let run: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(os.tmpdir(), "keyproof-aws-org-"));
+    await generateSigningKey(path.join(directory, "signing.pem"));
+    const configFile = path.join(directory, "keyproof.yaml");
+    await writeFile(
+      configFile,
+      stringify({
+        organization: "Acme Corp (AWS organization)",
+        sources: [source({ roleName: READER })],
+        signing: { localKeyFile: "./signing.pem" },
+      }),
+    );
+    process.env.AWS_ACCESS_KEY_ID ??= CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY ??= CREDENTIALS.secretAccessKey;
+    run = await runCli(
+      "run",
+      "--inline",
+      "--no-render",
+      "--config",
+      configFile,
+      "--from",
+      "2026-07-01",
+      "--to",
+      "2026-07-01",
+      "--out",
+      path.join(directory, "run"),
+      "--run-id",
+      "org",
+    );
+    bundle = path.join(directory, "run", "org");
+  }, 300_000);
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it("seals the bundle but says the run is incomplete: the account without the role is a gap (exit 3)", () => {
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout + run.stderr).toContain(members[4] as string);
+  });
+
+  it("writes discovery.json with every account, its status and the calls", async () => {
+    const record = JSON.parse(await readFile(path.join(bundle, "discovery.json"), "utf8")) as DiscoveryRecord;
+    const [organization] = record.sources;
+    expect(organization).toMatchObject({ source: "aws-org", method: "aws-organizations" });
+    expect(organization?.members.map((member) => [member.id, member.status]).sort()).toEqual(
+      [
+        [MANAGEMENT, "included"],
+        ...members.slice(0, 4).map((account) => [account, "included"]),
+        [members[4], "unreachable"],
+      ].sort(),
+    );
+    expect(organization?.calls.map((call) => call.call)).toEqual(
+      expect.arrayContaining(["organizations:ListAccounts", "sts:AssumeRole", "iam:GetRole"]),
+    );
+  });
+
+  it("collects every reachable account into its own folder and carries the gap into gaps.json", async () => {
+    const summary = JSON.parse(await readFile(path.join(bundle, "summary.json"), "utf8")) as {
+      sources: Array<{ id: string; keys: number }>;
+    };
+    expect(summary.sources.find((entry) => entry.id === "aws-org")?.keys).toBe(keyArns.size);
+    for (const [location, arn] of keyArns) {
+      const [account, region] = location.split("/");
+      const keyId = arn.split("/").pop() as string;
+      const configuration = await readFile(
+        path.join(
+          bundle,
+          "sources",
+          "aws-org",
+          account as string,
+          region as string,
+          "keys",
+          keyId,
+          "configuration.json",
+        ),
+        "utf8",
+      );
+      expect(configuration).toContain(arn);
+    }
+    const gaps = JSON.parse(await readFile(path.join(bundle, "gaps.json"), "utf8")) as Array<{
+      kind: string;
+      location?: string;
+      error: { message: string };
+    }>;
+    const missing = gaps.filter((gap) => gap.location === members[4]);
+    expect(missing).toHaveLength(1);
+    expect(missing[0]?.error.message).toContain(`account ${members[4] as string}`);
+    // The organization trail's objects of the two members are in their extracts.
+    for (const account of members.slice(0, 2)) {
+      const extract = await readFile(
+        path.join(bundle, "sources", "aws-org", account as string, "us-east-1", "usage-events.ndjson"),
+        "utf8",
+      );
+      expect(extract).toContain(orgObjectKey(account, "us-east-1", "2026-07-01"));
+    }
+  });
 });
