@@ -225,7 +225,14 @@ export async function discoverOrganization(context: OrganizationDiscoveryContext
         member.reason = `account is ${state}, not ACTIVE`;
       } else if (included === undefined) {
         member.status = "excluded";
-        member.reason = "not under any organization.include entry";
+        const unwalked = (organization.include ?? []).filter(
+          (id) => isOu(id) && unitMembers.get(id) === undefined,
+        );
+        // An include OU that could not be walked is already a source gap; say the account may be under it.
+        member.reason =
+          unwalked.length === 0
+            ? "not under any organization.include entry"
+            : `not found under organization.include; ${unwalked.join(", ")} could not be walked (a gap)`;
       } else if (excluded !== undefined) {
         member.status = "excluded";
         member.reason = `organization.exclude: ${excluded}`;
