@@ -241,6 +241,26 @@ describe("AWS Organizations discovery", () => {
     }
   }, 240_000);
 
+  it("an OU that cannot be walked is a gap, and no account is guessed into the population", async () => {
+    const unknownOu = "ou-zzzz-zzzzzzzz";
+    const provider = createAwsKmsProvider(source({ roleName: READER, include: [unknownOu] }), {
+      credentials: CREDENTIALS,
+      clock,
+    });
+    try {
+      const discovery = await provider.discover?.();
+      expect(discovery?.locations).toEqual([]);
+      expect(discovery?.gaps.length).toBeGreaterThan(0);
+      expect(discovery?.gaps[0]?.error.message).toContain(`scope ${unknownOu}`);
+      expect(discovery?.calls.find((call) => call.scope === unknownOu)?.error).toBeDefined();
+      expect(discovery?.members.find((member) => member.id === members[0])?.reason).toContain(
+        `${unknownOu} could not be walked`,
+      );
+    } finally {
+      provider.close();
+    }
+  }, 240_000);
+
   it("a provider that never discovered collects each member location with that account's role", async () => {
     const provider = createAwsKmsProvider(source({ roleName: READER }), { credentials: CREDENTIALS, clock });
     try {
