@@ -33,9 +33,14 @@ import type { DiscoveryRecord } from "../../src/model/discovery.ts";
 import type { UsageEvent, UsageGap, UsageItem } from "../../src/model/usage.ts";
 import { diagnoseAwsKmsSource } from "../../src/providers/aws-kms/aws-kms.doctor.ts";
 import { createAwsKmsProvider } from "../../src/providers/aws-kms/aws-kms.provider.ts";
+import { loadConfig } from "../../src/config/load-config.ts";
+import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
+import { startWorkerRuntime } from "../../src/jobs/queue/worker-runtime.ts";
+import { runQueued } from "../../src/jobs/run-queued.ts";
 import { generateSigningKey } from "../../src/signing/keygen.ts";
 import { parseRange } from "../../src/time/date-range.ts";
 import { runCli } from "../support/cli.ts";
+import { REDIS_URL, cleanupPrefix, uniquePrefix } from "./queue-harness.ts";
 
 const ENDPOINT = process.env.KEYPROOF_TEST_AWS_ENDPOINT ?? "http://127.0.0.1:5000";
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -442,4 +447,66 @@ describe("an inline run over the organization", () => {
       expect(extract).toContain(orgObjectKey(account, "us-east-1", "2026-07-01"));
     }
   });
+});
+
+describe("a queued run over the organization", () => {
+  it("plans the discovered accounts once; workers that never discovered assume each account's role", async () => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), "keyproof-aws-org-queued-"));
+    const prefix = uniquePrefix("awsorg");
+    const client = QueueClient.connect(REDIS_URL, prefix);
+    process.env.AWS_ACCESS_KEY_ID ??= CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY ??= CREDENTIALS.secretAccessKey;
+    const runtime = await startWorkerRuntime({
+      redisUrl: REDIS_URL,
+      prefix,
+      queues: ["collect", "render", "seal", "deliver", "schedule"],
+    });
+    try {
+      await generateSigningKey(path.join(directory, "signing.pem"));
+      const configFile = path.join(directory, "keyproof.yaml");
+      await writeFile(
+        configFile,
+        stringify({
+          organization: "Acme Corp (AWS organization, queued)",
+          sources: [source({ roleName: READER })],
+          signing: { localKeyFile: "./signing.pem" },
+          queue: { dataDirectory: path.join(directory, "data") },
+        }),
+      );
+      const queued = await runQueued({
+        client,
+        loaded: await loadConfig(configFile),
+        range: RANGE,
+        outDirectory: path.join(directory, "out"),
+        runId: "org-queued",
+        render: false,
+        pollIntervalMs: 200,
+      });
+      expect(queued.record.status).toBe("completed");
+      const bundle = queued.bundle.directory;
+      const record = JSON.parse(
+        await readFile(path.join(bundle, "discovery.json"), "utf8"),
+      ) as DiscoveryRecord;
+      expect(record.sources[0]?.locations).toHaveLength(5 * REGIONS.length);
+      const summary = JSON.parse(await readFile(path.join(bundle, "summary.json"), "utf8")) as {
+        sources: Array<{ id: string; keys: number }>;
+      };
+      expect(summary.sources.find((entry) => entry.id === "aws-org")?.keys).toBe(keyArns.size);
+      const gaps = JSON.parse(await readFile(path.join(bundle, "gaps.json"), "utf8")) as Array<{
+        location?: string;
+        error: { message: string };
+      }>;
+      expect(gaps.filter((gap) => gap.location === members[4])).toHaveLength(1);
+      const extract = await readFile(
+        path.join(bundle, "sources", "aws-org", members[0] as string, "us-east-1", "usage-events.ndjson"),
+        "utf8",
+      );
+      expect(extract).toContain(orgObjectKey(members[0] as string, "us-east-1", "2026-07-01"));
+    } finally {
+      await runtime.close();
+      await client.close();
+      await cleanupPrefix(REDIS_URL, prefix);
+      await rm(directory, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
