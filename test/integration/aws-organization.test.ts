@@ -281,6 +281,10 @@ describe("AWS Organizations discovery", () => {
       expect(empty.refs).toEqual([]);
       const logging = await provider.collectLogging(`${members[0]}/us-east-1`);
       expect(logging.location).toBe(`${members[0]}/us-east-1`);
+      // The management account's organization trail logs the member too: it is among the member's sinks.
+      const orgSink = logging.sinks.find((sink) => sink.name === `org-trail-${suffix}`);
+      expect(orgSink).toMatchObject({ active: true, coversKeyEvents: true });
+      expect(logging.usageLogLocation?.sink?.bucket).toBe(TRAIL_BUCKET);
     } finally {
       provider.close();
     }

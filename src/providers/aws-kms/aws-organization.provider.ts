@@ -65,7 +65,7 @@ export function createOrganizationProvider(
     ...(stsEndpoint === undefined ? {} : { endpoint: stsEndpoint }),
   });
   const accounts = new Map<string, Promise<AwsKmsProvider>>();
-  const orgTrails = new Map<string, Promise<KmsTrailLocation | undefined>>();
+  const orgTrails = new Map<string, Promise<Awaited<ReturnType<typeof collectTrailLogging>>>>();
   let callerPromise: Promise<Collected<string>> | undefined;
   let orgIdPromise: Promise<Collected<string | undefined>> | undefined;
 
@@ -112,8 +112,8 @@ export function createOrganizationProvider(
     return parsed;
   }
 
-  /** The caller's organization trail that logs the region's KMS events, if any (read once per region). */
-  function organizationTrail(region: string): Promise<KmsTrailLocation | undefined> {
+  /** The caller's trails of the region, its organization trail chosen for usage (read once per region). */
+  function callerTrails(region: string): ReturnType<typeof collectTrailLogging> {
     let found = orgTrails.get(region);
     if (found === undefined) {
       found = collectTrailLogging({
@@ -123,10 +123,48 @@ export function createOrganizationProvider(
         cloudTrail: (trailRegion) => callerClients.cloudTrail(trailRegion),
         s3: (bucketRegion) => callerClients.s3(bucketRegion),
         organizationTrails: true,
-      }).then((discovered) => discovered.kmsTrail);
+      });
       orgTrails.set(region, found);
     }
     return found;
+  }
+
+  /** The caller's organization trail that logs the region's KMS events, if any. */
+  async function organizationTrail(region: string): Promise<KmsTrailLocation | undefined> {
+    return (await callerTrails(region)).kmsTrail;
+  }
+
+  /**
+   * A member's logging status with the caller's organization trails added: they log the member's events
+   * too, though the member's own DescribeTrails may not list them (AWS lists them as shadow trails; moto
+   * not at all). Same trail ARN: listed once. The org trail read for usage becomes the member's usage sink.
+   */
+  async function withOrganizationTrails(status: LoggingStatus, region: string): Promise<LoggingStatus> {
+    const caller = await callerTrails(region);
+    const known = new Set(status.sinks.map((sink) => sink.reference));
+    const added = caller.status.sinks.filter(
+      (sink) => sink.detail.organizationTrail === true && !known.has(sink.reference),
+    );
+    const orgTrail = caller.kmsTrail;
+    return {
+      ...status,
+      sinks: [...status.sinks, ...added],
+      errors: [
+        ...status.errors,
+        ...caller.status.errors.map((error) => ({
+          ...error,
+          message: `${error.message} (the caller's organization trails)`,
+        })),
+      ],
+      ...(orgTrail === undefined || status.usageLogLocation?.sink !== undefined
+        ? {}
+        : {
+            usageLogLocation: {
+              configured: status.usageLogLocation?.configured ?? {},
+              sink: { reference: orgTrail.reference, bucket: orgTrail.bucket, prefix: orgTrail.prefix },
+            },
+          }),
+    };
   }
 
   /**
@@ -211,7 +249,10 @@ export function createOrganizationProvider(
     async collectLogging(location: string): Promise<LoggingStatus> {
       const { account, region } = parse(location);
       const status = await (await accountProvider(account)).collectLogging(region);
-      return { ...status, location };
+      const own = await caller();
+      // The caller's own DescribeTrails already lists its organization trails.
+      const merged = own.ok && own.value === account ? status : await withOrganizationTrails(status, region);
+      return { ...merged, location };
     },
 
     streamUsage(location: string, range: DateRange) {
