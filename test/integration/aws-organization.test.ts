@@ -13,6 +13,12 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CloudWatchClient, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutMetricFilterCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import {
@@ -51,6 +57,7 @@ const READER = "keyproof-reader";
 const suffix = randomUUID().slice(0, 8);
 const TRAIL_BUCKET = `keyproof-it-org-trail-${suffix}`;
 const REGIONS = ["us-east-1", "eu-west-1"];
+const ORG_ALARM = `keyproof-org-${suffix}-kms-disable-or-delete`;
 const RANGE = parseRange("2026-07-01", "2026-07-01");
 
 function credentialsIn(account: string, role = "keyproof-test-arrange") {
@@ -160,6 +167,38 @@ beforeAll(async () => {
     credentials: credentialsIn(MANAGEMENT),
   });
   await s3.send(new CreateBucketCommand({ Bucket: TRAIL_BUCKET }));
+  // The org trail feeds a log group in the management account with the CIS alarm on key disable/deletion.
+  const logGroup = `keyproof-org-${suffix}`;
+  const management = { endpoint: ENDPOINT, region: "us-east-1", credentials: credentialsIn(MANAGEMENT) };
+  const logs = new CloudWatchLogsClient(management);
+  const cloudWatch = new CloudWatchClient(management);
+  await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup }));
+  await logs.send(
+    new PutMetricFilterCommand({
+      logGroupName: logGroup,
+      filterName: `${suffix}-cis-kms`,
+      filterPattern:
+        "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion))}",
+      metricTransformations: [
+        { metricName: `${suffix}-cis-kms`, metricNamespace: "CISBenchmark", metricValue: "1" },
+      ],
+    }),
+  );
+  await cloudWatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: ORG_ALARM,
+      MetricName: `${suffix}-cis-kms`,
+      Namespace: "CISBenchmark",
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      AlarmActions: [`arn:aws:sns:us-east-1:${MANAGEMENT}:security-${suffix}`],
+    }),
+  );
+  logs.destroy();
+  cloudWatch.destroy();
   await cloudTrail.send(
     new CreateTrailCommand({
       Name: `org-trail-${suffix}`,
@@ -167,6 +206,8 @@ beforeAll(async () => {
       S3KeyPrefix: "org",
       IsMultiRegionTrail: true,
       IsOrganizationTrail: true,
+      CloudWatchLogsLogGroupArn: `arn:aws:logs:us-east-1:${MANAGEMENT}:log-group:${logGroup}:*`,
+      CloudWatchLogsRoleArn: `arn:aws:iam::${MANAGEMENT}:role/cloudtrail-to-cloudwatch`,
     }),
   );
   await cloudTrail.send(new StartLoggingCommand({ Name: `org-trail-${suffix}` }));
@@ -285,6 +326,11 @@ describe("AWS Organizations discovery", () => {
       const orgSink = logging.sinks.find((sink) => sink.name === `org-trail-${suffix}`);
       expect(orgSink).toMatchObject({ active: true, coversKeyEvents: true });
       expect(logging.usageLogLocation?.sink?.bucket).toBe(TRAIL_BUCKET);
+      // The alarm on the org trail's log group (management account) watches the member's key events too.
+      expect(logging.keyEventAlerting?.alerts.map((alert) => [alert.kind, alert.name])).toContainEqual([
+        "cloudwatch-metric-alarm",
+        ORG_ALARM,
+      ]);
     } finally {
       provider.close();
     }

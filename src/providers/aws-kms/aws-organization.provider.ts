@@ -26,6 +26,7 @@ import {
 } from "./cloudtrail-s3.usage.ts";
 import { collectTrailLogging } from "./cloudtrail-status.collector.ts";
 import type { KmsTrailLocation } from "./cloudtrail-status.collector.ts";
+import { collectKeyEventAlerting } from "./key-event-alerting.collector.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 
 /**
@@ -146,8 +147,32 @@ export function createOrganizationProvider(
       (sink) => sink.detail.organizationTrail === true && !known.has(sink.reference),
     );
     const orgTrail = caller.kmsTrail;
+    // Metric filters on an org trail's log group (in the caller's account) see the member's key events too;
+    // the caller's EventBridge rules do not (events stay in the member's bus), so only those are kept.
+    const orgAlerting =
+      added.length === 0
+        ? undefined
+        : await collectKeyEventAlerting(
+            {
+              location: region,
+              clock,
+              logs: (alertRegion) => callerClients.logs(alertRegion),
+              cloudWatch: (alertRegion) => callerClients.cloudWatch(alertRegion),
+              eventBridge: (alertRegion) => callerClients.eventBridge(alertRegion),
+            },
+            added,
+          );
+    const orgAlerts = (orgAlerting?.alerts ?? []).filter((alert) => alert.kind !== "eventbridge-rule");
     return {
       ...status,
+      ...(orgAlerting === undefined
+        ? {}
+        : {
+            keyEventAlerting: {
+              alerts: [...(status.keyEventAlerting?.alerts ?? []), ...orgAlerts],
+              errors: [...(status.keyEventAlerting?.errors ?? []), ...orgAlerting.errors],
+            },
+          }),
       sinks: [...status.sinks, ...added],
       errors: [
         ...status.errors,
