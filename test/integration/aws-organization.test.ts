@@ -320,6 +320,11 @@ describe("AWS Organizations discovery", () => {
       // The account without keys in eu-west-1 is an empty, clean listing, not someone else's keys.
       const empty = await provider.listKeys(`${members[0]}/eu-west-1`);
       expect(empty.refs).toEqual([]);
+      expect(empty.gaps).toEqual([]);
+      // A plain region is not a location of an organization source: a gap, never the caller's keys.
+      const plain = await provider.listKeys("us-east-1");
+      expect(plain.refs).toEqual([]);
+      expect(plain.gaps[0]?.error.code).toBe("UnknownLocation");
       const logging = await provider.collectLogging(`${members[0]}/us-east-1`);
       expect(logging.location).toBe(`${members[0]}/us-east-1`);
       // The management account's organization trail logs the member too: it is among the member's sinks.

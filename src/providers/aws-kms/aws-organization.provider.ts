@@ -1,7 +1,7 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsKmsSourceConfig } from "../../config/config.schema.ts";
 import type { SourceDiscovery } from "../../model/discovery.ts";
-import type { Collected } from "../../model/key.ts";
+import type { Collected, CollectionError } from "../../model/key.ts";
 import type { LoggingStatus } from "../../model/logging.ts";
 import type { DateRange, SourceGap } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
@@ -104,13 +104,14 @@ export function createOrganizationProvider(
     return provider;
   }
 
-  function parse(location: string): { account: string; region: string } {
-    const parsed = parseMemberLocation(location);
-    if (parsed === undefined) {
-      // A plan only holds what discover returned; anything else is a programming error, not a gap.
-      throw new Error(`${config.id}: location ${location} is not <account>/<region> (organization source)`);
-    }
-    return parsed;
+  /** A location that is not `<account>/<region>` (a plan from before `organization:` was set). */
+  function unknownLocation(location: string): CollectionError {
+    return {
+      call: "location",
+      code: "UnknownLocation",
+      message: `${location} is not <account>/<region>: an organization source collects the locations its discovery returns`,
+      retryable: false,
+    };
   }
 
   /** The caller's trails of the region, its organization trail chosen for usage (read once per region). */
@@ -257,13 +258,19 @@ export function createOrganizationProvider(
     },
 
     async listKeys(location: string): Promise<KeyListing> {
-      const { account, region } = parse(location);
+      const parsed = parseMemberLocation(location);
+      if (parsed === undefined)
+        return { refs: [], gaps: [{ source: config.id, location, error: unknownLocation(location) }] };
+      const { account, region } = parsed;
       const listing = await (await accountProvider(account)).listKeys(region);
       return { ...listing, gaps: relabelGaps(listing.gaps, region, location) };
     },
 
     async collectKeys(location: string, refs: readonly KeyRef[]): Promise<KeyBatch> {
-      const { account, region } = parse(location);
+      const parsed = parseMemberLocation(location);
+      if (parsed === undefined)
+        return { keys: [], gaps: [{ source: config.id, location, error: unknownLocation(location) }] };
+      const { account, region } = parsed;
       const batch = await (await accountProvider(account)).collectKeys(region, refs);
       return {
         keys: batch.keys.map((key) => ({ ...key, location })),
@@ -272,7 +279,16 @@ export function createOrganizationProvider(
     },
 
     async collectLogging(location: string): Promise<LoggingStatus> {
-      const { account, region } = parse(location);
+      const parsed = parseMemberLocation(location);
+      if (parsed === undefined)
+        return {
+          source: config.id,
+          location,
+          capturedAt: clock().toISOString(),
+          sinks: [],
+          errors: [unknownLocation(location)],
+        };
+      const { account, region } = parsed;
       const status = await (await accountProvider(account)).collectLogging(region);
       const own = await caller();
       // The caller's own DescribeTrails already lists its organization trails.
@@ -281,7 +297,26 @@ export function createOrganizationProvider(
     },
 
     streamUsage(location: string, range: DateRange) {
-      const { account, region } = parse(location);
+      const parsed = parseMemberLocation(location);
+      if (parsed === undefined) {
+        const error = unknownLocation(location);
+        return {
+          method: "none",
+          items: (async function* (): AsyncGenerator<UsageItem> {
+            yield {
+              kind: "gap",
+              gap: {
+                source: config.id,
+                location,
+                object: location,
+                code: error.code,
+                message: error.message,
+              },
+            };
+          })(),
+        };
+      }
+      const { account, region } = parsed;
       const layout = organizationLayout(region);
       const own = layout.then(async (found) =>
         found === undefined ? (await accountProvider(account)).streamUsage(region, range) : undefined,
