@@ -6,10 +6,11 @@ import type { Collected } from "../../model/key.ts";
 import type { LogFileLocation, LoggingStatus } from "../../model/logging.ts";
 import type { DateRange } from "../../model/snapshot.ts";
 import type { UsageItem } from "../../model/usage.ts";
-import type { Clock, KeyBatch, KeyListing, KeyProvider, KeyRef } from "../key-provider.ts";
+import type { KeyBatch, KeyListing, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
-import type { AwsClientFactory, AwsCredentials } from "./aws-clients.ts";
+import type { AwsClientFactory } from "./aws-clients.ts";
 import { createAwsClientFactory } from "./aws-clients.ts";
+import type { AwsKmsProvider, AwsKmsProviderOptions } from "./aws-kms-provider.types.ts";
 import { createOrganizationProvider } from "./aws-organization.provider.ts";
 import { capture } from "./capture.ts";
 import { streamLookupEventsUsage } from "./cloudtrail-lookup-events.usage.ts";
@@ -35,19 +36,7 @@ import { createTokenBucket } from "./token-bucket.ts";
  * records what AWS says and never judges it.
  */
 
-export interface AwsKmsProviderOptions {
-  /** Stamps `capturedAt` and bounds the LookupEvents 90-day window; default the system clock. */
-  clock?: Clock;
-  /** Base credentials instead of the SDK's provider chain (tests: static emulator credentials). */
-  credentials?: AwsCredentials;
-  /** LookupEvents requests per second per region; AWS allows 2. */
-  lookupEventsPerSecond?: number;
-}
-
-export interface AwsKmsProvider extends KeyProvider {
-  /** Closes the SDK clients' sockets; the provider must not be used afterwards. */
-  close(): void;
-}
+export type { AwsKmsProvider, AwsKmsProviderOptions } from "./aws-kms-provider.types.ts";
 
 /** The three AWS IAM filters that hold identities, plus both kinds of managed policy they may attach. */
 const AUTHORIZATION_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"] as const;

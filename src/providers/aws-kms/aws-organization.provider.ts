@@ -9,7 +9,7 @@ import type { KeyBatch, KeyListing, KeyRef } from "../key-provider.ts";
 import { systemClock } from "../key-provider.ts";
 import type { AwsCredentials } from "./aws-clients.ts";
 import { createAwsClientFactory, endpointFor, GLOBAL_REGION, resolveCredentials } from "./aws-clients.ts";
-import type { AwsKmsProvider, AwsKmsProviderOptions } from "./aws-kms.provider.ts";
+import type { AwsKmsProvider, AwsKmsProviderOptions } from "./aws-kms-provider.types.ts";
 import {
   createOrganizationsClient,
   describeOrganizationId,
