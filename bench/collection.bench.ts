@@ -19,12 +19,11 @@
  * and sealing are not timed). Queued is a whole queued run without rendering (plan, collect, seal) from
  * `startRun` to completion, on that many `workers/collect.worker.ts` processes.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import {
   CreateGrantCommand,
@@ -42,7 +41,6 @@ import {
   paginateListResourceTags,
 } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import type { AwsKmsSourceConfig } from "../src/config/config.schema.ts";
 import { loadConfig } from "../src/config/load-config.ts";
@@ -53,74 +51,26 @@ import { KMS_REQUEST_QUOTAS } from "../src/providers/aws-kms/kms-rate-limit.ts";
 import { mapWithConcurrency } from "../src/providers/shared/concurrency.ts";
 import { generateSigningKey } from "../src/signing/keygen.ts";
 import { parseRange } from "../src/time/date-range.ts";
+import {
+  EMULATOR_CREDENTIALS as CREDENTIALS,
+  MOTO_ACCOUNT as ACCOUNT,
+  REDIS_URL,
+  argument,
+  cleanupPrefix,
+  killChildren,
+  machineLine,
+  startPrivateMoto,
+  startWorker,
+  stopWorker,
+  waitUntilReady,
+} from "./support/bench-processes.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
-const REDIS_URL = process.env.KEYPROOF_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
 const KEY_COUNT = Number(argument("keys") ?? 1000);
 const WORKER_COUNTS = (argument("workers") ?? "1,2,4").split(",").map(Number);
 const SKIP_QUEUED = process.argv.includes("--skip-queued");
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const BATCH_SIZE = 100;
 const KEY_CONCURRENCY = 4;
-const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-/** moto's default account: the private moto serves only this bench. */
-const ACCOUNT = "123456789012";
-
-const children = new Set<ChildProcess>();
-function killChildren(): void {
-  for (const child of children) {
-    if (child.pid === undefined || child.exitCode !== null) continue;
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function startMoto(): Promise<string> {
-  const port = await freePort();
-  const child = spawn(path.join(ROOT, ".venv/bin/moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
-    detached: true,
-    stdio: "ignore",
-  });
-  children.add(child);
-  const url = `http://127.0.0.1:${port}`;
-  await until("private moto", async () => {
-    try {
-      return (await fetch(`${url}/moto-api/`)).status < 500;
-    } catch {
-      return false;
-    }
-  });
-  return url;
-}
 
 /** Counts KMS requests per API with their times, forwarding everything to moto. */
 interface CountingProxy {
@@ -293,48 +243,6 @@ async function collectWithKeyproof(endpoint: string): Promise<number> {
   return keys;
 }
 
-function startWorker(kind: string, prefix: string): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn("npx", ["tsx", `workers/${kind}.worker.ts`], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL,
-      KEYPROOF_QUEUE_PREFIX: prefix,
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-    },
-    detached: true,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.add(child);
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  return { child, output: () => output };
-}
-
-async function stopWorker(worker: { child: ChildProcess; output: () => string }): Promise<void> {
-  const pid = Number(/"pid":(\d+)/.exec(worker.output())?.[1] ?? 0);
-  const exited = new Promise((resolve) => {
-    if (worker.child.exitCode !== null) resolve(undefined);
-    else worker.child.once("exit", resolve);
-  });
-  if (pid > 0) process.kill(pid, "SIGTERM");
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-  if (worker.child.exitCode === null && worker.child.pid !== undefined)
-    process.kill(-worker.child.pid, "SIGKILL");
-}
-
-async function cleanupPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-  await redis.quit();
-}
-
 /** A whole queued run (no rendering) on `workerCount` collect workers; the clock starts at startRun. */
 async function collectQueued(
   endpoint: string,
@@ -378,8 +286,7 @@ async function collectQueued(
   ];
   const client = QueueClient.connect(REDIS_URL, prefix);
   try {
-    for (const worker of workers)
-      await until("worker ready", () => worker.output().includes('"msg":"ready"'));
+    for (const worker of workers) await waitUntilReady(worker);
     proxy.reset();
     const started = performance.now();
     const run = await client.startRun({
@@ -424,15 +331,11 @@ function callRates(proxy: CountingProxy, seconds: number): string {
 
 async function main(): Promise<void> {
   const directory = await mkdtemp(path.join(tmpdir(), "keyproof-bench-collection-"));
-  const moto = await startMoto();
+  const moto = await startPrivateMoto();
   const proxy = await startCountingProxy(moto);
   try {
     await generateSigningKey(path.join(directory, "signing.pem"));
-    process.stdout.write(
-      `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load ${loadavg()
-        .map((value) => value.toFixed(1))
-        .join(" ")}\n`,
-    );
+    process.stdout.write(`${machineLine()}\n`);
     const seedStart = performance.now();
     await seed(moto);
     process.stdout.write(
