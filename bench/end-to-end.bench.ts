@@ -150,7 +150,7 @@ async function jobTimes(client: QueueClient, runStarted: number): Promise<string
     .sort(([, left], [, right]) => left.first - right.first)
     .map(
       ([name, span]) =>
-        `  ${name.padEnd(20)} ${String(span.count).padStart(5)} job(s), from +${((span.first - runStarted) / 1000).toFixed(1)} s to +${((span.last - runStarted) / 1000).toFixed(1)} s: ${((span.last - span.first) / 1000).toFixed(1)} s`,
+        `  ${name.padEnd(24)} ${String(span.count).padStart(5)} job(s), from +${((span.first - runStarted) / 1000).toFixed(1)} s to +${((span.last - runStarted) / 1000).toFixed(1)} s: ${((span.last - span.first) / 1000).toFixed(1)} s`,
     );
 }
 
