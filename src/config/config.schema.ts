@@ -75,6 +75,22 @@ export const AwsKmsSourceSchema = z.strictObject({
     })
     .optional(),
   /**
+   * Requests per second per KMS API (per account and region), overriding AWS's documented default quotas
+   * (kms-rate-limit.ts): lower them when other tenants of the account need part of the quota.
+   */
+  rateLimits: z
+    .strictObject({
+      ListKeys: z.number().positive().optional(),
+      ListAliases: z.number().positive().optional(),
+      DescribeKey: z.number().positive().optional(),
+      GetKeyPolicy: z.number().positive().optional(),
+      GetKeyRotationStatus: z.number().positive().optional(),
+      ListKeyRotations: z.number().positive().optional(),
+      ListGrants: z.number().positive().optional(),
+      ListResourceTags: z.number().positive().optional(),
+    })
+    .optional(),
+  /**
    * Where the usage log files are read. Every field is optional: an unset bucket or prefix is taken from
    * the trail that logs the region's KMS events (DescribeTrails `S3BucketName`, `S3KeyPrefix`); with no
    * such trail, usage comes from LookupEvents (last 90 days only).

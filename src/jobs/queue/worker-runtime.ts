@@ -1,3 +1,4 @@
+import { createRedisTokenBucket } from "./redis-token-bucket.ts";
 import { DelayedError, WaitingChildrenError, Worker, type Job } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
 import { describeError } from "../../errors/errors.ts";
@@ -63,6 +64,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   let pool: BrowserPool | undefined;
   const browserPool = (): BrowserPool => (pool ??= new BrowserPool());
   const providers = new ProviderCache();
+  // Every worker of the deployment draws from the same request buckets (KMS quotas per account, region and API).
+  const providerOptions: ProviderOptions = {
+    tokenBuckets: ({ bucket, ratePerSecond }) =>
+      createRedisTokenBucket({ redis: producer.redis, prefix: producer.prefix, bucket, ratePerSecond }),
+    ...options.providerOptions,
+  };
 
   const workers = options.queues.map((queueName) => {
     const names = jobsOfQueues([queueName]);
@@ -72,7 +79,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         processJob(job, token, {
           redis: producer.redis,
           producer,
-          providerOptions: options.providerOptions ?? {},
+          providerOptions,
           logger,
           browserPool,
           providers,

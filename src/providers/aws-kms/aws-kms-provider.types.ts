@@ -1,5 +1,6 @@
 import type { Clock, KeyProvider } from "../key-provider.ts";
 import type { AwsCredentials } from "./aws-clients.ts";
+import type { TokenBucketFactory } from "./kms-rate-limit.ts";
 
 /**
  * The AWS provider's options and handle, apart from its factory so the organization provider (which
@@ -13,6 +14,11 @@ export interface AwsKmsProviderOptions {
   credentials?: AwsCredentials;
   /** LookupEvents requests per second per region; AWS allows 2. */
   lookupEventsPerSecond?: number;
+  /**
+   * Builds the request buckets (KMS per account, region and API; LookupEvents per region). Default
+   * in-process; queued workers pass Redis-backed buckets so all workers share one budget (kms-rate-limit.ts).
+   */
+  tokenBuckets?: TokenBucketFactory;
 }
 
 export interface AwsKmsProvider extends KeyProvider {

@@ -25,8 +25,10 @@ import {
 import { collectKeyEventAlerting } from "./key-event-alerting.collector.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 import { collectLocationKeyBatch, listLocationKeys } from "./kms-key.collector.ts";
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { TokenBucketFactory } from "./kms-rate-limit.ts";
+import { applyKmsRateLimit, createKmsRateLimiter, inProcessTokenBuckets } from "./kms-rate-limit.ts";
 import type { TokenBucket } from "./token-bucket.ts";
-import { createTokenBucket } from "./token-bucket.ts";
 
 /**
  * The AWS KMS adapter behind the `KeyProvider` port: KMS keys per region, CloudTrail logging status (with the
@@ -55,6 +57,11 @@ export function createAwsKmsProvider(
     options.credentials === undefined ? {} : { credentials: options.credentials },
   );
   const buckets = new Map<string, TokenBucket>();
+  const tokenBuckets = options.tokenBuckets ?? inProcessTokenBuckets;
+  const kmsLimiter = createKmsRateLimiter({
+    factory: tokenBuckets,
+    ...(config.rateLimits === undefined ? {} : { rateLimits: config.rateLimits }),
+  });
   let accountPromise: Promise<Collected<string>> | undefined;
   let detailsPromise: Promise<Collected<AuthorizationDetails>> | undefined;
 
@@ -134,10 +141,24 @@ export function createAwsKmsProvider(
     };
   }
 
+  /**
+   * The region's KMS client with the per-API quota buckets in front. Buckets are per account: two sources
+   * reading one account share its quota. Without an account id (STS failed) the source id stands in.
+   */
+  function kms(region: string): KMSClient {
+    return applyKmsRateLimit(clients.kms(region), kmsLimiter, region, async () => {
+      const result = await account();
+      return result.ok ? result.value : `source:${config.id}`;
+    });
+  }
+
   function lookupBucket(region: string): TokenBucket {
     let bucket = buckets.get(region);
     if (bucket === undefined) {
-      bucket = createTokenBucket({ ratePerSecond: options.lookupEventsPerSecond ?? 2 });
+      bucket = tokenBuckets({
+        bucket: `aws:source:${config.id}:${region}:cloudtrail:LookupEvents`,
+        ratePerSecond: options.lookupEventsPerSecond ?? 2,
+      });
       buckets.set(region, bucket);
     }
     return bucket;
@@ -154,12 +175,12 @@ export function createAwsKmsProvider(
     },
 
     listKeys(location: string): Promise<KeyListing> {
-      return listLocationKeys({ sourceId: config.id, location, kms: clients.kms(location), clock });
+      return listLocationKeys({ sourceId: config.id, location, kms: kms(location), clock });
     },
 
     collectKeys(location: string, refs: readonly KeyRef[]): Promise<KeyBatch> {
       return collectLocationKeyBatch(
-        { sourceId: config.id, location, kms: clients.kms(location), clock, identityStatements },
+        { sourceId: config.id, location, kms: kms(location), clock, identityStatements },
         refs,
       );
     },
