@@ -26,7 +26,6 @@ import { collectKeyEventAlerting } from "./key-event-alerting.collector.ts";
 import { accountOfArn } from "./key-policy.normalizer.ts";
 import { collectLocationKeyBatch, listLocationKeys } from "./kms-key.collector.ts";
 import type { KMSClient } from "@aws-sdk/client-kms";
-import type { TokenBucketFactory } from "./kms-rate-limit.ts";
 import { applyKmsRateLimit, createKmsRateLimiter, inProcessTokenBuckets } from "./kms-rate-limit.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 
