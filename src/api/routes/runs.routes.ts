@@ -11,6 +11,7 @@ import { parseS3Url, type S3Location } from "../../storage/s3-location.ts";
 import { presignS3Download } from "../../storage/s3-presign.ts";
 import { storageRecordPath, type StorageRecord } from "../../storage/store-sealed-bundle.ts";
 import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
+import { readPublishedJson, remoteWorkOf } from "../../jobs/queue/run-workspace.ts";
 import { readRunProgress } from "../../jobs/queue/run-progress.ts";
 import type { RunRecord } from "../../jobs/queue/run-store.ts";
 import { ApiError, badRequest } from "../api-error.ts";
@@ -202,9 +203,13 @@ export function runView(record: RunRecord): RunView {
 
 async function readGaps(record: RunRecord): Promise<{ count: number; items: unknown[] } | undefined> {
   try {
-    const gaps = JSON.parse(
-      await readFile(path.join(bundleDirectoryOf(record.plan), GAPS_FILE), "utf8"),
-    ) as unknown;
+    // A run kept in S3 (storage.s3) has its gaps.json there, published by the judging worker.
+    const gaps =
+      remoteWorkOf(record.plan) === undefined
+        ? (JSON.parse(
+            await readFile(path.join(bundleDirectoryOf(record.plan), GAPS_FILE), "utf8"),
+          ) as unknown)
+        : await readPublishedJson<unknown>(record.plan, `${record.runId}/${GAPS_FILE}`);
     if (!Array.isArray(gaps)) return undefined;
     return { count: gaps.length, items: gaps.slice(0, GAPS_INLINE) };
   } catch {
