@@ -57,7 +57,8 @@ export interface QueuedRunResult {
   joined: boolean;
   record: RunRecord;
   summary: RunSummary;
-  bundle: { directory: string; archive: string; manifestSha256: string };
+  /** With `storage.s3`, `directory` and `archive` are `s3://` URLs under `remote` (run-workspace.ts). */
+  bundle: { directory: string; archive: string; manifestSha256: string; remote?: string };
   /** Where the deliver job stored the bundle (`<bundle>.storage.json`); absent without `storage:`. */
   storage?: StorageRecord;
   /**
