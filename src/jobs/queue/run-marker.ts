@@ -68,7 +68,7 @@ export async function assertRunVisible(plan: RunPlan): Promise<void> {
  * Work objects are overwritten and expired; in a bucket whose Object Lock has a default retention every
  * one of those versions would be locked for years. Refused before the run starts, naming the fix.
  */
-async function assertWorkBucketUnretained(target: S3WorkTarget): Promise<void> {
+export async function assertWorkBucketUnretained(target: S3WorkTarget): Promise<void> {
   let retention: unknown;
   try {
     const answer = await target.client.send(new GetObjectLockConfigurationCommand({ Bucket: target.bucket }));
