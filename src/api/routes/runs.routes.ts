@@ -57,7 +57,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     return record;
   }
 
-  function sealedBundleOf(record: RunRecord): { directory: string; archive: string } {
+  function sealedBundleOf(record: RunRecord): { directory: string; archive: string; remote?: string } {
     if (record.bundle === undefined) {
       throw new ApiError("conflict", `the run is ${record.status}; its bundle is not sealed yet`);
     }
@@ -113,7 +113,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
       request.accessRunId = record.runId;
       const bundle = sealedBundleOf(record);
       const s3 = options.service.config.storage?.s3;
-      const stored = s3 === undefined ? undefined : await storedS3Version(bundle, record.runId);
+      const stored = s3 === undefined ? undefined : await storedS3Version(bundle, record.runId, record.plan);
       if (s3 !== undefined && stored !== undefined) {
         const download = await presignS3Download(s3ClientFor(s3), stored, {
           expiresInSeconds: PRESIGNED_URL_SECONDS,
@@ -223,12 +223,19 @@ async function readGaps(record: RunRecord): Promise<{ count: number; items: unkn
  * undefined when the run was not stored in S3 (no record, or the S3 store refused it).
  */
 async function storedS3Version(
-  bundle: { directory: string },
+  bundle: { directory: string; remote?: string },
   runId: string,
+  plan: RunRecord["plan"],
 ): Promise<S3Location | undefined> {
   let record: Partial<StorageRecord>;
   try {
-    record = JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as Partial<StorageRecord>;
+    // A queued run kept in S3 (storage.s3) has its storage.json there, published by the deliver job.
+    const read =
+      bundle.remote === undefined
+        ? (JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as Partial<StorageRecord>)
+        : await readPublishedJson<Partial<StorageRecord>>(plan, `${runId}.storage.json`);
+    if (read === undefined) return undefined;
+    record = read;
   } catch {
     return undefined;
   }
