@@ -113,11 +113,12 @@ export async function runDeliverCommand(options: DeliverCliOptions, io: CliIo): 
     const bundle = record?.bundle;
     if (record !== undefined && bundle?.remote !== undefined) {
       // A queued run kept in S3 (storage.s3): a scratch copy of its sealed files; delivery.json goes back.
-      return withSealedFiles({ plan: record.plan, bundle, hydrate: "all" }, (files) =>
+      // Awaited here: the finally below closes the queue client.
+      return await withSealedFiles({ plan: record.plan, bundle, hydrate: "all" }, (files) =>
         deliverFrom(files.directory),
       );
     }
-    return deliverFrom(bundle?.directory ?? path.resolve(options.out, options.run));
+    return await deliverFrom(bundle?.directory ?? path.resolve(options.out, options.run));
   } finally {
     await client?.close();
   }
