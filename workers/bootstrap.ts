@@ -69,6 +69,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<n
       ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
     },
     logger,
+    dataDirectory: settings.dataDirectory,
   });
   if (!runtime.eviction.ok)
     process.stderr.write(`keyproof worker: WARNING: ${runtime.eviction.warning ?? ""}\n`);

@@ -301,6 +301,19 @@ export const S3StorageSchema = z.strictObject({
     .default({ mode: "COMPLIANCE", days: 2555 }),
   /** SSE-KMS key for the stored objects; S3's default encryption applies when unset. */
   kmsKeyId: z.string().min(1).optional(),
+  /**
+   * Default `keyproof-work/`. Queued runs keep their work items and the bundle being assembled at `<workPrefix><runId>/` (no shared
+   * disk between workers). Written without retention; set a lifecycle rule on it (README, "S3 work store").
+   */
+  workPrefix: z
+    .string()
+    .regex(/^[^/].*\/$/, "must end with / (and not start with /)")
+    .optional(),
+  /**
+   * Bucket for the work prefix when not `bucket`: required when the evidence bucket has a default Object
+   * Lock retention, which would lock every overwritten work object for years.
+   */
+  workBucket: BucketNameSchema.optional(),
 });
 
 export const StorageSchema = z

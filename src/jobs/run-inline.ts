@@ -27,7 +27,7 @@ import { fanOutSettingsOf, resolveQueueSettings } from "./queue/queue-settings.t
 import { readGovernanceFacts } from "./governance-facts.ts";
 import type { GovernanceFacts } from "../model/review.ts";
 import { describeError } from "../errors/errors.ts";
-import { WorkStore } from "./work-store.ts";
+import { LocalWorkStore } from "./work-store.ts";
 import { signerIdentityOf } from "../render/view-models/signer-identity.ts";
 import type { TargetDelivery } from "../delivery/deliver-run.ts";
 import type { BundleStore } from "../storage/bundle-store.ts";
@@ -114,7 +114,7 @@ export async function runInline(request: RunRequest): Promise<RunResult> {
   const capturedAt = now.toISOString();
   const runId = request.runId ?? generateRunId(now);
   const bundleDirectory = path.resolve(request.outDirectory, runId);
-  const work = new WorkStore(path.resolve(request.outDirectory, ".work", runId));
+  const work = new LocalWorkStore(path.resolve(request.outDirectory, ".work", runId));
   // Fail fast on the signing key before any collection: a run that cannot be sealed is wasted API quota.
   const signer = await createSigner(config.signing, configDirectory);
   const stores = createBundleStores(config.storage, configDirectory);

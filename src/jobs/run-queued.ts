@@ -1,3 +1,4 @@
+import { readPublishedJson } from "./queue/run-workspace.ts";
 import type { LoadedConfig } from "../config/load-config.ts";
 import type { TargetDelivery } from "../delivery/deliver-run.ts";
 import { KeyproofError, describeError } from "../errors/errors.ts";
@@ -56,7 +57,8 @@ export interface QueuedRunResult {
   joined: boolean;
   record: RunRecord;
   summary: RunSummary;
-  bundle: { directory: string; archive: string; manifestSha256: string };
+  /** With `storage.s3`, `directory` and `archive` are `s3://` URLs under `remote` (run-workspace.ts). */
+  bundle: { directory: string; archive: string; manifestSha256: string; remote?: string };
   /** Where the deliver job stored the bundle (`<bundle>.storage.json`); absent without `storage:`. */
   storage?: StorageRecord;
   /**
@@ -91,7 +93,10 @@ export async function runQueued(request: QueuedRunRequest): Promise<QueuedRunRes
   if (record.bundle === undefined || record.summary === undefined) {
     throw new KeyproofError("INTERNAL", `run ${record.runId} completed without a bundle or summary`);
   }
-  const storage = await readStorageRecord(record.bundle.directory);
+  const storage =
+    record.bundle.remote === undefined
+      ? await readStorageRecord(record.bundle.directory)
+      : await readPublishedJson<StorageRecord>(record.plan, `${record.runId}.storage.json`);
   const waitMs = request.deliveryWaitMs ?? 0;
   let delivery: TargetDelivery[] | undefined;
   if (waitMs > 0 && record.plan.config.deliver.length > 0) {

@@ -2,12 +2,33 @@ import { mkdir, readFile, readdir, writeFile, rename } from "node:fs/promises";
 import path from "node:path";
 
 /**
- * Intermediate results of a run (location snapshots, usage summaries) between steps. Kept outside the
- * bundle directory: they are inputs to judging, not evidence. Writes are atomic (temp + rename) so a step
- * killed mid-write leaves either the old value or the new one, and a retried step simply overwrites.
+ * Intermediate results of a run (location snapshots, usage summaries) between steps: inputs to judging,
+ * not evidence, so kept outside the bundle. One port, two places: a local directory (inline runs, queued
+ * runs on a shared volume) or S3 (queued runs with `storage.s3`, src/storage/s3-work-store.ts). Every put
+ * replaces the item whole (a step killed mid-write leaves the old value or the new one), so a retried step
+ * simply overwrites.
  */
-export class WorkStore {
+export interface WorkStore {
+  /** Where the items live, to name in errors: a directory or an `s3://` prefix. */
+  readonly location: string;
+  put(name: string, value: unknown): Promise<void>;
+  get<T>(name: string): Promise<T | undefined>;
+  /** Names under a prefix folder, e.g. `list("locations")`, sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** Rejects names that could leave the run's own place. */
+export function assertWorkItemName(name: string): void {
+  if (name.includes("..")) throw new Error(`work item name ${name} must not contain ..`);
+}
+
+/** Work items as JSON files in one directory; writes are atomic (temp + rename). */
+export class LocalWorkStore implements WorkStore {
   constructor(readonly directory: string) {}
+
+  get location(): string {
+    return this.directory;
+  }
 
   async put(name: string, value: unknown): Promise<void> {
     const file = this.#file(name);
@@ -26,7 +47,6 @@ export class WorkStore {
     }
   }
 
-  /** Names under a prefix folder, e.g. `list("locations")`. */
   async list(prefix: string): Promise<string[]> {
     try {
       const entries = await readdir(path.join(this.directory, prefix));
@@ -41,7 +61,7 @@ export class WorkStore {
   }
 
   #file(name: string): string {
-    if (name.includes("..")) throw new Error(`work item name ${name} must not contain ..`);
+    assertWorkItemName(name);
     return path.join(this.directory, `${name}.json`);
   }
 }

@@ -5,15 +5,13 @@
  * client, without any credentials, downloads byte for byte.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { readPublishedJson, remoteWorkOf } from "../../src/jobs/queue/run-workspace.ts";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AWS_ENDPOINT,
   prepareEstate,
-  readJson,
   removeDirectory,
   startApiHarness,
   type ApiHarness,
@@ -67,6 +65,25 @@ afterAll(async () => {
   if (api !== undefined) await api.close();
   else await removeDirectory(setup?.directory);
 });
+
+/**
+ * The run kept its files in S3 (storage.s3: the S3 work store), so storage.json and the sealed archive are
+ * read from its work prefix, where the deliver job published them.
+ */
+async function publishedJson<T>(runId: string, relative: string): Promise<T> {
+  const value = await readPublishedJson<T>({ config: setup.loaded.config, runId }, relative);
+  if (value === undefined) throw new Error(`${relative} is not in the run's S3 work prefix`);
+  return value;
+}
+
+async function publishedBytes(runId: string, relative: string): Promise<Buffer> {
+  const target = remoteWorkOf({ config: setup.loaded.config, runId });
+  if (target === undefined) throw new Error("the test config has no storage.s3");
+  const response = await target.client.send(
+    new GetObjectCommand({ Bucket: target.bucket, Key: `${target.prefix}files/${relative}` }),
+  );
+  return Buffer.from((await response.Body?.transformToByteArray()) ?? new Uint8Array());
+}
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -162,17 +179,18 @@ describe("a bundle stored in S3", () => {
       90_000,
       200,
     );
-    const record = await readJson<{ stores: Array<{ kind: string; stored: boolean; versionId?: string }> }>(
-      path.join(setup.directory, "data", `${runId}.storage.json`),
-    );
+    const record = await publishedJson<{
+      stores: Array<{ kind: string; stored: boolean; versionId?: string }>;
+    }>(runId, `${runId}.storage.json`);
     expect(record.stores).toEqual([
       expect.objectContaining({ kind: "s3", stored: true, versionId: expect.any(String) }),
     ]);
   });
 
   it("answers redirect=false with a presigned URL that downloads the archive's exact bytes", async () => {
-    const record = await readJson<{ stores: Array<{ versionId?: string }> }>(
-      path.join(setup.directory, "data", `${runId}.storage.json`),
+    const record = await publishedJson<{ stores: Array<{ versionId?: string }> }>(
+      runId,
+      `${runId}.storage.json`,
     );
     const before = Date.now();
     const response = await app.inject({
@@ -197,7 +215,7 @@ describe("a bundle stored in S3", () => {
     const download = await fetch(body.url);
     expect(download.status).toBe(200);
     const bytes = Buffer.from(await download.arrayBuffer());
-    const archive = await readFile(path.join(setup.directory, "data", `${runId}.tar.gz`));
+    const archive = await publishedBytes(runId, `${runId}.tar.gz`);
     const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
     expect(sha256(bytes)).toBe(sha256(archive));
   });
@@ -213,7 +231,7 @@ describe("a bundle stored in S3", () => {
     expect(typeof location).toBe("string");
     const download = await fetch(String(location));
     expect(download.status).toBe(200);
-    const archive = await readFile(path.join(setup.directory, "data", `${runId}.tar.gz`));
+    const archive = await publishedBytes(runId, `${runId}.tar.gz`);
     expect(Buffer.from(await download.arrayBuffer()).equals(archive)).toBe(true);
 
     const bad = await app.inject({

@@ -28,6 +28,7 @@ import { QueueClient } from "../../src/jobs/queue/queue-client.ts";
 import type { RunRecord } from "../../src/jobs/queue/run-store.ts";
 import { waitForDeliveries } from "../../src/jobs/run-queued.ts";
 import type { StorageRecord } from "../../src/storage/store-sealed-bundle.ts";
+import { RunWorkspace, remoteWorkOf } from "../../src/jobs/queue/run-workspace.ts";
 import { startDrataFake, type DrataFake } from "../fakes/drata.fake.ts";
 import { startSecureframeFake, type SecureframeFake } from "../fakes/secureframe.fake.ts";
 import { startVantaFake, type VantaFake } from "../fakes/vanta.fake.ts";
@@ -130,6 +131,28 @@ function secureframeTarget(): DeliveryTargetConfig {
 }
 
 /** Starts a queued, unrendered run of the estate with these targets, as `keyproof run` enqueues it. */
+/**
+ * The run keeps its files in S3 (storage.s3: the S3 work store), so the sealed bundle and the delivery.json
+ * beside it are read from a copy downloaded once the run's delivery jobs have ended.
+ */
+async function sealedCopy(runId: string): Promise<string> {
+  await waitFor(
+    "the run's delivery jobs ended",
+    async () => {
+      const jobs = await client.queue("deliver").getJobs(["active", "waiting", "delayed", "prioritized"]);
+      return jobs.some((job) => job.data.runId === runId) ? undefined : true;
+    },
+    180_000,
+    250,
+  );
+  const record = await client.runs.get(runId);
+  const target = record === undefined ? undefined : remoteWorkOf(record.plan);
+  if (record === undefined || target === undefined) throw new Error(`run ${runId} is not kept in S3`);
+  const copy = await RunWorkspace.open({ target, runId, scratchDirectory: setup.directory });
+  await copy.hydrate("all");
+  return copy.bundleDirectory;
+}
+
 async function startRun(deliver: DeliveryTargetConfig[], out: string): Promise<string> {
   const started = await client.startRun({
     config: { ...setup.loaded.config, deliver },
@@ -312,7 +335,7 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
 
     const targets = [vantaTarget(), drataTarget(), secureframeTarget()];
     const runId = await startRun(targets, "out-platforms");
-    const record = await completedRun(runId);
+    await completedRun(runId);
     const deliveries = await waitForDeliveries(client, runId, { timeoutMs: 180_000, pollIntervalMs: 250 });
     expect(deliveries.map((delivery) => [delivery.target, delivery.state])).toEqual([
       ["vanta", "delivered"],
@@ -320,7 +343,8 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
       ["sf", "delivered"],
     ]);
 
-    const sealed: SealedRun = await openSealedRun(record.bundle.directory);
+    const bundleDirectory = await sealedCopy(runId);
+    const sealed: SealedRun = await openSealedRun(bundleDirectory);
     const selected = (config: DeliveryTargetConfig) =>
       selectArtifacts(config, sealed.bundleDirectory, sealed.manifest.files);
     const [forVanta, forDrata, forSecureframe] = targets.map(selected) as [
@@ -384,10 +408,8 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
       drata: evidence.map((item) => String(item.id)),
       sf: sfEvidence.map((item) => item.id),
     };
-    const local = JSON.parse(
-      await readFile(deliveryRecordPath(record.bundle.directory), "utf8"),
-    ) as DeliveryRecord;
-    const stored = await storedDeliveryRecord(record.bundle.directory);
+    const local = JSON.parse(await readFile(deliveryRecordPath(bundleDirectory), "utf8")) as DeliveryRecord;
+    const stored = await storedDeliveryRecord(bundleDirectory);
     for (const [name, artifacts] of [
       ["vanta", forVanta],
       ["drata", forDrata],
@@ -500,7 +522,7 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
     held.release();
     const deliveries = await waitForDeliveries(client, runId, { timeoutMs: 120_000, pollIntervalMs: 250 });
     expect(deliveries.map((delivery) => delivery.state)).toEqual(["delivered"]);
-    const sealed = await openSealedRun(record?.bundle?.directory ?? "");
+    const sealed = await openSealedRun(await sealedCopy(runId));
     const selected = selectArtifacts(vantaTarget(), sealed.bundleDirectory, sealed.manifest.files);
     expect(
       uploadsOf(runId)
@@ -535,7 +557,7 @@ describe("queued delivery to Vanta, Drata and Secureframe", () => {
     const record = await client.runs.get(runId);
     const drataDelivery = record?.delivery?.["drata"];
     expect(drataDelivery?.state).toBe("delivered");
-    const sealed = await openSealedRun(record?.bundle?.directory ?? "");
+    const sealed = await openSealedRun(await sealedCopy(runId));
     const selected = selectArtifacts(drataTarget(), sealed.bundleDirectory, sealed.manifest.files);
     // Each artifact once on the platform; the held one recorded as found there, with its id.
     const evidence = evidenceOf(runId);

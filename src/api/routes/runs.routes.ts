@@ -11,6 +11,7 @@ import { parseS3Url, type S3Location } from "../../storage/s3-location.ts";
 import { presignS3Download } from "../../storage/s3-presign.ts";
 import { storageRecordPath, type StorageRecord } from "../../storage/store-sealed-bundle.ts";
 import { bundleDirectoryOf } from "../../jobs/queue/run-plan.ts";
+import { readPublishedJson, remoteWorkOf } from "../../jobs/queue/run-workspace.ts";
 import { readRunProgress } from "../../jobs/queue/run-progress.ts";
 import type { RunRecord } from "../../jobs/queue/run-store.ts";
 import { ApiError, badRequest } from "../api-error.ts";
@@ -56,7 +57,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
     return record;
   }
 
-  function sealedBundleOf(record: RunRecord): { directory: string; archive: string } {
+  function sealedBundleOf(record: RunRecord): { directory: string; archive: string; remote?: string } {
     if (record.bundle === undefined) {
       throw new ApiError("conflict", `the run is ${record.status}; its bundle is not sealed yet`);
     }
@@ -112,7 +113,7 @@ export function registerRunRoutes(app: FastifyInstance, options: ApiServerOption
       request.accessRunId = record.runId;
       const bundle = sealedBundleOf(record);
       const s3 = options.service.config.storage?.s3;
-      const stored = s3 === undefined ? undefined : await storedS3Version(bundle, record.runId);
+      const stored = s3 === undefined ? undefined : await storedS3Version(bundle, record.runId, record.plan);
       if (s3 !== undefined && stored !== undefined) {
         const download = await presignS3Download(s3ClientFor(s3), stored, {
           expiresInSeconds: PRESIGNED_URL_SECONDS,
@@ -202,9 +203,13 @@ export function runView(record: RunRecord): RunView {
 
 async function readGaps(record: RunRecord): Promise<{ count: number; items: unknown[] } | undefined> {
   try {
-    const gaps = JSON.parse(
-      await readFile(path.join(bundleDirectoryOf(record.plan), GAPS_FILE), "utf8"),
-    ) as unknown;
+    // A run kept in S3 (storage.s3) has its gaps.json there, published by the judging worker.
+    const gaps =
+      remoteWorkOf(record.plan) === undefined
+        ? (JSON.parse(
+            await readFile(path.join(bundleDirectoryOf(record.plan), GAPS_FILE), "utf8"),
+          ) as unknown)
+        : await readPublishedJson<unknown>(record.plan, `${record.runId}/${GAPS_FILE}`);
     if (!Array.isArray(gaps)) return undefined;
     return { count: gaps.length, items: gaps.slice(0, GAPS_INLINE) };
   } catch {
@@ -218,12 +223,19 @@ async function readGaps(record: RunRecord): Promise<{ count: number; items: unkn
  * undefined when the run was not stored in S3 (no record, or the S3 store refused it).
  */
 async function storedS3Version(
-  bundle: { directory: string },
+  bundle: { directory: string; remote?: string },
   runId: string,
+  plan: RunRecord["plan"],
 ): Promise<S3Location | undefined> {
   let record: Partial<StorageRecord>;
   try {
-    record = JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as Partial<StorageRecord>;
+    // A queued run kept in S3 (storage.s3) has its storage.json there, published by the deliver job.
+    const read =
+      bundle.remote === undefined
+        ? (JSON.parse(await readFile(storageRecordPath(bundle), "utf8")) as Partial<StorageRecord>)
+        : await readPublishedJson<Partial<StorageRecord>>(plan, `${runId}.storage.json`);
+    if (read === undefined) return undefined;
+    record = read;
   } catch {
     return undefined;
   }

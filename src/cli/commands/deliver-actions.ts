@@ -1,3 +1,4 @@
+import { withSealedFiles } from "../../jobs/queue/run-workspace.ts";
 import { access } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "../../config/load-config.ts";
@@ -69,45 +70,55 @@ export async function runDeliverCommand(options: DeliverCliOptions, io: CliIo): 
         `--target ${options.target}: no such deliver: target (configured: ${config.deliver.map((target) => target.name).join(", ")})`,
       );
     }
-    const bundleDirectory = record?.bundle?.directory ?? path.resolve(options.out, options.run);
-    try {
-      await access(path.join(bundleDirectory, MANIFEST_FILE));
-    } catch {
-      throw new KeyproofError(
-        "ARGUMENT_INVALID",
-        `no sealed bundle of run ${options.run} in the queue or at ${bundleDirectory}`,
-        { remediation: "pass -o <directory> the run wrote its bundle to (keyproof run -o)" },
+    const deliverFrom = async (bundleDirectory: string): Promise<number> => {
+      try {
+        await access(path.join(bundleDirectory, MANIFEST_FILE));
+      } catch {
+        throw new KeyproofError(
+          "ARGUMENT_INVALID",
+          `no sealed bundle of run ${options.run} in the queue or at ${bundleDirectory}`,
+          { remediation: "pass -o <directory> the run wrote its bundle to (keyproof run -o)" },
+        );
+      }
+      const ledger =
+        client === undefined
+          ? FileDeliveryLedger.besideBundle(bundleDirectory)
+          : new RedisDeliveryLedger(client.redis, settings.prefix);
+      const schedule = config.schedules?.find((entry) => entry.name === record?.plan.request.schedule);
+      const result = await deliverSealedRun({
+        sealed: await openSealedRun(bundleDirectory),
+        targets: config.deliver,
+        ...(options.target === undefined ? {} : { only: [options.target] }),
+        scope: chainScope(config),
+        ledger,
+        stores: createBundleStores(config.storage, configDirectory),
+        ...(options.resend === undefined ? {} : { resend: options.resend }),
+        retryFailed: true,
+        ...(schedule === undefined
+          ? {}
+          : { schedule: { name: schedule.name, cron: schedule.cron, period: schedule.period } }),
+      });
+      if (client !== undefined && record !== undefined) {
+        for (const { target, ...delivery } of result.deliveries) {
+          await client.runs.recordDelivery(options.run, target, {
+            type: delivery.type,
+            state: delivery.state,
+            outcomes: delivery.outcomes.map(({ target: _target, type: _type, ...outcome }) => outcome),
+          });
+        }
+      }
+      printDeliveries(options, io, result.deliveries, result.record.local, result.record.problems);
+      return hasFailedDelivery(result.deliveries) ? EXIT_CODES.INCOMPLETE : EXIT_CODES.OK;
+    };
+    const bundle = record?.bundle;
+    if (record !== undefined && bundle?.remote !== undefined) {
+      // A queued run kept in S3 (storage.s3): a scratch copy of its sealed files; delivery.json goes back.
+      // Awaited here: the finally below closes the queue client.
+      return await withSealedFiles({ plan: record.plan, bundle, hydrate: "all" }, (files) =>
+        deliverFrom(files.directory),
       );
     }
-    const ledger =
-      client === undefined
-        ? FileDeliveryLedger.besideBundle(bundleDirectory)
-        : new RedisDeliveryLedger(client.redis, settings.prefix);
-    const schedule = config.schedules?.find((entry) => entry.name === record?.plan.request.schedule);
-    const result = await deliverSealedRun({
-      sealed: await openSealedRun(bundleDirectory),
-      targets: config.deliver,
-      ...(options.target === undefined ? {} : { only: [options.target] }),
-      scope: chainScope(config),
-      ledger,
-      stores: createBundleStores(config.storage, configDirectory),
-      ...(options.resend === undefined ? {} : { resend: options.resend }),
-      retryFailed: true,
-      ...(schedule === undefined
-        ? {}
-        : { schedule: { name: schedule.name, cron: schedule.cron, period: schedule.period } }),
-    });
-    if (client !== undefined && record !== undefined) {
-      for (const { target, ...delivery } of result.deliveries) {
-        await client.runs.recordDelivery(options.run, target, {
-          type: delivery.type,
-          state: delivery.state,
-          outcomes: delivery.outcomes.map(({ target: _target, type: _type, ...outcome }) => outcome),
-        });
-      }
-    }
-    printDeliveries(options, io, result.deliveries, result.record.local, result.record.problems);
-    return hasFailedDelivery(result.deliveries) ? EXIT_CODES.INCOMPLETE : EXIT_CODES.OK;
+    return await deliverFrom(bundle?.directory ?? path.resolve(options.out, options.run));
   } finally {
     await client?.close();
   }

@@ -22,6 +22,11 @@ export interface JobContext {
    * (a Chromium launch costs about a second); closed when the worker closes.
    */
   browserPool: () => BrowserPool;
+  /**
+   * This worker's own data directory (KEYPROOF_DATA_DIR / queue.dataDirectory): where a run kept in S3 gets
+   * its per-job scratch folders. Absent: the system temp directory.
+   */
+  dataDirectory?: string;
   job: {
     id: string;
     name: string;

@@ -38,6 +38,11 @@ export interface BundleLocation {
   directory: string;
   archive: string;
   manifestSha256: string;
+  /**
+   * `s3://bucket/<workPrefix><runId>/` when the run kept its files in S3 (`storage.s3`): then `directory`
+   * and `archive` are `s3://` URLs under `<remote>files/`, and readers download from there.
+   */
+  remote?: string;
 }
 
 export interface RunRecord {
@@ -95,6 +100,7 @@ const BundleLocationSchema = z.object({
   directory: z.string(),
   archive: z.string(),
   manifestSha256: z.string(),
+  remote: z.string().optional(),
 });
 
 /**
@@ -263,7 +269,10 @@ export class RunStore {
     if (fields.startedAt !== undefined) record.startedAt = fields.startedAt;
     if (fields.finishedAt !== undefined) record.finishedAt = fields.finishedAt;
     if (fields.summary !== undefined) record.summary = JSON.parse(fields.summary) as RunSummary;
-    if (fields.bundle !== undefined) record.bundle = BundleLocationSchema.parse(JSON.parse(fields.bundle));
+    if (fields.bundle !== undefined) {
+      const { remote, ...bundle } = BundleLocationSchema.parse(JSON.parse(fields.bundle));
+      record.bundle = remote === undefined ? bundle : { ...bundle, remote };
+    }
     if (fields.error !== undefined) record.error = fields.error;
     record.state = runStateOf(status, record.summary);
     return record;

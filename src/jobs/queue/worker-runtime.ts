@@ -35,6 +35,8 @@ export interface WorkerRuntimeOptions {
   /** Tests inject a fixed clock so queued and inline bundles are byte-comparable. */
   providerOptions?: ProviderOptions;
   logger?: RuntimeLogger;
+  /** This worker's own data directory: scratch space for runs kept in S3 (JobContext.dataDirectory). */
+  dataDirectory?: string;
 }
 
 export interface WorkerRuntime {
@@ -83,6 +85,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
           logger,
           browserPool,
           providers,
+          ...(options.dataDirectory === undefined ? {} : { dataDirectory: options.dataDirectory }),
         }),
       {
         connection,
@@ -122,6 +125,7 @@ async function processJob(
     logger: RuntimeLogger;
     browserPool: () => BrowserPool;
     providers: ProviderCache;
+    dataDirectory?: string;
   },
 ): Promise<unknown> {
   const maxAttempts = job.opts.attempts ?? 1;
@@ -133,6 +137,7 @@ async function processJob(
     startRun: deps.producer.startRun,
     browserPool: deps.browserPool,
     providers: deps.providers,
+    ...(deps.dataDirectory === undefined ? {} : { dataDirectory: deps.dataDirectory }),
     job: {
       id: job.id ?? "",
       name: job.name,

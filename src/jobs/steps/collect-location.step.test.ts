@@ -6,7 +6,7 @@ import { makeKey, makeLoggingStatus } from "../../../test/factories/index.ts";
 import { BundleWriter } from "../../evidence/bundle-writer.ts";
 import type { KeyRecord } from "../../model/key.ts";
 import type { KeyBatch, KeyProvider, KeyRef } from "../../providers/key-provider.ts";
-import { WorkStore } from "../work-store.ts";
+import { LocalWorkStore } from "../work-store.ts";
 import {
   collectBatchStep,
   collectLocationStep,
@@ -62,12 +62,12 @@ function memorySource(count: number, options: { throwOnCollect?: boolean } = {})
 
 let directory: string;
 let writer: BundleWriter;
-let work: WorkStore;
+let work: LocalWorkStore;
 
 beforeEach(async () => {
   directory = await mkdtemp(path.join(tmpdir(), "keyproof-collect-step-"));
   writer = await BundleWriter.open(path.join(directory, "bundle"));
-  work = new WorkStore(path.join(directory, "work"));
+  work = new LocalWorkStore(path.join(directory, "work"));
 });
 
 afterEach(async () => {
@@ -109,7 +109,7 @@ describe("collecting a location in batches", () => {
     expect(batched.requested.map((ids) => ids.length)).toEqual([3, 3, 1]);
 
     const whole = memorySource(7);
-    const otherWork = new WorkStore(path.join(directory, "work-2"));
+    const otherWork = new LocalWorkStore(path.join(directory, "work-2"));
     const inOne = await collectLocationStep({
       ...whole,
       location: "here",

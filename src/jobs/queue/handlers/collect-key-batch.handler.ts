@@ -4,7 +4,7 @@ import type { JobContext } from "../job-context.ts";
 import type { KeyBatchPayload } from "../job-payloads.ts";
 import { fanOutSettingsOf } from "../queue-settings.ts";
 import { collectBatch } from "./collect-location.handler.ts";
-import { openRunScope, withSourceLease } from "./run-context.ts";
+import { withRunScope, withSourceLease } from "./run-context.ts";
 
 export interface CollectKeyBatchResult {
   keys: number;
@@ -21,19 +21,20 @@ export async function handleCollectKeyBatch(
   payload: KeyBatchPayload,
   job: JobContext,
 ): Promise<CollectKeyBatchResult> {
-  const scope = await openRunScope(payload.runId, job);
-  const plan = await loadPlan(scope.work, payload.source, payload.location);
-  if (plan === undefined) {
-    throw new KeyproofError(
-      "INTERNAL",
-      `no plan for ${payload.source}/${payload.location} in ${scope.work.directory}: every worker must see the same data directory`,
+  return withRunScope(payload.runId, job, {}, async (scope) => {
+    const plan = await loadPlan(scope.work, payload.source, payload.location);
+    if (plan === undefined) {
+      throw new KeyproofError(
+        "INTERNAL",
+        `no plan for ${payload.source}/${payload.location} in ${scope.work.location}: every worker must see the same data directory`,
+      );
+    }
+    const { locationConcurrency } = fanOutSettingsOf(scope.plan.config);
+    const batch = await withSourceLease(
+      job,
+      { source: payload.source, location: payload.location, kind: "collect", slots: locationConcurrency },
+      () => collectBatch(plan, payload.batch, job, scope),
     );
-  }
-  const { locationConcurrency } = fanOutSettingsOf(scope.plan.config);
-  const batch = await withSourceLease(
-    job,
-    { source: payload.source, location: payload.location, kind: "collect", slots: locationConcurrency },
-    () => collectBatch(plan, payload.batch, job, scope),
-  );
-  return { keys: batch.keys.length, gaps: batch.gaps.length };
+    return { keys: batch.keys.length, gaps: batch.gaps.length };
+  });
 }

@@ -19,7 +19,7 @@ import { RetryableJobError } from "../job-errors.ts";
 import { fanOutSettingsOf } from "../queue-settings.ts";
 import {
   keySelectorOf,
-  openRunScope,
+  withRunScope,
   withRunProvider,
   withSourceLease,
   type RunScope,
@@ -50,52 +50,53 @@ export async function handleCollectLocation(
   payload: LocationPayload,
   job: JobContext,
 ): Promise<CollectLocationResult> {
-  const scope = await openRunScope(payload.runId, job);
-  await job.runs.markRunning(payload.runId);
-  const settings = fanOutSettingsOf(scope.plan.config);
-  const lease = {
-    source: payload.source,
-    location: payload.location,
-    kind: "collect",
-    slots: settings.locationConcurrency,
-  };
+  return withRunScope(payload.runId, job, {}, async (scope) => {
+    await job.runs.markRunning(payload.runId);
+    const settings = fanOutSettingsOf(scope.plan.config);
+    const lease = {
+      source: payload.source,
+      location: payload.location,
+      kind: "collect",
+      slots: settings.locationConcurrency,
+    };
 
-  const stored = await loadPlan(scope.work, payload.source, payload.location);
-  const needsLease =
-    stored === undefined ||
-    (stored.batchCount === 1 && (await missingBatches(stored, scope.work)).length > 0);
-  // Listing and a single batch happen under one lease hold: a small location is one uninterrupted turn.
-  const plan =
-    stored !== undefined && !needsLease
-      ? stored
-      : await withSourceLease(job, lease, async () => {
-          const current = stored ?? (await planLocation(payload, job, scope, settings.keyBatchSize));
-          if (current.batchCount === 1 && (await missingBatches(current, scope.work)).length > 0) {
-            await collectBatch(current, 0, job, scope);
-          }
-          return current;
-        });
-  // On every execution (idempotent): a worker killed right after storing the plan must not leave progress
-  // without the location's batch jobs.
-  await job.runs.recordKeyBatches(payload.runId, payload.source, payload.location, plan.batchCount);
+    const stored = await loadPlan(scope.work, payload.source, payload.location);
+    const needsLease =
+      stored === undefined ||
+      (stored.batchCount === 1 && (await missingBatches(stored, scope.work)).length > 0);
+    // Listing and a single batch happen under one lease hold: a small location is one uninterrupted turn.
+    const plan =
+      stored !== undefined && !needsLease
+        ? stored
+        : await withSourceLease(job, lease, async () => {
+            const current = stored ?? (await planLocation(payload, job, scope, settings.keyBatchSize));
+            if (current.batchCount === 1 && (await missingBatches(current, scope.work)).length > 0) {
+              await collectBatch(current, 0, job, scope);
+            }
+            return current;
+          });
+    // On every execution (idempotent): a worker killed right after storing the plan must not leave progress
+    // without the location's batch jobs.
+    await job.runs.recordKeyBatches(payload.runId, payload.source, payload.location, plan.batchCount);
 
-  if (plan.batchCount > 1) {
-    const missing = await missingBatches(plan, scope.work);
-    await job.job.awaitChildren(
-      missing.map((batch) => ({
-        name: "collect-key-batch" as const,
-        data: { runId: payload.runId, source: payload.source, location: payload.location, batch },
-        jobId: batchJobId(payload.runId, payload.source, payload.location, batch),
-      })),
-    );
-  }
+    if (plan.batchCount > 1) {
+      const missing = await missingBatches(plan, scope.work);
+      await job.job.awaitChildren(
+        missing.map((batch) => ({
+          name: "collect-key-batch" as const,
+          data: { runId: payload.runId, source: payload.source, location: payload.location, batch },
+          jobId: batchJobId(payload.runId, payload.source, payload.location, batch),
+        })),
+      );
+    }
 
-  const collected = await finishLocationStep({ plan, work: scope.work });
-  return {
-    keys: collected.snapshot.keys.length,
-    gaps: collected.snapshot.gaps.length,
-    batches: plan.batchCount,
-  };
+    const collected = await finishLocationStep({ plan, work: scope.work });
+    return {
+      keys: collected.snapshot.keys.length,
+      gaps: collected.snapshot.gaps.length,
+      batches: plan.batchCount,
+    };
+  });
 }
 
 /** Lists the location (with the run's cached provider), rejects a plan with retryable errors, stores it. */

@@ -15,6 +15,7 @@ import {
 import type { JobContext } from "../job-context.ts";
 import { deliverTargetJobId } from "../job-ids.ts";
 import type { RunPayload } from "../job-payloads.ts";
+import { withSealedFiles } from "../run-workspace.ts";
 
 export interface DeliverRunResult {
   status: "completed";
@@ -38,13 +39,31 @@ export async function handleDeliverRun(payload: RunPayload, job: JobContext): Pr
   const stores = createBundleStores(plan.config.storage, plan.configDirectory);
   let stored: StorageRecord | undefined;
   if (stores.length > 0) {
-    const bundle = await readSealedBundle(record.bundle.directory, record.bundle.archive);
-    const prepared = await prepareBundleStorage(stores, chainScope(plan.config));
-    // The link recorded must be the one the signed manifest carries, even if another run stored since.
-    delete prepared.previousBundle;
-    if (bundle.manifest.previousBundle !== undefined)
-      prepared.previousBundle = bundle.manifest.previousBundle;
-    stored = await storeSealedBundle({ prepared, bundle });
+    const runId = plan.runId;
+    // Kept in S3: only the archive, the manifest pair and an earlier attempt's storage.json are read.
+    const reads = new Set([
+      `${runId}/${MANIFEST_FILE}`,
+      `${runId}/${SIGNATURE_FILE}`,
+      `${runId}.tar.gz`,
+      `${runId}.storage.json`,
+    ]);
+    stored = await withSealedFiles(
+      {
+        plan,
+        bundle: record.bundle,
+        ...(job.dataDirectory === undefined ? {} : { scratchDirectory: job.dataDirectory }),
+        hydrate: (relative) => reads.has(relative),
+      },
+      async (files) => {
+        const bundle = await readSealedBundle(files.directory, files.archive);
+        const prepared = await prepareBundleStorage(stores, chainScope(plan.config));
+        // The link recorded must be the one the signed manifest carries, even if another run stored since.
+        delete prepared.previousBundle;
+        if (bundle.manifest.previousBundle !== undefined)
+          prepared.previousBundle = bundle.manifest.previousBundle;
+        return storeSealedBundle({ prepared, bundle });
+      },
+    );
   }
   await job.runs.complete(payload.runId);
   // After completing: a delivery is not part of the run's lifecycle (a failed target does not fail it).

@@ -26,6 +26,7 @@ import {
 import type { DeliveryRunSummary } from "../../../delivery/delivery-target.ts";
 import { isFinalAttempt, type JobContext } from "../job-context.ts";
 import type { DeliverTargetPayload } from "../job-payloads.ts";
+import { withSealedFiles } from "../run-workspace.ts";
 import type { RunRecord, RunTargetDelivery } from "../run-store.ts";
 
 /**
@@ -51,44 +52,55 @@ export async function handleDeliverTarget(
       `run ${payload.runId} has no deliver: target ${payload.target}`,
     );
   }
-  const sealed = await openSealedRun(record.bundle.directory);
-  const ledger = new RedisDeliveryLedger(job.redis, job.prefix);
-  const run = deliveryRunSummaryOf(sealed, chainScope(config), scheduleOf(record));
-  let delivery: TargetDelivery;
-  try {
-    delivery = await deliverToTarget({
-      target: createDeliveryTarget(targetConfig),
-      run,
-      sealed,
-      ledger,
-    });
-  } catch (error) {
-    if (!(error instanceof Error && error.name === "DeliveryRetryError")) throw error;
-    const final = isFinalAttempt(job);
-    const artifacts = selectArtifacts(targetConfig, sealed.bundleDirectory, sealed.manifest.files);
-    const now = await readTargetDelivery(
-      ledger,
-      payload.runId,
-      targetConfig,
-      artifacts,
-      expectsFinish(targetConfig),
-    );
-    await settle(job, record, sealed, final ? finalState(now) : now);
-    // Not final: BullMQ retries after the delivery backoff, which reads retryAfterMs from this error.
-    if (!final) throw error;
-    throw new UnrecoverableError(
-      `${payload.target}: failed after ${job.job.attempt} attempts: ${error.message}`,
-    );
-  }
-  const settled = finalState(delivery);
-  await settle(job, record, sealed, settled);
-  if (settled.state === "failed") {
-    const reasons = settled.outcomes
-      .filter((outcome) => outcome.state === "failed")
-      .map((outcome) => `${outcome.path}: ${outcome.reason ?? "failed"}`);
-    throw new UnrecoverableError(`${payload.target}: ${reasons.join("; ")}`);
-  }
-  return settled;
+  // Kept in S3: every file, since a target may take any artifact; delivery.json is published back.
+  return withSealedFiles(
+    {
+      plan: record.plan,
+      bundle: record.bundle,
+      ...(job.dataDirectory === undefined ? {} : { scratchDirectory: job.dataDirectory }),
+      hydrate: "all",
+    },
+    async (files) => {
+      const sealed = await openSealedRun(files.directory);
+      const ledger = new RedisDeliveryLedger(job.redis, job.prefix);
+      const run = deliveryRunSummaryOf(sealed, chainScope(config), scheduleOf(record));
+      let delivery: TargetDelivery;
+      try {
+        delivery = await deliverToTarget({
+          target: createDeliveryTarget(targetConfig),
+          run,
+          sealed,
+          ledger,
+        });
+      } catch (error) {
+        if (!(error instanceof Error && error.name === "DeliveryRetryError")) throw error;
+        const final = isFinalAttempt(job);
+        const artifacts = selectArtifacts(targetConfig, sealed.bundleDirectory, sealed.manifest.files);
+        const now = await readTargetDelivery(
+          ledger,
+          payload.runId,
+          targetConfig,
+          artifacts,
+          expectsFinish(targetConfig),
+        );
+        await settle(job, record, sealed, final ? finalState(now) : now);
+        // Not final: BullMQ retries after the delivery backoff, which reads retryAfterMs from this error.
+        if (!final) throw error;
+        throw new UnrecoverableError(
+          `${payload.target}: failed after ${job.job.attempt} attempts: ${error.message}`,
+        );
+      }
+      const settled = finalState(delivery);
+      await settle(job, record, sealed, settled);
+      if (settled.state === "failed") {
+        const reasons = settled.outcomes
+          .filter((outcome) => outcome.state === "failed")
+          .map((outcome) => `${outcome.path}: ${outcome.reason ?? "failed"}`);
+        throw new UnrecoverableError(`${payload.target}: ${reasons.join("; ")}`);
+      }
+      return settled;
+    },
+  );
 }
 
 /** The schedule that produced a scheduled run (Drata's renewal schedule), from the run's own config. */

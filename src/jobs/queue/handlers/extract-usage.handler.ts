@@ -3,7 +3,7 @@ import { extractUsageStep } from "../../steps/extract-usage.step.ts";
 import { closeProvider } from "../close-provider.ts";
 import type { JobContext } from "../job-context.ts";
 import type { LocationPayload } from "../job-payloads.ts";
-import { openRunScope, sourceOf, withSourceLease, type RunScope } from "./run-context.ts";
+import { withRunScope, sourceOf, withSourceLease, type RunScope } from "./run-context.ts";
 
 export interface ExtractUsageResult {
   events: number;
@@ -20,10 +20,12 @@ export async function handleExtractUsage(
   payload: LocationPayload,
   job: JobContext,
 ): Promise<ExtractUsageResult> {
-  const scope = await openRunScope(payload.runId, job);
   await job.runs.markRunning(payload.runId);
-  return withSourceLease(job, { source: payload.source, location: payload.location, kind: "usage" }, () =>
-    extract(payload, job, scope),
+  // Nothing hydrated: the extract is written afresh, then published in parts (run-workspace.ts).
+  return withRunScope(payload.runId, job, {}, (scope) =>
+    withSourceLease(job, { source: payload.source, location: payload.location, kind: "usage" }, () =>
+      extract(payload, job, scope),
+    ),
   );
 }
 

@@ -10,7 +10,8 @@ import { screenshotBatchJobId } from "../job-ids.ts";
 import type { RunPayload, ScreenshotBatchPayload } from "../job-payloads.ts";
 import { fanOutSettingsOf } from "../queue-settings.ts";
 import type { RunPlan } from "../run-plan.ts";
-import { openRunScope } from "./run-context.ts";
+import { withRunScope } from "./run-context.ts";
+import { withoutExtracts } from "../run-workspace.ts";
 import { signerIdentityOf } from "../../../render/view-models/signer-identity.ts";
 
 export interface RenderEvidenceResult {
@@ -66,42 +67,43 @@ export async function handleRenderEvidence(
   payload: RunPayload,
   job: JobContext,
 ): Promise<RenderEvidenceResult> {
-  const { plan, writer, work } = await openRunScope(payload.runId, job);
-  const { snapshot, findings } = await readJudged(plan, work);
-  const slices = screenshotSlices(
-    screenshotCount(snapshot),
-    fanOutSettingsOf(plan.config).screenshotBatchSize,
-  );
-  const fannedOut = slices.length > 1;
-  if (fannedOut) {
-    await job.runs.recordScreenshotBatches(plan.runId, slices.length);
-    const missing: number[] = [];
-    for (let batch = 0; batch < slices.length; batch += 1) {
-      if ((await work.get<RenderedSlice>(sliceWorkName(batch))) === undefined) missing.push(batch);
+  return withRunScope(payload.runId, job, { hydrate: "all" }, async ({ plan, writer, work }) => {
+    const { snapshot, findings } = await readJudged(plan, work);
+    const slices = screenshotSlices(
+      screenshotCount(snapshot),
+      fanOutSettingsOf(plan.config).screenshotBatchSize,
+    );
+    const fannedOut = slices.length > 1;
+    if (fannedOut) {
+      await job.runs.recordScreenshotBatches(plan.runId, slices.length);
+      const missing: number[] = [];
+      for (let batch = 0; batch < slices.length; batch += 1) {
+        if ((await work.get<RenderedSlice>(sliceWorkName(batch))) === undefined) missing.push(batch);
+      }
+      if (missing.length > 0) {
+        await job.job.awaitChildren(
+          missing.map((batch) => ({
+            name: "render-screenshot-batch" as const,
+            data: { runId: plan.runId, batch },
+            jobId: screenshotBatchJobId(plan.runId, batch),
+          })),
+        );
+      }
     }
-    if (missing.length > 0) {
-      await job.job.awaitChildren(
-        missing.map((batch) => ({
-          name: "render-screenshot-batch" as const,
-          data: { runId: plan.runId, batch },
-          jobId: screenshotBatchJobId(plan.runId, batch),
-        })),
-      );
-    }
-  }
-  // The reports name the signer; creating it also fails fast on a signing key that went missing.
-  const signer = await createSigner(plan.config.signing, plan.configDirectory);
-  const result = await renderStep({
-    snapshot,
-    findings,
-    bundleDirectory: writer.directory,
-    signer: signerIdentityOf(signer),
-    pool: job.browserPool(),
-    generatedAt: new Date(plan.capturedAt),
-    screenshotsRendered: fannedOut,
+    // The reports name the signer; creating it also fails fast on a signing key that went missing.
+    const signer = await createSigner(plan.config.signing, plan.configDirectory);
+    const result = await renderStep({
+      snapshot,
+      findings,
+      bundleDirectory: writer.directory,
+      signer: signerIdentityOf(signer),
+      pool: job.browserPool(),
+      generatedAt: new Date(plan.capturedAt),
+      screenshotsRendered: fannedOut,
+    });
+    const sliced = fannedOut ? slices.reduce((sum, slice) => sum + (slice.end - slice.start), 0) : 0;
+    return { files: result.files.length + sliced, screenshotBatches: fannedOut ? slices.length : 0 };
   });
-  const sliced = fannedOut ? slices.reduce((sum, slice) => sum + (slice.end - slice.start), 0) : 0;
-  return { files: result.files.length + sliced, screenshotBatches: fannedOut ? slices.length : 0 };
 }
 
 /** One slice of a large run's screenshots; the slice is recomputed from the judged snapshot, never carried. */
@@ -109,27 +111,28 @@ export async function handleRenderScreenshotBatch(
   payload: ScreenshotBatchPayload,
   job: JobContext,
 ): Promise<RenderedSlice> {
-  const { plan, writer, work } = await openRunScope(payload.runId, job);
-  const { snapshot, findings } = await readJudged(plan, work);
-  const slices = screenshotSlices(
-    screenshotCount(snapshot),
-    fanOutSettingsOf(plan.config).screenshotBatchSize,
-  );
-  const slice = slices[payload.batch];
-  if (slice === undefined) {
-    throw new KeyproofError(
-      "INTERNAL",
-      `run ${plan.runId} has ${slices.length} screenshot batches, not ${payload.batch + 1}`,
+  return withRunScope(payload.runId, job, { hydrate: withoutExtracts }, async ({ plan, writer, work }) => {
+    const { snapshot, findings } = await readJudged(plan, work);
+    const slices = screenshotSlices(
+      screenshotCount(snapshot),
+      fanOutSettingsOf(plan.config).screenshotBatchSize,
     );
-  }
-  const files = await renderScreenshotSliceStep({
-    snapshot,
-    findings,
-    bundleDirectory: writer.directory,
-    pool: job.browserPool(),
-    slice,
+    const slice = slices[payload.batch];
+    if (slice === undefined) {
+      throw new KeyproofError(
+        "INTERNAL",
+        `run ${plan.runId} has ${slices.length} screenshot batches, not ${payload.batch + 1}`,
+      );
+    }
+    const files = await renderScreenshotSliceStep({
+      snapshot,
+      findings,
+      bundleDirectory: writer.directory,
+      pool: job.browserPool(),
+      slice,
+    });
+    const rendered: RenderedSlice = { slice, files: files.length };
+    await work.put(sliceWorkName(payload.batch), rendered);
+    return rendered;
   });
-  const rendered: RenderedSlice = { slice, files: files.length };
-  await work.put(sliceWorkName(payload.batch), rendered);
-  return rendered;
 }

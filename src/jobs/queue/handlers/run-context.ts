@@ -4,7 +4,9 @@ import type { ExportContext } from "../../../evidence/key-exports.ts";
 import { namesOf } from "../../../inventory/match-inventory.ts";
 import type { SourceConfig } from "../../../config/config.schema.ts";
 import type { KeyRecord } from "../../../model/key.ts";
-import { WorkStore } from "../../work-store.ts";
+import { LocalWorkStore, type WorkStore } from "../../work-store.ts";
+import { S3WorkStore } from "../../../storage/s3-work-store.ts";
+import { RunWorkspace, remoteWorkOf, usingWorkspace, type HydrateSelection } from "../run-workspace.ts";
 import type { JobContext } from "../job-context.ts";
 import { leaseKey, tryAcquireSlottedLease, tryAcquireSourceLease } from "../source-lease.ts";
 import { createProvider } from "../../../providers/create-provider.ts";
@@ -18,22 +20,69 @@ export interface RunScope {
   writer: BundleWriter;
   work: WorkStore;
   context: ExportContext;
+  /** Set when the run keeps its files in S3 (`storage.s3`): this job's scratch copy and its remote side. */
+  workspace?: RunWorkspace;
 }
 
-export async function openRunScope(runId: string, job: JobContext): Promise<RunScope> {
+export interface RunScopeOptions {
+  /** What a run kept in S3 downloads before the job (the job's reads); ignored on a shared directory. */
+  hydrate?: HydrateSelection;
+}
+
+/**
+ * Opens the run for one job and runs `work` in it. With `storage.s3`, the job works in its own scratch
+ * folder and publishes what it wrote when `work` ends, however it ends (a job parked for its children or
+ * failed for a retry keeps the files it wrote, as it would on a shared directory); a job killed outright
+ * loses only what it wrote since its last work-store put, and its retry writes that again.
+ */
+export async function withRunScope<T>(
+  runId: string,
+  job: JobContext,
+  options: RunScopeOptions,
+  work: (scope: RunScope) => Promise<T>,
+): Promise<T> {
+  const scope = await openRunScope(runId, job, options);
+  const workspace = scope.workspace;
+  if (workspace === undefined) return work(scope);
+  return usingWorkspace(workspace, () => work(scope));
+}
+
+async function openRunScope(runId: string, job: JobContext, options: RunScopeOptions): Promise<RunScope> {
   const plan = await job.runs.getPlan(runId);
   // Before anything is created here: a worker without the shared data directory must not start a second one.
   await assertRunVisible(plan);
+  const context: ExportContext = {
+    runId: plan.runId,
+    organization: plan.config.organization,
+    capturedAt: plan.capturedAt,
+    range: plan.range,
+  };
+  const remote = remoteWorkOf(plan);
+  if (remote === undefined) {
+    return {
+      plan,
+      writer: await BundleWriter.open(bundleDirectoryOf(plan)),
+      work: new LocalWorkStore(workDirectoryOf(plan)),
+      context,
+    };
+  }
+  const workspace = await RunWorkspace.open({
+    target: remote,
+    runId: plan.runId,
+    ...(job.dataDirectory === undefined ? {} : { scratchDirectory: job.dataDirectory }),
+  });
+  try {
+    await workspace.hydrate(options.hydrate ?? "none");
+  } catch (error) {
+    await workspace.close();
+    throw error;
+  }
   return {
     plan,
-    writer: await BundleWriter.open(bundleDirectoryOf(plan)),
-    work: new WorkStore(workDirectoryOf(plan)),
-    context: {
-      runId: plan.runId,
-      organization: plan.config.organization,
-      capturedAt: plan.capturedAt,
-      range: plan.range,
-    },
+    writer: await BundleWriter.open(workspace.bundleDirectory),
+    work: new S3WorkStore(remote, { beforePut: () => workspace.publish() }),
+    context,
+    workspace,
   };
 }
 
