@@ -146,8 +146,9 @@ interface ScanProgress {
 }
 
 /**
- * The `Records[]` entries of one gzipped CloudTrail file that may be KMS events, parsed, streamed: the
- * scanner skips the others without parsing them (see cloudtrail-records.scanner.ts). Throws
+ * The `Records[]` entries of one gzipped CloudTrail file that may be KMS events, parsed, streamed in
+ * batches (those of one decompressed chunk): the scanner skips the others without parsing them (see
+ * cloudtrail-records.scanner.ts). Throws
  * `LogFileError` for a file that is too large, not gzip, not JSON or has no Records array; a failing body
  * read throws the S3 error. Stopping the iteration early destroys every stream of the pipeline, the S3
  * body included. `progress.records` counts every entry read, skipped or not.
@@ -156,7 +157,7 @@ async function* streamRecords(
   body: Readable,
   maxBytes: number,
   progress: ScanProgress,
-): AsyncGenerator<{ index: number; record: unknown }> {
+): AsyncGenerator<Array<{ index: number; record: unknown }>> {
   const stages = new Map<unknown, "body" | "inflate">();
   const markFirst = (stage: "body" | "inflate") => (error: unknown) => {
     if (!stages.has(error)) stages.set(error, stage);
@@ -185,17 +186,19 @@ async function* streamRecords(
         failure = error;
       }
       progress.records = scanner.recordCount;
+      // One batch a chunk, not one yield a record: each yield is a turn through the async generators.
       // Records before a syntax error are kept, as a streaming parse would have yielded them.
+      const parsed: Array<{ index: number; record: unknown }> = [];
       for (const candidate of candidates) {
-        let record: unknown;
         try {
-          record = JSON.parse(candidate.text);
+          parsed.push({ index: candidate.index, record: JSON.parse(candidate.text) as unknown });
         } catch (error) {
+          if (parsed.length > 0) yield parsed;
           progress.records = candidate.index;
           throw new LogFileError("InvalidJson", `not a JSON document: ${(error as Error).message}`);
         }
-        yield { index: candidate.index, record };
       }
+      if (parsed.length > 0) yield parsed;
       if (failure !== undefined) throw failure;
     }
     scanner.end();
@@ -333,14 +336,16 @@ export async function* streamCloudTrailS3Usage(context: S3UsageContext): AsyncGe
     const progress: ScanProgress = { records: 0 };
     try {
       const body = loaded.compressed === undefined ? await getBody(key) : Readable.from([loaded.compressed]);
-      for await (const { index, record } of streamRecords(body, maxBytes, progress)) {
-        const mapped = mapCloudTrailRecord(record, { source: sourceId, location, origin: key });
-        if (mapped.kind === "other-service") continue;
-        if (mapped.kind === "invalid") {
-          yield gap(`${object}#Records[${index}]`, "InvalidRecord", mapped.reason);
-          continue;
+      for await (const batch of streamRecords(body, maxBytes, progress)) {
+        for (const { index, record } of batch) {
+          const mapped = mapCloudTrailRecord(record, { source: sourceId, location, origin: key });
+          if (mapped.kind === "other-service") continue;
+          if (mapped.kind === "invalid") {
+            yield gap(`${object}#Records[${index}]`, "InvalidRecord", mapped.reason);
+            continue;
+          }
+          if (isInRange(mapped.event.time, context.range)) yield { kind: "event", event: mapped.event };
         }
-        if (isInRange(mapped.event.time, context.range)) yield { kind: "event", event: mapped.event };
       }
     } catch (error) {
       const mappedRecords = progress.records;
