@@ -292,7 +292,13 @@ export interface WorkerProcess {
 export function spawnWorker(kind: string, env: Record<string, string>): WorkerProcess {
   const child = spawn("npx", ["tsx", `workers/${kind}.worker.ts`], {
     cwd: REPOSITORY_ROOT,
-    env: { ...process.env, ...env },
+    // Its own data directory unless the test gives one: a worker's scratch (S3 work store) and scheduled
+    // runs default to ./evidence, which must never appear in the checkout.
+    env: {
+      KEYPROOF_DATA_DIR: path.join(tmpdir(), `keyproof-worker-${randomUUID()}`),
+      ...process.env,
+      ...env,
+    },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
