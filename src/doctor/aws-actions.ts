@@ -33,6 +33,9 @@ export const AWS_COMMAND_ACTIONS: Record<string, readonly string[]> = {
   "lib-storage:Upload": ["s3:PutObject", "s3:AbortMultipartUpload"],
   // delivery.json beside a stored bundle (a small object, one PutObject per update).
   "s3:PutObject": ["s3:PutObject"],
+  // The S3 work store (storage.s3 with queued runs) removes a bundle file a retried job no longer writes;
+  // only under the work prefix, never an evidence object.
+  "s3:DeleteObject": ["s3:DeleteObject"],
   // The alert rules on key disable and deletion; the SDK module names differ from the IAM prefixes.
   "cloudwatch-logs:DescribeMetricFilters": ["logs:DescribeMetricFilters"],
   "cloudwatch:DescribeAlarms": ["cloudwatch:DescribeAlarms"],
