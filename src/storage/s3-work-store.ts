@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { assertWorkItemName, type WorkStore } from "../jobs/work-store.ts";
 
@@ -67,23 +67,17 @@ export class S3WorkStore implements WorkStore {
     assertWorkItemName(prefix);
     const folder = `${this.#target.prefix}work/${prefix}/`;
     const names: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#target.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.#target.bucket,
-          Prefix: folder,
-          // Direct children only, as a directory listing gives.
-          Delimiter: "/",
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
+    const pages = paginateListObjectsV2(
+      { client: this.#target.client },
+      // Direct children only, as a directory listing gives.
+      { Bucket: this.#target.bucket, Prefix: folder, Delimiter: "/" },
+    );
+    for await (const page of pages) {
       for (const object of page.Contents ?? []) {
         const key = object.Key ?? "";
         if (key.endsWith(".json")) names.push(`${prefix}/${key.slice(folder.length, -5)}`);
       }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     return names.sort();
   }
 

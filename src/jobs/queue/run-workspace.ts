@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { downloadS3Object } from "../../storage/s3-download.ts";
 import { createS3Client } from "../../storage/s3-client.ts";
@@ -108,18 +108,13 @@ export class RunWorkspace {
   async remoteFiles(): Promise<string[]> {
     const folder = `${this.#target.prefix}files/`;
     const files: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#target.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.#target.bucket,
-          Prefix: folder,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
+    const pages = paginateListObjectsV2(
+      { client: this.#target.client },
+      { Bucket: this.#target.bucket, Prefix: folder },
+    );
+    for await (const page of pages) {
       for (const object of page.Contents ?? []) files.push((object.Key ?? "").slice(folder.length));
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     return files.filter((file) => file !== "").sort();
   }
 
